@@ -1,0 +1,1 @@
+"""GNU Radio blocks over linksim's numpy code. Importing this package needs GNU Radio."""

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install what linksim needs on a Debian/Ubuntu machine: GNU Radio (system packages) and a virtual environment
+# made from the system Python (the only interpreter with GNU Radio's bindings). Idempotent: a second run is fast.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+APT_PACKAGES="gnuradio python3-venv python3-pip soapysdr-tools"
+
+need_apt=0
+/usr/bin/python3 -c "import gnuradio.gr, gnuradio.dtv, gnuradio.soapy" >/dev/null 2>&1 || need_apt=1
+command -v grcc >/dev/null 2>&1 || need_apt=1
+/usr/bin/python3 -c "import ensurepip" >/dev/null 2>&1 || need_apt=1
+if [ "$need_apt" = "1" ]; then
+    echo "setup: installing system packages: $APT_PACKAGES" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q --no-install-recommends $APT_PACKAGES
+fi
+
+# numpy in the venv must be the one GNU Radio was built against.
+SYS_NUMPY=$(/usr/bin/python3 -c "import numpy; print(numpy.__version__)")
+stamp_src="$(cat pyproject.toml constraints.txt)$SYS_NUMPY"
+stamp=$(printf '%s' "$stamp_src" | sha256sum | cut -c1-16)
+if [ -x .venv/bin/python ] && [ "$(cat .venv/.linksim-stamp 2>/dev/null)" = "$stamp" ]; then
+    exit 0
+fi
+if [ ! -x .venv/bin/python ]; then
+    /usr/bin/python3 -m venv --system-site-packages .venv
+fi
+cons=$(mktemp)
+sed "s/^numpy==.*/numpy==$SYS_NUMPY/" constraints.txt > "$cons"
+.venv/bin/python -m pip install -q --disable-pip-version-check -c "$cons" -e ".[dev]"
+rm -f "$cons"
+.venv/bin/python -c "import numpy, gnuradio.gr; assert numpy.__version__ == '$SYS_NUMPY', numpy.__version__"
+echo "$stamp" > .venv/.linksim-stamp
+echo "setup: .venv ready (numpy $SYS_NUMPY, GNU Radio $(.venv/bin/python -c 'from gnuradio import gr; print(gr.version())'))" >&2

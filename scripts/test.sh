@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install what is needed, then run the whole test suite (unit, flowgraph, protocol; hil only with LINKSIM_HIL=1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export LINKSIM_REQUIRE_GNURADIO=1
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
