@@ -1,0 +1,256 @@
+"""DVB-S2 constellations (ETSI EN 302 307-1 clause 5.4, Figures 9 to 12) and soft demapping.
+
+Every constellation is normalised to unit average symbol energy (as gr-dtv 3.10.5's modulator).
+`points[label]` is
+the point carrying the bit label `label`, whose most significant bit is the first bit of the symbol in the
+interleaved stream.
+
+Soft demapping (`llrs`) gives per-bit log-likelihood ratios log P(b=0|y) / P(b=1|y) for complex AWGN with
+E|n|^2 = noise_var (= N0 for unit-energy symbols): positive means bit 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numba
+import numpy as np
+
+from ..errors import InputError
+from .params import frame_params
+
+# Ring ratios (clause 5.4.3 Table 9, 5.4.4 Table 10): rate -> gamma (16APSK), (gamma1, gamma2) (32APSK).
+APSK16_GAMMA = {"2/3": 3.15, "3/4": 2.85, "4/5": 2.75, "5/6": 2.70, "8/9": 2.60, "9/10": 2.57}
+APSK32_GAMMA = {
+    "3/4": (2.84, 5.27),
+    "4/5": (2.72, 4.87),
+    "5/6": (2.64, 4.64),
+    "8/9": (2.54, 4.33),
+    "9/10": (2.53, 4.30),
+}
+
+# Label -> (ring, phase in units of pi/12 for QPSK/8PSK/16APSK... given per constellation below).
+# QPSK (Figure 9): first bit sets the sign of I, second the sign of Q (Gray).
+_QPSK_PHASE = {0b00: 1 / 4, 0b01: 7 / 4, 0b10: 3 / 4, 0b11: 5 / 4}  # in units of pi
+# 8PSK (Figure 10).
+_8PSK_PHASE = {
+    0b000: 1 / 4,
+    0b001: 0,
+    0b010: 1,
+    0b011: 5 / 4,
+    0b100: 1 / 2,
+    0b101: 7 / 4,
+    0b110: 3 / 4,
+    0b111: 3 / 2,
+}
+# 16APSK (Figure 11): ring 0 inner (4 points), ring 1 outer (12 points); phase in units of pi.
+_16APSK = {
+    0b0000: (1, 1 / 4),
+    0b0001: (1, -1 / 4),
+    0b0010: (1, 3 / 4),
+    0b0011: (1, -3 / 4),
+    0b0100: (1, 1 / 12),
+    0b0101: (1, -1 / 12),
+    0b0110: (1, 11 / 12),
+    0b0111: (1, -11 / 12),
+    0b1000: (1, 5 / 12),
+    0b1001: (1, -5 / 12),
+    0b1010: (1, 7 / 12),
+    0b1011: (1, -7 / 12),
+    0b1100: (0, 1 / 4),
+    0b1101: (0, -1 / 4),
+    0b1110: (0, 3 / 4),
+    0b1111: (0, -3 / 4),
+}
+# 32APSK (Figure 12): rings 0 (4 points), 1 (12 points), 2 (16 points); phase in units of pi.
+_32APSK = {
+    0b00000: (1, 1 / 4),
+    0b00001: (1, 5 / 12),
+    0b00010: (1, -1 / 4),
+    0b00011: (1, -5 / 12),
+    0b00100: (1, 3 / 4),
+    0b00101: (1, 7 / 12),
+    0b00110: (1, -3 / 4),
+    0b00111: (1, -7 / 12),
+    0b01000: (2, 1 / 8),
+    0b01001: (2, 3 / 8),
+    0b01010: (2, -1 / 4),
+    0b01011: (2, -1 / 2),
+    0b01100: (2, 3 / 4),
+    0b01101: (2, 1 / 2),
+    0b01110: (2, -7 / 8),
+    0b01111: (2, -5 / 8),
+    0b10000: (1, 1 / 12),
+    0b10001: (0, 1 / 4),
+    0b10010: (1, -1 / 12),
+    0b10011: (0, -1 / 4),
+    0b10100: (1, 11 / 12),
+    0b10101: (0, 3 / 4),
+    0b10110: (1, -11 / 12),
+    0b10111: (0, -3 / 4),
+    0b11000: (2, 0),
+    0b11001: (2, 1 / 4),
+    0b11010: (2, -1 / 8),
+    0b11011: (2, -3 / 8),
+    0b11100: (2, 7 / 8),
+    0b11101: (2, 5 / 8),
+    0b11110: (2, 1),
+    0b11111: (2, -3 / 4),
+}
+
+
+@dataclass(frozen=True)
+class Constellation:
+    """A labelled constellation: points[label] (complex128, unit average energy), label bits MSB first."""
+
+    name: str  # "QPSK", "8PSK", "16APSK", "32APSK"
+    points: np.ndarray  # complex128, shape (2**bits_per_symbol,)
+    radii: tuple[float, ...]  # ring radii, inner first
+
+    @property
+    def bits_per_symbol(self) -> int:
+        return int(self.points.size).bit_length() - 1
+
+    @property
+    def labels_bits(self) -> np.ndarray:
+        """(M, m) uint8 table: bit j (MSB first) of each label."""
+        m = self.bits_per_symbol
+        lab = np.arange(self.points.size)
+        return ((lab[:, None] >> (m - 1 - np.arange(m))[None, :]) & 1).astype(np.uint8)
+
+
+def _build(name: str, table: dict[int, tuple[int, float]], radii: tuple[float, ...]) -> Constellation:
+    pts = np.zeros(len(table), dtype=np.complex128)
+    for label, (ring, phase) in table.items():
+        pts[label] = radii[ring] * np.exp(1j * np.pi * phase)
+    pts.setflags(write=False)
+    return Constellation(name, pts, radii)
+
+
+@cache
+def constellation(name: str, rate: str | None = None) -> Constellation:
+    """The constellation `name` ("QPSK", "8PSK", "16APSK", "32APSK"); APSK needs the code `rate` ("3/4")."""
+    name = name.upper()
+    if name == "QPSK":
+        return _build(name, {k: (0, v) for k, v in _QPSK_PHASE.items()}, (1.0,))
+    if name == "8PSK":
+        return _build(name, {k: (0, v) for k, v in _8PSK_PHASE.items()}, (1.0,))
+    if name == "16APSK":
+        if rate not in APSK16_GAMMA:
+            raise InputError(f"16APSK has no ring ratio for rate {rate!r}; rates: {', '.join(APSK16_GAMMA)}")
+        g = APSK16_GAMMA[rate]
+        r1 = np.sqrt(16.0 / (4 + 12 * g * g))
+        return _build(name, _16APSK, (r1, g * r1))
+    if name == "32APSK":
+        if rate not in APSK32_GAMMA:
+            raise InputError(f"32APSK has no ring ratio for rate {rate!r}; rates: {', '.join(APSK32_GAMMA)}")
+        g1, g2 = APSK32_GAMMA[rate]
+        r1 = np.sqrt(32.0 / (4 + 12 * g1 * g1 + 16 * g2 * g2))
+        return _build(name, _32APSK, (r1, g1 * r1, g2 * r1))
+    raise InputError(f"unknown constellation {name!r}; expected QPSK, 8PSK, 16APSK or 32APSK")
+
+
+def for_modcod(modcod: str) -> Constellation:
+    """The constellation of a MODCOD ("16APSK 3/4")."""
+    p = frame_params(modcod)
+    return constellation(p.constellation, p.rate)
+
+
+def map_symbols(labels: np.ndarray, const: Constellation) -> np.ndarray:
+    """Symbol labels (integers 0 .. M-1) -> complex64 points."""
+    return const.points.astype(np.complex64)[np.asarray(labels)]
+
+
+def bits_to_labels(bits: np.ndarray, bits_per_symbol: int) -> np.ndarray:
+    """Group bits (uint8 0/1, length a multiple of m) MSB first into uint8 labels."""
+    b = np.asarray(bits, dtype=np.uint8).reshape(-1, bits_per_symbol)
+    weights = (1 << np.arange(bits_per_symbol - 1, -1, -1)).astype(np.uint8)
+    return (b * weights).sum(axis=1, dtype=np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------- soft demappin
+
+_TINY = 1e-300  # floor under the log of a likelihood sum: caps |LLR| near 690
+
+
+@numba.njit(cache=True, nogil=True, fastmath=False)
+def _llr_exact(y, pts, bit_of, inv_n0, out):  # pragma: no cover - compiled
+    n = y.shape[0]
+    M = pts.shape[0]
+    m = bit_of.shape[1]
+    d = np.empty(M)
+    for i in range(n):
+        yr = y[i].real
+        yi = y[i].imag
+        s = inv_n0[i]
+        dmax = -1e308
+        for k in range(M):
+            dr = yr - pts[k].real
+            di = yi - pts[k].imag
+            v = -(dr * dr + di * di) * s
+            d[k] = v
+            if v > dmax:
+                dmax = v
+        for k in range(M):
+            d[k] = np.exp(d[k] - dmax)
+        for j in range(m):
+            s0 = 0.0
+            s1 = 0.0
+            for k in range(M):
+                if bit_of[k, j]:
+                    s1 += d[k]
+                else:
+                    s0 += d[k]
+            out[i, j] = np.log(max(s0, _TINY)) - np.log(max(s1, _TINY))
+
+
+@numba.njit(cache=True, nogil=True)
+def _llr_maxlog(y, pts, bit_of, inv_n0, out):  # pragma: no cover - compiled
+    n = y.shape[0]
+    M = pts.shape[0]
+    m = bit_of.shape[1]
+    d = np.empty(M)
+    for i in range(n):
+        yr = y[i].real
+        yi = y[i].imag
+        s = inv_n0[i]
+        for k in range(M):
+            dr = yr - pts[k].real
+            di = yi - pts[k].imag
+            d[k] = -(dr * dr + di * di) * s
+        for j in range(m):
+            m0 = -1e308
+            m1 = -1e308
+            for k in range(M):
+                if bit_of[k, j]:
+                    if d[k] > m1:
+                        m1 = d[k]
+                elif d[k] > m0:
+                    m0 = d[k]
+            out[i, j] = m0 - m1
+
+
+def llrs(
+    symbols: np.ndarray,
+    const: Constellation,
+    noise_var: float | np.ndarray,
+    maxlog: bool = False,
+) -> np.ndarray:
+    """Per-bit LLRs of received symbols, shape (n_symbols, bits_per_symbol), float32, positive = bit 0.
+
+    symbols: complex received symbols on the unit-energy constellation scale (any shape; flattened).
+    noise_var: complex noise variance E|n|^2 (N0 when Es = 1), scalar or one value per symbol.
+    maxlog: False gives the exact log-MAP (log-sum-exp) value, True the max-log approximation.
+    Column j is the j-th bit (MSB first) of each symbol's label, i.e. the j-th interleaver column.
+    """
+    y = np.ascontiguousarray(np.asarray(symbols).reshape(-1), dtype=np.complex128)
+    nv = np.asarray(noise_var, dtype=np.float64)
+    if np.any(nv <= 0) or not np.all(np.isfinite(nv)):
+        raise InputError("noise_var must be positive and finite")
+    inv = np.ascontiguousarray(np.broadcast_to(1.0 / nv.reshape(-1) if nv.ndim else 1.0 / nv, y.shape))
+    out = np.empty((y.size, const.bits_per_symbol), dtype=np.float32)
+    pts = np.ascontiguousarray(const.points, dtype=np.complex128)
+    bit_of = np.ascontiguousarray(const.labels_bits)
+    (_llr_maxlog if maxlog else _llr_exact)(y, pts, bit_of, inv, out)
+    return out
