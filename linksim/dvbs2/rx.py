@@ -1,0 +1,479 @@
+"""DVB-S2 receiver (ETSI EN 302 307-1): complex baseband samples in, per-frame reports and TS packets out.
+
+Chain: RRC matched filter -> Gardner timing recovery -> PLHEADER search (differential correlation) -> soft PLSC
+decoding (each frame gives its own MODCOD, frame size, pilots) -> carrier frequency (header/pilot
+autocorrelation, Luise & Reggiannini) -> phase PLL (data-aided on header and pilots, decision-directed on data)
+-> PL descrambling -> Es/N0 (from header and pilots) -> soft demapping -> deinterleaving -> LDPC -> BCH ->
+BB descrambling -> BBHEADER CRC -> TS packets.
+
+`Receiver.process(samples)` accepts blocks of any size and returns the frames completed so far; `flush()` ends the
+stream and returns everything still inside (nothing is held back). Every detected PLFRAME gives one
+`FrameReport`, failed ones included.
+
+sync="genie" gives the receiver perfect timing, carrier frequency and phase and the frame start: the first
+PLFRAME's first symbol peaks at input sample `genie_delay_samples` (default: the delay of `rrc.RrcInterpolator`,
+span/2 symbols) and frames follow back to back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from .bbframe import BBHEADER_BITS, TS_PACKET_BYTES, TS_SYNC, BbHeader, crc8_rows, parse_bbheader
+from .constellations import constellation, llrs
+from .interleave import deinterleave_llrs
+from .params import MODCOD_NAMES, FrameParams, frame_params
+from .plframe import PILOT_SYMBOL, pilot_mask
+from .rrc import DEFAULT_SPAN_SYMBOLS, DVBS2_ROLLOFFS
+from .scrambling import bb_scramble, pl_scrambling_sequence
+from .sync import (
+    PLHEADER_SYMBOLS,
+    GardnerTiming,
+    MatchedFilter,
+    combined_offset_phasor,
+    decode_plsc,
+    header_metric,
+    header_symbols,
+    track_phase,
+)
+
+DUMMY = "DUMMY"
+DUMMY_SYMBOLS = PLHEADER_SYMBOLS + 36 * 90
+MAX_PLFRAME_SYMBOLS = frame_params("QPSK 1/4", "normal", True).plframe_symbols  # 33282
+
+
+@dataclass
+class FrameReport:
+    """One received PLFRAME.
+
+    sample_index: input sample (counted from the first sample given) where the first PLHEADER symbol peaks.
+    modcod: "QPSK 1/2" ... or "DUMMY"; frame: "normal" | "short"; pilots: pilot blocks present.
+    ldpc_iterations: LDPC iterations used; bch_corrected: bit errors the BCH decoder corrected (-1: not run).
+    ok: LDPC converged, BCH decoded and BBHEADER CRC-8 matched. esn0_est_db: Es/N0 measured on the PLHEADER and
+    pilots (MER). cfo_cyc: carrier offset estimate in cycles per symbol. payload: the BBFRAME data field (bytes,
+    empty if not ok). ts: the TS packets completed by this frame (188-byte packets, sync bytes restored).
+    """
+
+    sample_index: int
+    modcod: str
+    frame: str
+    pilots: bool
+    pls_code: int
+    ldpc_iterations: int
+    bch_corrected: int
+    ok: bool
+    esn0_est_db: float
+    cfo_cyc: float = 0.0
+    payload: bytes = b""
+    ts: bytes = b""
+    bbheader: BbHeader | None = None
+    ts_crc_errors: int = 0
+    truncated: bool = False
+    info_bits: int = field(default=0)
+
+    @property
+    def ts_packets(self) -> list[bytes]:
+        return [self.ts[i : i + TS_PACKET_BYTES] for i in range(0, len(self.ts), TS_PACKET_BYTES)]
+
+    def as_dict(self) -> dict:
+        return {
+            "sample_index": self.sample_index, "modcod": self.modcod, "frame": self.frame, "pilots": self.pilots,
+            "ldpc_iterations": self.ldpc_iterations, "bch_corrected": self.bch_corrected, "ok": self.ok,
+            "esn0_est_db": self.esn0_est_db, "cfo_cyc": self.cfo_cyc, "payload_bytes": len(self.payload),
+            "ts_packets": len(self.ts) // TS_PACKET_BYTES, "ts_crc_errors": self.ts_crc_errors,
+        }
+
+
+def _pls_params(pls: int) -> FrameParams | None:
+    """FrameParams of a PLS code; None for DUMMY (MODCOD 0). Raises KeyError for reserved MODCODs 29..31."""
+    num = pls >> 2
+    if num == 0:
+        return None
+    name = MODCOD_NAMES[num]
+    frame = "short" if pls & 2 else "normal"
+    try:
+        return frame_params(name, frame, bool(pls & 1))
+    except InputError:  # 9/10 has no short frame
+        raise KeyError(pls) from None
+
+
+def _lr_frequency(z: np.ndarray, starts: list[int], lengths: list[int], max_lag: int) -> float:
+    """Luise & Reggiannini estimate (cycles/symbol) over blocks z[s:s+n] of modulation-free samples."""
+    r = np.zeros(max_lag, dtype=np.complex128)
+    for s, n in zip(starts, lengths):
+        b = z[s : s + n]
+        for m in range(1, min(max_lag, n - 1) + 1):
+            r[m - 1] += np.sum(b[m:] * np.conj(b[:-m]))
+    total = np.sum(r)
+    return float(np.angle(total) / (np.pi * (max_lag + 1)))
+
+
+class _TsDeframer:
+    """BBFRAME data fields (normal mode, TS) -> TS packets, keeping the packet that straddles two frames."""
+
+    def __init__(self) -> None:
+        self._partial: bytes | None = None
+
+    def reset(self) -> None:
+        self._partial = None
+
+    def push(self, data: bytes, hdr: BbHeader) -> tuple[bytes, int]:
+        """Returns (complete packets with sync bytes restored, CRC-8 mismatches)."""
+        if hdr.ts_gs != 0b11 or hdr.upl_bits != TS_PACKET_BYTES * 8:
+            self._partial = None
+            return b"", 0
+        syncd = hdr.syncd_bits // 8
+        pk: list[bytes] = []
+        if hdr.syncd_bits == 0xFFFF:  # no packet starts in this data field
+            if self._partial is not None:
+                self._partial += data
+            return b"", 0
+        if self._partial is not None and len(self._partial) + syncd == TS_PACKET_BYTES:
+            pk.append(self._partial + data[:syncd])
+        body = data[syncd:]
+        nfull = len(body) // TS_PACKET_BYTES
+        for i in range(nfull):
+            pk.append(body[i * TS_PACKET_BYTES : (i + 1) * TS_PACKET_BYTES])
+        rest = body[nfull * TS_PACKET_BYTES :]
+        self._partial = rest if rest else None
+        if self._partial is None and syncd == 0:
+            self._partial = b""
+        if not pk:
+            return b"", 0
+        arr = np.frombuffer(b"".join(pk), dtype=np.uint8).reshape(-1, TS_PACKET_BYTES).copy()
+        # the sync byte slot of packet i+1 carries the CRC-8 of packet i's 187 bytes after the sync byte
+        crc = crc8_rows(arr[:, 1:])
+        errors = int(np.count_nonzero(arr[1:, 0] != crc[:-1]))
+        arr[:, 0] = TS_SYNC
+        return arr.tobytes(), errors
+
+
+class Receiver:
+    """Streaming DVB-S2 receiver. See the module docstring.
+
+    sps: input samples per symbol (>= 2; 2 is typical). rolloff: 0.35, 0.25 or 0.20. gold_code: PL scrambling
+    code n. max_iter: LDPC iteration limit. sync: "full" or "genie". timing_bn_t / phase_bn_t: loop noise
+    bandwidths times the symbol period.
+    """
+
+    def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = 50,
+                 sync: str = "full", genie_delay_samples: float | None = None, timing_bn_t: float = 1e-3,
+                 phase_bn_t: float = 2e-3, decode: bool = True) -> None:
+        if sync not in ("full", "genie"):
+            raise InputError(f"sync must be 'full' or 'genie', not {sync!r}")
+        if min(abs(rolloff - r) for r in DVBS2_ROLLOFFS) > 1e-9:
+            raise InputError(f"roll-off must be 0.35, 0.25 or 0.20, not {rolloff}")
+        if sync == "genie" and abs(sps - round(sps)) > 1e-12:
+            raise InputError("genie sync needs an integer number of samples per symbol")
+        if sps < 2:
+            raise InputError(f"the receiver needs at least 2 samples per symbol, not {sps}")
+        self.sps = float(sps)
+        self.rolloff = float(rolloff)
+        self.gold_code = int(gold_code)
+        pl_scrambling_sequence(self.gold_code, 0)  # validates the Gold code
+        if max_iter < 1:
+            raise InputError(f"max_iter must be >= 1, not {max_iter}")
+        self.max_iter = int(max_iter)
+        self.sync = sync
+        self.decode = decode
+        self.phase_bn_t = phase_bn_t
+        self._mf = MatchedFilter(int(round(sps)) if sync == "genie" else max(2, int(round(sps))), rolloff) \
+            if abs(sps - round(sps)) < 1e-12 else None
+        if self._mf is None:
+            raise InputError("non-integer samples per symbol are not supported yet")
+        self._timing = GardnerTiming(self.sps, bn_t=timing_bn_t, rolloff=rolloff) if sync == "full" else None
+        self._genie_delay = float(DEFAULT_SPAN_SYMBOLS // 2 * int(sps)) if genie_delay_samples is None else float(genie_delay_samples)
+        self._genie_next = self._genie_delay + self._mf.delay  # MF-output index of the next symbol
+        self._mf_count = 0  # MF output samples produced so far
+        self._mf_buf = np.zeros(0, dtype=np.complex64)
+        self._mf_buf_base = 0
+        # symbol buffer
+        self._sym = np.zeros(0, dtype=np.complex64)
+        self._pos = np.zeros(0, dtype=np.float64)
+        # frame sync state
+        self._locked = sync == "genie"
+        self._next = 0  # buffer index of the next PLHEADER when locked
+        self._misses = 0
+        self._f_cyc = 0.0
+        self._f_frames = 0
+        self._metric_avg = 0.0
+        self._ts = _TsDeframer()
+        self._samples_in = 0
+        self._flushed = False
+        self.stats = {"searches": 0, "lost_lock": 0}
+
+    # ------------------------------------------------------------------------------------------- public API
+
+    def process(self, samples: np.ndarray) -> list[FrameReport]:
+        """Feed a block of complex baseband samples (any size); returns the frames completed so far."""
+        if self._flushed:
+            raise InputError("this Receiver was flushed; make a new one for a new stream")
+        x = np.asarray(samples)
+        if x.ndim != 1:
+            x = x.reshape(-1)
+        x = x.astype(np.complex64, copy=False)
+        self._samples_in += x.size
+        self._front_end(self._mf.process(x))
+        return self._frames(final=False)
+
+    def flush(self) -> list[FrameReport]:
+        """End of stream: push the filters' tails through and return every remaining frame."""
+        if self._flushed:
+            return []
+        tail = np.zeros(self._mf.delay + 8 * int(round(self.sps)), dtype=np.complex64)
+        self._front_end(self._mf.process(tail))
+        out = self._frames(final=True)
+        self._flushed = True
+        return out
+
+    @property
+    def cfo_cyc(self) -> float:
+        """Current carrier-offset estimate in cycles per symbol."""
+        return self._f_cyc
+
+    # ------------------------------------------------------------------------------------------- front end
+
+    def _front_end(self, y: np.ndarray) -> None:
+        if self._timing is not None:
+            s, pos = self._timing.process(y)
+            pos = pos - self._mf.delay
+        else:
+            # genie: take MF output samples at the known instants
+            self._mf_buf = np.concatenate([self._mf_buf, y])
+            sps = int(round(self.sps))
+            end = self._mf_buf_base + self._mf_buf.size
+            first = int(round(self._genie_next))
+            if first < end:
+                idx = np.arange(first, end, sps)
+                s = self._mf_buf[idx - self._mf_buf_base] / np.float32(np.sqrt(sps))
+                pos = idx.astype(np.float64) - self._mf.delay
+                self._genie_next = first + idx.size * sps
+            else:
+                s = np.zeros(0, dtype=np.complex64)
+                pos = np.zeros(0)
+            keep = max(0, int(round(self._genie_next)) - self._mf_buf_base)
+            self._mf_buf = self._mf_buf[keep:]
+            self._mf_buf_base += keep
+        if s.size:
+            self._sym = np.concatenate([self._sym, s.astype(np.complex64)])
+            self._pos = np.concatenate([self._pos, pos])
+
+    def _consume(self, n: int) -> None:
+        n = min(n, self._sym.size)
+        self._sym = self._sym[n:]
+        self._pos = self._pos[n:]
+        self._next -= n
+
+    # ------------------------------------------------------------------------------------------- frame sync
+
+    def _frames(self, final: bool) -> list[FrameReport]:
+        out: list[FrameReport] = []
+        while True:
+            if not self._locked:
+                if not self._search(final):
+                    break
+                continue
+            rep = self._locked_step(final)
+            if rep is None:
+                break
+            out.append(rep)
+        if final and self._sym.size:
+            self._consume(self._sym.size)
+        return out
+
+    def _search(self, final: bool) -> bool:
+        """Look for a PLHEADER confirmed by the next one. Returns True if locked."""
+        need = 2 * MAX_PLFRAME_SYMBOLS + 2 * PLHEADER_SYMBOLS + 8
+        n = self._sym.size
+        if n < need and not final:
+            return False
+        if n < PLHEADER_SYMBOLS + 2:
+            return False
+        self.stats["searches"] += 1
+        win = min(n - PLHEADER_SYMBOLS, MAX_PLFRAME_SYMBOLS + PLHEADER_SYMBOLS)
+        metric, c_sof, c_pls = header_metric(self._sym[: win + PLHEADER_SYMBOLS])
+        order = np.argsort(metric)[::-1][:8]
+        for p in order:
+            p = int(p)
+            ph = combined_offset_phasor(c_sof[p], c_pls[p])
+            f1 = float(np.angle(ph) / (2 * np.pi))
+            pls, conf, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], f1)
+            try:
+                pf = _pls_params(pls)
+            except KeyError:
+                continue
+            length = DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
+            q = p + length
+            if q + PLHEADER_SYMBOLS + 2 > n:
+                if final:
+                    # too little left to confirm: accept a strong single header
+                    if metric[p] > 0.5:
+                        self._lock(p, f1, metric[p])
+                        return True
+                continue
+            m2, s2, p2 = header_metric(self._sym[q - 2 : q + PLHEADER_SYMBOLS + 2])
+            j = int(np.argmax(m2))
+            if m2[j] > max(0.28, 0.5 * metric[p]) and abs(j - 2) <= 2:
+                ph2 = combined_offset_phasor(s2[j], p2[j])
+                s = 1.0 if (ph * np.conj(ph2)).real >= 0 else -1.0
+                f = float(np.angle(ph + s * ph2) / (2 * np.pi))
+                self._lock(p, f, 0.5 * (metric[p] + m2[j]))
+                return True
+        # nothing: drop what was searched (keep the tail in which a header could still start)
+        drop = max(0, win - PLHEADER_SYMBOLS) if not final else n
+        self._consume(drop)
+        return False
+
+    def _lock(self, p: int, f_cyc: float, metric: float) -> None:
+        self._locked = True
+        self._next = p
+        self._f_cyc = f_cyc
+        self._f_frames = 0
+        self._misses = 0
+        self._metric_avg = float(metric)
+        self._ts.reset()
+
+    def _locked_step(self, final: bool) -> FrameReport | None:
+        p = self._next
+        n = self._sym.size
+        if p + PLHEADER_SYMBOLS + 3 > n:
+            if final and n - p > PLHEADER_SYMBOLS // 2 and self.sync == "full":
+                return None
+            return None
+        if self.sync == "full":
+            lo = max(0, p - 2)
+            m, cs, cp = header_metric(self._sym[lo : p + PLHEADER_SYMBOLS + 2])
+            j = int(np.argmax(m))
+            p = lo + j
+            mval = float(m[j])
+            if mval < 0.4 * self._metric_avg or mval < 0.2:
+                self._misses += 1
+            else:
+                self._misses = 0
+                self._metric_avg += 0.2 * (mval - self._metric_avg)
+            if self._misses >= 3:
+                self._locked = False
+                self.stats["lost_lock"] += 1
+                self._consume(max(0, p))
+                return None
+        pls, conf, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc)
+        try:
+            pf = _pls_params(pls)
+        except KeyError:
+            if self.sync == "full":
+                self._misses += 1
+                self._locked = self._misses < 3
+                if not self._locked:
+                    self._consume(p + 1)
+                    return None
+            pf = None
+        length = DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
+        truncated = False
+        if p + length + (3 if self.sync == "full" else 0) > n:
+            if not final:
+                self._next = p
+                return None
+            truncated = True
+        seg = self._sym[p : p + length]
+        pos0 = float(self._pos[p])
+        rep = self._demod(seg, pls, pf, pos0, truncated)
+        self._next = p + length
+        self._consume(min(p + length, self._sym.size) - 2 if self.sync == "full" else min(p + length, n))
+        return rep
+
+    # ------------------------------------------------------------------------------------------- one frame
+
+    def _demod(self, seg: np.ndarray, pls: int, pf: FrameParams | None, pos0: float,
+               truncated: bool) -> FrameReport:
+        hdr = header_symbols(pls)
+        length = DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
+        genie = self.sync == "genie"
+        name = DUMMY if pf is None else pf.modcod
+        frame = "normal" if pf is None else pf.frame
+        pilots = False if pf is None else pf.pilots
+        if truncated:
+            return FrameReport(int(round(pos0)), name, frame, pilots, pls, 0, -1, False, float("nan"),
+                               self._f_cyc, truncated=True)
+        payload_len = length - PLHEADER_SYMBOLS
+        scr = pl_scrambling_sequence(self.gold_code, payload_len)
+        if pf is None:
+            pmask = np.ones(payload_len, dtype=bool)
+        else:
+            pmask = pilot_mask(pf.data_symbols, pf.pilots)
+        known = np.concatenate([np.ones(PLHEADER_SYMBOLS, dtype=bool), pmask])
+        ref = np.zeros(length, dtype=np.complex64)
+        ref[:PLHEADER_SYMBOLS] = hdr
+        ref[PLHEADER_SYMBOLS:][pmask] = PILOT_SYMBOL
+        const = None if pf is None else constellation(pf.constellation, pf.rate)
+        points = np.array([PILOT_SYMBOL]) if const is None else const.points
+        k = np.arange(length)
+        if genie:
+            z = seg.astype(np.complex64, copy=True)
+            z[PLHEADER_SYMBOLS:] *= np.conj(scr)
+            v = z
+        else:
+            # frequency: refine the running estimate with this frame's known symbols (L&R over blocks)
+            rot = np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
+            z = seg * rot
+            z[PLHEADER_SYMBOLS:] *= np.conj(scr)
+            zk = z * np.conj(ref)
+            starts, lens = [0], [PLHEADER_SYMBOLS]
+            if pf is not None and pf.pilots:
+                idx = np.flatnonzero(np.diff(np.concatenate([[0], pmask.astype(np.int8), [0]])) == 1)
+                starts += [int(i) + PLHEADER_SYMBOLS for i in idx]
+                lens += [36] * idx.size
+            elif pf is None:
+                starts, lens = [0, PLHEADER_SYMBOLS], [PLHEADER_SYMBOLS, payload_len]
+            df = _lr_frequency(zk, starts, lens, 18)
+            w = 1.0 if self._f_frames == 0 else 0.3
+            f_frame = self._f_cyc + df
+            self._f_cyc += w * df
+            self._f_frames += 1
+            z = z * np.exp(-2j * np.pi * df * k).astype(np.complex64)
+            g = np.mean(z[:PLHEADER_SYMBOLS] * np.conj(hdr))
+            phase0 = float(np.angle(g))
+            v, _, nu = track_phase(z, known, ref, points, float(abs(g)), phase0, 0.0, self.phase_bn_t)
+            self._f_cyc += 0.5 * nu / (2 * np.pi)
+            del f_frame
+        # amplitude and noise from the known symbols
+        vk = v[known]
+        rk = ref[known]
+        a = float(np.real(np.vdot(rk, vk)) / np.real(np.vdot(rk, rk)))
+        noise = float(np.mean(np.abs(vk - a * rk) ** 2))
+        if a <= 0 or noise <= 0:
+            a, noise = max(a, 1e-6), max(noise, 1e-6)
+        esn0_db = float(10 * np.log10(a * a / noise))
+        rep = FrameReport(int(round(pos0)), name, frame, pilots, pls, 0, -1, pf is None, esn0_db, self._f_cyc)
+        if pf is None or not self.decode:
+            return rep
+        data = v[PLHEADER_SYMBOLS:][~pmask] / np.float32(a)
+        llr = llrs(data, const, noise / (a * a))
+        cw = deinterleave_llrs(llr, pf.constellation, pf.rate)
+        return self._decode(rep, cw, pf)
+
+    def _decode(self, rep: FrameReport, cw_llr: np.ndarray, pf: FrameParams) -> FrameReport:
+        from .bch import bch_decode
+        from .ldpc import ldpc_decode
+
+        res = ldpc_decode(cw_llr.astype(np.float32), pf.frame, pf.rate, max_iter=self.max_iter, early_stop=True)
+        rep.ldpc_iterations = int(np.asarray(res.iterations).reshape(-1)[0])
+        ldpc_ok = bool(np.asarray(res.ok).reshape(-1)[0])
+        bits = np.asarray(res.bits).reshape(-1)[: pf.n_bch]
+        b = bch_decode(bits, pf.frame, pf.rate)
+        rep.bch_corrected = int(np.asarray(b.corrected).reshape(-1)[0])
+        bch_ok = bool(np.asarray(b.ok).reshape(-1)[0])
+        bb = bb_scramble(np.asarray(b.bits).reshape(-1)[: pf.k_bch])
+        hdr = parse_bbheader(bb[:BBHEADER_BITS])
+        rep.bbheader = hdr
+        rep.ok = ldpc_ok and bch_ok and hdr.crc_ok and hdr.dfl_bits <= pf.k_bch - BBHEADER_BITS
+        rep.info_bits = pf.k_bch - BBHEADER_BITS
+        if rep.ok:
+            nbytes = hdr.dfl_bits // 8
+            rep.payload = np.packbits(bb[BBHEADER_BITS : BBHEADER_BITS + nbytes * 8]).tobytes()
+            rep.ts, rep.ts_crc_errors = self._ts.push(rep.payload, hdr)
+        else:
+            self._ts.reset()
+        return rep
