@@ -43,6 +43,8 @@ __all__ = [
     "ecef_to_geodetic",
     "parse_tle",
     "read_tle_file",
+    "find_tle",
+    "BUILTIN_TLE_FILE",
     "tle_teme",
     "gmst_rad",
     "teme_to_ecef",
@@ -296,6 +298,28 @@ def read_tle_file(path: str | Path) -> list[Tle]:
         except InputError as e:
             raise InputError(f"{p}: {e}") from None
     return tles
+
+
+BUILTIN_TLE_FILE = Path(__file__).parent / "data" / "tles" / "synthetic.tle"
+
+
+def find_tle(key: str, tles: Sequence[Tle] | None = None) -> Tle:
+    """Pick a TLE by catalogue number (``"90005"``) or by name prefix, case-insensitive (``"SYNTH-LEO"``).
+
+    ``tles`` defaults to the synthetic set shipped with linksim (``linksim/data/tles/synthetic.tle``: an ASBM-like
+    three-apogee HEO, Molniya, Tundra, a GEO near 1 W and a 550 km polar LEO). An unknown or ambiguous key
+    raises InputError listing the choices.
+    """
+    pool = list(tles) if tles is not None else read_tle_file(BUILTIN_TLE_FILE)
+    k = str(key).strip().upper()
+    hits = [t for t in pool if t.catalog_number == k]
+    if not hits:
+        hits = [t for t in pool if t.name.upper() == k] or [t for t in pool if t.name.upper().startswith(k)]
+    if len(hits) != 1:
+        names = ", ".join(t.name.split(" ")[0] or t.catalog_number for t in pool)
+        why = "matches several" if hits else "matches none"
+        raise InputError(f"TLE {key!r} {why} of: {names}")
+    return hits[0]
 
 
 # --------------------------------------------------------------------------------------------- SGP4 / frames

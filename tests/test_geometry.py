@@ -107,6 +107,15 @@ def test_parse_tle_structure_errors():
     assert named.name == "MY SAT" and named.line1 == t.line1
 
 
+def test_find_tle_in_builtin_set():
+    assert g.find_tle("90005").name.startswith("SYNTH-LEO-POLAR")
+    assert g.find_tle("synth-molniya").catalog_number == "90002"
+    with pytest.raises(InputError, match="matches several"):
+        g.find_tle("SYNTH")
+    with pytest.raises(InputError, match="matches none"):
+        g.find_tle("ISS")
+
+
 # ------------------------------------------------------------------------------------------------ SGP4 vectors
 
 
@@ -298,6 +307,23 @@ def test_leo_range_rate_bounds_and_derivative():
     np.testing.assert_allclose(look2.range_rate_m_s, (rp - rm) / (2 * h), rtol=0, atol=1e-3)
     # max Doppler at 20 GHz about 470 kHz (NOTES)
     assert np.abs(g.doppler_hz(look.range_rate_m_s[visible], 20e9)).max() == pytest.approx(470e3, rel=0.03)
+
+
+def test_synthetic_heo_orbits_match_their_descriptions():
+    """Reference notes: ASBM-like three-apogee orbit 43 500 x 8 100 km, i 63 deg, 16 h; Molniya |range-rate| up to
+    about 2.6 km/s. Heights are above WGS84 (the apogee sits over high northern latitudes, where the ellipsoid is
+    up to 21 km below the equatorial sphere), hence 100 km."""
+    tles = _synthetic()
+    t = T0 + np.arange(0.0, 2 * 86400.0, 20.0)
+    pos, _ = g.tle_ecef(tles["90001"], t)
+    lat, _, alt = g.ecef_to_geodetic(pos)
+    assert alt.max() == pytest.approx(43_500e3, abs=100e3)
+    assert alt.min() == pytest.approx(8_100e3, abs=100e3)
+    assert lat[np.argmax(alt)] > 60.0  # apogee over the Arctic (argument of perigee 270 deg)
+    assert 86400.0 / 1.50404703 / 3600.0 == pytest.approx(16.0, abs=0.05)  # period from the mean motion
+    pos, vel = g.tle_ecef(tles["90002"], t)
+    rate = g.look_angles(g.Site(78.22, 15.65, 450.0), pos, vel).range_rate_m_s
+    assert 2.0e3 < np.abs(rate).max() < 2.9e3
 
 
 def test_doppler_and_delay():
