@@ -4,7 +4,8 @@ Frames and conventions
 ----------------------
 - Time is ``t_unix_s``: float64 seconds since 1970-01-01T00:00:00 UTC (POSIX time, no leap seconds). SGP4 is
   evaluated at that UTC instant (the TLE epoch is UTC); Earth rotation uses UT1 = UTC + ``ut1_minus_utc_s``
-  (default 0: at most 0.9 s of rotation error, about 3e-4 deg of azimuth seen from a ground site).
+  (default 0: |UT1 - UTC| < 0.9 s is at most 0.004 deg of Earth rotation, i.e. about 0.004 deg of pointing to
+  GEO and up to 0.5 km of LEO position, a few hundredths of a degree seen from the ground).
 - Positions and velocities are ECEF (Earth-fixed, Earth-centred) in metres and metres per second. The satellite's
   TEME state from SGP4 is rotated to the Pseudo Earth Fixed frame by GMST (IAU-82), velocity including the
   -omega x r term. Polar motion (up to about 0.5 arcsec, about 15 m at the Earth's surface) is ignored, so ECEF
@@ -231,6 +232,30 @@ def _check_tle_line(line: str, number: int) -> None:
         raise InputError(f"{where}: checksum is {written}, expected {computed}")
 
 
+_TLE_FIELDS = (
+    (1, "epoch", 18, 32),
+    (2, "inclination", 8, 16),
+    (2, "right ascension of the node", 17, 25),
+    (2, "eccentricity", 26, 33),
+    (2, "argument of perigee", 34, 42),
+    (2, "mean anomaly", 43, 51),
+    (2, "mean motion", 52, 63),
+)
+
+
+def _check_tle_fields(line1: str, line2: str) -> None:
+    for number, name, start, stop in _TLE_FIELDS:
+        text = (line1 if number == 1 else line2)[start:stop].strip()
+        ok = text.isdigit() if name == "eccentricity" else bool(text)
+        if ok and name != "eccentricity":
+            try:
+                float(text)
+            except ValueError:
+                ok = False
+        if not ok:
+            raise InputError(f"TLE line {number}: {name} {text!r} (columns {start + 1}-{stop}) is not a number")
+
+
 def parse_tle(lines: Sequence[str] | str) -> Tle:
     """Validate a TLE given as two lines, or three with a title line first (a leading ``"0 "`` is dropped).
 
@@ -263,6 +288,7 @@ def parse_tle(lines: Sequence[str] | str) -> Tle:
         raise InputError(
             f"TLE: catalogue numbers differ (line 1 {line1[2:7].strip()!r}, line 2 {line2[2:7].strip()!r})"
         )
+    _check_tle_fields(line1, line2)
     try:
         sat = Satrec.twoline2rv(line1, line2)
     except (ValueError, IndexError) as e:

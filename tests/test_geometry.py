@@ -103,6 +103,11 @@ def test_parse_tle_structure_errors():
     other = _synthetic()["90004"]
     with pytest.raises(InputError, match=r"catalogue numbers differ \(line 1 '90005', line 2 '90004'\)"):
         g.parse_tle([t.line1, other.line2])
+    # a non-numeric field with a (recomputed) valid checksum is named by column
+    bad = t.line2[:8] + "ab.cdef " + t.line2[16:68]
+    bad += str(sum(int(c) if c.isdigit() else c == "-" for c in bad) % 10)
+    with pytest.raises(InputError, match=r"TLE line 2: inclination 'ab.cdef' \(columns 9-16\) is not a number"):
+        g.parse_tle([t.line1, bad])
     named = g.parse_tle(["0 MY SAT", t.line1, t.line2])
     assert named.name == "MY SAT" and named.line1 == t.line1
 
