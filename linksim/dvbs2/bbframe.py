@@ -1,16 +1,14 @@
 """DVB-S2 mode and stream adaptation (ETSI EN 302 307-1 clauses 5.1 and 5.2): BBHEADER, CRC-8, BBFRAME.
 
-A BBFRAME is K_bch bits: an 80-bit BBHEADER, a data field of DFL bits taken from the input stream, zero
-padding up
-to K_bch, then base-band scrambling of all K_bch bits (`scrambling.bb_scramble`).
+A BBFRAME is K_bch bits: an 80-bit BBHEADER, a data field of DFL bits taken from the input stream,
+zero padding up to K_bch, then base-band scrambling of all K_bch bits (`scrambling.bb_scramble`).
 
 Input streams (single input stream, normal mode):
 - "ts": MPEG-TS, 188-byte packets starting with 0x47. UPL = 1504, SYNC = 0x47; the sync byte of every
-packet is
-  replaced by the CRC-8 of the previous packet's 187 other bytes (the first packet's by 0, as gr-dtv does);
-  SYNCD is the distance in bits from the start of the data field to the first packet start in it.
-- "generic": a generic continuous stream (TS/GS = 01): UPL = 0, SYNC = 0, SYNCD = 0, bytes copied as they
-come.
+  packet is replaced by the CRC-8 of the previous packet's 187 other bytes (the first packet's by 0, as
+  gr-dtv does); SYNCD is the distance in bits from the start of the data field to the first packet start.
+- "generic": a generic continuous stream (TS/GS = 01): UPL = 0, SYNC = 0, SYNCD = 0, bytes copied as
+  they come.
 
 The BBHEADER fields follow gr-dtv's `dvb_bbheader_bb` (3.10): SIS, ISSYI and NPD off, MATYPE-2 = 0,
 CCM flag set unless the caller asks for ACM/VCM signalling.

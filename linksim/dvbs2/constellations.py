@@ -1,9 +1,8 @@
 """DVB-S2 constellations (ETSI EN 302 307-1 clause 5.4, Figures 9 to 12) and soft demapping.
 
 Every constellation is normalised to unit average symbol energy (as gr-dtv 3.10.5's modulator).
-`points[label]` is
-the point carrying the bit label `label`, whose most significant bit is the first bit of the symbol in the
-interleaved stream.
+`points[label]` is the point carrying the bit label `label`, whose most significant bit is the first bit of
+the symbol in the interleaved stream.
 
 Soft demapping (`llrs`) gives per-bit log-likelihood ratios log P(b=0|y) / P(b=1|y) for complex AWGN with
 E|n|^2 = noise_var (= N0 for unit-energy symbols): positive means bit 0.

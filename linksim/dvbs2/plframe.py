@@ -1,10 +1,8 @@
-"""DVB-S2 physical-layer framing (ETSI EN 302 307-1 clause 5.5): PLHEADER, pilots, PL scrambling, dummy
-PLFRAME.
+"""DVB-S2 physical-layer framing (ETSI EN 302 307-1 clause 5.5): PLHEADER, pilots, PL scrambling, dummy.
 
 A PLFRAME is the 90-symbol PLHEADER (26-symbol SOF + 64-symbol PLS code, pi/2-BPSK, never scrambled)
-followed by
-the XFECFRAME cut in 90-symbol slots, with a 36-symbol pilot block after every 16 slots (pilots on; none after
-the last slot), all PL scrambled with Gold code n. Symbols are complex64 with unit energy.
+followed by the XFECFRAME cut in 90-symbol slots, with a 36-symbol pilot block after every 16 slots (pilots
+on; none after the last slot), all PL scrambled with Gold code n. Symbols are complex64 with unit energy.
 
 The PLS code is 7 bits: MODCOD (5 bits, 0 = dummy) then TYPE (2 bits: short frame, pilots), value
 `pls = (modcod << 2) | type`.
@@ -56,8 +54,7 @@ def plsc_bits(pls: int) -> np.ndarray:
 
 
 def pi2_bpsk(bits: np.ndarray, first_index: int = 0) -> np.ndarray:
-    """pi/2-BPSK: bit b at PLHEADER position k -> (1-2b)(1+j)/sqrt2 for even k, (1-2b)(-1+j)/sqrt2 for odd
-    k."""
+    """pi/2-BPSK: bit b at header position k -> (1-2b)(1+j)/sqrt2 for even k, (1-2b)(-1+j)/sqrt2 for odd k."""
     bits = np.asarray(bits, dtype=np.uint8)
     k = first_index + np.arange(bits.size)
     base = np.where(k % 2 == 0, np.complex64(_SQ + 1j * _SQ), np.complex64(-_SQ + 1j * _SQ))
@@ -155,8 +152,7 @@ def plframe(xfec: np.ndarray, modcod: str, frame: str, pilots: bool, gold_code: 
 
 
 def dummy_plframe(gold_code: int = 0) -> np.ndarray:
-    """A DUMMY PLFRAME: PLHEADER with MODCOD 0 (TYPE 00) and 36 slots of unmodulated (1+j)/sqrt2,
-    scrambled."""
+    """DUMMY PLFRAME: MODCOD 0, TYPE 00, 36 slots of unmodulated (1+j)/sqrt2, scrambled."""
     out = np.empty(PLHEADER_SYMBOLS + DUMMY_SLOTS * SLOT_SYMBOLS, dtype=np.complex64)
     out[:PLHEADER_SYMBOLS] = plheader_symbols(pls_code(0, False, False))
     body = np.full(DUMMY_SLOTS * SLOT_SYMBOLS, PILOT_SYMBOL, dtype=np.complex64)

@@ -3,9 +3,8 @@
 - Base-band scrambler (clause 5.2.2): PRBS 1 + X^14 + X^15, register loaded with 100101010000000 at the
   start of every BBFRAME, XORed with the whole BBFRAME (header included).
 - Physical-layer scrambler (clause 5.5.4): complex sequence j^R_n(i) built from a Gold sequence (two
-m-sequences
-  of degree 18); `n` is the Gold code number 0 .. 2^18 - 2. It multiplies every PLFRAME symbol after the
-  PLHEADER.
+  m-sequences of degree 18); `n` is the Gold code number 0 .. 2^18 - 2. It multiplies every PLFRAME
+  symbol after the PLHEADER.
 """
 
 from __future__ import annotations
@@ -51,8 +50,7 @@ def bb_scramble(bits: np.ndarray) -> np.ndarray:
 
 
 def _m_sequence(taps: tuple[int, ...], init: np.ndarray, length: int) -> np.ndarray:
-    """Binary m-sequence s(i+18) = XOR of s(i+t) for t in taps (t = 0 always included), first `length`
-    terms."""
+    """m-sequence s(i+18) = XOR of s(i+t), t in taps (0 included), first `length` terms."""
     s = np.zeros(length + 18 + 32, dtype=np.uint8)
     s[:18] = init
     step = 18 - max(taps)  # every term in a block of `step` depends only on already computed terms
@@ -114,8 +112,7 @@ def _pl_seq(gold_code: int) -> np.ndarray:
 
 
 def pl_scrambling_sequence(gold_code: int, length: int) -> np.ndarray:
-    """The complex PL scrambling factors j^R_n(i) (complex64, unit magnitude) for the first `length`
-    symbols."""
+    """PL scrambling factors j^R_n(i) (complex64, unit magnitude) for the first `length` symbols."""
     pl_scrambling_indices(gold_code, length)  # validates
     return _pl_seq(int(gold_code))[:length]
 

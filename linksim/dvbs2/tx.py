@@ -1,11 +1,9 @@
 """DVB-S2 transmitter (ETSI EN 302 307-1): byte stream -> PLFRAME symbols -> RRC-shaped samples.
 
 Chain per frame: stream adaptation (BBHEADER, data field, padding) -> BB scrambling -> BCH -> LDPC -> bit
-interleaving -> mapping -> PL framing (PLHEADER, pilots, PL scrambling). The MODCOD may change from frame
-to frame
-(VCM/ACM); pilots, frame size, roll-off and Gold code are fixed per Transmitter. Output symbols have unit
-average
-energy; RRC output samples have unit mean power (see `rrc.RrcInterpolator`).
+interleaving -> mapping -> PL framing (PLHEADER, pilots, PL scrambling). The MODCOD may change from
+frame to frame (VCM/ACM); pilots, frame size, roll-off and Gold code are fixed per Transmitter. Output
+symbols have unit average energy; RRC output samples have unit mean power (see `rrc.RrcInterpolator`).
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from .constellations import constellation, map_symbols
 from .interleave import interleave
 from .params import FrameParams, frame_params
 from .plframe import dummy_plframe, plframe
-from .rrc import DVBS2_ROLLOFFS, RrcInterpolator
+from .rrc import DEFAULT_SPAN_SYMBOLS, DVBS2_ROLLOFFS, RrcInterpolator
 from .scrambling import bb_scramble
 
 
@@ -57,7 +55,7 @@ class Transmitter:
         gold_code: int = 0,
         stream: str = "ts",
         ccm: bool = True,
-        span_symbols: int = 16,
+        span_symbols: int = DEFAULT_SPAN_SYMBOLS,
     ) -> None:
         if frame not in ("normal", "short"):
             raise InputError(f"frame must be 'normal' or 'short', not {frame!r}")
@@ -160,9 +158,7 @@ def random_ts_packets(n_packets: int, seed: int = 0, pid: int = 0x100) -> bytes:
     return pk.tobytes()
 
 
-def random_ts_frames(
-    tx: Transmitter, modcod: str, n_frames: int, seed: int = 0
-) -> tuple[list[np.ndarray], bytes]:
+def random_ts_frames(tx: Transmitter, modcod: str, n_frames: int, seed: int = 0) -> tuple[list[np.ndarray], bytes]:
     """PLFRAMEs of `n_frames` full BBFRAMEs of pseudo-random TS packets from `seed`.
 
     Returns (one complex64 array per PLFRAME, the TS bytes pushed). Packets that did not fit completely stay
