@@ -1,0 +1,211 @@
+"""SigMF recording and replay of RX IQ, with the hardware-in-the-loop metadata a run needs to be repeatable:
+device, gains, attenuator setting, rotator az/el, reference lock, scenario hash and sample clock.
+
+A recording is two files: `NAME.sigmf-data` (cf32_le samples) and `NAME.sigmf-meta` (JSON, SigMF 1.0 core plus
+a `linksim:` extension namespace declared in `core:extensions`). The numpy-level reader/writer here is used
+unless `linksim.iqfile` (the channel CLI's IQ file module) provides them; both produce the same files.
+
+GNU Radio: `sigmf_recorder(base, ...)` (a sink: file sink + meta written on `finalize()`) and
+`sigmf_replay_source(path, throttle=True)` (a source at the recording's real rate).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+
+SIGMF_VERSION = "1.0.0"
+EXTENSION = {"name": "linksim", "version": "0.1.0", "optional": True}
+
+
+def base_path(path: str | Path) -> Path:
+    """`x.sigmf-meta`, `x.sigmf-data` or `x` -> `x` (the recording's base name)."""
+    p = Path(path)
+    if p.suffix in (".sigmf-meta", ".sigmf-data", ".sigmf"):
+        return p.with_suffix("")
+    return p
+
+
+def scenario_hash(text_or_bytes: str | bytes) -> str:
+    """SHA-256 of a resolved scenario (hex), recorded so a recording names the scenario that made it."""
+    b = text_or_bytes.encode() if isinstance(text_or_bytes, str) else text_or_bytes
+    return hashlib.sha256(b).hexdigest()
+
+
+def build_meta(
+    *,
+    sample_rate_sps: float,
+    center_freq_hz: float | None = None,
+    description: str = "",
+    hw: str = "",
+    start_utc: _dt.datetime | None = None,
+    linksim: Mapping[str, Any] | None = None,
+    annotations: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A SigMF meta document. `linksim` keys become `linksim:KEY` globals: use device, gains_db,
+    attenuation_db, rotator, reference, scenario_sha256, sample_clock, link (IQ link stats)."""
+    if not sample_rate_sps > 0:
+        raise InputError(f"sample_rate_sps must be > 0, got {sample_rate_sps}")
+    start = start_utc or _dt.datetime.now(_dt.timezone.utc)
+    glob: dict[str, Any] = {
+        "core:datatype": "cf32_le",
+        "core:sample_rate": float(sample_rate_sps),
+        "core:version": SIGMF_VERSION,
+        "core:recorder": "linksim",
+        "core:extensions": [dict(EXTENSION)],
+    }
+    if description:
+        glob["core:description"] = description
+    if hw:
+        glob["core:hw"] = hw
+    for k, v in (linksim or {}).items():
+        glob[f"linksim:{k}"] = v
+    capture: dict[str, Any] = {
+        "core:sample_start": 0,
+        "core:datetime": start.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    if center_freq_hz is not None:
+        capture["core:frequency"] = float(center_freq_hz)
+    return {"global": glob, "captures": [capture], "annotations": list(annotations or [])}
+
+
+def write_meta(base: str | Path, meta: Mapping[str, Any]) -> Path:
+    p = base_path(base).with_suffix(".sigmf-meta")
+    p.write_text(json.dumps(meta, indent=2, sort_keys=False, default=_json_default) + "\n")
+    return p
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    """The meta document of a recording; InputError if missing, not JSON or not cf32_le."""
+    p = base_path(path).with_suffix(".sigmf-meta")
+    try:
+        meta = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such SigMF meta file") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{p}: not valid JSON: {e}") from None
+    glob = meta.get("global", {})
+    if glob.get("core:datatype") != "cf32_le":
+        raise InputError(f"{p}: core:datatype {glob.get('core:datatype')!r} is not supported (only cf32_le)")
+    if not isinstance(glob.get("core:sample_rate"), (int, float)) or glob["core:sample_rate"] <= 0:
+        raise InputError(f"{p}: core:sample_rate missing or not positive")
+    return meta
+
+
+def write_sigmf(base: str | Path, iq: np.ndarray, **meta_kwargs: Any) -> Path:
+    """Write samples and meta (see build_meta for the keywords). Returns the meta path."""
+    b = base_path(base)
+    np.ascontiguousarray(iq, dtype=np.complex64).tofile(b.with_suffix(".sigmf-data"))
+    return write_meta(b, build_meta(**meta_kwargs))
+
+
+def read_sigmf(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """(samples complex64, meta) of a recording."""
+    meta = read_meta(path)
+    data = base_path(path).with_suffix(".sigmf-data")
+    if not data.is_file():
+        raise InputError(f"{data}: no such SigMF data file")
+    return np.fromfile(data, dtype=np.complex64), meta
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (_dt.datetime, _dt.date)):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
+# ---------------------------------------------------------------- GNU Radio blocks
+
+
+def sigmf_recorder(
+    base: str | Path,
+    *,
+    sample_rate_sps: float,
+    center_freq_hz: float | None = None,
+    description: str = "",
+    hw: str = "",
+    linksim: Mapping[str, Any] | None = None,
+) -> Any:
+    """A GNU Radio sink (one complex input) writing `base.sigmf-data`; the meta is written at once (so a crash
+    leaves a readable recording) and again by `.finalize(extra_linksim=None)` with the sample count and any
+    late metadata (attenuator/rotator state at the end, IQ link stats)."""
+    from gnuradio import blocks, gr
+
+    b = base_path(base)
+    b.parent.mkdir(parents=True, exist_ok=True)
+    meta = build_meta(
+        sample_rate_sps=sample_rate_sps,
+        center_freq_hz=center_freq_hz,
+        description=description,
+        hw=hw,
+        linksim=linksim,
+    )
+    write_meta(b, meta)
+
+    class SigmfRecorder(gr.hier_block2):
+        def __init__(self) -> None:
+            gr.hier_block2.__init__(
+                self, "linksim_sigmf_recorder", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0)
+            )
+            self.base = b
+            self.meta = meta
+            self.file_sink = blocks.file_sink(gr.sizeof_gr_complex, str(b.with_suffix(".sigmf-data")), False)
+            self.file_sink.set_unbuffered(False)
+            self.connect(self, self.file_sink)
+
+        def finalize(self, extra_linksim: Mapping[str, Any] | None = None) -> Path:
+            self.file_sink.close()
+            n = b.with_suffix(".sigmf-data").stat().st_size // 8
+            for k, v in (extra_linksim or {}).items():
+                self.meta["global"][f"linksim:{k}"] = v
+            self.meta["global"]["linksim:samples"] = int(n)
+            return write_meta(b, self.meta)
+
+    return SigmfRecorder()
+
+
+def sigmf_replay_source(
+    path: str | Path, *, throttle: bool = True, repeat: bool = False, expect_rate_sps: float | None = None
+) -> Any:
+    """A GNU Radio source (one complex output) replaying a recording, throttled to its `core:sample_rate`
+    (the rate it was recorded at) unless `throttle=False`. `.meta` is the recording's meta, `.sample_rate_sps`
+    its rate. InputError if `expect_rate_sps` is given and differs from the recording's rate."""
+    from gnuradio import blocks, gr
+
+    meta = read_meta(path)
+    rate = float(meta["global"]["core:sample_rate"])
+    data = base_path(path).with_suffix(".sigmf-data")
+    if not data.is_file():
+        raise InputError(f"{data}: no such SigMF data file")
+    if expect_rate_sps is not None and abs(expect_rate_sps - rate) > 1e-6 * rate:
+        raise InputError(f"{data}: recorded at {rate:g} S/s, asked to replay at {expect_rate_sps:g} S/s")
+
+    class SigmfReplay(gr.hier_block2):
+        def __init__(self) -> None:
+            gr.hier_block2.__init__(
+                self, "linksim_sigmf_replay", gr.io_signature(0, 0, 0), gr.io_signature(1, 1, gr.sizeof_gr_complex)
+            )
+            self.meta = meta
+            self.sample_rate_sps = rate
+            self.file_source = blocks.file_source(gr.sizeof_gr_complex, str(data), repeat)
+            if throttle:
+                self.throttle = blocks.throttle(gr.sizeof_gr_complex, rate, True)
+                self.connect(self.file_source, self.throttle, self)
+            else:
+                self.connect(self.file_source, self)
+
+    return SigmfReplay()

@@ -1,0 +1,344 @@
+"""IQ links between processes or hosts over ZeroMQ that COUNT samples: drops and gaps are detected and
+reported, never silent.
+
+Every message is two frames: a 32-byte header and the complex64 samples. The header carries a magic, a stream id
+(random per sender start), a message sequence number and the index of the message's first sample on the sender's
+sample clock. The receiver checks both: a jump in the sample index is a gap of exactly that many samples (filled
+with zeros by default so the receiver's sample clock stays aligned with the sender's); a new stream id is a
+sender restart; an end-of-stream message ends the receiving flowgraph cleanly.
+
+Patterns: `pushpull` (default; PUSH blocks at its high-water mark instead of dropping: lossless unless a process
+dies) and `pubsub` (PUB drops silently at its high-water mark in ZeroMQ; here the drops show up as gaps).
+
+Pure pyzmq: `IQSender`, `IQReceiver` (numpy arrays in and out). GNU Radio: `zmq_iq_sink(address, ...)` and
+`zmq_iq_source(address, ...)` (Python blocks over the same classes; importing them needs GNU Radio).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import zmq
+
+from ..errors import DeviceError, InputError
+
+MAGIC = b"LSIQ"
+VERSION = 1
+HEADER = struct.Struct("<4sBBHIQQI")  # magic, version, flags, reserved, stream id, seq, first sample, n samples
+FLAG_EOS = 1
+PATTERNS = ("pushpull", "pubsub")
+
+
+@dataclass
+class LinkStats:
+    """What a receiver saw. Sample counts are in complex samples on the sender's sample clock."""
+
+    messages: int = 0
+    samples_received: int = 0
+    samples_missing: int = 0
+    messages_missing: int = 0
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # (first missing sample index, count)
+    restarts: int = 0
+    out_of_order: int = 0
+    eos: bool = False
+    truncated: bool = False  # the receiver gave up waiting before an end-of-stream: a lost tail is unknowable
+    stream_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was lost, reordered, restarted or cut short."""
+        return self.samples_missing == 0 and self.out_of_order == 0 and self.restarts == 0 and not self.truncated
+
+    def summary(self) -> str:
+        """One line for logs and run reports."""
+        if self.ok:
+            return f"IQ link ok: {self.samples_received} samples in {self.messages} messages, no gaps"
+        return (
+            f"IQ link LOST {self.samples_missing} samples in {len(self.gaps)} gaps "
+            f"({self.messages_missing} messages); {self.samples_received} received, "
+            f"{self.restarts} sender restarts, {self.out_of_order} out of order"
+            + ("; ended without end-of-stream (tail unknown)" if self.truncated else "")
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "messages": self.messages,
+            "samples_received": self.samples_received,
+            "samples_missing": self.samples_missing,
+            "messages_missing": self.messages_missing,
+            "gaps": [list(g) for g in self.gaps],
+            "restarts": self.restarts,
+            "out_of_order": self.out_of_order,
+            "eos": self.eos,
+            "truncated": self.truncated,
+            "ok": self.ok,
+        }
+
+
+def _check_pattern(pattern: str) -> None:
+    if pattern not in PATTERNS:
+        raise InputError(f"ZMQ pattern {pattern!r} is not one of {', '.join(PATTERNS)}")
+
+
+class IQSender:
+    """Sends complex64 sample blocks with counting headers. Binds by default (`tcp://*:5555`)."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        pattern: str = "pushpull",
+        bind: bool = True,
+        hwm: int = 64,
+        send_timeout_s: float | None = None,
+        context: zmq.Context | None = None,
+    ) -> None:
+        _check_pattern(pattern)
+        self.address = address
+        self.pattern = pattern
+        self._ctx = context or zmq.Context.instance()
+        self._sock = self._ctx.socket(zmq.PUSH if pattern == "pushpull" else zmq.PUB)
+        self._sock.setsockopt(zmq.SNDHWM, int(hwm))
+        self._sock.setsockopt(zmq.LINGER, 2000)
+        if send_timeout_s is not None:
+            self._sock.setsockopt(zmq.SNDTIMEO, int(send_timeout_s * 1000))
+        try:
+            (self._sock.bind if bind else self._sock.connect)(address)
+        except zmq.ZMQError as e:
+            self._sock.close(0)
+            raise DeviceError(f"ZMQ IQ sender cannot {'bind' if bind else 'connect'} {address}: {e}") from None
+        self.stream_id = int.from_bytes(os.urandom(4), "little")
+        self.seq = 0
+        self.next_sample = 0
+        self.closed = False
+
+    def send(self, samples: np.ndarray) -> None:
+        """Send one block of samples (any length >= 1; converted to complex64)."""
+        x = np.ascontiguousarray(samples, dtype=np.complex64)
+        head = HEADER.pack(MAGIC, VERSION, 0, 0, self.stream_id, self.seq, self.next_sample, x.size)
+        try:
+            self._sock.send_multipart([head, x], copy=x.size < 4096)
+        except zmq.Again:
+            raise DeviceError(f"ZMQ IQ sender {self.address}: receiver not taking samples (send timed out)") from None
+        except zmq.ZMQError as e:
+            raise DeviceError(f"ZMQ IQ sender {self.address}: {e}") from None
+        self.seq += 1
+        self.next_sample += x.size
+
+    def close(self, eos: bool = True) -> None:
+        """Send end-of-stream (so the receiver finishes) and close."""
+        if self.closed:
+            return
+        self.closed = True
+        if eos:
+            head = HEADER.pack(MAGIC, VERSION, FLAG_EOS, 0, self.stream_id, self.seq, self.next_sample, 0)
+            # PUB drops silently when its queue is full: repeat end-of-stream while the queue drains, so the
+            # receiver learns the final sample count (and so the size of any tail it lost).
+            for _ in range(1 if self.pattern == "pushpull" else 5):
+                try:
+                    self._sock.send_multipart([head, b""], flags=zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    pass
+                if self.pattern == "pubsub":
+                    time.sleep(0.05)
+        self._sock.close()
+
+
+class IQReceiver:
+    """Receives sample blocks, checks the counting headers and keeps `stats`. Connects by default."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        pattern: str = "pushpull",
+        bind: bool = False,
+        hwm: int = 64,
+        fill_gaps: bool = True,
+        context: zmq.Context | None = None,
+    ) -> None:
+        _check_pattern(pattern)
+        self.address = address
+        self.fill_gaps = fill_gaps
+        self._ctx = context or zmq.Context.instance()
+        self._sock = self._ctx.socket(zmq.PULL if pattern == "pushpull" else zmq.SUB)
+        self._sock.setsockopt(zmq.RCVHWM, int(hwm))
+        self._sock.setsockopt(zmq.LINGER, 0)
+        if pattern == "pubsub":
+            self._sock.setsockopt(zmq.SUBSCRIBE, b"")
+        try:
+            (self._sock.bind if bind else self._sock.connect)(address)
+        except zmq.ZMQError as e:
+            self._sock.close(0)
+            raise DeviceError(f"ZMQ IQ receiver cannot {'bind' if bind else 'connect'} {address}: {e}") from None
+        self.stats = LinkStats()
+        self._expect_sample: int | None = None
+        self._expect_seq: int | None = None
+        self.closed = False
+
+    def recv(self, timeout_s: float = 0.1) -> np.ndarray | None:
+        """Next block (complex64), with zeros in front if a gap was detected and `fill_gaps` is on.
+
+        None on timeout; an empty array after end-of-stream (stats.eos is then True)."""
+        if self.stats.eos:
+            return np.zeros(0, np.complex64)
+        if not self._sock.poll(int(timeout_s * 1000)):
+            return None
+        frames = self._sock.recv_multipart(copy=True)
+        if len(frames) != 2 or len(frames[0]) != HEADER.size:
+            raise DeviceError(f"ZMQ IQ receiver {self.address}: not a linksim IQ message ({len(frames)} frames)")
+        magic, version, flags, _, sid, seq, first, n = HEADER.unpack(frames[0])
+        if magic != MAGIC or version != VERSION:
+            raise DeviceError(f"ZMQ IQ receiver {self.address}: bad header (magic {magic!r}, version {version})")
+        st = self.stats
+        if st.stream_id is None:
+            st.stream_id = sid
+            if first != 0 and self._expect_sample is None:
+                # joined a running stream (PUB/SUB late join): everything before `first` was never seen
+                st.gaps.append((0, first))
+                st.samples_missing += first
+                st.messages_missing += seq
+        elif sid != st.stream_id:
+            st.restarts += 1
+            st.stream_id = sid
+            self._expect_sample = None
+        pad = 0
+        if self._expect_sample is not None:
+            if first > self._expect_sample:
+                pad = first - self._expect_sample
+                st.gaps.append((self._expect_sample, pad))
+                st.samples_missing += pad
+                st.messages_missing += max(0, seq - (self._expect_seq or 0))
+            elif first < self._expect_sample:
+                st.out_of_order += 1
+        self._expect_sample = first + n
+        self._expect_seq = seq + 1
+        if flags & FLAG_EOS:
+            st.eos = True
+            return np.zeros(pad if self.fill_gaps else 0, np.complex64)
+        data = np.frombuffer(frames[1], dtype=np.complex64)
+        if data.size != n:
+            raise DeviceError(f"ZMQ IQ receiver {self.address}: message says {n} samples, carries {data.size}")
+        st.messages += 1
+        st.samples_received += n
+        if pad and self.fill_gaps:
+            return np.concatenate([np.zeros(pad, np.complex64), data])
+        return data
+
+    def recv_all(self, idle_timeout_s: float = 1.0) -> np.ndarray:
+        """Everything until end-of-stream (or `idle_timeout_s` without a message)."""
+        parts = []
+        last = time.monotonic()
+        while not self.stats.eos:
+            block = self.recv(0.05)
+            if block is None:
+                if time.monotonic() - last > idle_timeout_s:
+                    self.stats.truncated = True
+                    break
+                continue
+            last = time.monotonic()
+            parts.append(block)
+        return np.concatenate(parts) if parts else np.zeros(0, np.complex64)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._sock.close(0)
+
+
+# ---------------------------------------------------------------- GNU Radio blocks
+
+
+def zmq_iq_sink(
+    address: str, *, pattern: str = "pushpull", bind: bool = True, hwm: int = 64, context: zmq.Context | None = None
+) -> Any:
+    """A GNU Radio sink (one complex input) sending over an `IQSender`. `.sender` is the sender;
+    end-of-stream goes out when the flowgraph finishes (stop())."""
+    from gnuradio import gr
+
+    class ZmqIqSink(gr.sync_block):
+        def __init__(self) -> None:
+            gr.sync_block.__init__(self, name="linksim_zmq_iq_sink", in_sig=[np.complex64], out_sig=None)
+            self.sender = IQSender(address, pattern=pattern, bind=bind, hwm=hwm, context=context)
+
+        def work(self, input_items: list[np.ndarray], output_items: list[np.ndarray]) -> int:
+            x = input_items[0]
+            if x.size:
+                self.sender.send(x)
+            return len(x)
+
+        def stop(self) -> bool:
+            self.sender.close(eos=True)
+            return True
+
+    return ZmqIqSink()
+
+
+def zmq_iq_source(
+    address: str,
+    *,
+    pattern: str = "pushpull",
+    bind: bool = False,
+    hwm: int = 64,
+    fill_gaps: bool = True,
+    idle_timeout_s: float | None = None,
+    context: zmq.Context | None = None,
+) -> Any:
+    """A GNU Radio source (one complex output) over an `IQReceiver`. `.receiver.stats` holds the LinkStats.
+
+    Gaps are zero-filled (fill_gaps) and tagged `linksim_gap` (value: missing samples) at the first filled
+    sample. The block finishes on the sender's end-of-stream, or after `idle_timeout_s` with no data (None:
+    wait until the flowgraph is stopped)."""
+    import pmt
+    from gnuradio import gr
+
+    class ZmqIqSource(gr.sync_block):
+        def __init__(self) -> None:
+            gr.sync_block.__init__(self, name="linksim_zmq_iq_source", in_sig=None, out_sig=[np.complex64])
+            self.receiver = IQReceiver(
+                address, pattern=pattern, bind=bind, hwm=hwm, fill_gaps=fill_gaps, context=context
+            )
+            self._pending = np.zeros(0, np.complex64)
+            self._gap_tags: list[tuple[int, int]] = []
+            self._last = time.monotonic()
+            self._produced = 0
+
+        def work(self, input_items: list[np.ndarray], output_items: list[np.ndarray]) -> int:
+            out = output_items[0]
+            if self._pending.size == 0:
+                n_gaps = len(self.receiver.stats.gaps)
+                block = self.receiver.recv(0.05)
+                if block is None:
+                    if idle_timeout_s is not None and time.monotonic() - self._last > idle_timeout_s:
+                        self.receiver.stats.truncated = True
+                        return -1
+                    return 0
+                self._last = time.monotonic()
+                for first_missing, count in self.receiver.stats.gaps[n_gaps:]:
+                    if fill_gaps:
+                        self._gap_tags.append((self._produced, count))
+                    del first_missing
+                self._pending = block
+                if self._pending.size == 0 and self.receiver.stats.eos:
+                    return -1
+            n = min(len(out), self._pending.size)
+            out[:n] = self._pending[:n]
+            self._pending = self._pending[n:]
+            for off, count in [t for t in self._gap_tags if t[0] < self._produced + n]:
+                self.add_item_tag(
+                    0, self.nitems_written(0) + (off - self._produced), pmt.intern("linksim_gap"), pmt.from_long(count)
+                )
+                self._gap_tags.remove((off, count))
+            self._produced += n
+            return n
+
+        def stop(self) -> bool:
+            self.receiver.close()
+            return True
+
+    return ZmqIqSource()
