@@ -37,6 +37,7 @@ from .sync import (
     decode_plsc,
     header_metric,
     header_symbols,
+    pilot_phase,
     track_phase,
 )
 
@@ -103,12 +104,37 @@ def _pls_params(pls: int) -> FrameParams | None:
 def _lr_frequency(z: np.ndarray, starts: list[int], lengths: list[int], max_lag: int) -> float:
     """Luise & Reggiannini estimate (cycles/symbol) over blocks z[s:s+n] of modulation-free samples."""
     r = np.zeros(max_lag, dtype=np.complex128)
-    for s, n in zip(starts, lengths):
+    for s, n in zip(starts, lengths, strict=True):
         b = z[s : s + n]
         for m in range(1, min(max_lag, n - 1) + 1):
             r[m - 1] += np.sum(b[m:] * np.conj(b[:-m]))
     total = np.sum(r)
     return float(np.angle(total) / (np.pi * (max_lag + 1)))
+
+
+def _known_blocks(pf: FrameParams | None, pmask: np.ndarray) -> tuple[list[int], list[int]]:
+    """Starts and lengths (symbols, from the PLHEADER start) of the known-symbol blocks of a PLFRAME."""
+    starts, lens = [0], [PLHEADER_SYMBOLS]
+    if pf is None:
+        return [0, PLHEADER_SYMBOLS], [PLHEADER_SYMBOLS, int(pmask.size)]
+    if pf.pilots:
+        idx = np.flatnonzero(np.diff(np.concatenate([[0], pmask.astype(np.int8), [0]])) == 1)
+        starts += [int(i) + PLHEADER_SYMBOLS for i in idx]
+        lens += [36] * idx.size
+    return starts, lens
+
+
+def _frame_reference(pls: int, pf: FrameParams | None, gold_code: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(known mask, reference symbols (payload part descrambled), PL scrambling sequence) of a PLFRAME."""
+    length = DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
+    payload_len = length - PLHEADER_SYMBOLS
+    scr = pl_scrambling_sequence(gold_code, payload_len)
+    pmask = np.ones(payload_len, dtype=bool) if pf is None else pilot_mask(pf.data_symbols, pf.pilots)
+    known = np.concatenate([np.ones(PLHEADER_SYMBOLS, dtype=bool), pmask])
+    ref = np.zeros(length, dtype=np.complex64)
+    ref[:PLHEADER_SYMBOLS] = header_symbols(pls)
+    ref[PLHEADER_SYMBOLS:][pmask] = PILOT_SYMBOL
+    return known, ref, scr
 
 
 class _TsDeframer:
@@ -185,9 +211,10 @@ class Receiver:
         if self._mf is None:
             raise InputError("non-integer samples per symbol are not supported yet")
         self._timing = GardnerTiming(self.sps, bn_t=timing_bn_t, rolloff=rolloff) if sync == "full" else None
-        self._genie_delay = float(DEFAULT_SPAN_SYMBOLS // 2 * int(sps)) if genie_delay_samples is None else float(genie_delay_samples)
+        if genie_delay_samples is None:
+            genie_delay_samples = DEFAULT_SPAN_SYMBOLS // 2 * int(sps)
+        self._genie_delay = float(genie_delay_samples)
         self._genie_next = self._genie_delay + self._mf.delay  # MF-output index of the next symbol
-        self._mf_count = 0  # MF output samples produced so far
         self._mf_buf = np.zeros(0, dtype=np.complex64)
         self._mf_buf_base = 0
         # symbol buffer
@@ -198,6 +225,7 @@ class Receiver:
         self._next = 0  # buffer index of the next PLHEADER when locked
         self._misses = 0
         self._f_cyc = 0.0
+        self._f_var = 1e-4
         self._f_frames = 0
         self._metric_avg = 0.0
         self._ts = _TsDeframer()
@@ -286,7 +314,7 @@ class Receiver:
 
     def _search(self, final: bool) -> bool:
         """Look for a PLHEADER confirmed by the next one. Returns True if locked."""
-        need = 2 * MAX_PLFRAME_SYMBOLS + 2 * PLHEADER_SYMBOLS + 8
+        need = 4 * MAX_PLFRAME_SYMBOLS + 2 * PLHEADER_SYMBOLS + 8
         n = self._sym.size
         if n < need and not final:
             return False
@@ -331,10 +359,46 @@ class Receiver:
         self._locked = True
         self._next = p
         self._f_cyc = f_cyc
+        self._f_var = 1e-4  # variance of the offset estimate (cycles/symbol)^2: header-only at first
         self._f_frames = 0
         self._misses = 0
         self._metric_avg = float(metric)
         self._ts.reset()
+        self._train(p)
+
+    def _lr_update(self, zk: np.ndarray, starts: list[int], lens: list[int]) -> float:
+        """Kalman-style update of the carrier offset with one frame's L&R residual; returns the correction."""
+        df_lr = _lr_frequency(zk, starts, lens, 18)
+        sig = np.mean([abs(np.mean(zk[s : s + m])) ** 2 for s, m in zip(starts, lens, strict=True)])
+        tot = float(np.mean(np.concatenate([np.abs(zk[s : s + m]) ** 2 for s, m in zip(starts, lens, strict=True)])))
+        snr = max(sig / max(tot - sig, 1e-12), 1e-2)
+        r_lr = 3.0 / (2 * np.pi**2 * snr * float(np.sum(np.asarray(lens, dtype=float) ** 3)))
+        r_lr *= 2.0 * (1.0 + 1.0 / snr)
+        p_prior = self._f_var + 1e-11
+        gain = p_prior / (p_prior + r_lr)
+        self._f_var = (1 - gain) * p_prior
+        return float(gain * df_lr)
+
+    def _train(self, p: int, max_frames: int = 8) -> None:
+        """At lock: refine the carrier offset on the known symbols of the frames already buffered."""
+        for _ in range(max_frames):
+            if p + PLHEADER_SYMBOLS > self._sym.size:
+                return
+            pls, _, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc)
+            try:
+                pf = _pls_params(pls)
+            except KeyError:
+                return
+            known, ref, scr = _frame_reference(pls, pf, self.gold_code)
+            length = ref.size
+            if p + length > self._sym.size:
+                return
+            k = np.arange(length)
+            z = self._sym[p : p + length] * np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
+            z[PLHEADER_SYMBOLS:] *= np.conj(scr)
+            starts, lens = _known_blocks(pf, known[PLHEADER_SYMBOLS:])
+            self._f_cyc += self._lr_update(z * np.conj(ref), starts, lens)
+            p += length
 
     def _locked_step(self, final: bool) -> FrameReport | None:
         p = self._next
@@ -397,16 +461,8 @@ class Receiver:
         if truncated:
             return FrameReport(int(round(pos0)), name, frame, pilots, pls, 0, -1, False, float("nan"),
                                self._f_cyc, truncated=True)
-        payload_len = length - PLHEADER_SYMBOLS
-        scr = pl_scrambling_sequence(self.gold_code, payload_len)
-        if pf is None:
-            pmask = np.ones(payload_len, dtype=bool)
-        else:
-            pmask = pilot_mask(pf.data_symbols, pf.pilots)
-        known = np.concatenate([np.ones(PLHEADER_SYMBOLS, dtype=bool), pmask])
-        ref = np.zeros(length, dtype=np.complex64)
-        ref[:PLHEADER_SYMBOLS] = hdr
-        ref[PLHEADER_SYMBOLS:][pmask] = PILOT_SYMBOL
+        known, ref, scr = _frame_reference(pls, pf, self.gold_code)
+        pmask = known[PLHEADER_SYMBOLS:]
         const = None if pf is None else constellation(pf.constellation, pf.rate)
         points = np.array([PILOT_SYMBOL]) if const is None else const.points
         k = np.arange(length)
@@ -419,25 +475,25 @@ class Receiver:
             rot = np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
             z = seg * rot
             z[PLHEADER_SYMBOLS:] *= np.conj(scr)
+            starts, lens = _known_blocks(pf, pmask)
             zk = z * np.conj(ref)
-            starts, lens = [0], [PLHEADER_SYMBOLS]
-            if pf is not None and pf.pilots:
-                idx = np.flatnonzero(np.diff(np.concatenate([[0], pmask.astype(np.int8), [0]])) == 1)
-                starts += [int(i) + PLHEADER_SYMBOLS for i in idx]
-                lens += [36] * idx.size
-            elif pf is None:
-                starts, lens = [0, PLHEADER_SYMBOLS], [PLHEADER_SYMBOLS, payload_len]
-            df = _lr_frequency(zk, starts, lens, 18)
-            w = 1.0 if self._f_frames == 0 else 0.3
-            f_frame = self._f_cyc + df
-            self._f_cyc += w * df
-            self._f_frames += 1
+            df = self._lr_update(zk, starts, lens)
             z = z * np.exp(-2j * np.pi * df * k).astype(np.complex64)
-            g = np.mean(z[:PLHEADER_SYMBOLS] * np.conj(hdr))
-            phase0 = float(np.angle(g))
-            v, _, nu = track_phase(z, known, ref, points, float(abs(g)), phase0, 0.0, self.phase_bn_t)
-            self._f_cyc += 0.5 * nu / (2 * np.pi)
-            del f_frame
+            if pf is not None and pf.pilots or pf is None:
+                zk = z * np.conj(ref)
+                phase, slope = pilot_phase(zk, starts, lens, length)
+                v = z * np.exp(-1j * phase).astype(np.complex64)
+                # the pilot slope is ambiguous by 1/(pilot spacing): use it only once the prior is tight
+                if np.sqrt(self._f_var) < 1.2e-4 and abs(slope) < 2.5e-4:
+                    df += slope
+                    self._f_var = min(self._f_var, 1e-9)
+            else:
+                g = np.mean(z[:PLHEADER_SYMBOLS] * np.conj(hdr))
+                v, _, nu = track_phase(z, known, ref, points, float(abs(g)), float(np.angle(g)), 0.0,
+                                       self.phase_bn_t)
+                df += 0.5 * nu / (2 * np.pi)
+            self._f_cyc += df
+            self._f_frames += 1
         # amplitude and noise from the known symbols
         vk = v[known]
         rk = ref[known]

@@ -307,3 +307,39 @@ def track_phase(z: np.ndarray, known: np.ndarray, ref: np.ndarray, points: np.nd
                   np.ascontiguousarray(ref, dtype=np.complex64), np.ascontiguousarray(points, dtype=np.complex64),
                   1.0 / max(gain, 1e-9), float(phase0), float(nu0), kp, ki, out)
     return out, float(ph), float(nu)
+
+
+def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int) -> tuple[np.ndarray, float]:
+    """Feed-forward phase trajectory from known-symbol blocks (PLHEADER, pilot blocks).
+
+    zk: symbols times the conjugate of their known reference (only the blocks are used); blocks
+    zk[s:s+len]. Each block gives a phase at its centre; the phases are unwrapped by a second-order tracker,
+    fitted with a straight line (weighted by block length) and the residuals smoothed over 3 blocks, then
+    interpolated linearly to every symbol 0..n-1. Returns (phase per symbol in radians, fitted slope in
+    cycles/symbol).
+    """
+    c = np.array([np.sum(zk[s : s + m]) for s, m in zip(starts, lengths, strict=True)])
+    kc = np.array([s + (m - 1) / 2 for s, m in zip(starts, lengths, strict=True)], dtype=np.float64)
+    w = np.array(lengths, dtype=np.float64)
+    th = np.angle(c)
+    if th.size == 1:
+        return np.full(n, th[0]), 0.0
+    # unwrap with a tracker: predicted phase from the last phase and the running slope
+    un = np.empty_like(th)
+    un[0] = th[0]
+    slope = 0.0  # rad/symbol
+    for b in range(1, th.size):
+        dk = kc[b] - kc[b - 1]
+        pred = un[b - 1] + slope * dk
+        innov = np.angle(np.exp(1j * (th[b] - pred)))
+        un[b] = pred + innov
+        slope += 0.5 * innov / dk
+    a, b0 = np.polyfit(kc, un, 1, w=np.sqrt(w))
+    res = un - (a * kc + b0)
+    if res.size >= 3:
+        sm = np.convolve(np.concatenate([[res[0]], res, [res[-1]]]), np.ones(3) / 3, mode="valid")
+    else:
+        sm = res
+    k = np.arange(n, dtype=np.float64)
+    phase = a * k + b0 + np.interp(k, kc, sm)
+    return phase, float(a / (2 * np.pi))
