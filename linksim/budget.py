@@ -137,7 +137,7 @@ def _py(v: Any) -> Any:
         return int(v)
     if isinstance(v, np.floating | float):
         f = float(v)
-        return None if math.isnan(f) else f
+        return f if math.isfinite(f) else None  # JSON has no NaN or infinity
     if isinstance(v, np.str_):
         return str(v)
     return v
@@ -345,7 +345,7 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
 
     # uplink and the transponder's power sharing
     n_up = np.zeros(n)  # N_u / C_u (linear, in the carrier's band)
-    esn0_up = np.full(n, np.inf)
+    esn0_up = np.full(n, np.nan)  # no uplink in the scenario
     j_up_share = np.zeros(n)  # sum J_u / C_u
     jammer_series: list[JammerSeries] = []
     boresight = _boresight_pos(s, g)
@@ -404,6 +404,7 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     else:
         robbing_db = np.zeros(n)
     eirp_signal = eirp_sat + robbing_db
+    atmospheric = np.where(visible, atmospheric, np.nan)  # no link below the horizon: NaN, not a number
     cn0 = (eirp_signal - fspl - atmospheric - term.pointing_loss_db - term.other_losses_db + gt
            - BOLTZMANN_DBW_K_HZ)
     esn0_down = cn0 - lin_to_db(c.symbol_rate_baud)
@@ -419,9 +420,7 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
 
     mc = modcods.get(c.modcod)
     margin = cnij - mc.esn0_qef_db
-    best = modcods.best_closing(cnij, 0.0, c.pilots)
-    best_name = np.array([m.name if m is not None else "" for m in best], dtype=object)
-    best_eta = np.array([m.efficiency(c.pilots) if m is not None else 0.0 for m in best])
+    best_name, best_eta = modcods.best_closing_arrays(cnij, 0.0, c.pilots)
 
     def hide(x: np.ndarray) -> np.ndarray:
         return np.where(visible, x, np.nan)

@@ -69,16 +69,25 @@ def get(name: str) -> Modcod:
     raise InputError(f"unknown MODCOD {name!r}; expected one of Table 13, e.g. 'QPSK 1/2', '8PSK 3/4', '32APSK 9/10'")
 
 
+def best_closing_arrays(
+    esn0_db: np.ndarray | float, margin_db: float = 0.0, pilots: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised: for each Es/N0, the name ("" if none) and efficiency (0) of the most efficient MODCOD whose
+    Table 13 threshold + margin is met."""
+    e = np.atleast_1d(np.asarray(esn0_db, dtype=float))
+    mods = sorted(table13(), key=lambda m: m.efficiency(pilots))
+    idx = np.full(e.shape, -1, dtype=int)
+    for k, m in enumerate(mods):  # later (more efficient) MODCODs overwrite earlier ones where they close
+        idx[m.esn0_qef_db + margin_db <= e] = k
+    names = np.array([""] + [m.name for m in mods], dtype=object)[idx + 1]
+    etas = np.array([0.0] + [m.efficiency(pilots) for m in mods])[idx + 1]
+    return names, etas
+
+
 def best_closing(esn0_db: np.ndarray | float, margin_db: float = 0.0, pilots: bool = True) -> list[Modcod | None]:
     """For each Es/N0, the MODCOD with the highest efficiency whose threshold + margin is met (None: none closes)."""
-    mods = sorted(table13(), key=lambda m: m.efficiency(pilots))
-    thr = np.array([m.esn0_qef_db for m in mods])
-    out: list[Modcod | None] = []
-    for e in np.atleast_1d(np.asarray(esn0_db, dtype=float)):
-        ok = np.nonzero(thr + margin_db <= e)[0]
-        # the most efficient of those that close
-        out.append(max((mods[i] for i in ok), key=lambda m: m.efficiency(pilots)) if ok.size else None)
-    return out
+    names, _ = best_closing_arrays(esn0_db, margin_db, pilots)
+    return [get(n) if n else None for n in names]
 
 
 def shannon_esn0_db(eta: float | np.ndarray) -> np.ndarray:
