@@ -67,7 +67,7 @@ def _read(device: Any, name: str) -> Any:
 
 def read_reference(device: Any, profile: DeviceProfile) -> ReferenceStatus:
     """Read the profile's lock sensors from `device`. Unreadable sensors are recorded, not fatal."""
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     status = ReferenceStatus(profile.name, profile.clock_source, profile.time_source, None, read_utc=now)
     if profile.is_pseudo:
         status.note = "pseudo-device: no reference"

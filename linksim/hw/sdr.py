@@ -49,7 +49,7 @@ def make_source(
     profile: DeviceProfile | str,
     *,
     sample_rate_sps: float | None = None,
-    center_freq_hz: float = 0.0,
+    center_freq_hz: float | None = None,
     gains_db: Mapping[str, float] | None = None,
     antenna: str | None = None,
     bandwidth_hz: float | None = None,
@@ -78,7 +78,7 @@ def make_sink(
     profile: DeviceProfile | str,
     *,
     sample_rate_sps: float | None = None,
-    center_freq_hz: float = 0.0,
+    center_freq_hz: float | None = None,
     gains_db: Mapping[str, float] | None = None,
     tx_enable: bool = False,
     antenna: str | None = None,
@@ -116,7 +116,7 @@ def _make(
     prof: DeviceProfile,
     direction: str,
     rate: float | None,
-    fc: float,
+    fc: float | None,
     gains_db: Mapping[str, float] | None,
     antenna: str | None,
     bandwidth_hz: float | None,
@@ -138,7 +138,7 @@ def _make(
         rate = prof.default_sps
     if rate is not None:
         prof.check_rate(rate)
-    if not prof.is_pseudo:
+    if not prof.is_pseudo and fc is not None:
         prof.check_frequency(fc)
     if prof.duplex == "half":
         key = (prof.driver, prof.device_args)
@@ -166,7 +166,7 @@ def _make(
             self.profile = prof
             self.direction = direction
             self.sample_rate_sps = rate
-            self.center_freq_hz = float(fc)
+            self.center_freq_hz = None if fc is None else float(fc)
             self.gains_db: dict[str, float] = dict(applied)
             self.notes: list[str] = list(notes)
             self.options = opts
@@ -247,7 +247,8 @@ def _build_soapy(blk: Any, *, antenna: str | None, bandwidth_hz: float | None, *
         if prof.clock_source and prof.clock_source != "internal":
             dev.set_clock_source(prof.clock_source)
         dev.set_sample_rate(0, blk.sample_rate_sps)
-        dev.set_frequency(0, blk.center_freq_hz)
+        if blk.center_freq_hz is not None:
+            dev.set_frequency(0, blk.center_freq_hz)
         if dev.has_gain_mode(0):
             dev.set_gain_mode(0, False)
         ant = antenna or (prof.antenna_rx if blk.direction == "rx" else prof.antenna_tx)
@@ -277,7 +278,8 @@ def _build_uhd(blk: Any, *, antenna: str | None, bandwidth_hz: float | None, **_
         if prof.time_source:
             dev.set_time_source(prof.time_source, 0)
         dev.set_samp_rate(blk.sample_rate_sps)
-        dev.set_center_freq(blk.center_freq_hz, 0)
+        if blk.center_freq_hz is not None:
+            dev.set_center_freq(blk.center_freq_hz, 0)
         ant = antenna or (prof.antenna_rx if blk.direction == "rx" else prof.antenna_tx)
         if ant:
             dev.set_antenna(ant, 0)

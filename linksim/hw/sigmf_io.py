@@ -54,7 +54,7 @@ def build_meta(
     attenuation_db, rotator, reference, scenario_sha256, sample_clock, link (IQ link stats)."""
     if not sample_rate_sps > 0:
         raise InputError(f"sample_rate_sps must be > 0, got {sample_rate_sps}")
-    start = start_utc or _dt.datetime.now(_dt.timezone.utc)
+    start = start_utc or _dt.datetime.now(_dt.UTC)
     glob: dict[str, Any] = {
         "core:datatype": "cf32_le",
         "core:sample_rate": float(sample_rate_sps),
@@ -70,7 +70,7 @@ def build_meta(
         glob[f"linksim:{k}"] = v
     capture: dict[str, Any] = {
         "core:sample_start": 0,
-        "core:datetime": start.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "core:datetime": start.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     }
     if center_freq_hz is not None:
         capture["core:frequency"] = float(center_freq_hz)

@@ -112,6 +112,8 @@ class IQSender:
         except zmq.ZMQError as e:
             self._sock.close(0)
             raise DeviceError(f"ZMQ IQ sender cannot {'bind' if bind else 'connect'} {address}: {e}") from None
+        # the address actually bound (resolves a wildcard port such as tcp://127.0.0.1:*)
+        self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT) if bind else address
         self.stream_id = int.from_bytes(os.urandom(4), "little")
         self.seq = 0
         self.next_sample = 0
@@ -122,7 +124,7 @@ class IQSender:
         x = np.ascontiguousarray(samples, dtype=np.complex64)
         head = HEADER.pack(MAGIC, VERSION, 0, 0, self.stream_id, self.seq, self.next_sample, x.size)
         try:
-            self._sock.send_multipart([head, x], copy=x.size < 4096)
+            self._sock.send_multipart([head, x], copy=True)  # x may view a GNU Radio buffer: copy now
         except zmq.Again:
             raise DeviceError(f"ZMQ IQ sender {self.address}: receiver not taking samples (send timed out)") from None
         except zmq.ZMQError as e:
@@ -176,6 +178,7 @@ class IQReceiver:
         except zmq.ZMQError as e:
             self._sock.close(0)
             raise DeviceError(f"ZMQ IQ receiver cannot {'bind' if bind else 'connect'} {address}: {e}") from None
+        self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT) if bind else address
         self.stats = LinkStats()
         self._expect_sample: int | None = None
         self._expect_seq: int | None = None
@@ -253,6 +256,11 @@ class IQReceiver:
 
 # ---------------------------------------------------------------- GNU Radio blocks
 
+# GNU Radio does not keep a Python block's Python object alive: a block passed straight to connect() and
+# dropped by the caller would be collected while its scheduler thread still calls work() (a segfault).
+# Each block registers itself here and leaves on stop().
+_LIVE: set[Any] = set()
+
 
 def zmq_iq_sink(
     address: str, *, pattern: str = "pushpull", bind: bool = True, hwm: int = 64, context: zmq.Context | None = None
@@ -274,9 +282,12 @@ def zmq_iq_sink(
 
         def stop(self) -> bool:
             self.sender.close(eos=True)
+            _LIVE.discard(self)
             return True
 
-    return ZmqIqSink()
+    blk = ZmqIqSink()
+    _LIVE.add(blk)
+    return blk
 
 
 def zmq_iq_source(
@@ -339,6 +350,9 @@ def zmq_iq_source(
 
         def stop(self) -> bool:
             self.receiver.close()
+            _LIVE.discard(self)
             return True
 
-    return ZmqIqSource()
+    blk = ZmqIqSource()
+    _LIVE.add(blk)
+    return blk
