@@ -420,3 +420,26 @@ def test_rain_exceedance_curve_and_vector_p() -> None:
     r = prop.rain_rate_exceedance_mm_h(78.22, 15.65, p)
     assert r.shape == p.shape and np.all(np.diff(r) < 0)
     assert r[0] == pytest.approx(prop.climate(78.22, 15.65).r001_mm_h, rel=1e-9)
+
+
+def test_low_elevation_gas_follows_annex1_ray_tracing_shape() -> None:
+    """Below 5 deg the gas path factor (curved Earth) must follow the elevation dependence of P.676 Annex 1 ray
+    tracing (itur mode="exact", same surface rho, P, T, sea level) within 10 %, relative to 5 deg; the flat-Earth
+    1/sin(el) misses it by a factor 1.5 at 1 deg."""
+    import itur
+
+    lat, lon, f_ghz = 78.22, 15.65, 20.2
+    rho = float(itur.surface_water_vapour_density(lat, lon, 1.0, 0.0).value)
+    pres = float(itur.standard_pressure(0.0).value)
+    temp = prop.climate(lat, lon).surface_temp_k
+    els = np.array([1.0, 3.0, 5.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exact = np.array(
+            [float(itur.gaseous_attenuation_slant_path(f_ghz, e, rho, pres, temp, mode="exact").value) for e in els]
+        )
+        ours = prop.gas_db(lat, lon, f_ghz * 1e9, els, 1.0, alt_m=0.0)
+    shape = (ours / exact) / (ours[-1] / exact[-1])
+    assert np.all(np.abs(shape - 1.0) < 0.10), shape
+    flat = ours[-1] * np.sin(np.radians(5.0)) / np.sin(np.radians(els))
+    assert (flat[0] / exact[0]) / (ours[-1] / exact[-1]) > 1.4  # the test can tell the two apart
