@@ -63,7 +63,9 @@ SYNTHESIS_RECS = ("P.1853-2", "P.1853-1")
 _BETA1, _BETA2, _GAMMA1, _GAMMA2 = 9.0186e-4, 5.0990e-5, 0.3746, 0.7738
 _BETA_WV = 3.65e-6
 _BETA_RAIN_1 = 2e-4  # P.1853-1 Maseng-Bakken
-_P_FIT = np.array([0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0])
+_P_FIT = np.array([0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0])  # P.1853 fit set
+_P_TABLE = np.concatenate([[0.001, 0.002, 0.005], _P_FIT])  # P.618 is specified from 0.001 %
+RAIN_MARGINALS = ("p618", "lognormal")
 _P_WV = np.array([0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0])
 _CHUNK = 1 << 20
 _H_CLOUD_KM, _H_WV_KM, _H_OX_KM = 1.0, 2.0, 6.0
@@ -115,8 +117,10 @@ class SiteWeatherStats:
     elevation_grid_deg: np.ndarray
     rain_m: np.ndarray  # ln-dB, per grid elevation
     rain_s: np.ndarray
-    rain_fit_p_pct: np.ndarray
-    rain_fit_db: np.ndarray  # P.618 values the fit used, shape (grid, p)
+    rain_fit_p_pct: np.ndarray  # P.618 exceedance percentages tabulated (below P_rain)
+    rain_fit_db: np.ndarray  # P.618 rain attenuation at those percentages, shape (grid, p)
+    rate_table_mm_h: np.ndarray  # P.837 rain rate at rain_fit_p_pct
+    rain_marginal: str
     rate_m: float
     rate_s: float
     cloud_m: float  # ln(kg/m^2)
@@ -159,12 +163,23 @@ def site_weather_stats(
     tau_deg: float = 45.0,
     rec: str = "P.618-13",
     synthesis: str = "P.1853-2",
+    rain_marginal: str = "p618",
 ) -> SiteWeatherStats:
-    """Fit the synthesis parameters to the site's ITU-R statistics over the span of ``elevation_deg``."""
+    """Fit the synthesis parameters to the site's ITU-R statistics over the span of ``elevation_deg``.
+
+    ``rain_marginal`` (P.1853-2 only): ``"p618"`` maps the rain driver through P.618's own exceedance curve
+    (tabulated at 0.001-10 % below P_rain, log-linear in Q^-1(p/P_rain) between points and beyond the ends), so
+    the series reproduces P.618 at every percentage; ``"lognormal"`` uses P.1853-2's least-squares log-normal fit
+    as published (its error grows to about -2.7 dB at 0.01 % for mid-latitude sites, see docs/weather.md).
+    """
     if rec not in SUPPORTED_RECS:
         raise InputError(f"rec {rec!r} not supported for weather synthesis (supported: {', '.join(SUPPORTED_RECS)})")
     if synthesis not in SYNTHESIS_RECS:
         raise InputError(f"synthesis {synthesis!r} unknown (choose {', '.join(SYNTHESIS_RECS)})")
+    if rain_marginal not in RAIN_MARGINALS:
+        raise InputError(f"rain_marginal {rain_marginal!r} unknown (choose {', '.join(RAIN_MARGINALS)})")
+    if synthesis == "P.1853-1":
+        rain_marginal = "lognormal"
     m = _itur()
     lat, lon, hs_km, f_ghz = float(site_lat_deg), float(site_lon_deg), float(site_alt_m) / 1000.0, freq_hz / 1e9
     el_in = np.asarray(elevation_deg, dtype=float)
@@ -174,16 +189,17 @@ def site_weather_stats(
     grid = _elevation_grid(np.maximum(el_in, 0.5))
     grid = np.maximum(grid, 0.5)
     p_rain = float(_val(m.itu837.rainfall_probability(lat, lon)))
-    pk = _P_FIT[_P_FIT < p_rain]
-    if pk.size < 2:
+    pk = _P_TABLE[_P_TABLE < p_rain]
+    if pk[pk >= 0.01].size < 2:
         raise InputError(f"rain probability P0 = {p_rain:.3g} % at this site is too small to fit a rain model")
     a_fit = np.empty((grid.size, pk.size))
     for j, p in enumerate(pk):
         a_fit[:, j] = np.atleast_1d(_val(m.itu618.rain_attenuation(lat, lon, f_ghz, grid, hs=hs_km, p=p, tau=tau_deg)))
     p_ref = p_rain if synthesis == "P.1853-2" else None
-    fits = [_fit_lognormal(pk, a_fit[i], p_ref) for i in range(grid.size)]
+    in_fit = pk >= 0.01
+    fits = [_fit_lognormal(pk[in_fit], a_fit[i, in_fit], p_ref) for i in range(grid.size)]
     rates = np.atleast_1d(_val(m.itu837.rainfall_rate(lat, lon, pk)))
-    rate_m, rate_s = _fit_lognormal(pk, rates, p_ref)
+    rate_m, rate_s = _fit_lognormal(pk[in_fit], rates[in_fit], p_ref)
     cm, cs, cp = (float(_val(v)) for v in m.itu840.lognormal_approximation_coefficient(lat, lon))
     kl = float(_val(m.itu840.specific_attenuation_coefficients(f_ghz, T=0)))
     v_p = np.atleast_1d(_val(m.itu836.total_water_vapour_content(lat, lon, _P_WV, alt=hs_km)))
@@ -221,6 +237,8 @@ def site_weather_stats(
         rain_s=np.array([f[1] for f in fits]),
         rain_fit_p_pct=pk,
         rain_fit_db=a_fit,
+        rate_table_mm_h=rates,
+        rain_marginal=rain_marginal,
         rate_m=rate_m,
         rate_s=rate_s,
         cloud_m=cm,
@@ -267,6 +285,23 @@ class WeatherSeries:
     def total_db(self) -> np.ndarray:
         """Sum of all terms (dB)."""
         return self.rain_db + self.cloud_db + self.gas_db + self.scintillation_db + self.low_elevation_db
+
+
+def _table_lookup(
+    z: np.ndarray, el: np.ndarray | None, zk: np.ndarray, tab: np.ndarray, grid: np.ndarray
+) -> np.ndarray:
+    """Piecewise-linear interpolation of ``tab[grid_row, knot]`` in z (linear extrapolation beyond the end knots)
+    and, when ``el`` is given, linear in elevation between grid rows."""
+    i = np.clip(np.searchsorted(zk, z) - 1, 0, zk.size - 2)
+    w = (z - zk[i]) / (zk[i + 1] - zk[i])
+    if el is None or grid.size == 1:
+        row = tab[0]
+        return row[i] + w * (row[i + 1] - row[i])
+    j = np.clip(np.searchsorted(grid, el) - 1, 0, grid.size - 2)
+    v = np.clip((el - grid[j]) / (grid[j + 1] - grid[j]), 0.0, 1.0)
+    lo = tab[j, i] + w * (tab[j, i + 1] - tab[j, i])
+    hi = tab[j + 1, i] + w * (tab[j + 1, i + 1] - tab[j + 1, i])
+    return lo + v * (hi - lo)
 
 
 def _path_factor(el_deg: np.ndarray, h_km: float) -> np.ndarray:
@@ -323,6 +358,7 @@ def synthesize_weather(
     p_l_pct: float = 5.0,
     water_fraction: float = 0.0,
     stats: SiteWeatherStats | None = None,
+    rain_marginal: str = "p618",
 ) -> WeatherSeries:
     """Synthesize rain, cloud, gas, scintillation and low-elevation fading on the uniform grid ``t_s`` (s).
 
@@ -367,6 +403,7 @@ def synthesize_weather(
             tau_deg,
             rec,
             synthesis,
+            rain_marginal,
         )
     elif synthesis != stats.synthesis:
         raise InputError(f"stats were fitted for {stats.synthesis}, not {synthesis}")
@@ -386,6 +423,12 @@ def synthesize_weather(
     coef = [(np.array([math.sqrt(1.0 - r * r)]), np.array([1.0, -r])) for r in (r1, r2, rw, r0)]
 
     p_rain = stats.p_rain_pct
+    zk = -special.ndtri(stats.rain_fit_p_pct / p_rain)  # decreasing with p: increasing order reversed below
+    order = np.argsort(zk)
+    zk = zk[order]
+    with np.errstate(divide="ignore"):
+        ln_a = np.log(np.maximum(stats.rain_fit_db[:, order], 1e-6))
+        ln_r = np.log(np.maximum(stats.rate_table_mm_h[order], 1e-6))[None, :]
     alpha_r = -special.ndtri(p_rain / 100.0)
     alpha_c = -special.ndtri(stats.cloud_p_pct / 100.0)
     # Z: Gamma(10, 0.1) quantile of the water-vapour driver, tabulated
@@ -414,8 +457,13 @@ def synthesize_weather(
             wet = cloudy[g[cloudy] > alpha_r]
             qn = -special.ndtri(np.minimum(special.ndtr(-g[wet]) / (p_rain / 100.0), 1.0))
             el_w = el_c[s:e][wet]
-            rain_c[wet] = np.exp(np.interp(el_w, grid, stats.rain_m) + np.interp(el_w, grid, stats.rain_s) * qn)
-            rate_c[wet] = np.exp(stats.rate_m + stats.rate_s * qn)
+            if stats.rain_marginal == "p618":
+                rain_c[wet] = np.exp(_table_lookup(qn, el_w, zk, ln_a, grid))
+                rate_c[wet] = np.exp(_table_lookup(qn, None, zk, ln_r, grid))
+            else:
+                m_el = np.interp(el_w, grid, stats.rain_m)
+                rain_c[wet] = np.exp(m_el + np.interp(el_w, grid, stats.rain_s) * qn)
+                rate_c[wet] = np.exp(stats.rate_m + stats.rate_s * qn)
         else:
             x = out[3]
             wet = np.flatnonzero(x > alpha_r)
