@@ -243,15 +243,18 @@ def _alt_km(lat: float, lon: float, alt_m: Any) -> float:
     return _scalar("alt_m", alt_m, -500.0, 9000.0) / 1000.0
 
 
-def _warn_low(where: str, el: np.ndarray, stacklevel: int = 3) -> None:
+def _warn_low(where: str, el: np.ndarray, extra: list[str] | None = None, stacklevel: int = 3) -> None:
+    """ONE ValidityWarning for a call: elevations in (0, 5) deg, plus any other validity issue in `extra`."""
+    issues = list(extra or [])
     n = int(np.count_nonzero((el > 0.0) & (el < LOW_ELEVATION_DEG)))
     if n:
-        warnings.warn(
-            f"{where}: {n} elevation(s) between 0 and {LOW_ELEVATION_DEG:g} deg are outside the validity "
-            "range of the P.676 slant-path approximation / P.840 / P.618 section 2.4.1; values are flagged",
-            ValidityWarning,
-            stacklevel=stacklevel,
+        issues.insert(
+            0,
+            f"{n} elevation(s) between 0 and {LOW_ELEVATION_DEG:g} deg are outside the validity range of the "
+            "P.676 slant-path approximation / P.840 / P.618 section 2.4.1; values are flagged",
         )
+    if issues:
+        warnings.warn(f"{where}: " + "; ".join(issues), ValidityWarning, stacklevel=stacklevel)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -583,12 +586,14 @@ def rain_db(
     p = np.asarray(p_pct, dtype=float)
     if np.any(~np.isfinite(p)) or np.any(p <= 0.0) or np.any(p > 50.0):
         raise InputError("p_pct: expected percentages in (0, 50]")
+    issues = []
     if np.any((p < 0.001) | (p > 5.0)):
-        warnings.warn(
-            "rain_db: P.618 rain attenuation is given for 0.001 % <= p <= 5 %; values outside are extrapolated",
-            ValidityWarning,
-            stacklevel=2,
-        )
+        issues.append("P.618 rain attenuation is given for 0.001 % <= p <= 5 %; values outside are extrapolated")
+    f_ghz = _freq_ghz(freq_hz)
+    if not 1.0 <= f_ghz <= 55.0:
+        issues.append(f"{f_ghz:g} GHz: P.618 rain attenuation is given for 1 to 55 GHz")
+    if issues:
+        warnings.warn("rain_db: " + "; ".join(issues), ValidityWarning, stacklevel=2)
     el_b, p_b = np.broadcast_arrays(el, p)
     out = np.full(el_b.shape, np.nan)
     for pv in np.unique(p_b):
@@ -731,10 +736,8 @@ def scintillation_db(
     is emitted and the value is still returned. NaN at el <= 0.
     """
     el = _elevation(elevation_deg)
-    _warn_low("scintillation_db", el)
     p = _p(p_pct)
-    if p < 0.01:
-        warnings.warn("scintillation_db: P.618 a(p) is given for 0.01 % <= p <= 50 %", ValidityWarning, stacklevel=2)
+    _warn_low("scintillation_db", el, [f"p = {p:g} %: P.618 a(p) is given for 0.01 to 50 %"] if p < 0.01 else [])
     lat, lon = _site(lat_deg, lon_deg)
     f = _freq_ghz(freq_hz)
     d = _scalar("antenna_diameter_m", antenna_diameter_m, 0.0)
@@ -849,7 +852,9 @@ def atmospheric_losses(
     evaluation; gas, cloud and scintillation in closed form). `alt_m` None takes the P.1511 topographic
     height. Rows at or below 0 deg come back NaN with `low_elevation` True; rows between 0 and 5 deg are
     flagged and one ValidityWarning is emitted per call (see the module docstring for what is computed
-    there). P.618 gives the combination for 0.001 % <= p <= 50 %. The rain table uses P.837-7 and P.839-4.
+    there). P.618 gives the combination for 0.001 % <= p <= 50 % (the rain part for 0.001 to 5 %, the
+    scintillation part for 0.01 to 50 %) and 1 to 55 GHz: outside these the values are returned with a note
+    and the same single ValidityWarning. The rain table uses P.837-7 and P.839-4.
     """
     el = _elevation(elevation_deg)
     lat, lon = _site(lat_deg, lon_deg)
@@ -888,20 +893,25 @@ def atmospheric_losses(
 
     low = ~(el >= LOW_ELEVATION_DEG)  # also True for NaN elevations
     notes: list[str] = []
+    issues: list[str] = []  # validity-range notes: all of them go into ONE ValidityWarning per call
     n_below = int(np.count_nonzero(~(el > 0.0)))
     n_low = int(np.count_nonzero(lo))
     if n_below:
         notes.append(f"{n_below} row(s) at or below 0 deg elevation: NaN")
     if n_low:
-        notes.append(
+        issues.append(
             f"{n_low} row(s) between 0 and 5 deg: scintillation from P.618 section 2.4.1 outside its range "
             "(2.4.2/2.4.3 not implemented), gas and cloud with a curved-Earth path factor"
         )
-        _warn_low("atmospheric_losses", el)
     if p < 0.01:
-        notes.append("p < 0.01 %: scintillation a(p) outside its range (0.01 to 50 %)")
+        issues.append(f"p = {p:g} %: scintillation a(p) is given for 0.01 to 50 %")
     if p > 5.0:
-        notes.append("p > 5 %: rain attenuation outside its range (0.001 to 5 %)")
+        issues.append(f"p = {p:g} %: P.618 rain attenuation is given for 0.001 to 5 %")
+    if not 1.0 <= f <= 55.0:
+        issues.append(f"{f:g} GHz: P.618 rain attenuation is given for 1 to 55 GHz")
+    notes += issues
+    if issues:
+        warnings.warn("atmospheric_losses: " + "; ".join(issues), ValidityWarning, stacklevel=2)
     return AtmosphericLosses(el, gas, cloud, rain, scint, total, low, notes)
 
 

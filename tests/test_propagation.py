@@ -69,19 +69,24 @@ TOPO = _rows("ITURP1511-2_topographic_altitude.csv")
 @pytest.mark.parametrize("r", TOTAL, ids=_ids(TOTAL, ("lat", "f", "p", "tau")))
 def test_p618_13_total_and_parts(r: dict[str, float]) -> None:
     el = r["el"]
-    assert el >= 5.0  # the validation examples are all above 5 deg: no ValidityWarning expected
-    al = prop.atmospheric_losses(
-        r["lat"],
-        r["lon"],
-        r["hs"] * 1000.0,
-        r["f"] * 1e9,
-        np.array([el]),
-        r["p"],
-        r["D"],
-        r["eta"],
-        rec="P.618-13",
-        polarization_tilt_deg=r["tau"],
-    )
+    assert el >= 5.0  # the validation examples are all above 5 deg
+    # p < 0.01 %: the scintillation a(p) is outside its range: one ValidityWarning, value still returned
+    ctx = pytest.warns(ValidityWarning, match="a\\(p\\)") if r["p"] < 0.01 else warnings.catch_warnings()
+    with ctx:
+        if r["p"] >= 0.01:
+            warnings.simplefilter("error")
+        al = prop.atmospheric_losses(
+            r["lat"],
+            r["lon"],
+            r["hs"] * 1000.0,
+            r["f"] * 1e9,
+            np.array([el]),
+            r["p"],
+            r["D"],
+            r["eta"],
+            rec="P.618-13",
+            polarization_tilt_deg=r["tau"],
+        )
     # P.618 section 2.5 uses gas and cloud at max(p, 1 %): the A_gas_1 / A_clouds_1 columns
     _check(al.gas_db, r["A_gas_1"], "A_gas (1 %)")
     _check(al.cloud_db, r["A_clouds_1"], "A_clouds (1 %)")
@@ -443,3 +448,14 @@ def test_low_elevation_gas_follows_annex1_ray_tracing_shape() -> None:
     assert np.all(np.abs(shape - 1.0) < 0.10), shape
     flat = ours[-1] * np.sin(np.radians(5.0)) / np.sin(np.radians(els))
     assert (flat[0] / exact[0]) / (ours[-1] / exact[-1]) > 1.4  # the test can tell the two apart
+
+
+def test_all_validity_issues_of_a_call_in_one_warning() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        al = prop.atmospheric_losses(78.22, 15.65, 450.0, 60e9, np.array([3.0, 10.0]), 0.005, 1.2, 0.65)
+    validity = [str(w.message) for w in caught if issubclass(w.category, ValidityWarning)]
+    assert len(validity) == 1, validity
+    for fragment in ("between 0 and 5 deg", "0.01 to 50 %", "1 to 55 GHz"):
+        assert fragment in validity[0] and any(fragment in n for n in al.notes)
+    assert np.all(np.isfinite(al.total_db))
