@@ -204,6 +204,15 @@ def _make(
             meta["gains_db"] = self.gains_db
             return self._recorder.finalize(meta)
 
+        def close(self) -> None:
+            """Release sockets/files of a block that will not run again (a probe, an aborted setup)."""
+            from .zmqlink import release
+
+            zb = getattr(self, "zmq_block", None)
+            if zb is not None:
+                release(zb)
+            _OPEN.discard(self)
+
         def metadata(self) -> dict[str, Any]:
             meta: dict[str, Any] = {
                 "profile": prof.summary(),

@@ -356,3 +356,15 @@ def zmq_iq_source(
     blk = ZmqIqSource()
     _LIVE.add(blk)
     return blk
+
+
+def release(block: Any) -> None:
+    """Close the socket of a zmq_iq_sink/zmq_iq_source that will not run (or has finished) and drop the
+    module's reference to it. A sink sends no end-of-stream here."""
+    sender = getattr(block, "sender", None)
+    if sender is not None:
+        sender.close(eos=False)
+    receiver = getattr(block, "receiver", None)
+    if receiver is not None:
+        receiver.close()
+    _LIVE.discard(block)
