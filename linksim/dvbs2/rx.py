@@ -35,6 +35,7 @@ from .sync import (
     MatchedFilter,
     combined_offset_phasor,
     decode_plsc,
+    decode_plsc_differential,
     header_metric,
     header_symbols,
     pilot_phase,
@@ -74,6 +75,7 @@ class FrameReport:
     ts_crc_errors: int = 0
     truncated: bool = False
     info_bits: int = field(default=0)
+    raw_field: bytes = field(default=b"", repr=False)  # decoded data field even if not ok (keep_raw_field)
 
     @property
     def ts_packets(self) -> list[bytes]:
@@ -205,6 +207,7 @@ class Receiver:
         self.max_iter = int(max_iter)
         self.sync = sync
         self.decode = decode
+        self.keep_raw_field = False  # fill FrameReport.raw_field (decoded data field bits, right or wrong)
         self.phase_bn_t = phase_bn_t
         self._mf = MatchedFilter(int(round(sps)) if sync == "genie" else max(2, int(round(sps))), rolloff) \
             if abs(sps - round(sps)) < 1e-12 else None
@@ -232,6 +235,7 @@ class Receiver:
         self._samples_in = 0
         self._flushed = False
         self.stats = {"searches": 0, "lost_lock": 0}
+        self._noise_stats = (0.2, 0.075)  # mean and std of the header metric off the headers
 
     # ------------------------------------------------------------------------------------------- public API
 
@@ -323,37 +327,60 @@ class Receiver:
         self.stats["searches"] += 1
         win = min(n - PLHEADER_SYMBOLS, MAX_PLFRAME_SYMBOLS + PLHEADER_SYMBOLS)
         metric, c_sof, c_pls = header_metric(self._sym[: win + PLHEADER_SYMBOLS])
+        mu, sd = float(np.mean(metric)), float(np.std(metric))
+        self._noise_stats = (mu, sd)
         order = np.argsort(metric)[::-1][:8]
+        best: tuple[int, float, float] | None = None  # earliest confirmed header: (p, f, metric)
         for p in order:
             p = int(p)
+            if best is not None and p >= best[0]:
+                continue
+            if metric[p] < max(0.75 * metric[order[0]], mu + 3.5 * sd):
+                break
             ph = combined_offset_phasor(c_sof[p], c_pls[p])
             f1 = float(np.angle(ph) / (2 * np.pi))
-            pls, conf, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], f1)
-            try:
-                pf = _pls_params(pls)
-            except KeyError:
-                continue
-            length = DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
-            q = p + length
-            if q + PLHEADER_SYMBOLS + 2 > n:
-                if final:
-                    # too little left to confirm: accept a strong single header
-                    if metric[p] > 0.5:
-                        self._lock(p, f1, metric[p])
-                        return True
-                continue
-            m2, s2, p2 = header_metric(self._sym[q - 2 : q + PLHEADER_SYMBOLS + 2])
-            j = int(np.argmax(m2))
-            if m2[j] > max(0.28, 0.5 * metric[p]) and abs(j - 2) <= 2:
-                ph2 = combined_offset_phasor(s2[j], p2[j])
-                s = 1.0 if (ph * np.conj(ph2)).real >= 0 else -1.0
-                f = float(np.angle(ph + s * ph2) / (2 * np.pi))
-                self._lock(p, f, 0.5 * (metric[p] + m2[j]))
-                return True
+            conf = self._confirm(p, f1, float(metric[p]), max(mu + 3.0 * sd, 0.7 * float(metric[p])), final)
+            if conf is not None:
+                best = (p, conf[0], conf[1])
+        if best is not None:
+            self._lock(*best)
+            return True
         # nothing: drop what was searched (keep the tail in which a header could still start)
         drop = max(0, win - PLHEADER_SYMBOLS) if not final else n
         self._consume(drop)
         return False
+
+    def _confirm(self, p: int, f1: float, m1: float, thr: float, final: bool) -> tuple[float, float] | None:
+        """Check that PLHEADERs follow the candidate at p where its PLS code says (up to 2 of them).
+
+        Returns (carrier offset from all the headers, mean metric) or None."""
+        n = self._sym.size
+        phs = [complex(0)]
+        ms = [m1]
+        q = p
+        for _ in range(2):
+            pls, _, _ = decode_plsc_differential(self._sym[q : q + PLHEADER_SYMBOLS])
+            try:
+                pf = _pls_params(pls)
+            except KeyError:
+                return None
+            q += DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
+            if q + PLHEADER_SYMBOLS + 1 > n:
+                break
+            m2, s2, p2 = header_metric(self._sym[q - 1 : q + PLHEADER_SYMBOLS + 1])
+            j = int(np.argmax(m2))
+            if m2[j] < thr:
+                return None
+            q += j - 1
+            ms.append(float(m2[j]))
+            phs.append(combined_offset_phasor(s2[j], p2[j]))
+        if len(ms) == 1 and not (final and m1 > 0.5):
+            return None
+        met, cs, cp = header_metric(self._sym[p : p + PLHEADER_SYMBOLS])
+        acc = combined_offset_phasor(cs[0], cp[0])
+        for ph in phs[1:]:
+            acc += ph if (acc * np.conj(ph)).real >= 0 else -ph
+        return float(np.angle(acc) / (2 * np.pi)), float(np.mean(ms))
 
     def _lock(self, p: int, f_cyc: float, metric: float) -> None:
         self._locked = True
@@ -384,7 +411,7 @@ class Receiver:
         for _ in range(max_frames):
             if p + PLHEADER_SYMBOLS > self._sym.size:
                 return
-            pls, _, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc)
+            pls, _, _ = decode_plsc_differential(self._sym[p : p + PLHEADER_SYMBOLS])
             try:
                 pf = _pls_params(pls)
             except KeyError:
@@ -413,7 +440,8 @@ class Receiver:
             j = int(np.argmax(m))
             p = lo + j
             mval = float(m[j])
-            if mval < 0.4 * self._metric_avg or mval < 0.2:
+            mu, sd = self._noise_stats
+            if mval < 0.4 * self._metric_avg or mval < mu + 2.0 * sd:
                 self._misses += 1
             else:
                 self._misses = 0
@@ -423,7 +451,10 @@ class Receiver:
                 self.stats["lost_lock"] += 1
                 self._consume(max(0, p))
                 return None
-        pls, conf, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc)
+        if self._f_var > 1e-6 and self.sync == "full":
+            pls, conf, _ = decode_plsc_differential(self._sym[p : p + PLHEADER_SYMBOLS])
+        else:
+            pls, conf, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc)
         try:
             pf = _pls_params(pls)
         except KeyError:
@@ -526,6 +557,8 @@ class Receiver:
         rep.bbheader = hdr
         rep.ok = ldpc_ok and bch_ok and hdr.crc_ok and hdr.dfl_bits <= pf.k_bch - BBHEADER_BITS
         rep.info_bits = pf.k_bch - BBHEADER_BITS
+        if self.keep_raw_field:
+            rep.raw_field = np.packbits(bb[BBHEADER_BITS : pf.k_bch - (pf.k_bch - BBHEADER_BITS) % 8]).tobytes()
         if rep.ok:
             nbytes = hdr.dfl_bits // 8
             rep.payload = np.packbits(bb[BBHEADER_BITS : BBHEADER_BITS + nbytes * 8]).tobytes()

@@ -250,6 +250,25 @@ def decode_plsc(y90: np.ndarray, f_cyc: float = 0.0) -> tuple[int, float, comple
     return best, conf, complex(corr[best] / PLHEADER_SYMBOLS)
 
 
+@lru_cache(maxsize=1)
+def _diff_table() -> np.ndarray:
+    h = _header_refs()[2].astype(np.complex128)
+    return (h[:, 1:] * np.conj(h[:, :-1])).astype(np.complex64)
+
+
+def decode_plsc_differential(y90: np.ndarray) -> tuple[int, float, float]:
+    """PLS decoding that needs no carrier estimate: correlates y[k+1] conj(y[k]) over the whole PLHEADER with
+    each header's own differential sequence. Returns (pls_code, confidence, carrier offset in cycles/symbol
+    from the 89 products)."""
+    y = np.asarray(y90, dtype=np.complex64)
+    d = y[1:] * np.conj(y[:-1])
+    corr = np.conj(_diff_table()) @ d
+    mag = np.abs(corr)
+    order = np.argsort(mag)
+    best, second = int(order[-1]), int(order[-2])
+    return best, float(mag[best] / max(mag[second], 1e-30)), float(np.angle(corr[best]) / (2 * np.pi))
+
+
 def header_symbols(pls: int) -> np.ndarray:
     """The 90 PLHEADER symbols of PLS code `pls` (complex64)."""
     return _header_refs()[2][pls]

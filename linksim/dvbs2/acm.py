@@ -1,0 +1,113 @@
+"""DVB-S2 coding and modulation control: CCM, VCM (a schedule) and ACM (Es/N0 reports over a delayed return path).
+
+Time is the sample clock of the link, in seconds (symbol count / symbol rate), never the wall clock.
+
+ACM: the receiver reports its Es/N0 estimate (dB) for each frame; a report made at time t reaches the
+transmitter at t + return_delay_s (a GEO round trip is about 0.5 s). For each new frame the controller takes the
+newest report that has arrived (the minimum over the last `window` reports that arrived, to be safe against a
+noisy estimate), and picks the most efficient MODCOD whose Table 13 threshold plus `margin_db` it meets. To avoid
+toggling, it moves to a more efficient MODCOD only when the estimate also clears that MODCOD's threshold plus
+`margin_db + hysteresis_db`; it moves down at once. Before any report arrives it uses `initial_modcod` (the most
+robust MODCOD by default).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from ..errors import InputError
+from ..modcods import Modcod, get, table13
+
+MODES = ("ccm", "vcm", "acm")
+
+
+@dataclass(frozen=True)
+class AcmDecision:
+    t_s: float
+    modcod: str
+    esn0_used_db: float | None  # the estimate the choice was based on (None: no report yet, CCM, VCM)
+
+
+class ModcodController:
+    """Picks each frame's MODCOD. mode "ccm": always `modcod`; "vcm": `schedule` [(t_s, modcod), ...] (the entry
+    with the latest start time <= t applies); "acm": from delayed Es/N0 reports (see the module docstring).
+    `allowed`: MODCOD names ACM may use (default: all 28), `pilots`: which efficiency column ranks them."""
+
+    def __init__(self, mode: str = "acm", modcod: str | None = None,
+                 schedule: list[tuple[float, str]] | None = None, margin_db: float = 0.5,
+                 hysteresis_db: float = 0.3, return_delay_s: float = 0.5, window: int = 1,
+                 allowed: list[str] | None = None, pilots: bool = True, initial_modcod: str | None = None) -> None:
+        if mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if return_delay_s < 0:
+            raise InputError(f"return_delay_s must be >= 0, not {return_delay_s}")
+        if margin_db < 0 or hysteresis_db < 0:
+            raise InputError("margin_db and hysteresis_db must be >= 0")
+        if window < 1:
+            raise InputError(f"window must be >= 1, not {window}")
+        self.mode = mode
+        self.margin_db = float(margin_db)
+        self.hysteresis_db = float(hysteresis_db)
+        self.return_delay_s = float(return_delay_s)
+        self.window = int(window)
+        self.pilots = bool(pilots)
+        if mode == "ccm":
+            if modcod is None:
+                raise InputError("CCM needs a modcod")
+            self._ccm = get(modcod).name
+        if mode == "vcm":
+            if not schedule:
+                raise InputError("VCM needs a schedule [(t_s, modcod), ...]")
+            self._schedule = sorted((float(t), get(m).name) for t, m in schedule)
+        mods = [get(m) for m in allowed] if allowed else list(table13())
+        self._ladder: list[Modcod] = sorted(mods, key=lambda m: m.efficiency(self.pilots))
+        start = get(initial_modcod) if initial_modcod else min(self._ladder, key=lambda m: m.esn0_qef_db)
+        self._current = start
+        self._in_flight: deque[tuple[float, float]] = deque()  # (arrival time, esn0_db)
+        self._arrived: deque[float] = deque(maxlen=self.window)
+        self.decisions: list[AcmDecision] = []
+
+    # ------------------------------------------------------------------------------------------------ return path
+    def report(self, t_s: float, esn0_db: float) -> None:
+        """The receiver's Es/N0 estimate for a frame that ended at sample-clock time t_s (seconds)."""
+        if esn0_db == esn0_db:  # skip NaN
+            self._in_flight.append((float(t_s) + self.return_delay_s, float(esn0_db)))
+
+    def _deliver(self, t_s: float) -> None:
+        while self._in_flight and self._in_flight[0][0] <= t_s:
+            self._arrived.append(self._in_flight.popleft()[1])
+
+    # ------------------------------------------------------------------------------------------------ choice
+    def best_for(self, esn0_db: float, extra_db: float = 0.0) -> Modcod:
+        """Most efficient allowed MODCOD with threshold + margin + extra <= esn0_db (else the most robust)."""
+        ok = [m for m in self._ladder if m.esn0_qef_db + self.margin_db + extra_db <= esn0_db]
+        if not ok:
+            return min(self._ladder, key=lambda m: m.esn0_qef_db)
+        return max(ok, key=lambda m: m.efficiency(self.pilots))
+
+    def select(self, t_s: float) -> str:
+        """The MODCOD for the frame that starts at sample-clock time t_s."""
+        if self.mode == "ccm":
+            name = self._ccm
+            self.decisions.append(AcmDecision(t_s, name, None))
+            return name
+        if self.mode == "vcm":
+            name = self._schedule[0][1]
+            for t0, m in self._schedule:
+                if t0 <= t_s:
+                    name = m
+            self.decisions.append(AcmDecision(t_s, name, None))
+            return name
+        self._deliver(t_s)
+        est = min(self._arrived) if self._arrived else None
+        if est is not None:
+            down = self.best_for(est)
+            up = self.best_for(est, self.hysteresis_db)
+            cur = self._current
+            if cur.esn0_qef_db + self.margin_db > est:  # current no longer closes with margin: drop at once
+                self._current = down
+            elif up.efficiency(self.pilots) > cur.efficiency(self.pilots):
+                self._current = up
+        self.decisions.append(AcmDecision(t_s, self._current.name, est))
+        return self._current.name
