@@ -9,6 +9,7 @@ sample power 1 (so with complex noise of variance s2 per sample, Es/N0 = sps / s
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ..errors import InputError
@@ -52,6 +53,23 @@ def rrc_taps(rolloff: float, sps: int, span_symbols: int = DEFAULT_SPAN_SYMBOLS)
     return h / np.sqrt(np.sum(h * h))
 
 
+@numba.njit(cache=True, nogil=True)
+def _polyphase(buf, phases, out):  # pragma: no cover - compiled
+    """out[n, p] = sum_k phases[p, k] * buf[n + L - 1 - k], L = phases.shape[1] (buf holds L-1 history)."""
+    sps, L = phases.shape
+    n_out = out.shape[0]
+    for n in range(n_out):
+        for p in range(sps):
+            ar = np.float32(0.0)
+            ai = np.float32(0.0)
+            for k in range(L):
+                v = buf[n + L - 1 - k]
+                h = phases[p, k]
+                ar += h * v.real
+                ai += h * v.imag
+            out[n, p] = complex(ar, ai)
+
+
 class RrcInterpolator:
     """Stateful polyphase RRC interpolator: symbols in, sps samples per symbol out (complex64).
 
@@ -67,7 +85,8 @@ class RrcInterpolator:
         taps = rrc_taps(rolloff, sps, span_symbols) * np.sqrt(sps)
         taps = np.concatenate([taps, np.zeros(self.sps * (self.span_symbols + 1) - taps.size)])
         # phase p: y[n*sps + p] = sum_k taps[p + k*sps] x[n - k]
-        self._phases = taps.reshape(self.span_symbols + 1, self.sps).T.astype(np.float32)  # (sps, span+1)
+        # (sps, span+1)
+        self._phases = np.ascontiguousarray(taps.reshape(self.span_symbols + 1, self.sps).T, dtype=np.float32)
         self._hist = np.zeros(self.span_symbols, dtype=np.complex64)
 
     @property
@@ -84,12 +103,7 @@ class RrcInterpolator:
             return np.zeros(0, dtype=np.complex64)
         buf = np.concatenate([self._hist, x])
         out = np.empty((n, self.sps), dtype=np.complex64)
-        re = buf.real.astype(np.float32)
-        im = buf.imag.astype(np.float32)
-        for p in range(self.sps):
-            h = self._phases[p]
-            out[:, p].real = np.convolve(re, h, mode="valid")
-            out[:, p].imag = np.convolve(im, h, mode="valid")
+        _polyphase(buf, self._phases, out)
         self._hist = buf[-self.span_symbols :].copy()
         return out.reshape(-1)
 
