@@ -44,19 +44,25 @@ import functools
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import signal, special
 from scipy import stats as sstats
 
+from linksim import propagation as prop
 from linksim import scintillation as _sc
 from linksim.errors import InputError, ValidityWarning
 
-__all__ = ["WeatherSeries", "SiteWeatherStats", "site_weather_stats", "synthesize_weather", "SUPPORTED_RECS"]
+__all__ = [
+    "WeatherSeries",
+    "SiteWeatherStats",
+    "site_weather_stats",
+    "synthesize_weather",
+    "SYNTHESIS_RECS",
+    "RAIN_MARGINALS",
+]
 
-SUPPORTED_RECS = ("P.618-13",)
 SYNTHESIS_RECS = ("P.1853-2", "P.1853-1")
 
 # P.1853-2 filter constants
@@ -64,39 +70,35 @@ _BETA1, _BETA2, _GAMMA1, _GAMMA2 = 9.0186e-4, 5.0990e-5, 0.3746, 0.7738
 _BETA_WV = 3.65e-6
 _BETA_RAIN_1 = 2e-4  # P.1853-1 Maseng-Bakken
 _P_FIT = np.array([0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0])  # P.1853 fit set
-_P_TABLE = np.concatenate([[0.001, 0.002, 0.005], _P_FIT])  # P.618 is specified from 0.001 %
+_P_TABLE = np.array(
+    [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0]
+)  # P.618 range
+_EL_MIN_DEG = 0.5  # below this the low-elevation models are not specified: rows are computed at 0.5 deg
 RAIN_MARGINALS = ("p618", "lognormal")
 _P_WV = np.array([0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0])
 _CHUNK = 1 << 20
-_H_CLOUD_KM, _H_WV_KM, _H_OX_KM = 1.0, 2.0, 6.0
-_RE_KM = 6371.0
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# itur access (private; numpy error state restored around the import)
+# itur access for what linksim.propagation does not expose (P.840 log-normal cloud coefficients, K_l)
 # ---------------------------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def _itur() -> Any:
+@functools.lru_cache(maxsize=256)
+def _p840_cloud_lognormal(lat: float, lon: float, f_ghz: float) -> tuple[float, float, float, float]:
+    """(m, s, P_clw %, K_l dB/(kg/m^2) at 0 C) from itur's P.840 log-normal approximation; np.geterr restored."""
     saved = np.geterr()
     try:
-        import itur  # noqa: F401  (sets np.seterr(divide="ignore") on import)
-        from itur.models import itu453, itu618, itu676, itu835, itu836, itu837, itu840
+        from itur.models import itu840
+
+        m, s, pc = (
+            float(np.asarray(getattr(v, "value", v))) for v in itu840.lognormal_approximation_coefficient(lat, lon)
+        )
+        kl = itu840.specific_attenuation_coefficients(f_ghz, T=0)
+        kl = float(np.asarray(getattr(kl, "value", kl)))
     finally:
         np.seterr(**saved)
-
-    class _M:
-        pass
-
-    m = _M()
-    m.itu453, m.itu618, m.itu676, m.itu835 = itu453, itu618, itu676, itu835
-    m.itu836, m.itu837, m.itu840 = itu836, itu837, itu840
-    return m
-
-
-def _val(q: Any) -> np.ndarray:
-    return np.asarray(getattr(q, "value", q), dtype=float)
+    return m, s, pc, kl
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -106,32 +108,41 @@ def _val(q: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SiteWeatherStats:
-    """Fitted parameters of the synthesis for one site, frequency and elevation grid (SI units, dB, %)."""
+    """Fitted parameters of the synthesis for one site, frequency and elevation span (SI units, dB, %)."""
 
     lat_deg: float
     lon_deg: float
-    alt_m: float
+    alt_m: float  # station height used (given, or P.1511 topography)
     freq_hz: float
     synthesis: str
-    p_rain_pct: float
-    elevation_grid_deg: np.ndarray
-    rain_m: np.ndarray  # ln-dB, per grid elevation
-    rain_s: np.ndarray
-    rain_fit_p_pct: np.ndarray  # P.618 exceedance percentages tabulated (below P_rain)
+    rain_marginal: str
+    p_rain_pct: float  # P.837 P0
+    el_span_deg: tuple[float, float]  # elevations covered (after clipping to 0.5-90 deg)
+    elevation_grid_deg: np.ndarray  # rain table elevations
+    rain_fit_p_pct: np.ndarray  # P.618 exceedance percentages tabulated (below P_rain, 0.001-5 %)
     rain_fit_db: np.ndarray  # P.618 rain attenuation at those percentages, shape (grid, p)
     rate_table_mm_h: np.ndarray  # P.837 rain rate at rain_fit_p_pct
-    rain_marginal: str
+    rain_m: np.ndarray  # log-normal fit per grid elevation (ln dB)
+    rain_s: np.ndarray
     rate_m: float
     rate_s: float
-    cloud_m: float  # ln(kg/m^2)
+    cloud_m: float  # P.840 log-normal of liquid water, ln(kg/m^2)
     cloud_s: float
     cloud_p_pct: float
-    cloud_kl_db_per_kg_m2: float
-    wv_kappa: float
-    wv_lambda_db: float  # zenith water-vapour attenuation Weibull scale
-    oxygen_zenith_db: float
-    nwet: float
-    scint_sigma_db: np.ndarray  # per grid elevation (el >= 5 deg; NaN below)
+    cloud_kl_db_per_kg_m2: float  # K_l(f, 0 C), dB per kg/m^2 at zenith
+    wv_kappa: float  # Weibull fit of the zenith water-vapour attenuation (P.676 with P.836 V(p))
+    wv_lambda_db: float
+    wv_zenith_p_pct: np.ndarray
+    wv_zenith_db: np.ndarray
+    path_el_deg: np.ndarray  # elevation table of the path factors
+    oxygen_db_el: np.ndarray  # oxygen attenuation on the slant path (linksim.propagation.gas_db, V = 0)
+    wv_factor_el: np.ndarray  # slant / zenith factor of water vapour (as linksim.propagation.gas_db)
+    cloud_factor_el: np.ndarray  # slant / zenith factor of cloud (as linksim.propagation.cloud_db)
+    nwet: float  # P.453 median Nwet
+    antenna_diameter_m: float
+    antenna_efficiency: float
+    tau_deg: float
+    rec: str
     extra: dict = field(default_factory=dict)
 
 
@@ -145,17 +156,18 @@ def _fit_lognormal(p_pct: np.ndarray, values: np.ndarray, p_ref_pct: float | Non
     return float(m), float(s)
 
 
-def _elevation_grid(el: np.ndarray) -> np.ndarray:
-    lo, hi = float(np.nanmin(el)), float(np.nanmax(el))
-    if hi - lo < 0.05:
-        return np.array([0.5 * (lo + hi)])
-    return np.arange(math.floor(lo * 2.0) / 2.0, math.ceil(hi * 2.0) / 2.0 + 0.25, 0.5)
+def _elevation_grid(el: np.ndarray, step: float) -> np.ndarray:
+    lo, hi = float(np.min(el)), float(np.max(el))
+    if hi - lo < 1e-9:
+        return np.array([lo])
+    a = math.floor(lo / step) * step
+    return np.arange(a, hi + step, step)
 
 
 def site_weather_stats(
     site_lat_deg: float,
     site_lon_deg: float,
-    site_alt_m: float,
+    site_alt_m: float | None,
     freq_hz: float,
     elevation_deg: ArrayLike,
     antenna_diameter_m: float = 1.2,
@@ -167,78 +179,75 @@ def site_weather_stats(
 ) -> SiteWeatherStats:
     """Fit the synthesis parameters to the site's ITU-R statistics over the span of ``elevation_deg``.
 
+    The statistics come from :mod:`linksim.propagation` (P.618 rain, P.837 rain rate and P0, P.676/P.836 gas,
+    P.840 path factor, P.453 Nwet), so a synthesized series and the statistical budget use the same numbers;
+    the P.840 log-normal cloud coefficients and K_l come from itur directly (the adapter does not expose them).
+
     ``rain_marginal`` (P.1853-2 only): ``"p618"`` maps the rain driver through P.618's own exceedance curve
-    (tabulated at 0.001-10 % below P_rain, log-linear in Q^-1(p/P_rain) between points and beyond the ends), so
+    (tabulated at 0.001-5 % below P_rain, log-linear in Q^-1(p/P_rain) between points and beyond the ends), so
     the series reproduces P.618 at every percentage; ``"lognormal"`` uses P.1853-2's least-squares log-normal fit
-    as published (its error grows to about -2.7 dB at 0.01 % for mid-latitude sites, see docs/weather.md).
+    as published (its error reaches about -2.7 dB at 0.01 % for mid-latitude sites, see docs/weather.md).
+    ``synthesis="P.1853-1"`` always uses its log-normal fit with the attenuation offset.
     """
-    if rec not in SUPPORTED_RECS:
-        raise InputError(f"rec {rec!r} not supported for weather synthesis (supported: {', '.join(SUPPORTED_RECS)})")
     if synthesis not in SYNTHESIS_RECS:
         raise InputError(f"synthesis {synthesis!r} unknown (choose {', '.join(SYNTHESIS_RECS)})")
     if rain_marginal not in RAIN_MARGINALS:
         raise InputError(f"rain_marginal {rain_marginal!r} unknown (choose {', '.join(RAIN_MARGINALS)})")
     if synthesis == "P.1853-1":
         rain_marginal = "lognormal"
-    m = _itur()
-    lat, lon, hs_km, f_ghz = float(site_lat_deg), float(site_lon_deg), float(site_alt_m) / 1000.0, freq_hz / 1e9
-    el_in = np.asarray(elevation_deg, dtype=float)
-    el_in = el_in[np.isfinite(el_in) & (el_in >= 0.0)]
+    if not antenna_diameter_m > 0 or not 0 < antenna_efficiency <= 1:
+        raise InputError("antenna_diameter_m must be > 0 and antenna_efficiency in (0, 1]")
+    lat, lon = float(site_lat_deg), float(site_lon_deg)
+    el_in = np.asarray(elevation_deg, dtype=float).ravel()
+    el_in = el_in[np.isfinite(el_in) & (el_in > 0.0)]
     if el_in.size == 0:
-        raise InputError("no elevation at or above 0 deg: nothing to synthesize")
-    grid = _elevation_grid(np.maximum(el_in, 0.5))
-    grid = np.maximum(grid, 0.5)
-    p_rain = float(_val(m.itu837.rainfall_probability(lat, lon)))
+        raise InputError("no elevation above 0 deg: nothing to synthesize")
+    clim = prop.climate(lat, lon, site_alt_m)
+    p_rain = clim.p0_rain_pct
     pk = _P_TABLE[_P_TABLE < p_rain]
     if pk[pk >= 0.01].size < 2:
         raise InputError(f"rain probability P0 = {p_rain:.3g} % at this site is too small to fit a rain model")
-    a_fit = np.empty((grid.size, pk.size))
-    for j, p in enumerate(pk):
-        a_fit[:, j] = np.atleast_1d(_val(m.itu618.rain_attenuation(lat, lon, f_ghz, grid, hs=hs_km, p=p, tau=tau_deg)))
+    el_c = np.clip(el_in, _EL_MIN_DEG, 90.0)
+    grid = _elevation_grid(el_c, 0.5)
+    grid = np.clip(grid, _EL_MIN_DEG, 90.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ValidityWarning)  # one warning is issued by synthesize_weather
+        a_tab = prop.rain_db(lat, lon, freq_hz, grid[:, None], pk[None, :], site_alt_m, tau_deg, rec=rec)
+        rates = prop.rain_rate_exceedance_mm_h(lat, lon, pk)
+        # gas: zenith water vapour at p (P.836 V(p) through P.676), oxygen and path factors from the adapter
+        path_el = _elevation_grid(el_c, 0.02)
+        path_el = np.unique(np.concatenate([np.clip(path_el, _EL_MIN_DEG, 90.0), [90.0]]))
+        ox = prop.gas_db(lat, lon, freq_hz, path_el, 50.0, site_alt_m, v_t_kg_m2=1e-3)  # V ~ 0: oxygen
+        wv_zen = np.array(
+            [float(prop.gas_db(lat, lon, freq_hz, np.array([90.0]), p, site_alt_m)[0]) for p in _P_WV]
+        ) - float(ox[-1])
+        v_ref = 10.0
+        wv_slant = prop.gas_db(lat, lon, freq_hz, path_el, 50.0, site_alt_m, v_t_kg_m2=v_ref) - ox
+        wv_factor = wv_slant / wv_slant[-1]
+        cl = prop.cloud_db(lat, lon, freq_hz, path_el, 1.0)
+        cloud_factor = cl / cl[-1]
     p_ref = p_rain if synthesis == "P.1853-2" else None
     in_fit = pk >= 0.01
-    fits = [_fit_lognormal(pk[in_fit], a_fit[i, in_fit], p_ref) for i in range(grid.size)]
-    rates = np.atleast_1d(_val(m.itu837.rainfall_rate(lat, lon, pk)))
+    fits = [_fit_lognormal(pk[in_fit], a_tab[i, in_fit], p_ref) for i in range(grid.size)]
     rate_m, rate_s = _fit_lognormal(pk[in_fit], rates[in_fit], p_ref)
-    cm, cs, cp = (float(_val(v)) for v in m.itu840.lognormal_approximation_coefficient(lat, lon))
-    kl = float(_val(m.itu840.specific_attenuation_coefficients(f_ghz, T=0)))
-    v_p = np.atleast_1d(_val(m.itu836.total_water_vapour_content(lat, lon, _P_WV, alt=hs_km)))
-    a_wv = np.atleast_1d(_val(m.itu676.zenit_water_vapour_attenuation(lat, lon, 50.0, f_ghz, V_t=v_p, h=hs_km)))
+    cm, cs, cp, kl = _p840_cloud_lognormal(lat, lon, freq_hz / 1e9)
     # Weibull P(A > a) = exp(-(a/lambda)^kappa): ln(-ln(p/100)) = kappa ln a - kappa ln lambda
-    kappa, b = np.polyfit(np.log(a_wv), np.log(-np.log(_P_WV / 100.0)), 1)
-    lam = math.exp(-b / kappa)
-    # oxygen at zenith: P.676 slant path at 90 deg minus its water-vapour part (median conditions)
-    v50 = float(np.atleast_1d(_val(m.itu836.total_water_vapour_content(lat, lon, 50.0, alt=hs_km)))[0])
-    rho50 = float(np.atleast_1d(_val(m.itu836.surface_water_vapour_density(lat, lon, 50.0, alt=hs_km)))[0])
-    p_hpa = float(_val(m.itu835.standard_pressure(hs_km)))
-    t_k = float(_val(m.itu835.standard_temperature(hs_km)))
-    with warnings.catch_warnings():  # itur warns at exactly 90 deg although P.676 covers it
-        warnings.simplefilter("ignore")
-        a_tot90 = float(_val(m.itu676.gaseous_attenuation_slant_path(f_ghz, 90.0, rho50, p_hpa, t_k, V_t=v50, h=hs_km)))
-    a_w90 = float(
-        np.atleast_1d(_val(m.itu676.zenit_water_vapour_attenuation(lat, lon, 50.0, f_ghz, V_t=v50, h=hs_km)))[0]
-    )
-    oxygen = max(a_tot90 - a_w90, 0.0)
-    nwet = float(np.atleast_1d(_val(m.itu453.map_wet_term_radio_refractivity(lat, lon, 50.0)))[0])
-    sig = np.where(
-        grid >= 5.0,
-        _sc.p618_sigma_db(freq_hz, np.maximum(grid, 5.0), nwet, antenna_diameter_m, antenna_efficiency),
-        np.nan,
-    )
+    kappa, b = np.polyfit(np.log(wv_zen), np.log(-np.log(_P_WV / 100.0)), 1)
     return SiteWeatherStats(
         lat_deg=lat,
         lon_deg=lon,
-        alt_m=float(site_alt_m),
+        alt_m=clim.alt_m,
         freq_hz=float(freq_hz),
         synthesis=synthesis,
+        rain_marginal=rain_marginal,
         p_rain_pct=p_rain,
+        el_span_deg=(float(el_c.min()), float(el_c.max())),
         elevation_grid_deg=grid,
+        rain_fit_p_pct=pk,
+        rain_fit_db=a_tab,
+        rate_table_mm_h=rates,
         rain_m=np.array([f[0] for f in fits]),
         rain_s=np.array([f[1] for f in fits]),
-        rain_fit_p_pct=pk,
-        rain_fit_db=a_fit,
-        rate_table_mm_h=rates,
-        rain_marginal=rain_marginal,
         rate_m=rate_m,
         rate_s=rate_s,
         cloud_m=cm,
@@ -246,16 +255,18 @@ def site_weather_stats(
         cloud_p_pct=cp,
         cloud_kl_db_per_kg_m2=kl,
         wv_kappa=float(kappa),
-        wv_lambda_db=lam,
-        oxygen_zenith_db=oxygen,
-        nwet=nwet,
-        scint_sigma_db=sig,
-        extra={
-            "antenna_diameter_m": antenna_diameter_m,
-            "antenna_efficiency": antenna_efficiency,
-            "tau_deg": tau_deg,
-            "rec": rec,
-        },
+        wv_lambda_db=math.exp(-b / kappa),
+        wv_zenith_p_pct=_P_WV.copy(),
+        wv_zenith_db=wv_zen,
+        path_el_deg=path_el,
+        oxygen_db_el=ox,
+        wv_factor_el=wv_factor,
+        cloud_factor_el=cloud_factor,
+        nwet=clim.nwet_median,
+        antenna_diameter_m=float(antenna_diameter_m),
+        antenna_efficiency=float(antenna_efficiency),
+        tau_deg=float(tau_deg),
+        rec=rec,
     )
 
 
@@ -304,23 +315,6 @@ def _table_lookup(
     return lo + v * (hi - lo)
 
 
-def _path_factor(el_deg: np.ndarray, h_km: float) -> np.ndarray:
-    """1/sin(el) at >= 5 deg; below, the spherical-shell factor L(h)/h scaled to join at 5 deg."""
-
-    def shell(e: np.ndarray) -> np.ndarray:
-        s = np.sin(np.radians(e))
-        return (np.sqrt((_RE_KM + h_km) ** 2 - (_RE_KM * np.cos(np.radians(e))) ** 2) - _RE_KM * s) / h_km
-
-    e = np.asarray(el_deg, dtype=float)
-    out = 1.0 / np.sin(np.radians(np.maximum(e, 5.0)))
-    low = e < 5.0
-    if np.any(low):
-        k = (1.0 / math.sin(math.radians(5.0))) / float(shell(np.array(5.0)))
-        out = np.array(out, copy=True)
-        out[low] = k * shell(np.maximum(e[low], 0.0))
-    return out
-
-
 def _stationary_states(rhos: list[float], rng: np.random.Generator) -> np.ndarray:
     """Joint stationary draw of AR(1) processes x_i = rho_i x_i + sqrt(1-rho_i^2) n driven by the same noise."""
     r = np.array(rhos)
@@ -344,7 +338,7 @@ def _check_time(t_s: ArrayLike) -> tuple[np.ndarray, float]:
 def synthesize_weather(
     site_lat_deg: float,
     site_lon_deg: float,
-    site_alt_m: float,
+    site_alt_m: float | None,
     freq_hz: float,
     elevation_deg: ArrayLike,
     t_s: ArrayLike,
@@ -376,7 +370,7 @@ def synthesize_weather(
         raise InputError("elevation_deg contains NaN or inf")
     if not 1e8 <= freq_hz <= 1e12:
         raise InputError(f"freq_hz {freq_hz:g} out of range")
-    visible = el >= 0.0
+    visible = el > 0.0
     f_ghz = freq_hz / 1e9
     if not 4.0 <= f_ghz <= 55.0:
         warnings.warn(
@@ -387,7 +381,8 @@ def synthesize_weather(
     if np.any(visible & (el < 5.0)):
         warnings.warn(
             "P.1853 is specified for elevations 5-90 deg; below 5 deg rain/cloud/gas follow P.618/P.840/"
-            "P.676 at the actual elevation and scintillation follows P.618 2.4.2/2.4.3",
+            "P.676 at the actual elevation (as linksim.propagation, rows below 0.5 deg at 0.5 deg) and "
+            "scintillation follows P.618 2.4.2/2.4.3",
             ValidityWarning,
             stacklevel=2,
         )
@@ -407,10 +402,11 @@ def synthesize_weather(
         )
     elif synthesis != stats.synthesis:
         raise InputError(f"stats were fitted for {stats.synthesis}, not {synthesis}")
-    el_c = np.clip(el, 0.5, 90.0)
+    el_c = np.clip(el, _EL_MIN_DEG, 90.0)
     grid = stats.elevation_grid_deg
-    if el_c[visible].size and (el_c[visible].min() < grid[0] - 0.5 or el_c[visible].max() > grid[-1] + 0.5):
-        raise InputError("elevation_deg outside the elevation grid of the given stats")
+    ev = el_c[visible]
+    if ev.size and (ev.min() < stats.el_span_deg[0] - 1e-6 or ev.max() > stats.el_span_deg[1] + 1e-6):
+        raise InputError("elevation_deg outside the elevation span of the given stats")
 
     ss = np.random.SeedSequence(seed)
     s_init, s_weather, s_scint = ss.spawn(3)
@@ -484,14 +480,15 @@ def synthesize_weather(
             awv_zen[s:e] = stats.wv_lambda_db * (-np.log(special.ndtr(-gwv))) ** (1.0 / stats.wv_kappa)
         zfac[s:e] = np.interp(gwv, zgrid, ztab)
 
-    cloud = liquid * stats.cloud_kl_db_per_kg_m2 * _path_factor(el_c, _H_CLOUD_KM)
-    gas = stats.oxygen_zenith_db * _path_factor(el_c, _H_OX_KM) + awv_zen * _path_factor(el_c, _H_WV_KM)
+    pe = stats.path_el_deg
+    cloud = liquid * stats.cloud_kl_db_per_kg_m2 * np.interp(el_c, pe, stats.cloud_factor_el)
+    gas = np.interp(el_c, pe, stats.oxygen_db_el) + awv_zen * np.interp(el_c, pe, stats.wv_factor_el)
 
     # scintillation
     sci0 = _sc.unit_scintillation(n, dt, np.random.default_rng(s_scint))
     u = sci0 * _sc.fade_enhancement_correction(sci0) * zfac
     hi = el_c >= 5.0
-    ad, ae = stats.extra["antenna_diameter_m"], stats.extra["antenna_efficiency"]
+    ad, ae = stats.antenna_diameter_m, stats.antenna_efficiency
     sigma = np.zeros(n)
     if np.any(hi):
         el_hi = el_c[hi]
