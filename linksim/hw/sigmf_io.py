@@ -2,8 +2,7 @@
 device, gains, attenuator setting, rotator az/el, reference lock, scenario hash and sample clock.
 
 A recording is two files: `NAME.sigmf-data` (cf32_le samples) and `NAME.sigmf-meta` (JSON, SigMF 1.0 core plus
-a `linksim:` extension namespace declared in `core:extensions`). The numpy-level reader/writer here is used
-unless `linksim.iqfile` (the channel CLI's IQ file module) provides them; both produce the same files.
+a `linksim:` extension namespace declared in `core:extensions`), readable by any SigMF tool.
 
 GNU Radio: `sigmf_recorder(base, ...)` (a sink: file sink + meta written on `finalize()`) and
 `sigmf_replay_source(path, throttle=True)` (a source at the recording's real rate).
