@@ -8,7 +8,7 @@ first bit of a block is the coefficient of the highest power of x, and the parit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numba import njit
@@ -314,7 +314,7 @@ class BchCode:
         return BchResult(out.reshape(lead + (self.k,)), corrected.reshape(lead), ok.reshape(lead))
 
 
-@lru_cache(maxsize=None)
+@cache
 def bch_code(frame: str, rate: str) -> BchCode:
     """The (cached) DVB-S2 BCH code for a frame size ('normal' | 'short') and nominal rate."""
     return BchCode(frame, rate)

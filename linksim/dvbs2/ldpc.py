@@ -15,7 +15,7 @@ need the right sign and relative size (no noise variance needed).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -26,7 +26,8 @@ from ..errors import InputError
 from .params import _BCH_NORMAL, _BCH_SHORT, N_LDPC, NORMAL, SHORT
 
 GROUP = 360  # DVB-S2 parallelism factor M (bits per group, checks per layer)
-DEFAULT_ALPHA = 0.75  # normalization factor of normalized min-sum
+DEFAULT_ALPHA = 0.875  # normalization factor of normalized min-sum
+DEFAULT_BETA = 0.25  # offset of offset min-sum (LLR units)
 _BIG = np.float32(1e30)
 _LLR_MAX = 1e6  # input LLRs are clipped to this magnitude (inf would make inf - inf = nan)
 
@@ -70,34 +71,56 @@ def _dvbs2_encode_frames(info: np.ndarray, addr: np.ndarray, addr_ptr: np.ndarra
             out[f, k + j] = par[j]
 
 
+NMS, OMS, CMS = 0, 1, 2  # check-node rules: normalized, offset, corrected (2-min boxplus) min-sum
+ALGORITHMS = {"nms": NMS, "oms": OMS, "cms": CMS}
+
+
 @njit(cache=True, nogil=True, fastmath=True)
-def _qc_layered_nms(
+def _corr(x: float) -> float:
+    """Piecewise-linear approximation of log(1 + exp(-x)) for x >= 0 (the boxplus correction term)."""
+    return max(np.float32(0.0), np.float32(0.6931) - np.float32(0.33) * x)
+
+
+# The loops below are written so that LLVM vectorizes them: offsets into flat arrays are unsigned (numba adds a
+# negative-index wraparound select to signed indices, which blocks vectorization, and array views cost atomic
+# reference counting), every operand of a select is loaded before it, and each loop writes few arrays.
+@njit(cache=True, nogil=True, fastmath=True)
+def _qc_layered(
     llr: np.ndarray,  # (n,) float32, variables in decoder order
     layer_ptr: np.ndarray,  # (q+1,) blocks of each layer
-    blk_base: np.ndarray,  # first variable of the block's 360-group (decoder order)
-    blk_shift: np.ndarray,  # check s of the layer sees variable base + (s - shift) mod 360
+    blk_lo1: np.ndarray,  # block start minus shift plus 360: check s < shift sees variable lo1 + s
+    blk_lo2: np.ndarray,  # block start minus shift: check s >= shift sees variable lo2 + s
+    blk_shift: np.ndarray,  # cyclic shift of the block
     blk_skip0: np.ndarray,  # 1: the edge at s = 0 does not exist (the accumulator's first check)
     layer_acc: np.ndarray,  # 1: a variable appears in two blocks of this layer (additive update)
     max_iter: int,
     early_stop: bool,
+    mode: int,
     alpha: float,
+    beta: float,
     post: np.ndarray,  # (n,) float32 out: a-posteriori LLRs, decoder order
 ) -> tuple[int, bool]:
     n = llr.shape[0]
-    nblk = blk_base.shape[0]
+    nblk = blk_lo1.shape[0]
     nlay = layer_ptr.shape[0] - 1
     dmax = 0
     for a in range(nlay):
         dmax = max(dmax, layer_ptr[a + 1] - layer_ptr[a])
-    R = np.zeros((nblk, GROUP), np.float32)
-    Q = np.empty((dmax, GROUP), np.float32)
+    R = np.zeros(nblk * GROUP, np.float32)  # check-to-variable messages, block-major
+    Q = np.empty(dmax * GROUP, np.float32)  # variable-to-check messages of the current layer
     min1 = np.empty(GROUP, np.float32)
     min2 = np.empty(GROUP, np.float32)
-    amin = np.empty(GROUP, np.int32)
-    sgn = np.empty(GROUP, np.uint8)
+    min3 = np.empty(GROUP, np.float32)
+    sgn = np.empty(GROUP, np.float32)
+    o1 = np.empty(GROUP, np.float32)
+    o2 = np.empty(GROUP, np.float32)
     hard = np.empty(n, np.uint8)
     par = np.empty(GROUP, np.uint8)
-    alpha32 = np.float32(alpha)
+    a32 = np.float32(alpha)
+    b32 = np.float32(beta)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    G = np.uint64(GROUP)
     for v in range(n):
         post[v] = llr[v]
     it = 0
@@ -110,86 +133,137 @@ def _qc_layered_nms(
             for s in range(GROUP):
                 min1[s] = _BIG
                 min2[s] = _BIG
-                amin[s] = 0
-                sgn[s] = 0
-            # gather Q = L - R and find the two smallest magnitudes and the sign parity, 360 checks at once
+                min3[s] = _BIG
+                sgn[s] = one
+            # variable-to-check messages Q = L - R and their sign product, 360 checks at a time
             for j in range(d):
                 b = b0 + j
-                base = blk_base[b]
-                sh = blk_shift[b]
-                lo = base + GROUP - sh
-                for s in range(sh):
-                    Q[j, s] = post[lo + s] - R[b, s]
-                lo = base - sh
-                for s in range(sh, GROUP):
-                    Q[j, s] = post[lo + s] - R[b, s]
-                if blk_skip0[b]:
-                    Q[j, 0] = _BIG
+                sh = np.uint64(blk_shift[b])
+                s0 = np.uint64(blk_skip0[b])
+                qo = np.uint64(j) * G
+                ro = np.uint64(b) * G
+                lo = np.uint64(blk_lo1[b])
+                for s in range(s0, sh):
+                    u = np.uint64(s)
+                    x = post[lo + u] - R[ro + u]
+                    Q[qo + u] = x
+                    g = sgn[u]
+                    sgn[u] = -g if x < zero else g
+                lo = np.uint64(blk_lo2[b])
+                for s in range(max(sh, s0), G):
+                    u = np.uint64(s)
+                    x = post[lo + u] - R[ro + u]
+                    Q[qo + u] = x
+                    g = sgn[u]
+                    sgn[u] = -g if x < zero else g
+                if s0:
+                    Q[qo] = _BIG
+                # the smallest magnitudes
+                if mode == CMS:
+                    for s in range(GROUP):
+                        m = abs(Q[qo + np.uint64(s)])
+                        m1 = min1[s]
+                        m2 = min2[s]
+                        min3[s] = min(min3[s], max(m, m2))
+                        min2[s] = min(m2, max(m, m1))
+                        min1[s] = min(m1, m)
+                else:
+                    for s in range(GROUP):
+                        m = abs(Q[qo + np.uint64(s)])
+                        m1 = min1[s]
+                        min2[s] = min(min2[s], max(m, m1))
+                        min1[s] = min(m1, m)
+            # check-to-variable magnitudes (times the sign product): o1 for all edges, o2 for the smallest one
+            if mode == NMS:
                 for s in range(GROUP):
-                    x = Q[j, s]
-                    m = abs(x)
+                    g = sgn[s]
+                    o1[s] = a32 * min1[s] * g
+                    o2[s] = a32 * min2[s] * g
+            elif mode == OMS:
+                for s in range(GROUP):
+                    g = sgn[s]
+                    o1[s] = max(min1[s] - b32, zero) * g
+                    o2[s] = max(min2[s] - b32, zero) * g
+            else:
+                for s in range(GROUP):
                     m1 = min1[s]
-                    amin[s] = j if m < m1 else amin[s]
-                    min2[s] = min(min2[s], max(m, m1))
-                    min1[s] = min(m1, m)
-                    sgn[s] ^= np.uint8(x < 0)
-            for s in range(GROUP):
-                min1[s] *= alpha32
-                min2[s] *= alpha32
-            # new check-to-variable messages and posteriors
+                    m2 = min2[s]
+                    m3 = min3[s]
+                    g = sgn[s]
+                    o1[s] = max(m1 + _corr(m1 + m2) - _corr(m2 - m1), zero) * g
+                    o2[s] = max(m2 + _corr(m2 + m3) - _corr(m3 - m2), zero) * g
             acc = layer_acc[a]
             for j in range(d):
                 b = b0 + j
-                base = blk_base[b]
-                sh = blk_shift[b]
-                for s in range(GROUP):
-                    x = Q[j, s]
-                    mag = min2[s] if amin[s] == j else min1[s]
-                    neg = sgn[s] ^ np.uint8(x < 0)
-                    r = -mag if neg else mag
-                    Q[j, s] = r - R[b, s] if acc else x + r
-                    R[b, s] = r
-                s0 = 1 if blk_skip0[b] else 0
+                sh = np.uint64(blk_shift[b])
+                s0 = np.uint64(blk_skip0[b])
+                qo = np.uint64(j) * G
+                ro = np.uint64(b) * G
+                if acc:  # Q becomes the change of R (a variable may get two updates in this layer)
+                    for s in range(GROUP):
+                        u = np.uint64(s)
+                        x = Q[qo + u]
+                        u1 = o1[s]
+                        u2 = o2[s]
+                        o = u2 if abs(x) == min1[s] else u1
+                        r = -o if x < zero else o
+                        Q[qo + u] = r - R[ro + u]
+                        R[ro + u] = r
+                else:  # Q becomes the new posterior
+                    for s in range(GROUP):
+                        u = np.uint64(s)
+                        x = Q[qo + u]
+                        u1 = o1[s]
+                        u2 = o2[s]
+                        o = u2 if abs(x) == min1[s] else u1
+                        r = -o if x < zero else o
+                        Q[qo + u] = x + r
+                        R[ro + u] = r
                 if s0:
-                    R[b, 0] = 0.0
-                lo = base + GROUP - sh
+                    R[ro] = zero
+                lo1 = np.uint64(blk_lo1[b])
+                lo2 = np.uint64(blk_lo2[b])
                 if acc:
                     for s in range(s0, sh):
-                        post[lo + s] += Q[j, s]
+                        u = np.uint64(s)
+                        post[lo1 + u] += Q[qo + u]
+                    for s in range(max(sh, s0), G):
+                        u = np.uint64(s)
+                        post[lo2 + u] += Q[qo + u]
                 else:
                     for s in range(s0, sh):
-                        post[lo + s] = Q[j, s]
-                lo = base - sh
-                if acc:
-                    for s in range(max(sh, s0), GROUP):
-                        post[lo + s] += Q[j, s]
-                else:
-                    for s in range(max(sh, s0), GROUP):
-                        post[lo + s] = Q[j, s]
+                        u = np.uint64(s)
+                        post[lo1 + u] = Q[qo + u]
+                    for s in range(max(sh, s0), G):
+                        u = np.uint64(s)
+                        post[lo2 + u] = Q[qo + u]
         if early_stop or it == max_iter:
-            ok = _qc_syndrome_ok(post, hard, par, layer_ptr, blk_base, blk_shift, blk_skip0)
+            ok = _qc_syndrome_ok(post, hard, par, layer_ptr, blk_lo1, blk_lo2, blk_shift, blk_skip0)
             if ok and early_stop:
                 break
     return it, ok
 
 
 @njit(cache=True, nogil=True)
-def _qc_syndrome_ok(post, hard, par, layer_ptr, blk_base, blk_shift, blk_skip0) -> bool:
+def _qc_syndrome_ok(post, hard, par, layer_ptr, blk_lo1, blk_lo2, blk_shift, blk_skip0) -> bool:
+    """True when the hard decisions of `post` satisfy every check (stops at the first failing layer)."""
     for v in range(post.shape[0]):
         hard[v] = np.uint8(post[v] < 0)
+    G = np.uint64(GROUP)
     for a in range(layer_ptr.shape[0] - 1):
         for s in range(GROUP):
             par[s] = 0
         for b in range(layer_ptr[a], layer_ptr[a + 1]):
-            base = blk_base[b]
-            sh = blk_shift[b]
-            s0 = 1 if blk_skip0[b] else 0
-            lo = base + GROUP - sh
+            sh = np.uint64(blk_shift[b])
+            s0 = np.uint64(blk_skip0[b])
+            lo = np.uint64(blk_lo1[b])
             for s in range(s0, sh):
-                par[s] ^= hard[lo + s]
-            lo = base - sh
-            for s in range(max(sh, s0), GROUP):
-                par[s] ^= hard[lo + s]
+                u = np.uint64(s)
+                par[u] ^= hard[lo + u]
+            lo = np.uint64(blk_lo2[b])
+            for s in range(max(sh, s0), G):
+                u = np.uint64(s)
+                par[u] ^= hard[lo + u]
         t = np.uint8(0)
         for s in range(GROUP):
             t |= par[s]
@@ -199,24 +273,29 @@ def _qc_syndrome_ok(post, hard, par, layer_ptr, blk_base, blk_shift, blk_skip0) 
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _row_layered_nms(
+def _row_layered(
     llr: np.ndarray,  # (n,) float32
-    row_ptr: np.ndarray,  # (m+1,) CSR of H
-    cols: np.ndarray,  # (edges,)
+    row_ptr: np.ndarray,  # (m+1,) CSR rows of H
+    cols: np.ndarray,  # (edges,) column of each edge
     max_iter: int,
     early_stop: bool,
+    mode: int,
     alpha: float,
-    post: np.ndarray,  # (n,) float32 out
+    beta: float,
+    post: np.ndarray,  # (n,) float32 out: a-posteriori LLRs
 ) -> tuple[int, bool]:
+    """Row-by-row layered min-sum (any sparse code)."""
     n = llr.shape[0]
     m = row_ptr.shape[0] - 1
-    ne = cols.shape[0]
-    R = np.zeros(ne, np.float32)
+    R = np.zeros(cols.shape[0], np.float32)
     dmax = 0
     for c in range(m):
         dmax = max(dmax, row_ptr[c + 1] - row_ptr[c])
     Q = np.empty(dmax, np.float32)
-    alpha32 = np.float32(alpha)
+    a32 = np.float32(alpha)
+    b32 = np.float32(beta)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
     for v in range(n):
         post[v] = llr[v]
     it = 0
@@ -226,35 +305,41 @@ def _row_layered_nms(
         for c in range(m):
             e0 = row_ptr[c]
             d = row_ptr[c + 1] - e0
-            min1 = _BIG
-            min2 = _BIG
-            amin = 0
-            sgn = 0
-            for j in range(d):
+            m1 = _BIG
+            m2 = _BIG
+            m3 = _BIG
+            sg = one
+            for j in range(d):  # branch-free: the three smallest magnitudes and the sign product
                 x = post[cols[e0 + j]] - R[e0 + j]
                 Q[j] = x
                 mg = abs(x)
-                if mg < min1:
-                    min2 = min1
-                    min1 = mg
-                    amin = j
-                elif mg < min2:
-                    min2 = mg
-                sgn ^= x < 0
-            min1 *= alpha32
-            min2 *= alpha32
+                m3 = min(m3, max(mg, m2))
+                m2 = min(m2, max(mg, m1))
+                m1 = min(m1, mg)
+                sg = -sg if x < zero else sg
+            if mode == NMS:
+                v1 = a32 * m1
+                v2 = a32 * m2
+            elif mode == OMS:
+                v1 = max(m1 - b32, zero)
+                v2 = max(m2 - b32, zero)
+            else:
+                v1 = max(m1 + _corr(m1 + m2) - _corr(m2 - m1), zero)
+                v2 = max(m2 + _corr(m2 + m3) - _corr(m3 - m2), zero)
+            v1 *= sg
+            v2 *= sg
             for j in range(d):
                 x = Q[j]
-                mag = min2 if j == amin else min1
-                r = -mag if (sgn ^ (x < 0)) else mag
+                o = v2 if abs(x) == m1 else v1
+                r = -o if x < zero else o
                 R[e0 + j] = r
                 post[cols[e0 + j]] = x + r
         if early_stop or it == max_iter:
             ok = True
             for c in range(m):
-                p = 0
+                p = False
                 for e in range(row_ptr[c], row_ptr[c + 1]):
-                    p ^= post[cols[e]] < 0
+                    p ^= post[cols[e]] < zero
                 if p:
                     ok = False
                     break
@@ -307,6 +392,12 @@ def _as_bits(bits: np.ndarray, k: int, what: str) -> tuple[np.ndarray, tuple[int
     return np.ascontiguousarray(a.reshape(-1, k), dtype=np.uint8), lead
 
 
+def _mode(algorithm: str) -> int:
+    if algorithm not in ALGORITHMS:
+        raise InputError(f"LDPC algorithm must be one of {sorted(ALGORITHMS)}, not {algorithm!r}")
+    return ALGORITHMS[algorithm]
+
+
 def _check_iter(max_iter: int) -> int:
     if int(max_iter) != max_iter or max_iter < 1:
         raise InputError(f"max_iter must be a positive integer, got {max_iter!r}")
@@ -334,20 +425,27 @@ class LdpcCode:
         _csr_syndrome_ok(b, self.row_ptr, self.cols, ok)
         return ok.reshape(lead)
 
-    def decode(self, llr: np.ndarray, max_iter: int = 50, early_stop: bool = True,
-               alpha: float = DEFAULT_ALPHA) -> LdpcResult:
-        """Row-layered normalized min-sum over the sparse matrix. llr (..., n), positive = bit 0."""
+    def decode(self, llr: np.ndarray, max_iter: int = 50, early_stop: bool = True, algorithm: str = "cms",
+               alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA) -> LdpcResult:
+        """Row-by-row layered min-sum over the sparse matrix (see `ldpc_decode` for the arguments)."""
         x, lead = _as_llr(llr, self.n)
         max_iter = _check_iter(max_iter)
+        mode = _mode(algorithm)
         bits = np.empty(x.shape, np.uint8)
         its = np.empty(len(x), np.int64)
         ok = np.empty(len(x), np.bool_)
         post = np.empty(self.n, np.float32)
         for f in range(len(x)):
-            its[f], ok[f] = _row_layered_nms(x[f], self.row_ptr, self.cols, max_iter, bool(early_stop),
-                                             float(alpha), post)
+            its[f], ok[f] = _row_layered(x[f], self.row_ptr, self.cols, max_iter, bool(early_stop), mode,
+                                         float(alpha), float(beta), post)
             bits[f] = post < 0
         return LdpcResult(bits.reshape(lead + (self.n,)), its.reshape(lead), ok.reshape(lead))
+
+
+def _skip_zeros(vals: list[int], pos: int) -> int:
+    while pos < len(vals) and vals[pos] == 0:
+        pos += 1
+    return pos
 
 
 class AlistCode(LdpcCode):
@@ -355,6 +453,8 @@ class AlistCode(LdpcCode):
 
     @classmethod
     def from_file(cls, path: str | Path) -> AlistCode:
+        """Read an alist file: n m, max degrees, the column and row degrees, then the column lists and the row
+        lists (1-based, zero-padded to the maximum degree). The two lists must describe the same matrix."""
         p = Path(path)
         try:
             tokens = p.read_text().split()
@@ -362,24 +462,31 @@ class AlistCode(LdpcCode):
             raise InputError(f"cannot read alist file {p}: {e.strerror}") from e
         try:
             vals = [int(t) for t in tokens]
-            n, m = vals[0], vals[1]
-            pos = 4 + n + m  # skip max degrees and the degree lists
+            n, m, cmax, rmax = vals[0:4]
             col_deg = vals[4:4 + n]
-            rows: list[list[int]] = [[] for _ in range(m)]
+            row_deg = vals[4 + n:4 + n + m]
+            pos = 4 + n + m
+            by_col: list[tuple[int, int]] = []
             for v in range(n):
-                for _ in range(col_deg[v]):
-                    c = vals[pos]
-                    pos += 1
-                    if c > 0:
-                        rows[c - 1].append(v)
-                # column lists may be zero-padded to the maximum degree
-                while pos < len(vals) and vals[pos] == 0:
-                    pos += 1
+                pos = _skip_zeros(vals, pos)
+                by_col += [(c - 1, v) for c in vals[pos:pos + col_deg[v]]]
+                pos += col_deg[v]
+            by_row: list[tuple[int, int]] = []
+            for c in range(m):
+                pos = _skip_zeros(vals, pos)
+                by_row += [(c, v - 1) for v in vals[pos:pos + row_deg[c]]]
+                pos += row_deg[c]
+            if pos > len(vals) or max(col_deg) > cmax or max(row_deg) > rmax:
+                raise IndexError("degrees and lists do not match")
         except (ValueError, IndexError) as e:
             raise InputError(f"{p}: not a valid alist file ({e})") from e
+        edges = sorted(by_row)
+        if edges != sorted(by_col) or any(not (0 <= c < m and 0 <= v < n) for c, v in edges):
+            raise InputError(f"{p}: the column and row lists of the alist file disagree")
         row_ptr = np.zeros(m + 1, np.int32)
-        row_ptr[1:] = np.cumsum([len(r) for r in rows])
-        cols = np.array([c for r in rows for c in sorted(r)], np.int32)
+        np.add.at(row_ptr, np.array([c for c, _ in edges], np.int64) + 1, 1)
+        row_ptr = np.cumsum(row_ptr).astype(np.int32)
+        cols = np.array([v for _, v in edges], np.int32)
         return cls(n, row_ptr, cols, name=p.name)
 
 
@@ -419,10 +526,13 @@ class DvbS2Code(LdpcCode):
         flat = [b for lay in blocks for b in lay]
         self._layer_ptr = np.zeros(q + 1, np.int32)
         self._layer_ptr[1:] = np.cumsum([len(lay) for lay in blocks])
-        self._blk_base = np.array([b[0] for b in flat], np.int32)
-        self._blk_shift = np.array([b[1] for b in flat], np.int32)
-        self._blk_skip0 = np.array([b[2] for b in flat], np.uint8)
-        self._layer_acc = np.array([len({b[0] for b in lay}) < len(lay) for lay in blocks], np.uint8)
+        base = np.array([b[0] for b in flat], np.int64)
+        self._blk_shift = np.array([b[1] for b in flat], np.int64)
+        self._blk_lo1 = base + GROUP - self._blk_shift
+        self._blk_lo2 = base - self._blk_shift
+        self._blk_skip0 = np.array([b[2] for b in flat], np.int64)
+        self._layer_acc = np.array([len({b[0] for b in lay}) < len(lay) for lay in blocks], np.int64)
+        self._layer_ptr = self._layer_ptr.astype(np.int64)
         # decoder order: info bits as is, parity bit c = a + s*q at k + a*360 + s
         c = np.arange(m)
         self._perm = np.concatenate([np.arange(k), k + (c % q) * GROUP + c // q]).astype(np.int64)
@@ -448,21 +558,21 @@ class DvbS2Code(LdpcCode):
         _dvbs2_encode_frames(b, self.addr, self.addr_ptr, self.q, out)
         return out.reshape(lead + (self.n,))
 
-    def decode(self, llr: np.ndarray, max_iter: int = 50, early_stop: bool = True,
-               alpha: float = DEFAULT_ALPHA) -> LdpcResult:
-        """Layered normalized min-sum on the 360-group structure. llr (..., n), positive = bit 0."""
+    def decode(self, llr: np.ndarray, max_iter: int = 50, early_stop: bool = True, algorithm: str = "cms",
+               alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA) -> LdpcResult:
+        """Layered min-sum on the 360-group structure (see `ldpc_decode` for the arguments)."""
         x, lead = _as_llr(llr, self.n)
         max_iter = _check_iter(max_iter)
+        mode = _mode(algorithm)
         bits = np.empty(x.shape, np.uint8)
         its = np.empty(len(x), np.int64)
         ok = np.empty(len(x), np.bool_)
         post = np.empty(self.n, np.float32)
         perm = self._perm
         for f in range(len(x)):
-            its[f], ok[f] = _qc_layered_nms(
-                _to_decoder_order(x[f], perm),
-                self._layer_ptr, self._blk_base, self._blk_shift, self._blk_skip0, self._layer_acc,
-                max_iter, bool(early_stop), float(alpha), post)
+            its[f], ok[f] = _qc_layered(
+                _to_decoder_order(x[f], perm), self._layer_ptr, self._blk_lo1, self._blk_lo2, self._blk_shift,
+                self._blk_skip0, self._layer_acc, max_iter, bool(early_stop), mode, float(alpha), float(beta), post)
             bits[f] = post[perm] < 0
         return LdpcResult(bits.reshape(lead + (self.n,)), its.reshape(lead), ok.reshape(lead))
 
@@ -473,7 +583,7 @@ def _to_decoder_order(x: np.ndarray, perm: np.ndarray) -> np.ndarray:
     return y
 
 
-@lru_cache(maxsize=None)
+@cache
 def dvbs2_code(frame: str, rate: str) -> DvbS2Code:
     """The (cached) DVB-S2 LDPC code for a frame size ('normal' | 'short') and nominal rate ('1/2', ...)."""
     return DvbS2Code(frame, rate)
@@ -485,10 +595,15 @@ def ldpc_encode(bits: np.ndarray, frame: str, rate: str) -> np.ndarray:
 
 
 def ldpc_decode(llr: np.ndarray, frame: str, rate: str, max_iter: int = 50, early_stop: bool = True,
-                alpha: float = DEFAULT_ALPHA) -> LdpcResult:
-    """DVB-S2 LDPC decoding of LLRs float (..., n_ldpc) (positive = bit 0), layered normalized min-sum.
+                algorithm: str = "cms", alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA) -> LdpcResult:
+    """DVB-S2 LDPC decoding of LLRs float (..., n_ldpc) (positive = bit 0) by layered min-sum.
 
+    algorithm: "cms" (default) corrected min-sum: the exact boxplus of the two smallest incoming magnitudes with
+    a piecewise-linear correction, which needs true LLRs (2 y / sigma^2 for BPSK); "nms" normalized min-sum
+    (magnitudes times `alpha`, scale-free); "oms" offset min-sum (magnitudes minus `beta`, in LLR units).
     Each frame is decoded at once (frames in one call are decoded one after the other, none waits for others).
-    Returns hard decisions of the whole codeword, the iterations used and whether all checks are satisfied.
+    Returns hard decisions of the whole codeword, the iterations used and whether all checks are satisfied;
+    with early_stop the decoder stops at the first iteration whose hard decisions satisfy every check.
     """
-    return dvbs2_code(frame, rate).decode(llr, max_iter=max_iter, early_stop=early_stop, alpha=alpha)
+    return dvbs2_code(frame, rate).decode(llr, max_iter=max_iter, early_stop=early_stop, algorithm=algorithm,
+                                          alpha=alpha, beta=beta)
