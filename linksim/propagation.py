@@ -100,6 +100,26 @@ _ITUR_MODULES = {
     "P.840": "itu840",
     "P.837": "itu837",
     "P.839": "itu839",
+    "P.453": "itu453",
+    "P.835": "itu835",
+    "P.836": "itu836",
+    "P.1510": "itu1510",
+    "P.1511": "itu1511",
+}
+# Every itur call runs with all of these revisions swapped in (a call's explicit revisions override them), so
+# results never depend on itur's global state (what another module may have set). The supporting
+# recommendations without a revision parameter are pinned at itur 0.4.0's defaults.
+_PINNED = {
+    "P.618": 13,
+    "P.676": 12,
+    "P.840": 8,
+    "P.837": 7,
+    "P.839": 4,
+    "P.453": 13,
+    "P.835": 6,
+    "P.836": 6,
+    "P.1510": 1,
+    "P.1511": 2,
 }
 _SUPPORTED = {
     "P.618": (12, 13),
@@ -129,7 +149,7 @@ def _load_itur() -> Any:
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        import itur  # noqa: PLC0415 - lazy on purpose (slow, changes np.seterr)
+                        import itur  # lazy on purpose: slow, and it changes np.seterr
                         import itur.models  # noqa: F401
                 finally:
                     np.seterr(**saved)
@@ -181,7 +201,7 @@ def _itur_call(revisions: dict[str, int] | None = None) -> Iterator[Any]:
         saved_err = np.geterr()
         swapped: list[tuple[Any, Any]] = []
         try:
-            for family, version in (revisions or {}).items():
+            for family, version in {**_PINNED, **(revisions or {})}.items():
                 mod = getattr(itur.models, _ITUR_MODULES[family])
                 inst = _model_instance(family, version)
                 swapped.append((mod, mod.__dict__["__model"]))
@@ -206,12 +226,17 @@ def _value(q: Any) -> np.ndarray:
 
 
 def _scalar(name: str, value: Any, lo: float | None = None, hi: float | None = None) -> float:
-    arr = np.asarray(value, dtype=float) if not isinstance(value, str) else None
+    try:
+        arr = None if isinstance(value, (str, bytes)) else np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        arr = None
     if arr is None or arr.ndim != 0 or not math.isfinite(float(arr)):
         raise InputError(f"{name}: expected one finite number, got {value!r}")
     x = float(arr)
-    if (lo is not None and x < lo) or (hi is not None and x > hi):
-        raise InputError(f"{name}: {x:g} is outside [{lo:g}, {hi:g}]")
+    if lo is not None and x < lo:
+        raise InputError(f"{name}: {x:g} is below {lo:g}")
+    if hi is not None and x > hi:
+        raise InputError(f"{name}: {x:g} is above {hi:g}")
     return x
 
 
@@ -231,7 +256,10 @@ def _p(p_pct: Any, lo: float = 0.001, hi: float = 50.0) -> float:
 
 
 def _elevation(elevation_deg: ArrayLike) -> np.ndarray:
-    el = np.asarray(elevation_deg, dtype=float)
+    try:
+        el = np.asarray(elevation_deg, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"elevation_deg: expected numbers, got {elevation_deg!r}") from None
     if np.any(el > 90.0):
         raise InputError(f"elevation_deg: {float(np.nanmax(el)):g} is above 90 deg")
     return el

@@ -459,3 +459,29 @@ def test_all_validity_issues_of_a_call_in_one_warning() -> None:
     for fragment in ("between 0 and 5 deg", "0.01 to 50 %", "1 to 55 GHz"):
         assert fragment in validity[0] and any(fragment in n for n in al.notes)
     assert np.all(np.isfinite(al.total_db))
+
+
+def test_results_do_not_depend_on_itur_global_revision() -> None:
+    import itur.models as m
+
+    ref = prop.cloud_db(3.133, 101.7, 29e9, 40.0, 0.5)
+    ref_clim = prop.climate(3.133, 101.7)
+    old = m.itu840.__dict__["__model"], m.itu837.__dict__["__model"]
+    m.itu840.change_version(6)  # someone else changes itur's global revision
+    m.itu837.change_version(6)
+    try:
+        prop._cloud_zenith.cache_clear()
+        prop._climate_cached.cache_clear()
+        assert prop.cloud_db(3.133, 101.7, 29e9, 40.0, 0.5) == ref
+        assert prop.climate(3.133, 101.7) == ref_clim
+        assert m.itu840.get_version() == 6 and m.itu837.get_version() == 6
+    finally:
+        m.itu840.__dict__["__model"], m.itu837.__dict__["__model"] = old  # the very objects (maps loaded)
+
+
+def test_garbage_inputs_are_input_errors() -> None:
+    for bad in ("north", None, [1.0, 2.0], float("nan")):
+        with pytest.raises(InputError, match="lat_deg"):
+            prop.climate(bad, 0.0)
+    with pytest.raises(InputError, match="elevation_deg"):
+        prop.gas_db(50.0, 0.0, 20e9, ["high"], 1.0)
