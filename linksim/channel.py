@@ -248,19 +248,26 @@ def _main_kernel(x, n0, kblk, fs, amp, sig, freq, h, use_h, key, state, y, s_out
 
 @nb.njit(cache=True)
 def _add_scaled(y, w, n0, kblk, amp, j_out, want_parts):
+    """y += a(n) w (a linear between control-grid points); optionally j_out = a(n) w."""
+    nn = y.shape[0]
     b0 = n0 // kblk
-    for m in range(y.shape[0]):
+    m = 0
+    while m < nn:
         n = n0 + m
-        b = n // kblk
-        fr = (n - b * kblk) / kblk
-        lb = b - b0
-        a = amp[lb] + fr * (amp[lb + 1] - amp[lb])
-        v = w[m]
-        jr = np.float32(a * v.real)
-        ji = np.float32(a * v.imag)
-        y[m] = complex(y[m].real + jr, y[m].imag + ji)
-        if want_parts:
-            j_out[m] = complex(jr, ji)
+        lb = n // kblk - b0
+        k0 = n - (lb + b0) * kblk
+        cnt = min(kblk - k0, nn - m)
+        a0 = amp[lb]
+        da = (amp[lb + 1] - a0) / kblk
+        for k in range(k0, k0 + cnt):
+            a = a0 + k * da
+            v = w[m]
+            jr = np.float32(a * v.real)
+            ji = np.float32(a * v.imag)
+            y[m] = complex(y[m].real + jr, y[m].imag + ji)
+            if want_parts:
+                j_out[m] = complex(jr, ji)
+            m += 1
 
 
 # ---------------------------------------------------------------------------------------------- channel
@@ -369,6 +376,11 @@ class Channel:
     def n_processed(self) -> int:
         return self._n
 
+    @property
+    def latency_samples(self) -> int:
+        """Fixed extra delay of the fractional delay line (samples; 0 when the channel applies no delay)."""
+        return 0 if self._delay_line is None else self._delay_line.latency_samples
+
     def set_gain_db(self, gain_db: float) -> None:
         self._const_cache = None
         self._gain = Column(None, float(gain_db))
@@ -469,9 +481,13 @@ class Channel:
             h if h is not None else np.empty(0, np.complex64), h is not None, key, self._state, y, s_out,
             n_out, need_sig,
         )
+        p_rx_n = None
+        if need_sig:  # victim mean received power per sample, for jammers that sense the victim
+            grid = (np.arange(p_rx.size, dtype=np.int64) + n0 // CONTROL_BLOCK) * CONTROL_BLOCK
+            p_rx_n = np.interp(np.arange(n0, n0 + n, dtype=np.int64), grid, p_rx)
         jams = []
         for rt, col in zip(self._jam_rt, self._js_cols, strict=True):
-            w = rt.generate(n0, n, s_out if need_sig else None, float(np.mean(p_rx)))
+            w = rt.generate(n0, n, s_out if need_sig else None, p_rx_n if need_sig else None)
             jamp = np.sqrt(p_rx * 10.0 ** (col(t) / 10.0))
             j_out = np.empty(n if want_parts else 0, dtype=np.complex64)
             _add_scaled(y, w, np.int64(n0), np.int64(CONTROL_BLOCK), jamp, j_out, want_parts)

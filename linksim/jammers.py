@@ -1,7 +1,7 @@
 """Jammer waveforms for the sample-clocked channel (complex baseband, victim carrier at 0 Hz).
 
 Every jammer is a frozen dataclass of parameters. `jammer.runtime(sample_rate_hz, key)` gives a generator whose
-`generate(n0, n, victim=None, victim_power=1.0)` returns complex64 samples for absolute sample indices
+`generate(n0, n, victim=None, victim_power=None)` returns complex64 samples for absolute sample indices
 n0..n0+n-1 with UNIT MEAN POWER; the channel scales them to J = P_rx * 10^(js_db/10) (see linksim.channel).
 Outputs depend only on (parameters, key, absolute sample index): chunking never changes them.
 
@@ -39,7 +39,7 @@ from typing import Any
 
 import numba as nb
 import numpy as np
-from scipy.signal import fftconvolve, firwin
+from scipy.signal import firwin, oaconvolve
 
 from .errors import InputError
 from .fastnoise import GAMMA, _mix, complex_normal, stream_key
@@ -67,25 +67,27 @@ def _finite(name: str, v: float) -> float:
 
 @nb.njit(cache=True)
 def _tone_kernel(n0, cyc, phase, table, out, acc):
-    """out[i] (+)= exp(j(2 pi cyc n + phase)), n = n0 + i; exact anchor every _TONE_BLOCK samples."""
+    """out[i] (+)= exp(j(2 pi cyc n + phase)), n = n0 + i; exact anchor every len(table) samples, then table."""
     blk = table.shape[0]
     two_pi = 2.0 * np.pi
-    ar = 0.0
-    ai = 0.0
-    for i in range(out.shape[0]):
+    nn = out.shape[0]
+    i = 0
+    while i < nn:
         n = n0 + i
-        k = n % blk
-        if k == 0 or i == 0:
-            c = cyc * (n - k)
-            ph = two_pi * (c - np.floor(c)) + phase
-            ar = np.cos(ph)
-            ai = np.sin(ph)
-        t = table[k]
-        v = complex(ar * t.real - ai * t.imag, ar * t.imag + ai * t.real)
-        if acc:
-            out[i] += v
-        else:
-            out[i] = v
+        k0 = n % blk
+        c = cyc * (n - k0)
+        ph = two_pi * (c - np.floor(c)) + phase
+        ar = np.cos(ph)
+        ai = np.sin(ph)
+        cnt = min(blk - k0, nn - i)
+        for k in range(k0, k0 + cnt):
+            t = table[k]
+            v = complex(ar * t.real - ai * t.imag, ar * t.imag + ai * t.real)
+            if acc:
+                out[i] += v
+            else:
+                out[i] = v
+            i += 1
 
 
 def _tone_table(cyc: float) -> np.ndarray:
@@ -111,8 +113,11 @@ class _BandNoise:
     """Unit-power Gaussian noise flat over [offset - bw/2, offset + bw/2], generated in fixed batches."""
 
     def __init__(self, fs: float, bandwidth_hz: float, offset_hz: float, key: np.uint64) -> None:
-        self.fir = band_filter(bandwidth_hz, fs)
         self.cyc = offset_hz / fs
+        fir = band_filter(bandwidth_hz, fs)
+        # band-pass taps: the low-pass shifted to the offset (white input, so this equals shifting the noise)
+        self.fir = None if fir is None else (fir * np.exp(2j * np.pi * self.cyc * np.arange(fir.size))).astype(
+            np.complex64)
         self.key = key
         self._cache: dict[int, np.ndarray] = {}
         self._table = _tone_table(self.cyc)
@@ -123,14 +128,14 @@ class _BandNoise:
             m0 = b * NOISE_BATCH
             if self.fir is None:
                 got = complex_normal(self.key, m0, NOISE_BATCH)
+                if self.cyc != 0.0:
+                    rot = np.empty(NOISE_BATCH, dtype=np.complex128)
+                    _tone_kernel(np.int64(m0), self.cyc, 0.0, self._table, rot, False)
+                    got = (got * rot).astype(np.complex64)
             else:
                 lt = self.fir.size
                 w = complex_normal(self.key, m0 - lt + 1 + (1 << 40), NOISE_BATCH + lt - 1)
-                got = fftconvolve(w, self.fir.astype(np.float32), mode="valid").astype(np.complex64)
-            if self.cyc != 0.0:
-                rot = np.empty(NOISE_BATCH, dtype=np.complex128)
-                _tone_kernel(np.int64(m0), self.cyc, 0.0, self._table, rot, False)
-                got = (got * rot).astype(np.complex64)
+                got = oaconvolve(w, self.fir, mode="valid").astype(np.complex64)
             self._cache[b] = got
             for old in [k for k in self._cache if k < b - 1]:
                 del self._cache[old]
@@ -150,7 +155,8 @@ class _BandNoise:
 class _Runtime:
     needs_victim = False
 
-    def generate(self, n0: int, n: int, victim: np.ndarray | None = None, victim_power: float = 1.0) -> np.ndarray:
+    def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
+                 victim_power: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -177,7 +183,8 @@ class _ToneRuntime(_Runtime):
         self.tables = [_tone_table(c) for c in self.cyc]
         self.scale = 1.0 / np.sqrt(len(self.cyc))
 
-    def generate(self, n0: int, n: int, victim: np.ndarray | None = None, victim_power: float = 1.0) -> np.ndarray:
+    def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
+                 victim_power: np.ndarray | None = None) -> np.ndarray:
         out = np.zeros(n, dtype=np.complex128)
         for c, p, t in zip(self.cyc, self.phases, self.tables, strict=True):
             _tone_kernel(np.int64(n0), c, p, t, out, True)
@@ -230,7 +237,8 @@ class _NoiseRuntime(_Runtime):
     def __init__(self, src: _BandNoise) -> None:
         self.src = src
 
-    def generate(self, n0: int, n: int, victim: np.ndarray | None = None, victim_power: float = 1.0) -> np.ndarray:
+    def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
+                 victim_power: np.ndarray | None = None) -> np.ndarray:
         return self.src.get(n0, n)
 
 
@@ -296,7 +304,8 @@ class _ChirpRuntime(_Runtime):
         c = self.f_lo * T + 0.5 * self.rate * T * T
         self.phase_per_period = c - np.floor(c)
 
-    def generate(self, n0: int, n: int, victim: np.ndarray | None = None, victim_power: float = 1.0) -> np.ndarray:
+    def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
+                 victim_power: np.ndarray | None = None) -> np.ndarray:
         out = np.empty(n, dtype=np.complex64)
         _chirp_kernel(np.int64(n0), self.fs, self.f_lo, self.rate, self.period_samples, self.phase_per_period, out)
         return out
@@ -338,7 +347,8 @@ class _PulsedRuntime(_Runtime):
         self.duty = float(p.duty)
         self.scale = np.float32(1.0 / np.sqrt(p.duty))
 
-    def generate(self, n0: int, n: int, victim: np.ndarray | None = None, victim_power: float = 1.0) -> np.ndarray:
+    def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
+                 victim_power: np.ndarray | None = None) -> np.ndarray:
         x = self.base.generate(n0, n, victim, victim_power)
         out = np.empty(n, dtype=np.complex64)
         _gate_kernel(np.int64(n0), self.cyc, self.start, self.duty, self.scale, x, out)
@@ -346,10 +356,11 @@ class _PulsedRuntime(_Runtime):
 
 
 @nb.njit(cache=True)
-def _follower_kernel(n0, victim, fir, cyc, hist, look, react, thresh, dec, acc, gate):
+def _follower_kernel(n0, victim, vpow, fir, cyc, hist, look, react, thresh, dec, acc, gate):
     """Sense in-band victim power (FIR after shifting the band to 0 Hz), decide per look window, gate output.
 
-    hist: ring (power-of-2 size) of shifted victim samples; acc: [energy of current window, samples seen];
+    hist: ring (power-of-2 size) of shifted victim samples; acc: [in-band energy of the current window, samples seen,
+    victim mean-power sum of the window];
     dec: ring of window decisions (-1 unknown, 0 off, 1 on) indexed by window number mod len(dec).
     """
     L = fir.shape[0]
@@ -371,10 +382,12 @@ def _follower_kernel(n0, victim, fir, cyc, hist, look, react, thresh, dec, acc, 
             yi += fir[k] * h.imag
         acc[1] = pos + 1
         acc[0] += yr * yr + yi * yi
+        acc[2] += vpow[i]
         w = n // look
-        if n - w * look == look - 1:  # window w complete
-            dec[w % nd] = 1 if acc[0] / look >= thresh else 0
+        if n - w * look == look - 1:  # window w complete: in-band power vs threshold x mean victim power
+            dec[w % nd] = 1 if acc[0] >= thresh * acc[2] else 0
             acc[0] = 0.0
+            acc[2] = 0.0
         # which window's decision drives sample n: the window that ended at least `react` samples earlier
         wp = (n - react) // look - 1 if n - react >= 0 else -1
         if wp >= 0:
@@ -419,15 +432,17 @@ class _FollowerRuntime(_Runtime):
         self.thresh_rel = 10.0 ** (p.threshold_db / 10.0)
         self.hist = np.zeros(1 << int(np.ceil(np.log2(self.fir.size + 1))), dtype=np.complex128)
         self.dec = -np.ones(self.react // self.look + 4, dtype=np.int8)
-        self.acc = np.zeros(2)
+        self.acc = np.zeros(3)
         self.last_gate = np.empty(0, dtype=np.bool_)
 
-    def generate(self, n0: int, n: int, victim: np.ndarray | None = None, victim_power: float = 1.0) -> np.ndarray:
+    def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
+                 victim_power: np.ndarray | None = None) -> np.ndarray:
         if victim is None:
             raise InputError("follower jammer: needs the victim signal (use it through linksim.channel.Channel)")
         gate = np.empty(n, dtype=np.bool_)
-        _follower_kernel(np.int64(n0), victim, self.fir, self.cyc, self.hist, self.look, self.react,
-                         self.thresh_rel * victim_power, self.dec, self.acc, gate)
+        pw = np.ones(n) if victim_power is None else np.broadcast_to(np.asarray(victim_power, float), (n,))
+        _follower_kernel(np.int64(n0), victim, np.ascontiguousarray(pw), self.fir, self.cyc, self.hist, self.look,
+                         self.react, self.thresh_rel, self.dec, self.acc, gate)
         self.last_gate = gate
         return np.where(gate, self.noise.get(n0, n), np.complex64(0)).astype(np.complex64)
 
@@ -515,7 +530,8 @@ class _PskRuntime(_Runtime):
         self.table = pulse
         self.phase0 = np.pi / 4 if p.order == 4 else 0.0
 
-    def generate(self, n0: int, n: int, victim: np.ndarray | None = None, victim_power: float = 1.0) -> np.ndarray:
+    def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
+                 victim_power: np.ndarray | None = None) -> np.ndarray:
         out = np.empty(n, dtype=np.complex64)
         _psk_kernel(np.int64(n0), self.fs, self.p.symbol_rate_hz, self.p.order, self.SPAN, self.table, self.OVS,
                     self.key, self.phase0, self.p.offset_hz / self.fs, out)
