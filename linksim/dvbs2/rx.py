@@ -18,12 +18,13 @@ span/2 symbols) and frames follow back to back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from ..errors import InputError
 from .bbframe import BBHEADER_BITS, TS_PACKET_BYTES, TS_SYNC, BbHeader, crc8_rows, parse_bbheader
-from .constellations import constellation, llrs
+from .constellations import constellation
 from .interleave import deinterleave_llrs
 from .params import MODCOD_NAMES, FrameParams, frame_params
 from .plframe import PILOT_SYMBOL, pilot_mask
@@ -39,6 +40,7 @@ from .sync import (
     header_metric,
     header_symbols,
     pilot_phase,
+    soft_demap,
     track_phase,
 )
 
@@ -105,12 +107,14 @@ def _pls_params(pls: int) -> FrameParams | None:
 
 def _lr_frequency(z: np.ndarray, starts: list[int], lengths: list[int], max_lag: int) -> float:
     """Luise & Reggiannini estimate (cycles/symbol) over blocks z[s:s+n] of modulation-free samples."""
-    r = np.zeros(max_lag, dtype=np.complex128)
+    total = 0j
+    groups: dict[int, list[int]] = {}
     for s, n in zip(starts, lengths, strict=True):
-        b = z[s : s + n]
+        groups.setdefault(n, []).append(s)
+    for n, ss in groups.items():
+        b = z[np.asarray(ss)[:, None] + np.arange(n)[None, :]]  # (blocks, n)
         for m in range(1, min(max_lag, n - 1) + 1):
-            r[m - 1] += np.sum(b[m:] * np.conj(b[:-m]))
-    total = np.sum(r)
+            total += np.vdot(b[:, :-m], b[:, m:])
     return float(np.angle(total) / (np.pi * (max_lag + 1)))
 
 
@@ -126,6 +130,7 @@ def _known_blocks(pf: FrameParams | None, pmask: np.ndarray) -> tuple[list[int],
     return starts, lens
 
 
+@lru_cache(maxsize=256)
 def _frame_reference(pls: int, pf: FrameParams | None, gold_code: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(known mask, reference symbols (payload part descrambled), PL scrambling sequence) of a PLFRAME."""
     length = DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
@@ -136,6 +141,8 @@ def _frame_reference(pls: int, pf: FrameParams | None, gold_code: int) -> tuple[
     ref = np.zeros(length, dtype=np.complex64)
     ref[:PLHEADER_SYMBOLS] = header_symbols(pls)
     ref[PLHEADER_SYMBOLS:][pmask] = PILOT_SYMBOL
+    known.setflags(write=False)
+    ref.setflags(write=False)
     return known, ref, scr
 
 
@@ -396,8 +403,12 @@ class Receiver:
     def _lr_update(self, zk: np.ndarray, starts: list[int], lens: list[int]) -> float:
         """Kalman-style update of the carrier offset with one frame's L&R residual; returns the correction."""
         df_lr = _lr_frequency(zk, starts, lens, 18)
-        sig = np.mean([abs(np.mean(zk[s : s + m])) ** 2 for s, m in zip(starts, lens, strict=True)])
-        tot = float(np.mean(np.concatenate([np.abs(zk[s : s + m]) ** 2 for s, m in zip(starts, lens, strict=True)])))
+        st = np.asarray(starts)
+        ln = np.asarray(lens)
+        cs = np.concatenate([[0], np.cumsum(zk)])
+        cp = np.concatenate([[0.0], np.cumsum(zk.real**2 + zk.imag**2)])
+        sig = float(np.mean(np.abs((cs[st + ln] - cs[st]) / ln) ** 2))
+        tot = float(np.sum(cp[st + ln] - cp[st]) / np.sum(ln))
         snr = max(sig / max(tot - sig, 1e-12), 1e-2)
         r_lr = 3.0 / (2 * np.pi**2 * snr * float(np.sum(np.asarray(lens, dtype=float) ** 3)))
         r_lr *= 2.0 * (1.0 + 1.0 / snr)
@@ -537,7 +548,7 @@ class Receiver:
         if pf is None or not self.decode:
             return rep
         data = v[PLHEADER_SYMBOLS:][~pmask] / np.float32(a)
-        llr = llrs(data, const, noise / (a * a))
+        llr = soft_demap(data, const.points, const.labels_bits, noise / (a * a))
         cw = deinterleave_llrs(llr, pf.constellation, pf.rate)
         return self._decode(rep, cw, pf)
 
