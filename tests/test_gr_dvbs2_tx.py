@@ -7,12 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from linksim.dvbs2.tx import Transmitter, random_ts_packets
-from tests.conftest import DATA, ROOT
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
 
 
 def _run(block, ts: bytes):
