@@ -194,6 +194,8 @@ class Channel:
     fading_doppler_hz: float = spec(10.0, lo=0.0, hi=10_000.0, doc="maximum Doppler spread of the fast fading")
     phase_noise_dbc_hz: float | None = spec(None, lo=-160.0, hi=-20.0, doc="phase noise at 10 kHz offset")
     sps: int = spec(2, lo=2, hi=16, doc="samples per symbol of the IQ channel")
+    doppler_compensation_pct: float = spec(
+        0.0, lo=0.0, hi=100.0, doc="share of the predicted Doppler the terminal removes (orbit-aided tracking)")
 
 
 @dataclass(frozen=True)
