@@ -325,10 +325,11 @@ class Receiver:
 
     def _search(self, final: bool) -> bool:
         """Look for a PLHEADER confirmed by the next one. Returns True if locked."""
-        need = 4 * MAX_PLFRAME_SYMBOLS + 2 * PLHEADER_SYMBOLS + 8
         n = self._sym.size
-        if n < need and not final:
+        if n < MAX_PLFRAME_SYMBOLS + 2 * PLHEADER_SYMBOLS + 8 and not final:
             return False
+        # wait for the headers that confirm a candidate, up to this many symbols
+        can_wait = not final and n < 3 * MAX_PLFRAME_SYMBOLS + 2 * PLHEADER_SYMBOLS + 8
         if n < PLHEADER_SYMBOLS + 2:
             return False
         self.stats["searches"] += 1
@@ -338,6 +339,7 @@ class Receiver:
         self._noise_stats = (mu, sd)
         order = np.argsort(metric)[::-1][:8]
         best: tuple[int, float, float] | None = None  # earliest confirmed header: (p, f, metric)
+        wait = False
         for p in order:
             p = int(p)
             if best is not None and p >= best[0]:
@@ -346,9 +348,13 @@ class Receiver:
                 break
             ph = combined_offset_phasor(c_sof[p], c_pls[p])
             f1 = float(np.angle(ph) / (2 * np.pi))
-            conf = self._confirm(p, f1, float(metric[p]), max(mu + 3.0 * sd, 0.7 * float(metric[p])), final)
-            if conf is not None:
+            conf = self._confirm(p, f1, float(metric[p]), max(mu + 3.0 * sd, 0.7 * float(metric[p])), can_wait)
+            if conf == "wait":
+                wait = True
+            elif conf is not None:
                 best = (p, conf[0], conf[1])
+        if wait:
+            return False
         if best is not None:
             self._lock(*best)
             return True
@@ -357,10 +363,11 @@ class Receiver:
         self._consume(drop)
         return False
 
-    def _confirm(self, p: int, f1: float, m1: float, thr: float, final: bool) -> tuple[float, float] | None:
-        """Check that PLHEADERs follow the candidate at p where its PLS code says (up to 2 of them).
-
-        Returns (carrier offset from all the headers, mean metric) or None."""
+    def _confirm(self, p: int, f1: float, m1: float, thr: float,
+                 can_wait: bool) -> tuple[float, float] | str | None:
+        """Check that PLHEADERs follow the candidate at p where its PLS code says (2 of them, fewer at the end
+        of the stream). Returns (carrier offset from all the headers, mean metric), None (rejected) or "wait"
+        (the buffer does not reach the next headers yet)."""
         n = self._sym.size
         phs = [complex(0)]
         ms = [m1]
@@ -373,6 +380,8 @@ class Receiver:
                 return None
             q += DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
             if q + PLHEADER_SYMBOLS + 1 > n:
+                if can_wait:
+                    return "wait"
                 break
             m2, s2, p2 = header_metric(self._sym[q - 1 : q + PLHEADER_SYMBOLS + 1])
             j = int(np.argmax(m2))
@@ -381,7 +390,7 @@ class Receiver:
             q += j - 1
             ms.append(float(m2[j]))
             phs.append(combined_offset_phasor(s2[j], p2[j]))
-        if len(ms) == 1 and not (final and m1 > 0.5):
+        if len(ms) == 1 and m1 < 0.5:
             return None
         met, cs, cp = header_metric(self._sym[p : p + PLHEADER_SYMBOLS])
         acc = combined_offset_phasor(cs[0], cp[0])
