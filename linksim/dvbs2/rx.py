@@ -412,12 +412,17 @@ class Receiver:
     def _lr_update(self, zk: np.ndarray, starts: list[int], lens: list[int]) -> float:
         """Kalman-style update of the carrier offset with one frame's L&R residual; returns the correction."""
         df_lr = _lr_frequency(zk, starts, lens, 18)
-        st = np.asarray(starts)
-        ln = np.asarray(lens)
-        cs = np.concatenate([[0], np.cumsum(zk)])
-        cp = np.concatenate([[0.0], np.cumsum(zk.real**2 + zk.imag**2)])
-        sig = float(np.mean(np.abs((cs[st + ln] - cs[st]) / ln) ** 2))
-        tot = float(np.sum(cp[st + ln] - cp[st]) / np.sum(ln))
+        # signal power from the lag-1 products (insensitive to the offset still to be found)
+        r1 = 0j
+        tot = 0.0
+        cnt = 0
+        for s, m in zip(starts, lens, strict=True):
+            b = zk[s : s + m]
+            r1 += np.vdot(b[:-1], b[1:])
+            tot += float(np.vdot(b, b).real)
+            cnt += m
+        sig = abs(r1) / max(cnt - len(starts), 1)
+        tot /= max(cnt, 1)
         snr = max(sig / max(tot - sig, 1e-12), 1e-2)
         r_lr = 3.0 / (2 * np.pi**2 * snr * float(np.sum(np.asarray(lens, dtype=float) ** 3)))
         r_lr *= 2.0 * (1.0 + 1.0 / snr)
