@@ -289,6 +289,12 @@ def test_ts_stream_adaptation_carries_packets_across_frames():
         assert rebuilt[k, 0] == crc8(pk[k - 1, 1:])
     with pytest.raises(InputError):
         ad.push(b"\x46" + bytes(187))
+    # a padded frame in which no packet starts: SYNCD = 65535
+    ad3 = StreamAdapter("ts", 0.2)
+    ad3.push(pk[:1].tobytes())
+    _, h1 = ad3.next_bbframe(80 + 100 * 8)  # 100 bytes of the packet
+    _, h2 = ad3.next_bbframe(k_bch)  # its last 88 bytes, then padding
+    assert h1.syncd_bits == 0 and h2.dfl_bits == 88 * 8 and h2.syncd_bits == 0xFFFF
     # short of data: the frame is padded and DFL says how much is real
     ad2 = StreamAdapter("generic", 0.35)
     ad2.push(b"abc")

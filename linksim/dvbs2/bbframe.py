@@ -6,7 +6,8 @@ zero padding up to K_bch, then base-band scrambling of all K_bch bits (`scrambli
 Input streams (single input stream, normal mode):
 - "ts": MPEG-TS, 188-byte packets starting with 0x47. UPL = 1504, SYNC = 0x47; the sync byte of every
   packet is replaced by the CRC-8 of the previous packet's 187 other bytes (the first packet's by 0, as
-  gr-dtv does); SYNCD is the distance in bits from the start of the data field to the first packet start.
+  gr-dtv does); SYNCD is the distance in bits from the start of the data field to the first packet start
+  (65535 if none starts in it, which only happens in short padded frames).
 - "generic": a generic continuous stream (TS/GS = 01): UPL = 0, SYNC = 0, SYNCD = 0, bytes copied as
   they come.
 
@@ -26,6 +27,7 @@ from ..errors import InputError
 TS_PACKET_BYTES = 188
 TS_SYNC = 0x47
 BBHEADER_BITS = 80
+SYNCD_NONE = 0xFFFF  # SYNCD when no user packet starts in the data field
 ROLLOFF_CODES = {0.35: 0b00, 0.25: 0b01, 0.20: 0b10}
 TS_GS_CODES = {"ts": 0b11, "generic": 0b01}
 
@@ -191,7 +193,8 @@ class StreamAdapter:
         self._buf = self._buf[n:]
         if self.stream == "ts":
             into = self._pos % TS_PACKET_BYTES
-            syncd = 0 if into == 0 else (TS_PACKET_BYTES - into) * 8
+            first = 0 if into == 0 else TS_PACKET_BYTES - into  # bytes before the first packet start
+            syncd = first * 8 if first < n else SYNCD_NONE  # no packet starts in this data field
             upl, sync = TS_PACKET_BYTES * 8, TS_SYNC
         else:
             syncd, upl, sync = 0, 0, 0
