@@ -537,18 +537,17 @@ class DvbS2Code(LdpcCode):
         c = np.arange(m)
         self._perm = np.concatenate([np.arange(k), k + (c % q) * GROUP + c // q]).astype(np.int64)
         # the same code as a plain sparse matrix (check c: info bits, parity c and c-1), for the generic path
-        chk_rows: list[list[int]] = [[] for _ in range(m)]
-        for g, r in enumerate(rows):
-            for bit in range(GROUP):
-                for x in r:
-                    chk_rows[(x + bit * q) % m].append(g * GROUP + bit)
-        for cc in range(m):
-            chk_rows[cc].append(k + cc)
-            if cc:
-                chk_rows[cc].append(k + cc - 1)
-        row_ptr = np.zeros(m + 1, np.int32)
-        row_ptr[1:] = np.cumsum([len(r) for r in chk_rows])
-        cols = np.array([v for r in chk_rows for v in sorted(r)], np.int32)
+        grp = np.repeat(np.arange(len(rows)), np.diff(self.addr_ptr))
+        bit = np.arange(GROUP)
+        chk_info = ((self.addr[:, None] + bit[None, :] * q) % m).ravel()
+        var_info = (grp[:, None] * GROUP + bit[None, :]).ravel()
+        c = np.arange(m)
+        chk = np.concatenate([chk_info, c, c[1:]])
+        var = np.concatenate([var_info, k + c, k + c[1:] - 1])
+        order = np.lexsort((var, chk))
+        row_ptr = np.zeros(m + 1, np.int64)
+        row_ptr[1:] = np.cumsum(np.bincount(chk, minlength=m))
+        cols = var[order]
         super().__init__(n, row_ptr, cols, name=f"DVB-S2 {frame} {rate}")
 
     def encode(self, bits: np.ndarray) -> np.ndarray:
