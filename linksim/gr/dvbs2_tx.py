@@ -72,6 +72,11 @@ class dvbs2_tx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         self._out = np.zeros(0, dtype=np.complex64)
         self._tags: list[tuple[int, str]] = []  # (offset into self._out, modcod) of frame starts
         self._frames = 0
+        # ACM/VCM hook: called with the output sample index where the next PLFRAME will start; returns its MODCOD
+        self.modcod_source = None
+        self.frame_log: list[tuple[int, str]] = []  # (first output sample index, MODCOD) of every PLFRAME made
+        # large output chunks: a normal PLFRAME is tens of thousands of samples, and each Python work call costs
+        self.set_min_output_buffer(1 << 17)
         self.message_port_register_in(pmt.intern("modcod"))
         self.set_msg_handler(pmt.intern("modcod"), self._handle_modcod)
 
@@ -123,6 +128,8 @@ class dvbs2_tx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         out = output_items[0]
         with self._lock:
             modcod = self._modcod
+        if self.modcod_source is not None:
+            modcod = self.modcod_source(self.nitems_written(0) + self._out.size)
         cap = self._tx.frame_capacity_bytes(modcod)
         # take input only while less than one frame is queued (bounded memory)
         used = 0
@@ -134,6 +141,7 @@ class dvbs2_tx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         if self._out.size < len(out) and self._tx.pending_bytes >= cap:
             samples = self._tx.modulate([(modcod, None)])
             self._tags.append((self._out.size, modcod))
+            self.frame_log.append((self.nitems_written(0) + self._out.size, modcod))
             self._out = np.concatenate([self._out, samples]) if self._out.size else samples
             self._frames += 1
         n = min(len(out), self._out.size)
