@@ -18,14 +18,20 @@ def _pyplot():
     return plt
 
 
-def time_axis(tl: Timeline) -> tuple[np.ndarray, str]:
-    t = tl.time_s
+def time_scale(time_s: np.ndarray) -> tuple[float, str]:
+    """The unit for a time axis spanning these times (s from start): (seconds per unit, axis label)."""
+    t = np.asarray(time_s, dtype=float)
     span = float(t[-1] - t[0]) if len(t) > 1 else 0.0
     if span > 3 * 3600:
-        return t / 3600.0, "time from start (h)"
+        return 3600.0, "time from start (h)"
     if span > 600:
-        return t / 60.0, "time from start (min)"
-    return t, "time from start (s)"
+        return 60.0, "time from start (min)"
+    return 1.0, "time from start (s)"
+
+
+def time_axis(tl: Timeline) -> tuple[np.ndarray, str]:
+    unit_s, label = time_scale(tl.time_s)
+    return tl.time_s / unit_s, label
 
 
 def plot_budget(tl: Timeline, path: str | Path) -> Path:

@@ -1,0 +1,372 @@
+"""PNG figures of a run directory (matplotlib, Agg backend): the overview on one time axis, goodput against
+Es/N0 with the Shannon bound and the DVB-S2 Table 13 staircase, and per-frame Es/N0 statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import modcods
+from .plots import _pyplot, time_scale
+from .report_data import RunData
+from .report_gap import BinGaps
+
+LOSS_TERMS = (("gas_db", "gas"), ("cloud_db", "cloud"), ("rain_db", "rain"),
+              ("scintillation_db", "tropospheric scint."), ("iono_scintillation_db", "ionospheric scint."),
+              ("antenna_event_db", "antenna events"), ("atmospheric_db", "total atmospheric"))
+JAM_SHADE = "#f4c7c3"
+GAP_SHADE = "#ffe9a8"
+C_PRED = "tab:blue"
+C_MEAS = "tab:orange"
+
+
+def bps_unit(max_bps: float) -> tuple[float, str]:
+    """(bits/s per unit, unit) for an axis reaching max_bps."""
+    if max_bps >= 1e6:
+        return 1e6, "Mbit/s"
+    if max_bps >= 1e3:
+        return 1e3, "kbit/s"
+    return 1.0, "bit/s"
+
+
+def _symbol_rate(r: RunData) -> float:
+    v = r.summary.get("symbol_rate_baud")
+    if isinstance(v, int | float) and v > 0:
+        return float(v)
+    return float((r.scenario.get("carrier") or {}).get("symbol_rate_baud", np.nan))
+
+
+def _pilots(r: RunData) -> bool:
+    return bool((r.scenario.get("carrier") or {}).get("pilots", True))
+
+
+def _eff(m: modcods.Modcod, pilots: bool) -> float:
+    return m.efficiency(pilots)
+
+
+def _modcod_parts(name: str) -> list[str]:
+    return [p.strip() for p in str(name).split("+") if p.strip()]
+
+
+def _jammer_windows(r: RunData) -> list[tuple[float, float]]:
+    """Scenario-time intervals where any jammer is active (from the timeline's active[NAME] columns)."""
+    t = r.num("timeline", "time_s")
+    if not t.size:
+        return []
+    on = np.zeros(t.size, dtype=bool)
+    for name in r.jammer_names:
+        a = r.num("timeline", f"active[{name}]")
+        on |= a > 0.5
+    out = []
+    k = 0
+    step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
+    while k < t.size:
+        if on[k]:
+            j = k
+            while j + 1 < t.size and on[j + 1]:
+                j += 1
+            out.append((float(t[k]), float(t[j]) + step))
+            k = j + 1
+        else:
+            k += 1
+    return out
+
+
+def _shade(axes: Any, windows: list[tuple[float, float]], unit_s: float, color: str, label: str | None) -> None:
+    for ax in axes:
+        for k, (a, b) in enumerate(windows):
+            ax.axvspan(a / unit_s, b / unit_s, color=color, alpha=0.45, lw=0, zorder=0,
+                       label=label if (k == 0 and ax is axes[0]) else None)
+
+
+def _bins_hlines(ax: Any, t0: np.ndarray, t1: np.ndarray, y: np.ndarray, color: str, label: str,
+                 marker: str = "o") -> None:
+    """Per-bin values: a horizontal segment over the bin and a marker at its centre."""
+    ok = np.isfinite(y)
+    if not np.any(ok):
+        return
+    ax.hlines(y[ok], t0[ok], t1[ok], color=color, lw=1.6)
+    ax.plot(0.5 * (t0[ok] + t1[ok]), y[ok], ls="none", marker=marker, ms=3.5 if ok.sum() < 200 else 2,
+            color=color, label=label)
+
+
+def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> Path:
+    """One time axis: geometry, loss terms, J/S, MODCOD sent vs best, Es/N0 and goodput (predicted vs measured)."""
+    plt = _pyplot()
+    tt = r.num("timeline", "time_s")
+    t0 = r.num("measured", "time_s")
+    bin_s = r.num("measured", "bin_s")
+    t1 = t0 + bin_s
+    all_t = np.concatenate([tt, t0, t1]) if (tt.size or t0.size) else np.array([0.0])
+    unit_s, xlabel = time_scale(np.array([np.nanmin(all_t), np.nanmax(all_t)]))
+    x = tt / unit_s
+    m0, m1 = t0 / unit_s, t1 / unit_s
+    jammers = r.jammer_names
+    panels = ["geometry", "loss", *(["js"] if jammers else []), "modcod", "esn0", "goodput"]
+    heights = {"geometry": 1.6, "loss": 2.2, "js": 1.6, "modcod": 2.0, "esn0": 2.4, "goodput": 2.4}
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, sum(heights[p] for p in panels) + 1.2), sharex=True,
+                             gridspec_kw={"height_ratios": [heights[p] for p in panels]})
+    ax_of = dict(zip(panels, axes, strict=True))
+    windows = _jammer_windows(r)
+    _shade(axes, windows, unit_s, JAM_SHADE, "jammer on" if windows else None)
+    if gaps is not None and np.any(gaps.flagged):
+        for ax in (ax_of["esn0"], ax_of["goodput"]):
+            for k in np.nonzero(gaps.flagged)[0]:
+                ax.axvspan(m0[k], m1[k], color=GAP_SHADE, alpha=0.8, lw=0, zorder=0)
+    status = r.summary.get("status", "?")
+    title = f"{r.summary.get('scenario') or (r.scenario.get('scenario') or {}).get('name', r.run_dir.name)}"
+    fig.suptitle(f"{title}: budget (lines) and measurement (per-bin markers)"
+                 + ("  [PARTIAL RUN]" if status == "partial" else ""), fontsize=11)
+
+    ax = ax_of["geometry"]
+    if tt.size:
+        ax.plot(x, r.num("timeline", "elevation_deg"), color="tab:blue", label="elevation")
+        ax2 = ax.twinx()
+        ax2.plot(x, r.num("timeline", "slant_range_km"), color="tab:gray", ls="--", label="slant range (right)")
+        ax2.set_ylabel("slant range (km)", fontsize=8)
+        ax2.tick_params(labelsize=7)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7, ncol=3)
+    ax.set_ylabel("elevation (deg)")
+
+    ax = ax_of["loss"]
+    if tt.size:
+        for col, label in LOSS_TERMS:
+            y = r.num("timeline", col)
+            if np.any(np.nan_to_num(np.abs(y)) > 0.0):
+                ax.plot(x, y, label=label, lw=1.8 if col == "atmospheric_db" else 1.0)
+        fspl = r.num("timeline", "fspl_db")
+        if np.any(np.isfinite(fspl)):
+            ax2 = ax.twinx()
+            ax2.plot(x, fspl, color="k", ls=":", lw=1.0)
+            ax2.set_ylabel("free-space loss\n(dB, dotted)", fontsize=8)
+            ax2.tick_params(labelsize=7)
+            lo, hi = float(np.nanmin(fspl)), float(np.nanmax(fspl))
+            if hi - lo < 1.0:
+                ax2.set_ylim(lo - 0.5, hi + 0.5)
+        ax.legend(loc="upper left", fontsize=7, ncol=4)
+    ax.set_ylabel("loss (dB)")
+
+    if jammers:
+        ax = ax_of["js"]
+        for name in jammers:
+            js = r.num("timeline", f"js_db[{name}]")
+            act = r.num("timeline", f"active[{name}]")
+            if tt.size:
+                ax.plot(x, np.where(act > 0.5, js, np.nan), label=f"J/S {name} (budget)")
+            mj = r.num("measured", f"js_db[{name}]")
+            if np.any(np.isfinite(mj)):
+                ax.plot(0.5 * (m0 + m1), mj, ls="none", marker=".", ms=3, color="k")
+        ax.set_ylabel("J/S (dB)")
+        ax.legend(loc="upper right", fontsize=7)
+
+    _modcod_panel(r, ax_of["modcod"], x, m0, m1)
+
+    ax = ax_of["esn0"]
+    if tt.size:
+        ax.plot(x, r.num("timeline", "cnij_db"), color=C_PRED, lw=1.2, label="predicted C/(N+I+J)")
+        th = r.num("timeline", "esn0_db")
+        if np.nanmax(np.abs(np.nan_to_num(th - r.num("timeline", "cnij_db")))) > 0.05:
+            ax.plot(x, th, color=C_PRED, lw=0.8, ls="--", label="predicted Es/N0 (thermal only)")
+    _bins_hlines(ax, m0, m1, r.num("measured", "esn0_est_db"), C_MEAS, "measured Es/N0 (receiver estimate)")
+    if not r.n_bins:
+        ax.text(0.5, 0.5, "no measurements", transform=ax.transAxes, ha="center", color="0.4")
+    ax.set_ylabel("Es/N0 (dB)")
+    ax.legend(loc="lower left", fontsize=7, ncol=3)
+
+    ax = ax_of["goodput"]
+    pg = r.num("measured", "predicted_goodput_bps")
+    g = r.num("measured", "goodput_bps")
+    cs = r.summary.get("clear_sky_goodput_bps")
+    ref = [v for v in (np.nanmax(pg) if np.any(np.isfinite(pg)) else np.nan,
+                       np.nanmax(g) if np.any(np.isfinite(g)) else np.nan,
+                       cs if isinstance(cs, int | float) else np.nan) if np.isfinite(v)]
+    scale, unit = bps_unit(max(ref) if ref else _symbol_rate(r))
+    _bins_hlines(ax, m0, m1, pg / scale, C_PRED, "predicted goodput", marker="s")
+    _bins_hlines(ax, m0, m1, g / scale, C_MEAS, "measured goodput")
+    if isinstance(cs, int | float) and np.isfinite(cs):
+        ax.axhline(cs / scale, color="tab:green", ls="--", lw=0.9, label="clear-sky goodput")
+    if not r.n_bins:
+        ax.text(0.5, 0.5, "no measurements", transform=ax.transAxes, ha="center", color="0.4")
+    if gaps is not None and np.any(gaps.flagged):
+        ax.fill_between([], [], color=GAP_SHADE, label="bins off prediction")
+    ax.set_ylabel(f"goodput ({unit})")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="lower left", fontsize=7, ncol=4)
+    if status == "partial" and r.n_bins:
+        for a in axes:
+            a.axvline(m1[-1], color="crimson", lw=1.0, ls="-.")
+        axes[0].text(m1[-1], 1.0, " run stopped", color="crimson", fontsize=7, va="bottom",
+                     transform=axes[0].get_xaxis_transform())
+    for a in axes:
+        a.grid(alpha=0.3)
+        a.tick_params(labelsize=8)
+    if x.size:
+        axes[-1].set_xlim(float(np.nanmin(x)), float(np.nanmax(x)))
+    axes[-1].set_xlabel(xlabel)
+    fig.tight_layout()
+    p = Path(path)
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    return p
+
+
+def _modcod_panel(r: RunData, ax: Any, x: np.ndarray, m0: np.ndarray, m1: np.ndarray) -> None:
+    pilots = _pilots(r)
+    best = r.text("timeline", "best_modcod")
+    sent = r.text("measured", "modcod")
+    names: set[str] = {n for n in best if n}
+    for s in sent:
+        names.update(_modcod_parts(s))
+    carrier = (r.scenario.get("carrier") or {}).get("modcod")
+    acm = bool(r.summary.get("acm", (r.scenario.get("run") or {}).get("acm", False)))
+    if carrier and not acm:
+        names.add(str(carrier))
+    known = {m.name: m for m in modcods.table13()}
+    used = sorted((n for n in names if n in known), key=lambda n: _eff(known[n], pilots))
+    pos = {n: k + 1 for k, n in enumerate(used)}  # 0 = no MODCOD closes
+    if x.size and best.size:
+        yb = np.array([pos.get(str(n), 0) for n in best], dtype=float)
+        ax.step(x, yb, where="post", color=C_PRED, lw=1.2, label="best MODCOD the budget closes")
+    if carrier and not acm and carrier in pos:
+        ax.axhline(pos[carrier], color="tab:gray", ls="--", lw=0.8, label=f"configured (CCM) {carrier}")
+    first = True
+    for k, s in enumerate(sent):
+        for part in _modcod_parts(s):
+            if part in pos:
+                ax.hlines(pos[part], m0[k], m1[k], color=C_MEAS, lw=4)
+                ax.plot(0.5 * (m0[k] + m1[k]), pos[part], ls="none", marker="o", ms=3, color=C_MEAS,
+                        label="MODCOD sent" if first else None)
+                first = False
+    ax.set_yticks([0, *pos.values()])
+    ax.set_yticklabels(["none closes"] + [f"{n} ({_eff(known[n], pilots):.2f} b/sym)" for n in used], fontsize=7)
+    ax.set_ylim(-0.5, len(used) + 0.5)
+    ax.set_ylabel("MODCOD")
+    ax.legend(loc="lower left", fontsize=7, ncol=3)
+
+
+def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
+    """Measured goodput per bin against the measured Es/N0, with the budget's predictions, Shannon's bound
+    (Rs log2(1 + Es/N0)) and the DVB-S2 Table 13 staircase (Rs x efficiency of the best MODCOD at QEF)."""
+    plt = _pyplot()
+    rs = _symbol_rate(r)
+    pilots = _pilots(r)
+    est = r.num("measured", "esn0_est_db")
+    pred = r.num("measured", "predicted_esn0_db")
+    g = r.num("measured", "goodput_bps")
+    pg = r.num("measured", "predicted_goodput_bps")
+    sent = r.text("measured", "modcod")
+    table = modcods.table13()
+    vals = np.concatenate([est, pred])
+    vals = vals[np.isfinite(vals)]
+    lo = float(np.min(vals)) - 2.0 if vals.size else -3.0
+    hi = float(np.max(vals)) + 2.0 if vals.size else 17.0
+    lo, hi = max(min(lo, -3.0), -10.0), min(max(hi, lo + 6.0), 25.0)
+    xs = np.linspace(lo, hi, 800)
+    _, eta_stair = modcods.best_closing_arrays(xs, 0.0, pilots)
+    top = max(float(np.max(eta_stair)), float(np.nanmax(g) / rs) if np.any(np.isfinite(g)) else 0.0)
+    scale, unit = bps_unit(rs * max(top, 1.0))
+    fig, ax = plt.subplots(figsize=(9, 5.6))
+    ax.plot(xs, rs * np.log2(1.0 + 10.0 ** (xs / 10.0)) / scale, color="k", lw=1.2,
+            label="Shannon bound  Rs log2(1 + Es/N0)")
+    ax.step(xs, rs * eta_stair / scale, where="post", color="tab:gray", lw=1.2,
+            label=f"DVB-S2 Table 13 staircase (QEF, {'pilots' if pilots else 'no pilots'})")
+    in_range = [m for m in table if lo <= m.esn0_qef_db <= hi]
+    ax.plot([m.esn0_qef_db for m in in_range], [rs * _eff(m, pilots) / scale for m in in_range], ls="none",
+            marker="|", ms=8, color="tab:gray")
+    ok = np.isfinite(pred) & np.isfinite(pg)
+    if np.any(ok):
+        ax.plot(pred[ok], pg[ok] / scale, ls="none", marker="x", ms=5, color=C_PRED,
+                label="predicted (budget Es/N0, goodput)")
+    groups: dict[str, list[int]] = {}
+    for k, s in enumerate(sent):
+        groups.setdefault(str(s) or "?", []).append(k)
+    cmap = plt.get_cmap("tab10")
+    for c, (name, idx) in enumerate(sorted(groups.items())):
+        ii = np.array(idx)
+        okm = np.isfinite(est[ii]) & np.isfinite(g[ii])
+        ax.plot(est[ii][okm], g[ii][okm] / scale, ls="none", marker="o", ms=5, alpha=0.75,
+                color=cmap((c + 1) % 10), label=f"measured, {name} sent")
+        for part in _modcod_parts(name):
+            try:
+                m = modcods.get(part)
+            except Exception:  # noqa: BLE001 - an unknown name is just not annotated
+                continue
+            ax.annotate(part, (m.esn0_qef_db, rs * _eff(m, pilots) / scale), textcoords="offset points",
+                        xytext=(4, -10), fontsize=7, color="0.3")
+    no_est = np.isnan(est) & np.isfinite(g)
+    if np.any(no_est):
+        ax.plot(pred[no_est], g[no_est] / scale, ls="none", marker="o", mfc="none", ms=5, color=C_MEAS,
+                label="measured goodput, no Es/N0 estimate (at predicted Es/N0)")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("Es/N0 (dB)  [measured: receiver estimate per bin]")
+    ax.set_ylabel(f"goodput ({unit})")
+    sec = ax.secondary_yaxis("right", functions=(lambda y: y * scale / rs, lambda e: e * rs / scale))
+    sec.set_ylabel("spectral efficiency (information bit/symbol)")
+    title = "Goodput per measurement bin against Es/N0"
+    if not r.n_bins:
+        title += " (no measured bins)"
+    ax.set_title(f"{title}; Rs = {rs / 1e6:g} Msym/s")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    p = Path(path)
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    return p
+
+
+def plot_frame_esn0(r: RunData, path: str | Path) -> Path | None:
+    """Per decoded frame: the Es/N0 estimate distribution (good and failed frames) and the measured frame error
+    ratio against Es/N0 per MODCOD next to its Table 13 threshold. None if frames.csv has no rows."""
+    if not r.n_frames:
+        return None
+    plt = _pyplot()
+    e = r.num("frames", "esn0_est_db")
+    ok = r.num("frames", "ok") > 0.5
+    mc = r.text("frames", "modcod")
+    fin = np.isfinite(e)
+    if not np.any(fin):
+        return None
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    bins = np.arange(np.floor(np.min(e[fin]) * 4) / 4, np.max(e[fin]) + 0.5, 0.25)
+    if bins.size < 2:
+        bins = np.array([np.min(e[fin]) - 0.25, np.min(e[fin]) + 0.25])
+    a1.hist([e[fin & ok], e[fin & ~ok]], bins=bins, stacked=True, color=["tab:green", "tab:red"],
+            label=[f"decoded ({int(np.sum(ok))})", f"failed ({int(np.sum(~ok))})"])
+    a1.set_xlabel("frame Es/N0 estimate (dB), 0.25 dB bins")
+    a1.set_ylabel("frames")
+    a1.set_title("Per-frame Es/N0 estimates")
+    a1.legend(fontsize=8)
+    cmap = plt.get_cmap("tab10")
+    for c, name in enumerate(sorted({str(n) for n in mc})):
+        sel = fin & (mc == name)
+        idx = np.digitize(e[sel], bins)
+        centres, fer, counts = [], [], []
+        for b in np.unique(idx):
+            w = idx == b
+            if np.sum(w) >= 5:
+                centres.append(float(np.mean(e[sel][w])))
+                fer.append(float(np.mean(~ok[sel][w])))
+                counts.append(int(np.sum(w)))
+        floor = 0.5 / max(counts) if counts else 1e-3
+        color = cmap(c % 10)
+        a2.semilogy(centres, np.maximum(fer, floor), marker="o", ms=4, color=color, label=f"{name} (measured)")
+        try:
+            a2.axvline(modcods.get(name).esn0_qef_db, color=color, ls="--", lw=0.9)
+        except Exception:  # noqa: BLE001 - unknown name: no threshold line
+            pass
+    a2.set_xlabel("frame Es/N0 estimate (dB)")
+    a2.set_ylabel("frame error ratio (0 plotted at 1/(2 n))")
+    a2.set_title("FER against Es/N0 (dashed: Table 13 QEF threshold)")
+    a2.grid(alpha=0.3, which="both")
+    a2.legend(fontsize=8)
+    fig.tight_layout()
+    p = Path(path)
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    return p
