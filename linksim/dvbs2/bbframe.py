@@ -98,11 +98,7 @@ class BbHeader:
             | (int(self.npd) << 2)
             | self.rolloff_code
         )
-        head = (
-            bytes([matype1, self.isi & 0xFF])
-            + self.upl_bits.to_bytes(2, "big")
-            + self.dfl_bits.to_bytes(2, "big")
-        )
+        head = bytes([matype1, self.isi & 0xFF]) + self.upl_bits.to_bytes(2, "big") + self.dfl_bits.to_bytes(2, "big")
         head += bytes([self.sync & 0xFF]) + self.syncd_bits.to_bytes(2, "big")
         return head + bytes([crc8(head)])
 
@@ -151,9 +147,7 @@ class StreamAdapter:
         self.stream = stream
         self.rolloff_code = rolloff_code(rolloff)
         self.ccm = bool(ccm)
-        self._buf = np.zeros(
-            0, dtype=np.uint8
-        )  # bytes ready to go into data fields (TS: sync already replaced)
+        self._buf = np.zeros(0, dtype=np.uint8)  # bytes ready to go into data fields (TS: sync already replaced)
         self._pos = 0  # bytes of the transformed stream already sent (TS: position within packets)
         self._last_crc = 0  # CRC-8 of the last pushed TS packet
 
