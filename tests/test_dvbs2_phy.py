@@ -111,6 +111,10 @@ def test_llrs_per_symbol_noise_and_bad_noise():
         np.testing.assert_allclose(a[i], C.llrs(y[i : i + 1], const, nv)[0], rtol=1e-6)
     with pytest.raises(InputError):
         C.llrs(y, const, 0.0)
+    with pytest.raises(InputError):
+        C.llrs(y, const, np.array([0.1, 0.2]))
+    # a bare points array (indexed by label) works the same
+    np.testing.assert_array_equal(C.llrs(y, const.points, 0.3), C.llrs(y, const, 0.3))
 
 
 def test_exact_llr_qpsk_closed_form():

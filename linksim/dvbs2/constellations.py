@@ -246,22 +246,30 @@ def _llr_exact(y: np.ndarray, const: Constellation, inv: np.ndarray, out: np.nda
 
 def llrs(
     symbols: np.ndarray,
-    const: Constellation,
+    const: Constellation | np.ndarray,
     noise_var: float | np.ndarray,
     maxlog: bool = False,
 ) -> np.ndarray:
     """Per-bit LLRs of received symbols, shape (n_symbols, bits_per_symbol), float32, positive = bit 0.
 
     symbols: complex received symbols on the unit-energy constellation scale (any shape; flattened).
+    const: a Constellation, or an array of 2^m complex points indexed by label (points[label]).
     noise_var: complex noise variance E|n|^2 (N0 when Es = 1), scalar or one value per symbol.
     maxlog: False gives the exact log-MAP (log-sum-exp) value, computed in float32, for |LLR| <= 75 (beyond,
     the max-log value, which is within log(M/2) of it); True the max-log approximation everywhere.
     Column j is the j-th bit (MSB first) of each symbol's label, i.e. the j-th interleaver column.
     """
+    if not isinstance(const, Constellation):
+        pts = np.asarray(const, dtype=np.complex128).reshape(-1)
+        if pts.size < 2 or pts.size & (pts.size - 1):
+            raise InputError(f"a constellation needs 2^m points, not {pts.size}")
+        const = Constellation("custom", pts, tuple(np.unique(np.round(np.abs(pts), 12))))
     y = np.ascontiguousarray(np.asarray(symbols).reshape(-1), dtype=np.complex128)
     nv = np.asarray(noise_var, dtype=np.float64)
     if np.any(nv <= 0) or not np.all(np.isfinite(nv)):
         raise InputError("noise_var must be positive and finite")
+    if nv.ndim and nv.size != y.size:
+        raise InputError(f"noise_var has {nv.size} values for {y.size} symbols")
     inv = np.ascontiguousarray(np.broadcast_to(1.0 / nv.reshape(-1) if nv.ndim else 1.0 / nv, y.shape))
     out = np.empty((y.size, const.bits_per_symbol), dtype=np.float32)
     if maxlog:
