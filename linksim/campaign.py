@@ -143,8 +143,12 @@ class _PoolBackend:
     def capacity(self) -> int:
         return self.workers
 
-    def submit(self, task: dict[str, Any], point: Point) -> Future:
-        return self._executor().submit(execute_point, task)
+    def submit(self, task: dict[str, Any], point: Point) -> Future | None:
+        """None when the pool broke since the last wait (a worker died): the caller waits, then restarts it."""
+        try:
+            return self._executor().submit(execute_point, task)
+        except BrokenProcessPool:
+            return None
 
     def wait(self, futures: list[Any]) -> set[Any]:
         done, _ = futures_wait(futures, return_when=FIRST_COMPLETED)
@@ -354,11 +358,17 @@ def _drive(spec: CampaignSpec, db: CampaignDB, backend: _PoolBackend | _DaskBack
     finished = 0
     solo = False
 
-    def submit(p: Point) -> None:
+    def submit(p: Point) -> bool:
         task = {"runner": spec.runner, "table": p.table, "source": str(spec.base_path),
                 "run_dir": rows[p.hash]["run_dir"], "run_options": p.run_options}
+        fut = backend.submit(task, p)
+        if fut is None:  # the pool broke under us: the points in flight report it; this one waits its turn
+            if not inflight:
+                backend.restart()  # a worker died while idle
+            return False
         db.mark_running(p.hash)
-        inflight[backend.submit(task, p)] = p
+        inflight[fut] = p
+        return True
 
     def line(tag: str, p: Point, text: str) -> None:
         say(f"[{finished}/{total}] {tag:<7} {p.label()}" + (f"  {text}" if text else ""))
@@ -367,12 +377,20 @@ def _drive(spec: CampaignSpec, db: CampaignDB, backend: _PoolBackend | _DaskBack
         if not inflight:
             solo = False
             if suspects:
-                submit(suspects.popleft())
-                solo = True
+                p = suspects.popleft()
+                solo = submit(p)
+                if not solo:
+                    suspects.appendleft(p)
+                    continue
         if not solo and not suspects:
             cap = backend.capacity()
             while queue and len(inflight) < cap:
-                submit(queue.popleft())
+                p = queue.popleft()
+                if not submit(p):
+                    queue.appendleft(p)
+                    break
+            if not inflight:
+                continue
         done = backend.wait(list(inflight))
         died: list[tuple[Point, str]] = []
         for fut in done:

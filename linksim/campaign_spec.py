@@ -259,9 +259,6 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
                 if k in run:
                     raise InputError(f"{src}: point[{i}].{k!r}: also set in [run]; set it in one place")
                 _check_run_value(k, v, f"point[{i}].{k!r}", src)
-            elif k in grid:
-                raise InputError(f"{src}: point[{i}].{k!r}: also a [grid] key; a point adds a run, it does not "
-                                 "combine with the grid")
 
     # A swept scenario key that a [run] option would override has no effect: refuse it.
     for k in list(grid) + [k for p in explicit for k in p]:
