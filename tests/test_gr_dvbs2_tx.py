@@ -69,7 +69,7 @@ def test_modcod_message_port(gr):
         blk.set_modcod("32APSK 9/10")  # short frames have no 9/10
 
 
-def test_grc_block_compiles_and_runs(gr, tmp_path):
+def test_grc_block_compiles_and_builds(gr, tmp_path):
     grcc = shutil.which("grcc")
     assert grcc, "grcc (GNU Radio Companion compiler) not found"
     env = dict(os.environ, GRC_BLOCKS_PATH=str(ROOT / "linksim" / "grc"), PYTHONPATH=str(ROOT))
