@@ -149,6 +149,7 @@ def _bch_decode_frames(cw_bytes, bits, n, k, t, table, gw, nparity, exp, log, nn
     B = np.zeros(2 * t + 2, np.int64)
     T = np.zeros(2 * t + 2, np.int64)
     lam_log = np.zeros(2 * t + 2, np.int64)
+    step = np.zeros(2 * t + 2, np.int64)
     pos = np.zeros(t + 1, np.int64)
     for f in range(cw_bytes.shape[0]):
         for i in range(k):
@@ -211,15 +212,24 @@ def _bch_decode_frames(cw_bytes, bits, n, k, t, table, gw, nparity, exp, log, nn
         if L > t or deg != L:
             ok[f] = False
             continue
-        # Chien search over the shortened code: an error at x^e has locator alpha^e, Lambda(alpha^-e) = 0
-        for i in range(L + 1):
-            lam_log[i] = log[lam[i]] if lam[i] else -1
+        # Chien search over the shortened code: an error at x^e has locator alpha^e, Lambda(alpha^-e) = 0.
+        # term i at position e is alpha^(log(lambda_i) - e*i): keep its exponent and step it down by i.
+        nt = 0
+        for i in range(1, L + 1):
+            if lam[i]:
+                lam_log[nt] = log[lam[i]]
+                step[nt] = i
+                nt += 1
         found = 0
         for e in range(n):
             v = lam[0]
-            for i in range(1, L + 1):
-                if lam_log[i] >= 0:
-                    v ^= exp[(lam_log[i] + (nn - e) * i) % nn]
+            for i in range(nt):
+                x = lam_log[i]
+                v ^= exp[x]
+                x -= step[i]
+                if x < 0:
+                    x += nn
+                lam_log[i] = x
             if v == 0:
                 if found < t + 1:
                     pos[found] = n - 1 - e
