@@ -9,7 +9,9 @@ Downlink, per row:
 Uplink (optional, bent pipe): C/N0_up = EIRP_up - FSPL_up - A_up + (G/T)_sat - k. The transponder shares its output
 among the carrier, the uplink noise and any uplink jamming in proportion to their input powers (linear region, in the
 carrier's band), so the carrier's share of the downlink EIRP is C_u / (C_u + N_u + J_u) ("power robbing").
-End to end:  1/(C/(N+I+J)) = 1/(C/N)_up + 1/(C/N)_down + sum J/S (uplink and downlink jammers, in band).
+End to end:  1/(C/(N+I+J)) = 1/(C/N)_up + 1/(C/N)_down + sum J_eff/S, where J/S (the `js_db` columns) is the
+jammer power in the victim's occupied band and J_eff what passes the matched filter as noise in the symbol-rate
+bandwidth would (a barrage over the occupied band counts Rs/B of it, a tone in the flat part all of it).
 Jammers: J/S = EIRP_J + in-band share - FSPL_J - L_pol - L_extra + G_terminal(off-axis) - (EIRP_sig - FSPL - A_atm
 - L_pointing + G_peak); the terminal's off-axis gain follows the scenario's pattern (S.465, S.580, AP8). A ground
 jammer's terrestrial path gets free-space loss plus the scenario's extra path loss (no slant-path atmosphere).
@@ -29,7 +31,7 @@ import numpy as np
 from . import antenna, geometry, modcods
 from .dbmath import BOLTZMANN_DBW_K_HZ, db_to_lin, fspl_db, lin_to_db
 from .errors import InputError, ScenarioError, ValidityWarning
-from .interference import fraction_db, inband_fraction
+from .interference import fraction_db, inband_fraction, matched_filter_fraction
 from .scenario import Jammer, Scenario
 
 T_MR_K = 275.0  # mean radiating temperature of the atmosphere (P.618 section 3)
@@ -263,8 +265,8 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
             lat, lon, alt_m, freq_hz, np.where(up, el, np.nan), pct, diameter_m,
             s.terminal.antenna_efficiency, rec=p.rec,
         )
-    notes = [str(w.message) for w in caught if issubclass(w.category, ValidityWarning)]
-    notes += list(getattr(al, "notes", []))
+    notes = list(getattr(al, "notes", [])) or [str(w.message) for w in caught
+                                                if issubclass(w.category, ValidityWarning)]
     gas = np.nan_to_num(al.gas_db) if p.gas else zeros
     cloud = np.nan_to_num(al.cloud_db) if p.cloud else zeros
     rain = np.nan_to_num(al.rain_db) if (p.rain and p.mode != "clear_sky") else zeros
@@ -360,6 +362,7 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     eirp_sat = s.satellite.eirp_dbw - s.satellite.output_backoff_db
     s_rx_ref = (eirp_sat - fspl - atmospheric - term.pointing_loss_db - term.other_losses_db + g_peak)
 
+    eff_offsets_db: list[float] = []  # matched-filter (noise-equivalent) J over in-band J, per jammer
     for j in s.jammers:
         active = (time_s >= j.start_s) & (time_s < (j.stop_s if j.stop_s is not None else np.inf))
         share = inband_fraction(
@@ -368,6 +371,12 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
             modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff),
         )
         share_db = fraction_db(share)
+        mf = matched_filter_fraction(
+            j.type, c.symbol_rate_baud, c.rolloff, bandwidth_hz=j.bandwidth_hz, offset_hz=j.offset_hz,
+            fraction=j.fraction, n_tones=j.n_tones, duty_cycle=j.duty_cycle, base=j.base,
+            modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff),
+        )
+        eff_offsets_db.append(float(lin_to_db(mf / share)) if share > 0 and mf > 0 else 0.0)
         if j.js_db is not None:
             js = np.full(n, j.js_db)
             jammer_series.append(JammerSeries(j.name, j.type, j.target, js, np.full(n, np.nan), np.full(n, np.nan),
@@ -395,9 +404,9 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
         if j.js_db is None and j.target == "downlink" and np.nanmin(jammer_series[-1].off_axis_deg) < 1.0:
             notes.append(f"jammer {j.name} comes within 1 deg of the terminal's boresight")
 
-    for js in jammer_series:
+    for js, eff_db in zip(jammer_series, eff_offsets_db, strict=True):
         if js.target == "uplink":
-            j_up_share = j_up_share + np.where(js.active, db_to_lin(js.js_db), 0.0)
+            j_up_share = j_up_share + np.where(js.active, db_to_lin(js.js_db + eff_db), 0.0)
 
     if s.uplink is not None and s.uplink.bent_pipe:
         robbing_db = -lin_to_db(1.0 + n_up + j_up_share)
@@ -411,11 +420,11 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     inv_thermal = 1.0 / db_to_lin(esn0_down) + n_up
     esn0 = -lin_to_db(inv_thermal)
     inv_total = inv_thermal + j_up_share
-    for js, j in zip(jammer_series, s.jammers, strict=True):
+    for js, j, eff_db in zip(jammer_series, s.jammers, eff_offsets_db, strict=True):
         if js.target == "downlink":
             if j.js_db is None:
                 js.js_db = js.js_db - robbing_db  # J/S grows when uplink jamming robs the carrier's power
-            inv_total = inv_total + np.where(js.active, db_to_lin(js.js_db), 0.0)
+            inv_total = inv_total + np.where(js.active, db_to_lin(js.js_db + eff_db), 0.0)
     cnij = -lin_to_db(inv_total)
 
     mc = modcods.get(c.modcod)

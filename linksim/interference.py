@@ -66,3 +66,53 @@ def inband_fraction(
 def fraction_db(frac: float) -> float:
     """10 log10 of an in-band fraction; -inf when nothing lands in band."""
     return float(lin_to_db(frac)) if frac > 0.0 else -np.inf
+
+
+def raised_cosine_weight(f_hz: np.ndarray, symbol_rate_baud: float, rolloff: float) -> np.ndarray:
+    """|H(f)|^2 of the receiver's root-raised-cosine matched filter (a raised cosine, unit peak)."""
+    x = np.abs(np.asarray(f_hz, dtype=float)) / symbol_rate_baud
+    lo, hi = (1.0 - rolloff) / 2.0, (1.0 + rolloff) / 2.0
+    w = np.where(x <= lo, 1.0, 0.0)
+    mid = (x > lo) & (x < hi)
+    return np.where(mid, 0.5 * (1.0 + np.cos(np.pi / rolloff * (x - lo))), w)
+
+
+def matched_filter_fraction(
+    jam_type: str,
+    symbol_rate_baud: float,
+    rolloff: float,
+    *,
+    bandwidth_hz: float = 0.0,
+    offset_hz: float = 0.0,
+    fraction: float = 1.0,
+    n_tones: int = 1,
+    duty_cycle: float = 1.0,
+    base: str = "barrage",
+    modulated_bw_hz: float | None = None,
+) -> float:
+    """Share of the jammer's (peak) power that gets through the victim's matched filter, expressed as an
+    equivalent noise power in the symbol-rate bandwidth: sum over the jammer spectrum of |H(f)|^2.
+
+    This is what C/(N+I+J) needs: a barrage over the occupied band B = Rs (1 + a) passes Rs / B of its power (as
+    noise of density J/B would), while a tone in the flat part of the band passes all of it."""
+    if jam_type == "pulsed":
+        return duty_cycle * matched_filter_fraction(
+            base, symbol_rate_baud, rolloff, bandwidth_hz=bandwidth_hz, offset_hz=offset_hz, fraction=fraction,
+            n_tones=n_tones, modulated_bw_hz=modulated_bw_hz,
+        )
+    if jam_type == "cw" or (jam_type == "multitone" and (n_tones == 1 or bandwidth_hz <= 0.0)):
+        return float(raised_cosine_weight(np.array([offset_hz]), symbol_rate_baud, rolloff)[0])
+    if jam_type == "multitone":
+        tones = offset_hz + np.linspace(-bandwidth_hz / 2.0, bandwidth_hz / 2.0, n_tones)
+        return float(np.mean(raised_cosine_weight(tones, symbol_rate_baud, rolloff)))
+    width = bandwidth_hz
+    if jam_type == "partial_band":
+        width = bandwidth_hz * fraction
+    elif jam_type == "modulated":
+        width = modulated_bw_hz if modulated_bw_hz is not None else symbol_rate_baud * (1.0 + rolloff)
+    elif jam_type == "follower" and bandwidth_hz <= 0.0:
+        width = symbol_rate_baud * (1.0 + rolloff)
+    if width <= 0.0:
+        return float(raised_cosine_weight(np.array([offset_hz]), symbol_rate_baud, rolloff)[0])
+    f = offset_hz + np.linspace(-width / 2.0, width / 2.0, 4001)
+    return float(np.trapz(raised_cosine_weight(f, symbol_rate_baud, rolloff), f) / width)

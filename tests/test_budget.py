@@ -42,7 +42,7 @@ def test_hand_worked_arctic_ka_geo():
     assert r["fspl_db"] == pytest.approx(92.45 + 20 * math.log10(20.2) + 20 * math.log10(r["slant_range_km"]),
                                          abs=0.01)
     # atmosphere from the ITU-R adapter (validated against the ITU tables in test_propagation)
-    with pytest.warns(ValidityWarning, match="validity range"):  # 2.6 deg is below P.618's 5 deg
+    with pytest.warns(ValidityWarning, match="between 0 and 5 deg"):  # 2.6 deg is below P.618's 5 deg
         al = propagation.atmospheric_losses(78.22, 15.65, 450.0, 20.2e9, np.array([r["elevation_deg"]]), 1.0, 1.2,
                                             0.65)
     gas, cloud, rain, sci = (float(np.asarray(x)[0]) for x in (al.gas_db, al.cloud_db, al.rain_db,
@@ -101,9 +101,11 @@ def test_hand_worked_xband_ground_jammer(theta, notes_js):
     js_hand = (10.0 - fspl(rng_km * 1e3) + g_off) - (40.0 - fspl(38000e3) + g_peak)
     assert float(j.js_db[0]) == pytest.approx(js_hand, abs=0.02)
     assert float(j.js_db[0]) == pytest.approx(notes_js, abs=1.5)  # NOTES.md worked example, rounded numbers
-    # the barrage jammer fills the 1.2 MHz occupied band: C/(N+I+J) = -10 log(1/(Es/N0) + J/S)
+    # the barrage jammer fills the 1.2 MHz occupied band B; as noise of density J/B it passes Rs/B = 1/1.2 of its
+    # power through the matched filter: C/(N+I+J) = -10 log(1/(Es/N0) + (J/S) Rs/B)
     esn0 = tl["esn0_db"][0]
-    assert tl["cnij_db"][0] == pytest.approx(-10 * math.log10(10 ** (-esn0 / 10) + 10 ** (js_hand / 10)), abs=0.02)
+    inv = 10 ** (-esn0 / 10) + 10 ** (js_hand / 10) / 1.2
+    assert tl["cnij_db"][0] == pytest.approx(-10 * math.log10(inv), abs=0.02)
 
 
 def test_bandwidth_overlap_and_schedule():
@@ -132,12 +134,12 @@ def test_uplink_power_robbing():
     assert float(clean["eirp_dbw"][0]) == pytest.approx(40.0 + 10 * math.log10(share_clean), abs=1e-6)
     d["jammer"] = [{"name": "up", "type": "barrage", "js_db": 0.0, "bandwidth_hz": 1.2e6, "target": "uplink"}]
     jam = budget.compute_timeline(scenario_from_dict(d))
-    share = 1.0 / (1.0 + 10 ** (-up / 10) + 1.0)
+    share = 1.0 / (1.0 + 10 ** (-up / 10) + 1.0 / 1.2)  # J passes the band as noise of density J/B
     assert float(jam["eirp_dbw"][0]) == pytest.approx(40.0 + 10 * math.log10(share), abs=1e-6)  # about -3 dB
     # end to end: 1/(C/N) = 1/(C/N)_up + 1/(C/N)_down + J/S
-    inv = 10 ** (-up / 10) + 10 ** (-float(jam["esn0_down_db"][0]) / 10) + 1.0
+    inv = 10 ** (-up / 10) + 10 ** (-float(jam["esn0_down_db"][0]) / 10) + 1.0 / 1.2
     assert float(jam["cnij_db"][0]) == pytest.approx(-10 * math.log10(inv), abs=1e-6)
-    assert float(jam["cnij_db"][0]) < -0.0  # J/S = 0 dB on the uplink: the link cannot beat 0 dB
+    assert float(jam["cnij_db"][0]) < 10 * math.log10(1.2)  # J/S = 0 dB in band: C/(N+J) cannot beat B/Rs
 
 
 def test_cli_budget_outputs(tmp_path):

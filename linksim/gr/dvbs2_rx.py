@@ -52,6 +52,9 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         self._lock = threading.Lock()
         self.frames = 0
         self.frame_errors = 0
+        # in-process listener (the run engine): called with each batch of FrameReports and the number of input
+        # samples consumed so far, in the scheduler's thread
+        self.report_sink = None
         self.message_port_register_out(pmt.intern(FRAMES_PORT))
 
     def forecast(self, noutput_items, ninputs):  # type: ignore[no-untyped-def]
@@ -68,6 +71,8 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
             self.message_port_pub(pmt.intern(FRAMES_PORT), report_to_pmt(r))
         if chunks:
             self._pending = np.concatenate([self._pending, *chunks])
+        if self.report_sink is not None:
+            self.report_sink(reports, self._rx._samples_in)
 
     def general_work(self, input_items, output_items):  # type: ignore[no-untyped-def]
         x = input_items[0]

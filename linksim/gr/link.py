@@ -1,0 +1,73 @@
+"""The link's topology, once: hier blocks that the CLI runs and the .grc flowgraphs compose.
+
+    transmit_chain:  TS packet source -> DVB-S2 TX -> channel (Timeline-driven, jammers)  -> complex64 out
+    receive_chain:   complex64 in -> DVB-S2 RX -> TS packets (byte stream) out; per-frame reports to a listener
+
+Loopback connects the two directly; hardware in the loop puts an SDR sink and source (or a ZMQ link) between them.
+The channel block advances on the sample clock, so a flowgraph stalled by the OS changes nothing it does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gnuradio import gr
+
+from ..dvbs2.bbframe import TS_PACKET_BYTES
+from ..dvbs2.tx import random_ts_packets
+from .channel import channel_cc
+from .dvbs2_rx import dvbs2_rx
+from .dvbs2_tx import dvbs2_tx
+
+PACKETS_PER_BLOCK = 64
+
+
+class ts_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
+    """An endless stream of seeded pseudo-random MPEG-TS packets (188 bytes, sync 0x47), same seed same bytes."""
+
+    def __init__(self, seed: int = 0) -> None:
+        gr.sync_block.__init__(self, name="ts_source", in_sig=None, out_sig=[np.uint8])
+        self._seed = int(seed)
+        self._block = 0
+        self._buf = np.zeros(0, dtype=np.uint8)
+
+    def work(self, input_items, output_items):  # noqa: D102 - GNU Radio API
+        out = output_items[0]
+        while self._buf.size < len(out):
+            chunk = np.frombuffer(random_ts_packets(PACKETS_PER_BLOCK, seed=self._seed * 1_000_003 + self._block),
+                                  dtype=np.uint8)
+            self._block += 1
+            self._buf = np.concatenate([self._buf, chunk])
+        n = len(out)
+        out[:] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+class transmit_chain(gr.hier_block2):  # noqa: N801
+    """TS source -> DVB-S2 TX -> channel. `channel` is a linksim.channel.Channel (or None for none)."""
+
+    def __init__(self, modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True, rolloff: float = 0.2,
+                 sps: int = 2, gold_code: int = 0, seed: int = 0, channel: object | None = None) -> None:
+        gr.hier_block2.__init__(self, "linksim_transmit_chain", gr.io_signature(0, 0, 0),
+                                gr.io_signature(1, 1, gr.sizeof_gr_complex))
+        self.source = ts_source(seed)
+        self.tx = dvbs2_tx(modcod, frame, pilots, rolloff, sps, gold_code, "ts", ccm=True)
+        if channel is not None:
+            self.channel = channel_cc(channel=channel)
+            self.connect(self.source, self.tx, self.channel, self)
+        else:
+            self.channel = None
+            self.connect(self.source, self.tx, self)
+
+
+class receive_chain(gr.hier_block2):  # noqa: N801
+    """DVB-S2 RX: complex64 in, received TS packets out (bytes); reports go to `rx.report_sink`."""
+
+    def __init__(self, sps: int = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = 50) -> None:
+        gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(1, 1, gr.sizeof_gr_complex),
+                                gr.io_signature(1, 1, gr.sizeof_char))
+        self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter)
+        self.connect(self, self.rx, self)
+
+
+__all__ = ["TS_PACKET_BYTES", "receive_chain", "transmit_chain", "ts_source"]

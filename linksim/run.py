@@ -1,0 +1,543 @@
+"""End-to-end runs: a scenario's Timeline drives DVB-S2 TX -> channel -> DVB-S2 RX in a GNU Radio flowgraph,
+and the throughput the terminal keeps is measured next to what the budget predicted.
+
+A run covers the scenario either continuously or as dwells (`every_s`, `dwell_s`): short stretches of IQ at sampled
+scenario times. Each stretch starts `LEAD_IN_S` early so the receiver has locked when measurement begins; frames
+are counted from the transmitter's log (every PLFRAME sent), so a frame the receiver never found is an error,
+not a gap. Everything is on the sample clock: a stretch's sample n is at scenario time t0 - lead_in + n / fs.
+
+The run directory (written as the run goes, so an interrupted run is a valid partial one):
+    scenario.toml   the resolved scenario        timeline.csv  the budget
+    frames.csv      one row per PLFRAME sent      measured.csv  one row per time bin
+    summary.json    the headline numbers          report.html   and its figures (linksim.report)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__, budget, modcods
+from .dvbs2.acm import ModcodController
+from .dvbs2.params import frame_params
+from .errors import InputError
+from .scenario import Scenario
+
+LEAD_IN_S_MIN = 0.12  # receiver acquisition before a stretch's measurement starts
+TAIL_S = 0.06  # extra samples after a stretch so its last frames complete
+AVAILABLE_FER = 0.1  # a bin counts as available when its FER is at most this
+
+
+@dataclass
+class RunOptions:
+    duration_s: float | None = None  # default: the scenario's
+    seed: int | None = None  # default: the scenario's propagation seed
+    acm: bool | None = None  # default: the scenario's [run] acm
+    every_s: float | None = None  # dwell mode: a stretch every every_s ...
+    dwell_s: float | None = None  # ... of dwell_s each
+    bin_s: float | None = None  # measurement bin; default the scenario's [run] bin_s, else 1 s
+    max_iter: int = 50
+    progress: Callable[[str], None] | None = None
+
+
+@dataclass
+class FrameRecord:
+    time_s: float  # scenario time of the frame's first symbol
+    tx_index: int  # sample index in its stretch
+    modcod: str
+    info_bits: int  # data-field bits the frame carries
+    symbols: int
+    ok: bool = False
+    found: bool = False
+    ldpc_iterations: int = -1
+    bch_corrected: int = -1
+    esn0_est_db: float = math.nan
+    stretch: int = 0
+
+
+@dataclass
+class RunState:
+    out_dir: Path
+    frames: list[FrameRecord] = field(default_factory=list)
+    bins: list[dict[str, Any]] = field(default_factory=list)
+    wall_s: float = 0.0
+    sim_symbols: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------- the ACM loop
+
+class AcmLoop:
+    """The return path on the sample clock: the receiver's Es/N0 reports reach the transmitter's MODCOD choice
+    `delay_s` of sample time after the frame they measured ended. The transmitter waits until the receiver has
+    consumed the samples up to (now - delay), so the choice never depends on thread timing."""
+
+    def __init__(self, controller: ModcodController, fs: float, sps: int, t_base_s: float, delay_s: float) -> None:
+        self.controller = controller
+        self.fs = fs
+        self.sps = sps
+        self.t_base_s = t_base_s
+        self.delay_s = delay_s
+        self._rx_samples = 0
+        self._done = False
+        self._cv = threading.Condition()
+        self._cache: tuple[int, str] | None = None
+
+    def rx_progress(self, reports: list, samples_consumed: int) -> None:
+        with self._cv:
+            for r in reports:
+                if r.modcod == "DUMMY":
+                    continue
+                pf = frame_params(r.modcod, r.frame, r.pilots)
+                t_end = self.t_base_s + (r.sample_index + pf.plframe_symbols * self.sps) / self.fs
+                self.controller.report(t_end, r.esn0_est_db)
+            self._rx_samples = samples_consumed
+            self._cv.notify_all()
+
+    def finish(self) -> None:
+        with self._cv:
+            self._done = True
+            self._cv.notify_all()
+
+    def modcod_at(self, tx_index: int) -> str:
+        if self._cache is not None and self._cache[0] == tx_index:
+            return self._cache[1]
+        t = self.t_base_s + tx_index / self.fs
+        need = int((t - self.delay_s - self.t_base_s) * self.fs)
+        with self._cv:
+            deadline = time.monotonic() + 30.0
+            while self._rx_samples < need and not self._done:
+                if not self._cv.wait(timeout=max(deadline - time.monotonic(), 0.0)):
+                    break
+            name = self.controller.select(t)
+        self._cache = (tx_index, name)
+        return name
+
+
+# ---------------------------------------------------------------------------------------------- planning
+
+def plan_stretches(tl: budget.Timeline, duration_s: float, every_s: float | None,
+                   dwell_s: float | None) -> list[tuple[float, float]]:
+    """[(t0, t1)] scenario-time stretches to simulate: all of it, or dwells; stretches with no link are left out."""
+    if (every_s is None) != (dwell_s is None):
+        raise InputError("--every and --dwell go together")
+    if every_s is None:
+        spans = [(0.0, duration_s)]
+    else:
+        assert dwell_s is not None
+        if every_s <= 0 or dwell_s <= 0:
+            raise InputError("--every and --dwell must be positive")
+        if dwell_s > every_s:
+            raise InputError(f"--dwell {dwell_s:g} s is longer than --every {every_s:g} s")
+        starts = np.arange(0.0, duration_s, every_s)
+        spans = [(float(t), float(min(t + dwell_s, duration_s))) for t in starts]
+    vis = tl["visible"]
+    t = tl.time_s
+    out = []
+    for t0, t1 in spans:
+        m = (t >= t0 - 1e-9) & (t <= t1 + 1e-9)
+        if not m.any():
+            m = np.zeros_like(vis)
+            m[int(np.argmin(np.abs(t - t0)))] = True
+        if vis[m].any():
+            out.append((t0, t1))
+    return out
+
+
+def _return_delay_s(s: Scenario, tl: budget.Timeline, acm_allowed_max_symbols: int) -> tuple[float, str | None]:
+    """The ACM return-path delay (sample time): the scenario's, or twice the one-way delay; never shorter than
+    two of the longest frames (the receiver reports a frame only once it has all of it)."""
+    d = s.run.return_delay_s
+    if d is None:
+        d = 2.0 * float(np.nanmean(tl["delay_s"]))
+    floor = 2.0 * acm_allowed_max_symbols / s.carrier.symbol_rate_baud
+    if d < floor:
+        return floor, f"ACM return delay raised from {d * 1e3:.1f} ms to {floor * 1e3:.1f} ms (two frames)"
+    return d, None
+
+
+# ---------------------------------------------------------------------------------------------- one stretch
+
+def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float, acm: bool, seed: int,
+                 max_iter: int, state: RunState, stop: threading.Event) -> list[FrameRecord]:
+    from gnuradio import blocks, gr
+
+    from .gr.link import receive_chain, transmit_chain
+    from .link_channel import channel_from_timeline
+
+    c = s.carrier
+    sps = s.channel.sps
+    fs = c.symbol_rate_baud * sps
+    longest = max(frame_params(m.name, c.frame, c.pilots).plframe_symbols
+                  for m in modcods.table13() if not (c.frame == "short" and m.name.endswith("9/10")))
+    lead = max(LEAD_IN_S_MIN, 4.0 * longest / c.symbol_rate_baud) if acm else \
+        max(LEAD_IN_S_MIN, 4.0 * frame_params(c.modcod, c.frame, c.pilots).plframe_symbols / c.symbol_rate_baud)
+    t_base = t0 - lead
+    n_samples = int(round((t1 - t_base + TAIL_S) * fs))
+    ch = channel_from_timeline(tl, t_base, t1 + TAIL_S, sps, seed * 7919 + k)
+    # the transmitter starts with the MODCOD the budget says closes at t_base (ACM), as a link that was already up
+    if acm:
+        e0 = float(np.interp(t_base, tl.time_s, np.nan_to_num(tl["cnij_db"], nan=-30.0)))
+        ctl = ModcodController("acm", margin_db=s.run.acm_margin_db, hysteresis_db=s.run.acm_hysteresis_db,
+                               return_delay_s=0.0, pilots=c.pilots,
+                               allowed=[m.name for m in modcods.table13()
+                                        if not (c.frame == "short" and m.name.endswith("9/10"))])
+        ctl._current = ctl.best_for(e0)  # noqa: SLF001 - start from the budget's choice
+        delay, note = _return_delay_s(s, tl, longest)
+        ctl.return_delay_s = delay
+        if note and note not in state.notes:
+            state.notes.append(note)
+    else:
+        ctl = ModcodController("ccm", modcod=c.modcod, pilots=c.pilots)
+        delay = 0.0
+    loop = AcmLoop(ctl, fs, sps, t_base, delay)
+
+    tb = gr.top_block("linksim_run")
+    txc = transmit_chain(c.modcod if not acm else ctl._current.name, c.frame, c.pilots, c.rolloff, sps,  # noqa: SLF001
+                         0, seed * 104729 + k, ch)
+    rxc = receive_chain(sps, c.rolloff, 0, max_iter)
+    head = blocks.head(gr.sizeof_gr_complex, n_samples)
+    sink = blocks.null_sink(gr.sizeof_char)
+    if acm:
+        txc.tx.modcod_source = loop.modcod_at
+    reports: list = []
+
+    def on_reports(batch: list, consumed: int) -> None:
+        reports.extend(batch)
+        loop.rx_progress(batch, consumed)
+
+    rxc.rx.report_sink = on_reports
+    tb.connect(txc, head, rxc, sink)
+    tb.start()
+    try:
+        while True:
+            done = _wait_done(tb, 0.2)
+            if done:
+                break
+            if stop.is_set():
+                break
+    finally:
+        loop.finish()
+        tb.stop()
+        tb.wait()
+    # map every PLFRAME sent to what the receiver made of it (by sample index)
+    latency = txc.tx._tx.delay_samples + ch.latency_samples  # noqa: SLF001 - the TX filter's pulse-peak delay
+    sent = []
+    for idx, name in txc.tx.frame_log:
+        if idx >= n_samples:
+            break
+        pf = frame_params(name, c.frame, c.pilots)
+        sent.append(FrameRecord(t_base + idx / fs, idx, name, pf.data_field_bits, pf.plframe_symbols, stretch=k))
+    rx_idx = np.array([r.sample_index for r in reports], dtype=float)
+    delay_samples = _delay_samples(ch, np.array([f.tx_index for f in sent], dtype=float), fs, t_base)
+    for f, d in zip(sent, delay_samples, strict=True):
+        if not rx_idx.size:
+            break
+        expect = f.tx_index + latency + d
+        j = int(np.argmin(np.abs(rx_idx - expect)))
+        if abs(rx_idx[j] - expect) < 0.25 * f.symbols * sps:
+            r = reports[j]
+            f.found = True
+            f.ok = bool(r.ok) and r.modcod == f.modcod
+            f.ldpc_iterations = int(r.ldpc_iterations)
+            f.bch_corrected = int(r.bch_corrected)
+            f.esn0_est_db = float(r.esn0_est_db)
+    # measure only frames wholly inside the stretch [t0, t1]
+    sym_s = 1.0 / c.symbol_rate_baud
+    keep = [f for f in sent if f.time_s >= t0 - 1e-12 and f.time_s + f.symbols * sym_s <= t1 + 1e-9]
+    state.sim_symbols += (t1 - t_base + TAIL_S) * c.symbol_rate_baud
+    return keep
+
+
+def _delay_samples(ch: Any, tx_idx: np.ndarray, fs: float, t_base: float) -> np.ndarray:
+    """The channel's propagation delay (samples) at each frame's start (the change of delay over a stretch)."""
+    try:
+        d_s = ch._delay(t_base + tx_idx / fs)  # noqa: SLF001 - the channel's own interpolated delay column
+    except Exception:  # noqa: BLE001
+        return np.zeros_like(tx_idx)
+    return np.asarray(d_s, dtype=float) * fs
+
+
+def _wait_done(tb: Any, timeout_s: float) -> bool:
+    """Wait up to timeout_s for the flowgraph to finish; True if it did."""
+    done = threading.Event()
+
+    def waiter() -> None:
+        tb.wait()
+        done.set()
+
+    if not hasattr(tb, "_linksim_waiter"):
+        th = threading.Thread(target=waiter, daemon=True)
+        th.start()
+        tb._linksim_waiter = (th, done)  # noqa: SLF001
+    th, ev = tb._linksim_waiter  # noqa: SLF001
+    return ev.wait(timeout_s)
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+
+def bin_frames(frames: list[FrameRecord], tl: budget.Timeline, stretches: list[tuple[float, float]], bin_s: float,
+               acm: bool) -> list[dict[str, Any]]:
+    """Per time bin: frames sent, errors (failed or never found), goodput, Es/N0 measured and predicted."""
+    s = tl.scenario
+    rows = []
+    t = tl.time_s
+    for t0, t1 in stretches:
+        edges = np.arange(t0, t1 - 1e-9, bin_s)
+        for b0 in edges:
+            b1 = min(b0 + bin_s, t1)
+            fr = [f for f in frames if b0 <= f.time_s < b1]
+            if not fr:
+                continue
+            ok = [f for f in fr if f.ok]
+            est = [f.esn0_est_db for f in fr if f.found and math.isfinite(f.esn0_est_db)]
+            m = (t >= b0 - 1e-9) & (t < b1 - 1e-9)
+            if not m.any():
+                m = np.zeros(len(t), dtype=bool)
+                m[int(np.argmin(np.abs(t - b0)))] = True
+            cnij = np.asarray(tl["cnij_db"][m], dtype=float)
+            pred = float(np.nanmean(cnij)) if np.isfinite(cnij).any() else math.nan
+            names = sorted({f.modcod for f in fr}, key=lambda n: [x.name for x in modcods.table13()].index(n))
+            row: dict[str, Any] = {
+                "time_s": float(b0),
+                "bin_s": float(b1 - b0),
+                "modcod": "+".join(names),
+                "frames": len(fr),
+                "frame_errors": len(fr) - len(ok),
+                "goodput_bps": sum(f.info_bits for f in ok) / (b1 - b0),
+                "esn0_est_db": float(np.mean(est)) if est else math.nan,
+                "predicted_esn0_db": pred,
+                "predicted_goodput_bps": predicted_goodput_bps(s, pred, acm, names),
+            }
+            for j in tl.jammers:
+                v = np.where(j.active[m], j.js_db[m], np.nan)
+                row[f"js_db[{j.name}]"] = float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
+            rows.append(row)
+    return rows
+
+
+def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None) -> float:
+    """What the budget predicts: symbol rate x efficiency of the MODCOD that is sent (CCM) or that the ACM
+    controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold)."""
+    c = s.carrier
+    if not math.isfinite(cnij_db):
+        return 0.0
+    if acm:
+        names, eta = modcods.best_closing_arrays(np.array([cnij_db]), s.run.acm_margin_db, c.pilots)
+        if not names[0]:  # the most robust MODCOD is sent anyway; it closes or not
+            m = min(modcods.table13(), key=lambda x: x.esn0_qef_db)
+            return c.symbol_rate_baud * m.efficiency(c.pilots) if cnij_db >= m.esn0_qef_db else 0.0
+        return c.symbol_rate_baud * float(eta[0])
+    m = modcods.get(c.modcod)
+    return c.symbol_rate_baud * m.efficiency(c.pilots) if cnij_db >= m.esn0_qef_db else 0.0
+
+
+def clear_sky_goodput_bps(s: Scenario, tl: budget.Timeline, acm: bool) -> float:
+    """Goodput the budget predicts with no weather beyond the median and no jammers, over the same visible times."""
+    from dataclasses import replace
+
+    clear = replace(s, propagation=replace(s.propagation, mode="clear_sky"), jammers=[], events=[])
+    ctl = budget.compute_timeline(clear, duration_s=float(tl.time_s[-1]) if len(tl) > 1 else None)
+    vis = np.asarray(tl["visible"], dtype=bool)
+    e = np.asarray(ctl["esn0_db"], dtype=float)[vis]
+    if not e.size:
+        return 0.0
+    return float(np.mean([predicted_goodput_bps(s, float(x), acm) for x in e[:: max(1, e.size // 2000)]]))
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+
+FRAME_COLUMNS = ("time_s", "stretch", "sample_index", "modcod", "ok", "found", "ldpc_iterations", "bch_corrected",
+                 "esn0_est_db", "info_bits")
+
+
+def _write_frames(path: Path, frames: list[FrameRecord], header: bool) -> None:
+    with open(path, "a", newline="") as f:
+        w = csv.writer(f)
+        if header:
+            w.writerow(FRAME_COLUMNS)
+        for fr in frames:
+            w.writerow([f"{fr.time_s:.6f}", fr.stretch, fr.tx_index, fr.modcod, int(fr.ok), int(fr.found),
+                        fr.ldpc_iterations, fr.bch_corrected, _num(fr.esn0_est_db), fr.info_bits])
+
+
+def _num(v: float) -> str:
+    return "" if not math.isfinite(v) else f"{v:.4f}"
+
+
+def _write_measured(path: Path, rows: list[dict[str, Any]], jammer_names: list[str]) -> None:
+    cols = ["time_s", "bin_s", "modcod", "frames", "frame_errors", "goodput_bps", "esn0_est_db",
+            "predicted_esn0_db", "predicted_goodput_bps", *[f"js_db[{n}]" for n in jammer_names]]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow([_num(r[c]) if isinstance(r[c], float) else r[c] for c in cols])
+
+
+def versions() -> dict[str, str]:
+    out = {"linksim": __version__, "python": platform.python_version()}
+    try:
+        from gnuradio import gr
+
+        out["gnuradio"] = gr.version()
+    except ImportError:  # pragma: no cover
+        out["gnuradio"] = "missing"
+    for mod in ("numpy", "scipy", "numba", "itur", "sgp4"):
+        try:
+            out[mod] = __import__(mod).__version__
+        except Exception:  # noqa: BLE001 - best effort
+            out[mod] = "?"
+    return out
+
+
+def summarize(s: Scenario, state: RunState, status: str, seed: int, acm: bool, clear_bps: float,
+              duration_s: float) -> dict[str, Any]:
+    bins = state.bins
+    frames_total = sum(b["frames"] for b in bins)
+    errors = sum(b["frame_errors"] for b in bins)
+    gp = [b["goodput_bps"] for b in bins]
+    gp_mean = float(np.mean(gp)) if gp else 0.0
+    bias = [b["esn0_est_db"] - b["predicted_esn0_db"] for b in bins
+            if math.isfinite(b["esn0_est_db"]) and math.isfinite(b["predicted_esn0_db"])]
+    avail = [b for b in bins if b["frames"] and b["frame_errors"] / b["frames"] <= AVAILABLE_FER]
+    pred = [b["predicted_goodput_bps"] for b in bins]
+    c = s.carrier
+    return {
+        "scenario": s.name,
+        "status": status,
+        "seed": seed,
+        "acm": acm,
+        "modcod": c.modcod,
+        "symbol_rate_baud": c.symbol_rate_baud,
+        "sps": s.channel.sps,
+        "duration_s": duration_s,
+        "bins": len(bins),
+        "frames_total": frames_total,
+        "frames_ok": frames_total - errors,
+        "fer": errors / frames_total if frames_total else math.nan,
+        "goodput_bps_mean": gp_mean,
+        "predicted_goodput_bps_mean": float(np.mean(pred)) if pred else 0.0,
+        "clear_sky_goodput_bps": clear_bps,
+        "degradation_pct": 100.0 * (1.0 - gp_mean / clear_bps) if clear_bps > 0 else math.nan,
+        "availability_pct": 100.0 * len(avail) / len(bins) if bins else 0.0,
+        "esn0_bias_db": float(np.mean(bias)) if bias else math.nan,
+        "wall_time_s": state.wall_s,
+        "realtime_factor": (state.sim_symbols / c.symbol_rate_baud) / state.wall_s if state.wall_s > 0 else 0.0,
+        "jammers": [{"name": j.name, "type": j.type,
+                     "js_db_mean": _mean_finite([b.get(f"js_db[{j.name}]", math.nan) for b in bins])}
+                    for j in s.jammers],
+        "versions": versions(),
+        "notes": state.notes,
+    }
+
+
+def _mean_finite(v: list[float]) -> float | None:
+    x = [a for a in v if a is not None and math.isfinite(a)]
+    return float(np.mean(x)) if x else None
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None = None, seed: int | None = None,
+                 acm: bool | None = None, progress: Callable[[str], None] | None = None,
+                 every_s: float | None = None, dwell_s: float | None = None, bin_s: float | None = None,
+                 max_iter: int = 50, report: bool = True, stop: threading.Event | None = None) -> dict[str, Any]:
+    """Run a scenario end to end in loopback and write its run directory; returns the summary.
+
+    KeyboardInterrupt (or `stop` set) ends the run after writing what was measured (status "partial")."""
+    import tomli_w
+
+    s = scenario
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dur = float(duration_s if duration_s is not None else s.meta.duration_s)
+    if dur <= 0:
+        raise InputError(f"duration must be positive, got {dur:g} s")
+    if dur > s.meta.duration_s + 1e-9:
+        raise InputError(f"duration {dur:g} s is longer than the scenario's {s.meta.duration_s:g} s")
+    seed_v = int(seed if seed is not None else s.propagation.seed)
+    acm_v = bool(s.run.acm if acm is None else acm)
+    bin_v = float(bin_s or s.run.bin_s or max(s.meta.step_s, 0.0) or 1.0)
+    bin_v = min(bin_v, dur) if every_s is None else min(bin_v, dwell_s or bin_v)
+    say = progress or (lambda msg: None)
+    stop_ev = stop or threading.Event()
+
+    (out / "scenario.toml").write_text(tomli_w.dumps(s.resolved()))
+    tl = budget.compute_timeline(s, duration_s=max(dur, s.meta.step_s))
+    tl.to_csv(out / "timeline.csv")
+    stretches = plan_stretches(tl, dur, every_s, dwell_s)
+    clear = clear_sky_goodput_bps(s, tl, acm_v)
+    state = RunState(out, notes=list(tl.notes))
+    if not stretches:
+        state.notes.append("the satellite is below the terminal's minimum elevation for the whole run")
+    frames_csv = out / "frames.csv"
+    frames_csv.unlink(missing_ok=True)
+    _write_frames(frames_csv, [], header=True)
+    _write_measured(out / "measured.csv", [], [j.name for j in s.jammers])
+    status = "partial"
+    jam_names = [j.name for j in s.jammers]
+    t_start = time.monotonic()
+    interrupted = False
+
+    def write_summary(st: str) -> dict[str, Any]:
+        state.wall_s = time.monotonic() - t_start
+        sm = summarize(s, state, st, seed_v, acm_v, clear, dur)
+        (out / "summary.json").write_text(json.dumps(_json_safe(sm), indent=2))
+        return sm
+
+    write_summary("partial")
+    try:
+        for k, (t0, t1) in enumerate(stretches):
+            if stop_ev.is_set():
+                interrupted = True
+                break
+            fr = _run_stretch(s, tl, k, t0, t1, acm_v, seed_v, max_iter, state, stop_ev)
+            if stop_ev.is_set():
+                interrupted = True
+                break
+            state.frames.extend(fr)
+            _write_frames(frames_csv, fr, header=False)
+            state.bins.extend(bin_frames(fr, tl, [(t0, t1)], bin_v, acm_v))
+            _write_measured(out / "measured.csv", state.bins, jam_names)
+            sm = write_summary("partial")
+            fer = sm["fer"] if math.isfinite(sm["fer"]) else 0.0
+            say(f"stretch {k + 1}/{len(stretches)} t={t0:g}-{t1:g} s: {len(fr)} frames, FER {fer:.3f}, "
+                f"goodput {sm['goodput_bps_mean'] / 1e3:.1f} kb/s")
+        else:
+            status = "complete"
+    except KeyboardInterrupt:
+        interrupted = True
+    if interrupted:
+        state.notes.append("run interrupted: partial results")
+    sm = write_summary(status)
+    if report:
+        try:
+            from .report import build_report
+
+            build_report(out)
+        except ImportError:  # pragma: no cover - report module missing
+            pass
+    if interrupted:
+        raise KeyboardInterrupt
+    return sm
