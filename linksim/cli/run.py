@@ -1,0 +1,70 @@
+"""`linksim run SCENARIO`: the end-to-end loopback run that measures the throughput the terminal keeps."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run", help="run a scenario end to end (DVB-S2 TX -> channel -> RX) and report",
+        description="Run a scenario end to end in a GNU Radio loopback flowgraph driven by its budget Timeline, "
+                    "measure goodput, FER and Es/N0 per time bin next to the budget's prediction, and write a run "
+                    "directory with a report.")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<scenario>-<time>)")
+    p.add_argument("--duration", type=float, metavar="S", help="simulate only the first S seconds")
+    p.add_argument("--seed", type=int, help="seed for the channel and the payload (default: the scenario's)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--acm", dest="acm", action="store_true", default=None, help="adaptive coding and modulation")
+    mode.add_argument("--ccm", dest="acm", action="store_false", help="constant MODCOD (the scenario's)")
+    p.add_argument("--every", type=float, metavar="S", help="dwell mode: simulate a stretch every S seconds ...")
+    p.add_argument("--dwell", type=float, metavar="S", help="... of S seconds each")
+    p.add_argument("--bin", type=float, metavar="S", help="measurement time bin (default: the timeline step)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario key")
+    p.add_argument("--no-report", action="store_true", help="skip report.html")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..run import run_scenario
+    from ..scenario import load_scenario
+    from .budget import parse_overrides
+
+    s = load_scenario(args.scenario, parse_overrides(args.set))
+    out = Path(args.out) if args.out else Path("runs") / f"{s.name}-{time.strftime('%Y%m%dT%H%M%S')}"
+
+    def progress(msg: str) -> None:
+        sys.stderr.write(f"linksim run: {msg}\n")
+        sys.stderr.flush()
+
+    progress(f"{s.name}: writing {out}")
+    try:
+        sm = run_scenario(s, out, duration_s=args.duration, seed=args.seed, acm=args.acm, progress=progress,
+                          every_s=args.every, dwell_s=args.dwell, bin_s=args.bin, report=not args.no_report)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"linksim run: interrupted; partial results in {out}\n")
+        return 130
+    if args.json:
+        print(json.dumps(sm, indent=2, default=str))
+        return 0
+    def f(v: object, unit: str = "", fmt: str = "{:.2f}") -> str:
+        return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else fmt.format(v) + unit
+
+    print(f"{s.name}: {sm['status']} ({'ACM' if sm['acm'] else 'CCM ' + sm['modcod']}, seed {sm['seed']})")
+    print(f"  frames            {sm['frames_total']} sent, {sm['frames_ok']} ok, FER {f(sm['fer'], '', '{:.4f}')}")
+    print(f"  goodput           {f(sm['goodput_bps_mean'] / 1e3, ' kb/s')} measured, "
+          f"{f(sm['predicted_goodput_bps_mean'] / 1e3, ' kb/s')} predicted, "
+          f"{f(sm['clear_sky_goodput_bps'] / 1e3, ' kb/s')} clear sky")
+    print(f"  degradation       {f(sm['degradation_pct'], ' %')}   availability {f(sm['availability_pct'], ' %')}")
+    print(f"  Es/N0 bias        {f(sm['esn0_bias_db'], ' dB')} (measured - predicted)")
+    print(f"  real-time factor  {f(sm['realtime_factor'])}")
+    report = out / "report.html"
+    print(f"report: {report if report.exists() else out}")
+    return 0

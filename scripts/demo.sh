@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The main job: install what is needed, then run a shipped loopback scenario end to end and print where its
+# report is. A low-elevation Arctic Ka-band terminal with a horizon jammer, ACM on, sampled as dwells.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/linksim run scenarios/arctic-horizon-jammer-acm.toml --every 150 --dwell 2 --out runs/demo "$@"
