@@ -54,15 +54,18 @@ def grdtv_symbols(modcod: str, ts: bytes, frame: str = "normal", pilots: bool = 
 
 def grdtv_samples(modcod: str, ts: bytes, sps: int = 2, rolloff: float = 0.2, frame: str = "normal",
                   pilots: bool = True, gold_code: int = 0) -> np.ndarray:
-    """gr-dtv PLFRAME symbols shaped by GNU Radio's RRC interpolating FIR (sps samples per symbol)."""
+    """gr-dtv PLFRAME symbols shaped by GNU Radio's RRC interpolating FIR (sps samples per symbol, unit mean power
+    per sample for unit-energy symbols); the filter is flushed so the last frame is complete."""
     from gnuradio import blocks, filter, gr
 
     sym = grdtv_symbols(modcod, ts, frame=frame, pilots=pilots, gold_code=gold_code, rolloff=rolloff)
-    taps = filter.firdes.root_raised_cosine(float(sps), float(sps), 1.0, rolloff, 20 * sps + 1)
+    ntaps = 20 * sps + 1
+    taps = np.asarray(filter.firdes.root_raised_cosine(1.0, float(sps), 1.0, rolloff, ntaps))
+    taps = taps / np.sqrt(np.sum(taps**2)) * np.sqrt(sps)  # unit-energy pulse, sqrt(sps) gain
     tb = gr.top_block()
-    src = blocks.vector_source_c(sym.tolist(), False)
-    fir = filter.interp_fir_filter_ccf(sps, taps)
+    src = blocks.vector_source_c(np.concatenate([sym, np.zeros(ntaps // sps + 1)]).tolist(), False)
+    fir = filter.interp_fir_filter_ccf(sps, taps.tolist())
     snk = blocks.vector_sink_c()
     tb.connect(src, fir, snk)
     tb.run()
-    return np.asarray(snk.data(), dtype=np.complex64) / np.float32(np.sqrt(sps))
+    return np.asarray(snk.data(), dtype=np.complex64)

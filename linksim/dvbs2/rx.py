@@ -106,23 +106,29 @@ def _pls_params(pls: int) -> FrameParams | None:
 
 
 def _lr_frequency(z: np.ndarray, starts: list[int], lengths: list[int], max_lag: int) -> float:
-    """Luise & Reggiannini estimate (cycles/symbol) over blocks z[s:s+n] of modulation-free samples."""
-    total = 0j
+    """Luise & Reggiannini estimate (cycles/symbol) over blocks z[s:s+n] of modulation-free samples:
+    arg(sum_m R(m)) / (pi (M + 1)) with R(m) the lag-m autocorrelation averaged over all block pairs at lag m
+    (unbiased for |f| < 1/(M+1))."""
+    r = np.zeros(max_lag, dtype=np.complex128)
+    cnt = np.zeros(max_lag)
     groups: dict[int, list[int]] = {}
     for s, n in zip(starts, lengths, strict=True):
         groups.setdefault(n, []).append(s)
     for n, ss in groups.items():
         b = z[np.asarray(ss)[:, None] + np.arange(n)[None, :]]  # (blocks, n)
         for m in range(1, min(max_lag, n - 1) + 1):
-            total += np.vdot(b[:, :-m], b[:, m:])
+            r[m - 1] += np.vdot(b[:, :-m], b[:, m:])
+            cnt[m - 1] += b.shape[0] * (n - m)
+    ok = cnt > 0
+    total = np.sum(r[ok] / cnt[ok])
     return float(np.angle(total) / (np.pi * (max_lag + 1)))
 
 
 def _known_blocks(pf: FrameParams | None, pmask: np.ndarray) -> tuple[list[int], list[int]]:
     """Starts and lengths (symbols, from the PLHEADER start) of the known-symbol blocks of a PLFRAME."""
-    starts, lens = [0], [PLHEADER_SYMBOLS]
     if pf is None:
         return [0, PLHEADER_SYMBOLS], [PLHEADER_SYMBOLS, int(pmask.size)]
+    starts, lens = [0], [PLHEADER_SYMBOLS]
     if pf.pilots:
         idx = np.flatnonzero(np.diff(np.concatenate([[0], pmask.astype(np.int8), [0]])) == 1)
         starts += [int(i) + PLHEADER_SYMBOLS for i in idx]
@@ -436,7 +442,8 @@ class Receiver:
         for _ in range(max_frames):
             if p + PLHEADER_SYMBOLS > self._sym.size:
                 return
-            pls, _, _ = decode_plsc_differential(self._sym[p : p + PLHEADER_SYMBOLS])
+            span = min(0.1, 4 * float(np.sqrt(self._f_var)))
+            pls, _, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc, span if span > 1e-3 else 0.0)
             try:
                 pf = _pls_params(pls)
             except KeyError:
@@ -476,10 +483,8 @@ class Receiver:
                 self.stats["lost_lock"] += 1
                 self._consume(max(0, p))
                 return None
-        if self._f_var > 1e-6 and self.sync == "full":
-            pls, conf, _ = decode_plsc_differential(self._sym[p : p + PLHEADER_SYMBOLS])
-        else:
-            pls, conf, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc)
+        span = min(0.1, 4 * float(np.sqrt(self._f_var))) if self.sync == "full" else 0.0
+        pls, conf, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc, span if span > 1e-3 else 0.0)
         try:
             pf = _pls_params(pls)
         except KeyError:
@@ -508,9 +513,7 @@ class Receiver:
 
     def _demod(self, seg: np.ndarray, pls: int, pf: FrameParams | None, pos0: float,
                truncated: bool) -> FrameReport:
-        hdr = header_symbols(pls)
         length = DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
-        genie = self.sync == "genie"
         name = DUMMY if pf is None else pf.modcod
         frame = "normal" if pf is None else pf.frame
         pilots = False if pf is None else pf.pilots
@@ -519,38 +522,61 @@ class Receiver:
                                self._f_cyc, truncated=True)
         known, ref, scr = _frame_reference(pls, pf, self.gold_code)
         pmask = known[PLHEADER_SYMBOLS:]
-        const = None if pf is None else constellation(pf.constellation, pf.rate)
-        points = np.array([PILOT_SYMBOL]) if const is None else const.points
         k = np.arange(length)
-        if genie:
-            z = seg.astype(np.complex64, copy=True)
+        z = seg.astype(np.complex64, copy=True)
+        if self.sync == "genie":
             z[PLHEADER_SYMBOLS:] *= np.conj(scr)
-            v = z
-        else:
-            # frequency: refine the running estimate with this frame's known symbols (L&R over blocks)
-            rot = np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
-            z = seg * rot
-            z[PLHEADER_SYMBOLS:] *= np.conj(scr)
-            starts, lens = _known_blocks(pf, pmask)
-            zk = z * np.conj(ref)
-            df = self._lr_update(zk, starts, lens)
-            z = z * np.exp(-2j * np.pi * df * k).astype(np.complex64)
-            if pf is not None and pf.pilots or pf is None:
-                zk = z * np.conj(ref)
-                phase, slope = pilot_phase(zk, starts, lens, length)
-                v = z * np.exp(-1j * phase).astype(np.complex64)
-                # the pilot slope is ambiguous by 1/(pilot spacing): use it only once the prior is tight
-                if np.sqrt(self._f_var) < 1.2e-4 and abs(slope) < 2.5e-4:
-                    df += slope
-                    self._f_var = min(self._f_var, 1e-9)
-            else:
-                g = np.mean(z[:PLHEADER_SYMBOLS] * np.conj(hdr))
-                v, _, nu = track_phase(z, known, ref, points, float(abs(g)), float(np.angle(g)), 0.0,
-                                       self.phase_bn_t)
-                df += 0.5 * nu / (2 * np.pi)
-            self._f_cyc += df
+            rep = self._measure_and_decode(z, pos0, pls, pf, known, ref)
+            return self._deliver(rep)
+        # carrier: refine the running offset with this frame's known symbols (L&R over header and pilots)
+        z *= np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
+        z[PLHEADER_SYMBOLS:] *= np.conj(scr)
+        starts, lens = _known_blocks(pf, pmask)
+        sd_before = float(np.sqrt(self._f_var))
+        df = self._lr_update(z * np.conj(ref), starts, lens)
+        if pf is not None and not pf.pilots:
+            z *= np.exp(-2j * np.pi * df * k).astype(np.complex64)
+            hdr = ref[:PLHEADER_SYMBOLS]
+            g = np.mean(z[:PLHEADER_SYMBOLS] * np.conj(hdr))
+            const = constellation(pf.constellation, pf.rate)
+            v, _, nu = track_phase(z, known, ref, const.points, float(abs(g)), float(np.angle(g)), 0.0,
+                                   self.phase_bn_t)
+            self._f_cyc += df + 0.5 * nu / (2 * np.pi)
             self._f_frames += 1
-        # amplitude and noise from the known symbols
+            return self._deliver(self._measure_and_decode(v, pos0, pls, pf, known, ref))
+        # pilots: feed-forward phase from header and pilot blocks. Their phases are ambiguous by whole turns
+        # between blocks (1476 symbols); while the offset is still uncertain, a frame that fails to decode is
+        # tried again one alias up and down, and a decoded frame pins the offset.
+        period = float(np.median(np.diff(starts[1:]))) if len(starts) > 2 else float(length)
+        aliases = [0.0]
+        if pf is not None and sd_before > 1.2e-4 and self.decode:
+            aliases += [1.0 / period, -1.0 / period]
+        rep = None
+        for alias in aliases:
+            za = z * np.exp(-2j * np.pi * (df + alias) * k).astype(np.complex64)
+            phase, slope = pilot_phase(za * np.conj(ref), starts, lens, length)
+            v = za * np.exp(-1j * phase).astype(np.complex64)
+            r = self._measure_and_decode(v, pos0, pls, pf, known, ref)
+            if rep is None or r.ok:
+                rep, best = r, (alias, slope)
+            if r.ok:
+                break
+        alias, slope = best
+        if rep.ok and pf is not None:
+            self._f_cyc += df + alias + slope
+            self._f_var = min(self._f_var, 1e-10)
+        elif sd_before < 1.2e-4 and abs(slope) < 2.5e-4:
+            self._f_cyc += df + slope
+            self._f_var = min(self._f_var, 1e-9)
+        else:
+            self._f_cyc += df
+        self._f_frames += 1
+        rep.cfo_cyc = self._f_cyc
+        return self._deliver(rep)
+
+    def _measure_and_decode(self, v: np.ndarray, pos0: float, pls: int, pf: FrameParams | None,
+                            known: np.ndarray, ref: np.ndarray) -> FrameReport:
+        """Es/N0 from the known symbols of the phase-corrected frame v, then demapping and decoding."""
         vk = v[known]
         rk = ref[known]
         a = float(np.real(np.vdot(rk, vk)) / np.real(np.vdot(rk, rk)))
@@ -558,13 +584,27 @@ class Receiver:
         if a <= 0 or noise <= 0:
             a, noise = max(a, 1e-6), max(noise, 1e-6)
         esn0_db = float(10 * np.log10(a * a / noise))
+        name = DUMMY if pf is None else pf.modcod
+        frame = "normal" if pf is None else pf.frame
+        pilots = False if pf is None else pf.pilots
         rep = FrameReport(int(round(pos0)), name, frame, pilots, pls, 0, -1, pf is None, esn0_db, self._f_cyc)
         if pf is None or not self.decode:
             return rep
-        data = v[PLHEADER_SYMBOLS:][~pmask] / np.float32(a)
+        const = constellation(pf.constellation, pf.rate)
+        data = v[PLHEADER_SYMBOLS:][~known[PLHEADER_SYMBOLS:]] / np.float32(a)
         llr = soft_demap(data, const.points, const.labels_bits, noise / (a * a))
         cw = deinterleave_llrs(llr, pf.constellation, pf.rate)
         return self._decode(rep, cw, pf)
+
+    def _deliver(self, rep: FrameReport) -> FrameReport:
+        """TS packets of a decoded frame (the deframer keeps the packet that straddles frames)."""
+        if rep.modcod == DUMMY:
+            return rep
+        if rep.ok and rep.bbheader is not None:
+            rep.ts, rep.ts_crc_errors = self._ts.push(rep.payload, rep.bbheader)
+        else:
+            self._ts.reset()
+        return rep
 
     def _decode(self, rep: FrameReport, cw_llr: np.ndarray, pf: FrameParams) -> FrameReport:
         from .bch import bch_decode
@@ -585,9 +625,5 @@ class Receiver:
         if self.keep_raw_field:
             rep.raw_field = np.packbits(bb[BBHEADER_BITS : pf.k_bch - (pf.k_bch - BBHEADER_BITS) % 8]).tobytes()
         if rep.ok:
-            nbytes = hdr.dfl_bits // 8
-            rep.payload = np.packbits(bb[BBHEADER_BITS : BBHEADER_BITS + nbytes * 8]).tobytes()
-            rep.ts, rep.ts_crc_errors = self._ts.push(rep.payload, hdr)
-        else:
-            self._ts.reset()
+            rep.payload = np.packbits(bb[BBHEADER_BITS : BBHEADER_BITS + hdr.dfl_bits // 8 * 8]).tobytes()
         return rep

@@ -92,15 +92,30 @@ def _interp(x, t, tab):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _gardner_run(x, t, sps, state, kp, ki, tab, out, pos):  # pragma: no cover - compiled
-    """Produce symbols while the interpolator has samples. state = [integrator, prev.re, prev.im, agc]."""
+def _gardner_run(x, t, sps, state, gains, n_acq, tab, out, pos):  # pragma: no cover - compiled
+    """Produce symbols while the interpolator has samples. state = [integrator, prev.re, prev.im, agc, count];
+    gains = [initial bn_t, tracking bn_t, kp, ki, kd]: over the first n_acq symbols the loop bandwidth shrinks
+    from the initial value to the tracking one (fast pull-in, then low jitter)."""
     n = 0
     integ = state[0]
     prev = complex(state[1], state[2])
     agc = state[3]
+    count = state[4]
     half = sps * 0.5
     nmax = out.shape[0]
     while n < nmax and t + 5.0 < x.shape[0]:
+        if count < n_acq:
+            # bandwidth shrinking from gains[0] (at count 0) as 1/(count + c) down to the tracking bandwidth
+            bn = gains[0] * 200.0 / (count + 200.0)
+            if bn < gains[1]:
+                bn = gains[1]
+            th = bn / 1.0607
+            d = (1.0 + 1.4142 * th + th * th) * gains[4]
+            kp = 2.8284 * th / d
+            ki = 4.0 * th * th / d
+        else:
+            kp = gains[2]
+            ki = gains[3]
         y = _interp(x, t, tab)
         ym = _interp(x, t - half, tab)
         g = 1.0 / np.sqrt(agc)
@@ -115,14 +130,16 @@ def _gardner_run(x, t, sps, state, kp, ki, tab, out, pos):  # pragma: no cover -
         out[n] = y
         pos[n] = t
         n += 1
+        count += 1
         p = y.real * y.real + y.imag * y.imag
-        agc += 1e-3 * (p / g / g * 1.0 - agc) if agc > 0 else p
+        agc += 1e-3 * (p / g / g - agc)
         prev = y
         t += sps * (1.0 + kp * e + integ)
     state[0] = integ
     state[1] = prev.real
     state[2] = prev.imag
     state[3] = agc
+    state[4] = count
     return n, t
 
 
@@ -141,6 +158,8 @@ class GardnerTiming:
     """
 
     KD = 0.25  # measured S-curve slope (per unit timing error in symbols) for RRC, unit-power signal, low rolloff
+    BN_T_ACQ = 1e-2  # loop bandwidth over the first N_ACQ symbols (fast pull-in), then bn_t
+    N_ACQ = 20000
 
     def __init__(self, sps: float, bn_t: float = 2e-3, rolloff: float = 0.2, initial_offset: float = 0.0) -> None:
         if sps < 2:
@@ -148,11 +167,11 @@ class GardnerTiming:
         self.sps = float(sps)
         kd = self.KD * (rolloff / 0.2) ** 0.5 * 2.0 * np.pi
         kp, ki = loop_gains(bn_t, kd)
-        self.kp, self.ki = kp, ki
+        self._gains = np.array([max(bn_t, self.BN_T_ACQ), bn_t, kp, ki, kd])
         self._buf = np.zeros(4, dtype=np.complex64)  # leading zeros: interpolator history
         self._base = -4  # absolute index of _buf[0]
         self._t = 4.0 + float(initial_offset) + self.sps  # relative to _buf; first symbol needs t - sps/2 - 3 >= 0
-        self._state = np.array([0.0, 0.0, 0.0, 0.0])
+        self._state = np.array([0.0, 0.0, 0.0, 0.0, 0.0])
         self._tab = _interp_table()
 
     @property
@@ -168,7 +187,8 @@ class GardnerTiming:
         nmax = int(self._buf.size / self.sps) + 4
         out = np.empty(nmax, dtype=np.complex64)
         pos = np.empty(nmax, dtype=np.float64)
-        n, t = _gardner_run(self._buf, self._t, self.sps, self._state, self.kp, self.ki, self._tab, out, pos)
+        n, t = _gardner_run(self._buf, self._t, self.sps, self._state, self._gains, self.N_ACQ, self._tab, out,
+                            pos)
         # keep what the next symbols still need: from t - sps/2 - 4 on
         keep_from = max(0, int(np.floor(t - self.sps / 2)) - 4)
         self._buf = self._buf[keep_from:]
@@ -233,21 +253,28 @@ def combined_offset_phasor(c_sof: complex, c_pls: complex) -> complex:
     return complex(c_sof + s * c_pls)
 
 
-def decode_plsc(y90: np.ndarray, f_cyc: float = 0.0) -> tuple[int, float, complex]:
-    """Soft ML decoding of a PLHEADER (90 symbols starting at the SOF), carrier offset f_cyc removed first.
+def decode_plsc(y90: np.ndarray, f_cyc: float = 0.0, span_cyc: float = 0.0) -> tuple[int, float, complex]:
+    """Soft ML decoding of a PLHEADER (90 symbols starting at the SOF) with unknown phase.
 
-    Returns (pls_code 0..127, confidence, gain) where gain = mean(y conj(h)) for the decided header h (complex:
-    amplitude and mean phase at the header centre) and confidence = best / second-best metric (>= 1).
+    The carrier offset is taken as f_cyc (cycles/symbol) give or take span_cyc: with span_cyc > 0 the decision
+    is the best (PLS code, offset) pair over a grid of offsets 1/400 cycles/symbol apart (generalised
+    likelihood ratio). Returns (pls_code 0..127, confidence, gain) where gain = mean(y conj(h)) for the decided
+    header h after removing the offset (amplitude and phase at the header centre) and confidence = best over
+    second-best metric (>= 1).
     """
     _, _, table = _header_refs()
-    k = np.arange(PLHEADER_SYMBOLS)
-    z = np.asarray(y90, dtype=np.complex64) * np.exp(-2j * np.pi * f_cyc * (k - 44.5)).astype(np.complex64)
-    corr = np.conj(table) @ z  # (128,)
-    mag = np.abs(corr)
+    k = np.arange(PLHEADER_SYMBOLS) - 44.5
+    n = int(np.ceil(span_cyc / 0.0025)) if span_cyc > 0 else 0
+    fs = f_cyc + 0.0025 * np.arange(-n, n + 1)
+    z = np.asarray(y90, dtype=np.complex64)[None, :] * np.exp(-2j * np.pi * fs[:, None] * k[None, :]).astype(
+        np.complex64)
+    corr = z @ np.conj(table).T  # (offsets, 128)
+    mag = np.abs(corr).max(axis=0)
     order = np.argsort(mag)
     best, second = int(order[-1]), int(order[-2])
     conf = float(mag[best] / max(mag[second], 1e-30))
-    return best, conf, complex(corr[best] / PLHEADER_SYMBOLS)
+    fi = int(np.argmax(np.abs(corr[:, best])))
+    return best, conf, complex(corr[fi, best] / PLHEADER_SYMBOLS)
 
 
 @lru_cache(maxsize=1)
@@ -256,17 +283,17 @@ def _diff_table() -> np.ndarray:
     return (h[:, 1:] * np.conj(h[:, :-1])).astype(np.complex64)
 
 
-def decode_plsc_differential(y90: np.ndarray) -> tuple[int, float, float]:
-    """PLS decoding that needs no carrier estimate: correlates y[k+1] conj(y[k]) over the whole PLHEADER with
-    each header's own differential sequence. Returns (pls_code, confidence, carrier offset in cycles/symbol
-    from the 89 products)."""
+def decode_plsc_differential(y90: np.ndarray, span_cyc: float = 0.1) -> tuple[int, float, float]:
+    """PLS decoding that needs no carrier estimate. The products y[k+1] conj(y[k]) correlated with each
+    header's differential sequence give a carrier offset; the PLS code is then decided jointly with the offset
+    within +-span_cyc of it (`decode_plsc`). Returns (pls_code, confidence, offset in cycles/symbol)."""
     y = np.asarray(y90, dtype=np.complex64)
     d = y[1:] * np.conj(y[:-1])
     corr = np.conj(_diff_table()) @ d
-    mag = np.abs(corr)
-    order = np.argsort(mag)
-    best, second = int(order[-1]), int(order[-2])
-    return best, float(mag[best] / max(mag[second], 1e-30)), float(np.angle(corr[best]) / (2 * np.pi))
+    best = int(np.argmax(np.abs(corr)))
+    f = float(np.angle(corr[best]) / (2 * np.pi))
+    pls, conf, _ = decode_plsc(y, f, span_cyc)
+    return pls, conf, f
 
 
 def header_symbols(pls: int) -> np.ndarray:
