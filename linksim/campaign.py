@@ -15,8 +15,10 @@ consistent. At the end the standard figures are drawn into `DIR/figures/` (links
 from __future__ import annotations
 
 import copy
+import csv
 import fcntl
 import json
+import math
 import multiprocessing
 import os
 import shutil
@@ -45,6 +47,7 @@ __all__ = ["DEFAULT_RUNNER", "CampaignResult", "CampaignSpec", "Point", "default
 
 DB_NAME = "campaign.sqlite"
 LOCK_NAME = "campaign.lock"
+INCOMPLETE_STATUSES = ("partial", "interrupted")  # a summary with one of these is not a finished point
 
 
 def default_workers() -> int:
@@ -103,7 +106,8 @@ def execute_point(task: dict[str, Any]) -> dict[str, Any]:
         summary = runner(scenario, run_dir, **task["run_options"])
         if not isinstance(summary, dict):
             raise TypeError(f"the runner returned {type(summary).__name__}, not a summary dict")
-        out.update(ok=True, summary=json.loads(json.dumps(summary, default=_jsonable)))
+        out.update(ok=True, summary=json.loads(json.dumps(summary, default=_jsonable)),
+                   measured=measured_means(run_dir / "measured.csv"))
     except Exception as e:  # noqa: BLE001 - the point fails, the campaign goes on
         first = (str(e).strip().splitlines() or [""])[0]
         out.update(ok=False, error=f"{type(e).__name__}: {first}" if first else type(e).__name__)
@@ -114,6 +118,31 @@ def execute_point(task: dict[str, Any]) -> dict[str, Any]:
             pass
     out.update(finished_utc=utc_now(), wall_s=time.monotonic() - t0)
     return out
+
+
+def measured_means(path: Path) -> dict[str, float]:
+    """Frame-weighted means of a run's measured.csv: `esn0_db_mean` (the receiver's Es/N0 estimate) and
+    `predicted_esn0_db_mean` (the budget's), over the bins that have them. Empty if the file is missing."""
+    sums: dict[str, list[float]] = {"esn0_est_db": [0.0, 0.0], "predicted_esn0_db": [0.0, 0.0]}
+    try:
+        with path.open(newline="") as f:
+            for row in csv.DictReader(f):
+                try:
+                    w = float(row.get("frames") or 0.0)
+                except ValueError:
+                    continue
+                for k, acc in sums.items():
+                    try:
+                        v = float(row.get(k) or "nan")
+                    except ValueError:
+                        continue
+                    if math.isfinite(v) and w > 0:
+                        acc[0] += w * v
+                        acc[1] += w
+    except OSError:
+        return {}
+    names = {"esn0_est_db": "esn0_db_mean", "predicted_esn0_db": "predicted_esn0_db_mean"}
+    return {names[k]: acc[0] / acc[1] for k, acc in sums.items() if acc[1] > 0}
 
 
 def _ignore_sigint() -> None:
@@ -407,10 +436,11 @@ def _drive(spec: CampaignSpec, db: CampaignDB, backend: _PoolBackend | _DaskBack
                 finished += 1
                 db.mark_failed(p.hash, val["error"], val)
                 line("FAILED", p, f"{val['error']}  (see {rows[p.hash]['run_dir']}/error.txt)")
-            elif val["summary"].get("status") == "interrupted":
-                db.mark_pending(p.hash, "the run was interrupted")
-                queue.appendleft(p)
-                line("requeue", p, "the run reported itself interrupted")
+            elif val["summary"].get("status") in INCOMPLETE_STATUSES:
+                finished += 1
+                why = f"the run ended early (status {val['summary']['status']})"
+                db.mark_failed(p.hash, why, val)
+                line("FAILED", p, why)
             else:
                 finished += 1
                 db.mark_done(p, val)

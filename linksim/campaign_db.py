@@ -8,8 +8,9 @@ Columns of `runs`:
 - `status` (pending, running, done, failed), `error`, `attempts`, `run_dir`, `started_utc`, `finished_utc`,
   `wall_s`, `worker`, `run_status` (the summary's own status);
 - the summary metrics (`goodput_bps_mean`, `clear_sky_goodput_bps`, `degradation_pct`, `availability_pct`, `fer`,
-  `esn0_bias_db`, `frames_total`, `frames_ok`), `esn0_db_mean` (measured) and `js_db` (total J/S) when the
-  summary has them, and the full summary as JSON (`summary`);
+  `esn0_bias_db`, `frames_total`, `frames_ok`), the measured and predicted mean Es/N0 (`esn0_db_mean`,
+  `predicted_esn0_db_mean`: from the summary, else the run's measured.csv, frame-weighted) and `js_db` (total J/S:
+  power sum of the summary's per-jammer `js_db_mean`), and the full summary as JSON (`summary`);
 - what the figures need whether or not it was swept: `modcod`, `jammer_types`, `symbol_rate_baud`, `pilots`,
   `acm`, and `params` / `run_options` (JSON).
 
@@ -42,6 +43,7 @@ METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
     ("frames_total", "INTEGER"),
     ("frames_ok", "INTEGER"),
     ("esn0_db_mean", "REAL"),
+    ("predicted_esn0_db_mean", "REAL"),
     ("js_db", "REAL"),
 )
 
@@ -138,6 +140,10 @@ class CampaignDB:
         with self.conn:
             cols = ", ".join(f"{quote(n)} {t}" for n, t in FIXED_COLUMNS)
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+            have = set(self.columns())
+            for n, t in FIXED_COLUMNS:  # a database from an older linksim: add the columns it lacks
+                if n not in have:
+                    self.conn.execute(f"ALTER TABLE runs ADD COLUMN {quote(n)} {t.replace(' UNIQUE', '')}")
             self.conn.execute("CREATE TABLE IF NOT EXISTS campaign (key TEXT PRIMARY KEY, value TEXT)")
             self.conn.execute("CREATE TABLE IF NOT EXISTS spec_history (spec_hash TEXT PRIMARY KEY, "
                               "first_seen_utc TEXT, spec_text TEXT)")
@@ -245,7 +251,12 @@ class CampaignDB:
         for n in ("frames_total", "frames_ok"):
             if values[n] is not None:
                 values[n] = int(values[n])
+        extra = result.get("measured") or {}
         values["esn0_db_mean"] = measured_esn0_db(summary)
+        if values["esn0_db_mean"] is None:
+            values["esn0_db_mean"] = _number(extra.get("esn0_db_mean"))
+        values["predicted_esn0_db_mean"] = _number(summary.get("predicted_esn0_db_mean",
+                                                               extra.get("predicted_esn0_db_mean")))
         values["js_db"] = total_js_db(summary, p.params)
         st = summary.get("status")
         values.update({

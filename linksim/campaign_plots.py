@@ -3,8 +3,9 @@
 - `goodput_vs_js.png`: goodput (Mbit/s) against total J/S (dB), one line per jammer type, MODCOD and ACM setting;
   points that share a J/S (a seed sweep) are averaged, with their min-max spread as error bars.
 - `efficiency_vs_esn0.png`: goodput as spectral efficiency (goodput / symbol rate, bit/symbol) against the measured
-  Es/N0 (dB), next to the Shannon bound (eta = log2(1 + Es/N0)) and the DVB-S2 Table 13 staircase (the most
-  efficient MODCOD whose quasi-error-free threshold is met).
+  Es/N0 (dB; the budget's prediction, drawn hollow, where the receiver gave no estimate), next to the Shannon
+  bound (eta = log2(1 + Es/N0)) and the DVB-S2 Table 13 staircase (the most efficient MODCOD whose
+  quasi-error-free threshold is met).
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ def _pyplot():
 def _usable(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if r.get("status") == "done" and not r.get("stale")
             and isinstance(r.get("goodput_bps_mean"), int | float)]
+
+
+def _esn0(r: dict[str, Any]) -> tuple[float | None, bool]:
+    """A row's Es/N0 (dB) for the efficiency figure: the receiver's estimate, else the budget's prediction
+    (a jammed receiver that never locks has no estimate). The flag says which."""
+    for key, measured in (("esn0_db_mean", True), ("predicted_esn0_db_mean", False)):
+        v = r.get(key)
+        if isinstance(v, int | float) and np.isfinite(v):
+            return float(v), measured
+    return None, False
 
 
 def _group_label(r: dict[str, Any]) -> str:
@@ -72,12 +83,12 @@ def plot_goodput_vs_js(rows: Sequence[dict[str, Any]], path: str | Path) -> Path
 def plot_efficiency_vs_esn0(rows: Sequence[dict[str, Any]], path: str | Path) -> Path | None:
     """Spectral efficiency (bit/symbol) against measured Es/N0, with the Shannon bound and the Table 13
     staircase. Returns None when no finished point has a measured Es/N0 and a symbol rate."""
-    pts = [r for r in _usable(rows) if isinstance(r.get("esn0_db_mean"), int | float)
+    pts = [r for r in _usable(rows) if _esn0(r)[0] is not None
            and isinstance(r.get("symbol_rate_baud"), int | float) and r["symbol_rate_baud"] > 0]
     if not pts:
         return None
     pilots = sum(1 for r in pts if r.get("pilots")) * 2 >= len(pts)
-    x = np.array([float(r["esn0_db_mean"]) for r in pts])
+    x = np.array([_esn0(r)[0] for r in pts], dtype=float)
     lo, hi = min(-4.0, float(x.min()) - 1.0), max(17.0, float(x.max()) + 1.0)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
@@ -95,13 +106,17 @@ def plot_efficiency_vs_esn0(rows: Sequence[dict[str, Any]], path: str | Path) ->
     by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in pts:
         by_label[_group_label(r)].append(r)
-    for label in sorted(by_label):
-        rs = by_label[label]
-        ax.plot([r["esn0_db_mean"] for r in rs], [r["goodput_bps_mean"] / r["symbol_rate_baud"] for r in rs],
-                "o", ms=5, label=f"measured: {label}")
+    for k, label in enumerate(sorted(by_label)):
+        color = f"C{k % 10}"
+        for measured in (True, False):
+            rs = [r for r in by_label[label] if _esn0(r)[1] is measured]
+            if rs:
+                ax.plot([_esn0(r)[0] for r in rs], [r["goodput_bps_mean"] / r["symbol_rate_baud"] for r in rs],
+                        "o", ms=5, color=color, mfc=color if measured else "none",
+                        label=label if measured else f"{label} (no Es/N0 estimate: budget's)")
     ax.set_xlim(lo, hi)
     ax.set_ylim(bottom=0.0)
-    ax.set_xlabel("measured Es/N0 (dB)")
+    ax.set_xlabel("Es/N0, measured by the receiver (dB)")
     ax.set_ylabel("goodput / symbol rate (bit/symbol)")
     ax.set_title("Spectral efficiency against Es/N0")
     ax.grid(True, alpha=0.3)

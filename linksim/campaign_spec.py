@@ -57,7 +57,7 @@ _RUN_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "acm": lambda v: None if isinstance(v, bool) else f"expected true or false, got {v!r}",
 }
 # Runner keywords the campaign sets itself.
-_RESERVED_RUN_KEYS = ("scenario", "out_dir", "progress")
+_RESERVED_RUN_KEYS = ("scenario", "out_dir", "progress", "stop")
 
 
 @dataclass(frozen=True)

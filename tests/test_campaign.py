@@ -322,3 +322,33 @@ def test_bad_scheduler_address_is_input_error(tmp_path: Path, capsys: pytest.Cap
     spec = write_spec(tmp_path / "s.toml", GRID)
     rc = main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--scheduler", "localhost", "--runner", FAKE])
     assert rc == 2 and "expected an address like tcp://HOST:PORT" in capsys.readouterr().err
+
+
+# -- a tiny real campaign through linksim.run.run_scenario ------------------------------------------------------
+def test_real_campaign_through_run_scenario(gr, tmp_path: Path) -> None:
+    from linksim.dvbs2.params import frame_params
+
+    spec = write_spec(tmp_path / "real.toml", (
+        '[grid]\n"carrier.modcod" = ["QPSK 1/2", "8PSK 3/4"]\n'
+        "[run]\nduration_s = 0.3\nseed = 1\nreport = false\n"))
+    out = tmp_path / "out"
+    res = run_campaign(spec, out, workers=2, progress=None)  # the default runner, linksim.run:run_scenario
+    assert (res.done, res.failed) == (2, 0)
+    for r in rows(out):
+        summary = json.loads((Path(r["run_dir"]) / "summary.json").read_text())
+        # the row holds the run's own numbers
+        for k in ("goodput_bps_mean", "fer", "frames_total", "frames_ok", "availability_pct", "esn0_bias_db"):
+            assert r[k] == pytest.approx(summary[k], rel=1e-12), k
+        assert r["js_db"] == pytest.approx(summary["jammers"][0]["js_db_mean"], abs=1e-9)
+        # goodput against DVB-S2 Table 13: Rs x eta_pilots x (1 - FER), within 2 % and the +-1.5 frames a
+        # 0.3 s run can gain or lose at its edges
+        m = modcods.get(r["carrier.modcod"])
+        fp = frame_params(m.name, "normal", True)
+        rs = 1.0e6
+        frame_bps = fp.data_field_bits / 0.3
+        expected = rs * m.eta_pilots * (1.0 - r["fer"])
+        assert r["frames_total"] >= 5
+        assert abs(r["goodput_bps_mean"] - expected) <= 0.02 * expected + 1.5 * frame_bps
+        # Es/N0 from measured.csv agrees with the summary's bias (measured minus predicted)
+        assert r["esn0_db_mean"] - r["predicted_esn0_db_mean"] == pytest.approx(r["esn0_bias_db"], abs=0.05)
+    assert {p.name for p in res.figures} == {"goodput_vs_js.png", "efficiency_vs_esn0.png"}
