@@ -77,7 +77,13 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
                      fading=fading if fading is not None else link_channel.fading_model(s),
                      phase_noise=link_channel.phase_noise_model(s), jammers=scen_jams + jams, seed=args.seed,
                      t0_s=t0)
-        return ch, None, labels, [None] * len(scen_jams) + [j.js_db for j in jams]
+        # the set values over the stretch: time averages of the profile's dB values (reported as "set")
+        from ..channel import Column
+
+        tt = np.linspace(t0, t1, 201)
+        esn0_set = float(np.mean(Column(prof.time_s, prof.esn0_db)(tt)))
+        js_scen = [float(np.mean(Column(*j.js_db)(tt))) for j in scen_jams]  # type: ignore[misc]
+        return ch, esn0_set, labels, js_scen + [j.js_db for j in jams]
     if args.delay_s < 0:
         raise InputError(f"--delay-s: must be >= 0, got {args.delay_s}")
     esn0 = np.inf if args.esn0_db is None else args.esn0_db
