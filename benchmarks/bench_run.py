@@ -1,0 +1,64 @@
+"""Loopback real-time factor: simulated symbol time / wall time of `linksim run` at 1 Msym/s.
+
+Run:  .venv/bin/python benchmarks/bench_run.py [--seconds 5]
+For QPSK 1/2 and 16APSK 3/4 (CCM, Es/N0 well above threshold) with a CW and a barrage jammer active, it runs the
+whole GNU Radio flowgraph (TS source -> DVB-S2 TX -> channel with jammers -> DVB-S2 RX) and prints the real-time
+factor (target >= 1.0 on one core). GNU Radio's scheduler runs each block in its own thread, so the process may use
+both cores; the CPU time per simulated second is printed too (one core = CPU s per sim s <= 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from linksim.run import run_scenario
+from linksim.scenario import scenario_from_dict
+
+BASE = {
+    "scenario": {"name": "bench-run", "start": "2026-01-01T00:00:00Z", "duration_s": 60.0, "step_s": 1.0},
+    "site": {"lat_deg": 60.0, "lon_deg": 10.0},
+    "terminal": {"antenna_diameter_m": 1.2, "noise_temp_k": 100.0},
+    "satellite": {"eirp_dbw": 40.0},
+    "geometry": {"elevation_deg": 30.0, "range_km": 38000.0},
+    "carrier": {"freq_hz": 7.5e9, "symbol_rate_baud": 1.0e6, "modcod": "QPSK 1/2"},
+    "propagation": {"mode": "clear_sky"},
+    "jammer": [
+        {"name": "cw", "type": "cw", "js_db": -20.0, "offset_hz": 1.0e5},
+        {"name": "barrage", "type": "barrage", "js_db": -20.0, "bandwidth_hz": 2.0e6},
+    ],
+}
+
+
+def cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=5.0, help="simulated seconds per MODCOD")
+    args = ap.parse_args()
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    print(f"{'MODCOD':<12} {'sim s':>6} {'wall s':>7} {'RTF':>6} {'CPU s/sim s':>12} {'FER':>7}  (target RTF >= 1.0)")
+    for mc in ("QPSK 1/2", "16APSK 3/4"):
+        d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in BASE.items()}
+        d["carrier"] = dict(BASE["carrier"], modcod=mc)
+        s = scenario_from_dict(d)
+        # warm-up: numba caches and the first flowgraph
+        with tempfile.TemporaryDirectory() as tmp:
+            run_scenario(s, Path(tmp), duration_s=1.0, report=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            c0, t0 = cpu_s(), time.perf_counter()
+            sm = run_scenario(s, Path(tmp), duration_s=args.seconds, report=False)
+            wall, cpu = time.perf_counter() - t0, cpu_s() - c0
+        sim = sm["realtime_factor"] * sm["wall_time_s"]
+        print(f"{mc:<12} {sim:6.2f} {wall:7.2f} {sim / wall:6.2f} {cpu / sim:12.2f} {sm['fer']:7.4f}")
+
+
+if __name__ == "__main__":
+    main()
