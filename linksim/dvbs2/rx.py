@@ -239,6 +239,7 @@ class Receiver:
         # frame sync state
         self._locked = sync == "genie"
         self._next = 0  # buffer index of the next PLHEADER when locked
+        self._header: tuple[int, int, FrameParams | None] | None = None  # found, frame not complete yet
         self._misses = 0
         self._f_cyc = 0.0
         self._f_var = 1e-4
@@ -269,7 +270,7 @@ class Receiver:
         if self._flushed:
             return []
         tail = np.zeros(self._mf.delay + 8 * int(round(self.sps)), dtype=np.complex64)
-        self._front_end(self._mf.process(tail))
+        self._front_end(self._mf.process(tail), final=True)
         out = self._frames(final=True)
         self._flushed = True
         return out
@@ -281,9 +282,9 @@ class Receiver:
 
     # ------------------------------------------------------------------------------------------- front end
 
-    def _front_end(self, y: np.ndarray) -> None:
+    def _front_end(self, y: np.ndarray, final: bool = False) -> None:
         if self._timing is not None:
-            s, pos = self._timing.process(y)
+            s, pos = self._timing.process(y, final)
             pos = pos - self._mf.delay
         else:
             # genie: take MF output samples at the known instants
@@ -406,6 +407,7 @@ class Receiver:
 
     def _lock(self, p: int, f_cyc: float, metric: float) -> None:
         self._locked = True
+        self._header = None
         self._next = p
         self._f_cyc = f_cyc
         self._f_var = 1e-4  # variance of the offset estimate (cycles/symbol)^2: header-only at first
@@ -459,17 +461,25 @@ class Receiver:
             self._f_cyc += self._lr_update(z * np.conj(ref), starts, lens)
             p += length
 
-    def _locked_step(self, final: bool) -> FrameReport | None:
+    def _find_header(self, final: bool) -> tuple[int, int, FrameParams | None] | None:
+        """Refine the expected PLHEADER position (+-2 symbols: timing slips) and decode its PLS code.
+        Returns (position, pls, params), or None (wait for data, or lock lost)."""
         p = self._next
         n = self._sym.size
         if p + PLHEADER_SYMBOLS + 3 > n:
-            if final and n - p > PLHEADER_SYMBOLS // 2 and self.sync == "full":
-                return None
             return None
+        span = min(0.1, 4 * float(np.sqrt(self._f_var))) if self.sync == "full" else 0.0
+        span = span if span > 1e-3 else 0.0
         if self.sync == "full":
             lo = max(0, p - 2)
-            m, cs, cp = header_metric(self._sym[lo : p + PLHEADER_SYMBOLS + 2])
-            j = int(np.argmax(m))
+            m, _, _ = header_metric(self._sym[lo : p + PLHEADER_SYMBOLS + 2])
+            # the position whose best header hypothesis correlates most (coherently, all 90 symbols)
+            cands = []
+            for j in range(m.size):
+                q = lo + j
+                pls_j, _, g = decode_plsc(self._sym[q : q + PLHEADER_SYMBOLS], self._f_cyc, span)
+                cands.append((abs(g), j, pls_j))
+            _, j, pls = max(cands)
             p = lo + j
             mval = float(m[j])
             mu, sd = self._noise_stats
@@ -483,18 +493,27 @@ class Receiver:
                 self.stats["lost_lock"] += 1
                 self._consume(max(0, p))
                 return None
-        span = min(0.1, 4 * float(np.sqrt(self._f_var))) if self.sync == "full" else 0.0
-        pls, conf, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc, span if span > 1e-3 else 0.0)
+        else:
+            pls, _, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], 0.0)
         try:
             pf = _pls_params(pls)
         except KeyError:
-            if self.sync == "full":
-                self._misses += 1
-                self._locked = self._misses < 3
-                if not self._locked:
-                    self._consume(p + 1)
-                    return None
+            self._misses += 1
+            if self.sync == "full" and self._misses >= 3:
+                self._locked = False
+                self._consume(p + 1)
+                return None
             pf = None
+        return p, pls, pf
+
+    def _locked_step(self, final: bool) -> FrameReport | None:
+        n = self._sym.size
+        if self._header is None:
+            hdr = self._find_header(final)
+            if hdr is None:
+                return None
+            self._header = hdr
+        p, pls, pf = self._header
         length = DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
         truncated = False
         if p + length + (3 if self.sync == "full" else 0) > n:
@@ -502,6 +521,7 @@ class Receiver:
                 self._next = p
                 return None
             truncated = True
+        self._header = None
         seg = self._sym[p : p + length]
         pos0 = float(self._pos[p])
         rep = self._demod(seg, pls, pf, pos0, truncated)

@@ -179,11 +179,38 @@ class GardnerTiming:
         """Current estimate of the samples per symbol (nominal times the loop's integrator)."""
         return self.sps * (1.0 + self._state[0])
 
-    def process(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    INIT_SYMBOLS = 4096  # the loop starts from a feed-forward (Oerder & Meyr) estimate over this many symbols
+
+    def _initial_phase(self) -> None:
+        """Oerder & Meyr: the phase of the symbol-rate line of |x|^2 (x interpolated to 4 samples per symbol)
+        puts the first strobe on a symbol peak, so the loop starts without a pull-in transient."""
+        from scipy.signal import resample_poly
+
+        seg = self._buf[4:]
+        if seg.size < 8 * self.sps:
+            return
+        up = 4.0 / self.sps
+        num, den = (2, 1) if abs(self.sps - 2) < 1e-12 else (int(round(up * 16)), 16)
+        y = resample_poly(seg.astype(np.complex128), num, den)
+        fs_ratio = num / den  # output samples per input sample
+        k = np.arange(y.size)
+        c = np.sum(np.abs(y) ** 2 * np.exp(-2j * np.pi * k / (self.sps * fs_ratio)))
+        eps = -np.angle(c) / (2 * np.pi)  # symbol peaks at (n + eps) symbols from seg[0]
+        t0 = (eps % 1.0) * self.sps
+        while t0 < self.sps / 2 + 4:
+            t0 += self.sps
+        self._t = 4.0 + t0
+        self._state[3] = float(np.mean(np.abs(seg) ** 2)) or 1.0
+
+    def process(self, x: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(x, dtype=np.complex64)
-        if self._state[3] == 0 and x.size:
-            self._state[3] = float(np.mean(np.abs(x[: 4096]) ** 2)) or 1.0
         self._buf = np.concatenate([self._buf, x])
+        if self._state[3] == 0:
+            if self._buf.size < self.INIT_SYMBOLS * self.sps + 4 and not final:
+                return np.zeros(0, dtype=np.complex64), np.zeros(0)
+            self._initial_phase()
+            if self._state[3] == 0:
+                self._state[3] = float(np.mean(np.abs(self._buf) ** 2)) or 1.0
         nmax = int(self._buf.size / self.sps) + 4
         out = np.empty(nmax, dtype=np.complex64)
         pos = np.empty(nmax, dtype=np.float64)
