@@ -12,6 +12,11 @@ A spec looks like::
     "carrier.modcod" = ["QPSK 1/2", "8PSK 3/4"]
     seed = [1, 2]                    # a key without a dot is a run option (a keyword of the runner)
 
+    [[grid.case]]                    # optional: an axis of named cases, each a bundle of settings that vary
+    name = "cw"                      # together (column "case" holds the name; the settings get columns too)
+    "jammer.0.type" = "cw"
+    "jammer.0.bandwidth_hz" = 0.0
+
     [[point]]                        # optional explicit points, added after the grid's
     "jammer.0.type" = "cw"
     "jammer.0.bandwidth_hz" = 0.0
@@ -44,6 +49,7 @@ from .errors import InputError, ScenarioError
 from .scenario import Scenario, apply_overrides, scenario_from_dict
 
 DEFAULT_RUNNER = "linksim.run:run_scenario"
+CASE_KEY = "case"  # [[grid.case]]: a grid axis whose values are named bundles of settings
 TOP_KEYS = ("name", "description", "base", "retries", "grid", "point", "run")
 MAX_POINTS = 100_000
 
@@ -78,10 +84,11 @@ class Point:
     table: dict[str, Any]
     scenario: Scenario
     hash: str
+    hidden: tuple[str, ...] = ()  # keys a named case sets (the label shows the case's name instead)
 
     def label(self) -> str:
         """`key=value` pairs of the point's parameters, for progress lines and error messages."""
-        return " ".join(f"{k}={_fmt(v)}" for k, v in self.params.items()) or "(base scenario)"
+        return " ".join(f"{k}={_fmt(v)}" for k, v in self.params.items() if k not in self.hidden) or "(base)"
 
 
 @dataclass(frozen=True)
@@ -220,16 +227,48 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
         check_run_key(k, f"run.{k}")
         _check_run_value(k, v, f"run.{k}", src)
 
+    def check_setting(k: Any, v: Any, where: str) -> None:
+        """One key = value of a point or a case: a dotted scenario key, or a run option."""
+        _check_key(k, where, src)
+        if "." not in k:
+            check_run_key(k, where)
+            if k in run:
+                raise InputError(f"{src}: {where}: also set in [run]; set it in one place")
+            _check_run_value(k, v, where, src)
+
     # [grid]
     grid = d.get("grid", {})
     if not isinstance(grid, dict):
         raise InputError(f"{src}: grid: expected a table ([grid]) mapping keys to lists of values")
+    case_keys: list[str] = []
     for k, values in grid.items():
         _check_key(k, f"grid.{k!r}", src)
         if not isinstance(values, list):
             raise InputError(f"{src}: grid.{k!r}: expected a list of values, got {type(values).__name__}")
         if not values:
             raise InputError(f"{src}: grid.{k!r}: empty list (give at least one value)")
+        if k == CASE_KEY:
+            # [[grid.case]]: named bundles of settings that vary together (a jammer type and its parameters)
+            names: list[str] = []
+            for i, case in enumerate(values):
+                where = f"grid.case[{i}]"
+                if not isinstance(case, dict):
+                    raise InputError(f"{src}: {where}: expected a table ([[grid.case]]) with a name and settings")
+                case_name = case.get("name")
+                if not isinstance(case_name, str) or not case_name.strip():
+                    raise InputError(f"{src}: {where}.name: every case needs a non-empty name")
+                if case_name in names:
+                    raise InputError(f"{src}: {where}.name: case {case_name!r} is listed twice")
+                names.append(case_name)
+                for ck, cv in case.items():
+                    if ck == "name":
+                        continue
+                    check_setting(ck, cv, f"{where}.{ck!r}")
+                    if ck in grid:
+                        raise InputError(f"{src}: {where}.{ck!r}: also a [grid] key; set it in one place")
+                    if ck not in case_keys:
+                        case_keys.append(ck)
+            continue
         if "." not in k:
             check_run_key(k, f"grid.{k!r}")
             if k in run:
@@ -253,15 +292,12 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
         if not p:
             raise InputError(f"{src}: point[{i}]: empty point (set at least one key)")
         for k, v in p.items():
-            _check_key(k, f"point[{i}].{k!r}", src)
-            if "." not in k:
-                check_run_key(k, f"point[{i}].{k!r}")
-                if k in run:
-                    raise InputError(f"{src}: point[{i}].{k!r}: also set in [run]; set it in one place")
-                _check_run_value(k, v, f"point[{i}].{k!r}", src)
+            if k == CASE_KEY:
+                raise InputError(f"{src}: point[{i}].case: 'case' is a grid axis; set the keys directly")
+            check_setting(k, v, f"point[{i}].{k!r}")
 
     # A swept scenario key that a [run] option would override has no effect: refuse it.
-    for k in list(grid) + [k for p in explicit for k in p]:
+    for k in list(grid) + case_keys + [k for p in explicit for k in p]:
         if k.startswith("run.") and k[4:] in run and k[4:] in _RUN_CHECKS:
             raise InputError(f"{src}: {k!r} is swept but [run] {k[4:]} overrides it; remove one")
 
@@ -271,14 +307,24 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
         n = math.prod(len(v) for v in grid.values())
         if n > MAX_POINTS:
             raise InputError(f"{src}: grid has {n} points (more than {MAX_POINTS}); split the campaign")
-        combos = [dict(zip(grid, vals, strict=True)) for vals in itertools.product(*grid.values())]
+        for vals in itertools.product(*grid.values()):
+            params: dict[str, Any] = {}
+            for k, v in zip(grid, vals, strict=True):
+                if k == CASE_KEY:
+                    params[CASE_KEY] = v["name"]
+                    params.update({ck: cv for ck, cv in v.items() if ck != "name"})
+                else:
+                    params[k] = v
+            combos.append(params)
     combos += [dict(p) for p in explicit]
     if not combos:
         combos = [{}]  # no grid, no points: the base scenario once (e.g. with [run] options)
     if len(combos) > MAX_POINTS:
         raise InputError(f"{src}: {len(combos)} points (more than {MAX_POINTS}); split the campaign")
 
-    keys: list[str] = list(grid)
+    keys: list[str] = []
+    for k in grid:
+        keys += [k, *case_keys] if k == CASE_KEY else [k]
     for p in explicit:
         keys += [k for k in p if k not in keys]
 
@@ -288,8 +334,9 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
     for i, params in enumerate(combos):
         overrides = {k: v for k, v in params.items() if "." in k}
         run_options = dict(run)
-        run_options.update({k: v for k, v in params.items() if "." not in k})
-        label = " ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+        run_options.update({k: v for k, v in params.items() if "." not in k and k != CASE_KEY})
+        hidden = tuple(case_keys) if CASE_KEY in params else ()
+        label = " ".join(f"{k}={_fmt(v)}" for k, v in params.items() if k not in hidden)
         where = f"point {i + 1} ({label})" if label else "the base scenario"
         try:
             table = apply_overrides(base_table, overrides)
@@ -302,7 +349,7 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
             duplicates += 1  # the same run reached twice (e.g. a [[point]] equal to a grid point): run it once
             continue
         hashes.add(ph)
-        points.append(Point(len(points), params, overrides, run_options, table, scenario, ph))
+        points.append(Point(len(points), params, overrides, run_options, table, scenario, ph, hidden))
 
     spec_hash = hashlib.sha256(_canon({"spec": d, "base": base_scenario.digest(), "runner": runner}).encode())
     return CampaignSpec(

@@ -138,6 +138,46 @@ def test_points_expand_in_spec_order_with_relative_base(tmp_path: Path) -> None:
     assert len({p.hash for p in s.points}) == len(s.points)
 
 
+CASES = ('[grid]\n"jammer.0.eirp_dbw" = [-30.0, -13.0]\n'
+         '[[grid.case]]\nname = "cw"\n"jammer.0.type" = "cw"\n"jammer.0.bandwidth_hz" = 0.0\n'
+         '[[grid.case]]\nname = "partial"\n"jammer.0.type" = "partial_band"\n"jammer.0.fraction" = 0.3\n')
+
+
+def test_grid_case_axis_varies_settings_together(tmp_path: Path) -> None:
+    s = load_spec(write_spec(tmp_path / "s.toml", CASES + "[run]\nseed = 2\n"), runner=FAKE)
+    assert len(s.points) == 4
+    assert s.keys == ["jammer.0.eirp_dbw", "case", "jammer.0.type", "jammer.0.bandwidth_hz", "jammer.0.fraction"]
+    p = s.points[1]
+    assert p.params == {"jammer.0.eirp_dbw": -30.0, "case": "partial", "jammer.0.type": "partial_band",
+                        "jammer.0.fraction": 0.3}
+    assert p.label() == "jammer.0.eirp_dbw=-30 case=partial" and p.run_options == {"seed": 2}
+    assert [(q.scenario.jammers[0].type, q.scenario.jammers[0].bandwidth_hz) for q in s.points] == [
+        ("cw", 0.0), ("partial_band", 2.0e6), ("cw", 0.0), ("partial_band", 2.0e6)]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ('[grid]\n"jammer.0.eirp_dbw" = [1.0]\n[[grid.case]]\n"jammer.0.type" = "cw"\n', "needs a non-empty name"),
+        ('[[grid.case]]\nname = "a"\n[[grid.case]]\nname = "a"\n', "case 'a' is listed twice"),
+        ('[grid]\n"jammer.0.type" = ["cw"]\n[[grid.case]]\nname = "a"\n"jammer.0.type" = "cw"\n', "also a [grid] key"),
+        ('[[grid.case]]\nname = "a"\n"jammer.0.type" = "laser"\n', "'laser' is not one of"),
+        ('[[grid.case]]\nname = "a"\nspeed = 3\n', "unknown run option 'speed'"),
+    ],
+)
+def test_bad_grid_case_is_input_error(tmp_path: Path, body: str, fragment: str) -> None:
+    with pytest.raises(InputError) as e:
+        load_spec(write_spec(tmp_path / "bad.toml", body), runner=FAKE)
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "campaigns").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_campaign_specs_validate(path: Path) -> None:
+    s = load_spec(path)  # against the real runner's keywords
+    assert s.points and s.base_path.is_file() and s.description
+    assert s.name == path.stem
+
+
 # -- running, the database, resume ------------------------------------------------------------------------------
 def test_campaign_rows_resume_and_figures(tmp_path: Path) -> None:
     spec = write_spec(tmp_path / "js.toml", (

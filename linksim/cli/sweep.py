@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -46,15 +47,19 @@ def run(args: argparse.Namespace) -> int:
         points = [{"index": p.index, "hash": p.hash, "params": p.params, "run_options": p.run_options}
                   for p in spec.points]
         if args.json:
-            print(json.dumps({"name": spec.name, "spec_hash": spec.hash, "base": str(spec.base_path),
-                              "keys": spec.keys, "duplicates": spec.duplicates, "points": points},
-                             indent=2, default=str))
+            text = json.dumps({"name": spec.name, "spec_hash": spec.hash, "base": str(spec.base_path),
+                               "keys": spec.keys, "duplicates": spec.duplicates, "points": points},
+                              indent=2, default=str)
         else:
-            print(f"campaign {spec.name}: {len(spec.points)} point(s) on {spec.base_path} (spec {spec.hash})")
-            for p in spec.points:
-                print(f"  {p.index + 1:4d}  {p.hash}  {p.label()}")
+            lines = [f"campaign {spec.name}: {len(spec.points)} point(s) on {spec.base_path} (spec {spec.hash})"]
+            lines += [f"  {p.index + 1:4d}  {p.hash}  {p.label()}" for p in spec.points]
             if spec.duplicates:
-                print(f"  ({spec.duplicates} duplicate point(s) dropped)")
+                lines.append(f"  ({spec.duplicates} duplicate point(s) dropped)")
+            text = "\n".join(lines)
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:  # `linksim sweep ... --plan | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a kill is handled like Ctrl-C
     try:
