@@ -39,13 +39,15 @@ from typing import Any
 
 import numba as nb
 import numpy as np
-from scipy.signal import firwin, oaconvolve
+from scipy import fft as sp_fft
+from scipy.signal import firwin
 
 from .errors import InputError
 from .fastnoise import GAMMA, _mix, complex_normal, stream_key
 
 _TONE_BLOCK = 1024
 NOISE_BATCH = 1 << 15
+FFT_MIN = 1 << 15
 
 
 def _pos(name: str, v: float, strict: bool = True) -> float:
@@ -110,32 +112,43 @@ def band_filter(bandwidth_hz: float, fs: float) -> np.ndarray | None:
 
 
 class _BandNoise:
-    """Unit-power Gaussian noise flat over [offset - bw/2, offset + bw/2], generated in fixed batches."""
+    """Unit-power Gaussian noise flat over [offset - bw/2, offset + bw/2], generated in fixed batches.
+
+    Counter-based white noise (linksim.fastnoise) through the band-pass FIR by overlap-save FFT convolution:
+    batch b holds samples [b B, (b+1) B) with B = NFFT - taps + 1, so batches never depend on the caller's chunks.
+    """
 
     def __init__(self, fs: float, bandwidth_hz: float, offset_hz: float, key: np.uint64) -> None:
         self.cyc = offset_hz / fs
-        fir = band_filter(bandwidth_hz, fs)
-        # band-pass taps: the low-pass shifted to the offset (white input, so this equals shifting the noise)
-        self.fir = None if fir is None else (fir * np.exp(2j * np.pi * self.cyc * np.arange(fir.size))).astype(
-            np.complex64)
         self.key = key
         self._cache: dict[int, np.ndarray] = {}
         self._table = _tone_table(self.cyc)
+        fir = band_filter(bandwidth_hz, fs)
+        # band-pass taps: the low-pass shifted to the offset (white input, so this equals shifting the noise)
+        self.fir = None if fir is None else fir * np.exp(2j * np.pi * self.cyc * np.arange(fir.size))
+        if self.fir is None:
+            self.batch = NOISE_BATCH
+        else:
+            self.nfft = max(FFT_MIN, 1 << int(np.ceil(np.log2(8 * self.fir.size))))
+            self.batch = self.nfft - self.fir.size + 1
+            self._h = sp_fft.fft(self.fir, self.nfft).astype(np.complex64)
 
     def _batch(self, b: int) -> np.ndarray:
         got = self._cache.get(b)
         if got is None:
-            m0 = b * NOISE_BATCH
+            m0 = b * self.batch
             if self.fir is None:
-                got = complex_normal(self.key, m0, NOISE_BATCH)
+                got = complex_normal(self.key, m0, self.batch)
                 if self.cyc != 0.0:
-                    rot = np.empty(NOISE_BATCH, dtype=np.complex128)
+                    rot = np.empty(self.batch, dtype=np.complex128)
                     _tone_kernel(np.int64(m0), self.cyc, 0.0, self._table, rot, False)
                     got = (got * rot).astype(np.complex64)
             else:
                 lt = self.fir.size
-                w = complex_normal(self.key, m0 - lt + 1 + (1 << 40), NOISE_BATCH + lt - 1)
-                got = oaconvolve(w, self.fir, mode="valid").astype(np.complex64)
+                w = complex_normal(self.key, m0 - lt + 1 + (1 << 40), self.nfft)
+                spec = sp_fft.fft(w, overwrite_x=True)
+                spec *= self._h
+                got = sp_fft.ifft(spec, overwrite_x=True)[lt - 1 :]
             self._cache[b] = got
             for old in [k for k in self._cache if k < b - 1]:
                 del self._cache[old]
@@ -144,8 +157,9 @@ class _BandNoise:
     def get(self, n0: int, n: int) -> np.ndarray:
         if n == 0:
             return np.empty(0, np.complex64)
-        b_lo, b_hi = n0 // NOISE_BATCH, (n0 + n - 1) // NOISE_BATCH
-        off = n0 - b_lo * NOISE_BATCH
+        bs = self.batch
+        b_lo, b_hi = n0 // bs, (n0 + n - 1) // bs
+        off = n0 - b_lo * bs
         if b_lo == b_hi:
             return self._batch(b_lo)[off : off + n]
         a = np.concatenate([self._batch(b) for b in range(b_lo, b_hi + 1)])
