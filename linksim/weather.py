@@ -12,20 +12,24 @@ How each term is made (details and measured accuracy in docs/weather.md):
   g1 = 0.3746, g2 = 0.7738; unit variance) shared by rain and cloud, so rain only falls from cloud, and (b) a
   one-pole process G_wv (beta = 3.65e-6 /s) for water vapour. The processes start in their stationary
   distribution (initial states drawn from the exact joint covariance), so no start-up samples are discarded.
-- **Rain** (``synthesis="P.1853-2"``, default): truncated conditional log-normal. P_rain = P0 (P.837); a
-  least-squares fit ln A_i = m + s Q^-1(p_i / P_rain) to P.618 rain attenuation at p_i in {0.01 ... 10} % below
-  P_rain; A = exp(m + s Q^-1(Q(G) / P_rain)) where G > Q^-1(P_rain), else 0. ``synthesis="P.1853-1"``: the
-  Maseng-Bakken method: one Gauss-Markov X (beta = 2e-4 /s), fit ln A_i = m + s Q^-1(p_i), A = max(exp(m + s X)
-  - A_offset, 0), A_offset = exp(m + s Q^-1(P_rain)). The rain rate R(t) (mm/h) uses the same construction
-  fitted to P.837 R(p), so it is co-monotone with rain attenuation (for wet-antenna events).
-- **Elevation varies with time.** Rain: (m, s) are fitted on an elevation grid (0.5 deg steps over the span of the
-  input) and interpolated, so rain follows P.618's elevation dependence, not a 1/sin law. Cloud: liquid water
-  L(t) (log-normal of P.840, m, s and P_clw from P.840's log-normal approximation, truncated and driven by G as in
-  P.1853-2) times K_l(f, 0 C) / sin(el) (P.840), during rain capped at L = 1 kg/m^2 (P.1853-2 MS_TOT_6). Water
-  vapour: zenith attenuation with the Weibull law fitted to P.676/P.836 (P.1853-2 SS_WV), times a path factor;
-  oxygen: P.676 zenith oxygen attenuation times a path factor. Path factors are 1/sin(el) at 5 deg and above;
-  below 5 deg a spherical-shell factor (layer height 1 km for cloud, 2 km for water vapour, 6 km for oxygen),
-  scaled to join 1/sin(el) at 5 deg.
+- **Rain** (``synthesis="P.1853-2"``, default): truncated conditional mapping of G. P_rain = P0 (P.837); where
+  G > Q^-1(P_rain), z = Q^-1(Q(G) / P_rain) and A = A_P618(p = P_rain Q(z)), read from P.618's own exceedance
+  curve tabulated at 0.001-5 % (log-linear in z, extended linearly beyond the end points): the series has P.618's
+  statistics at every percentage (``rain_marginal="p618"``). ``rain_marginal="lognormal"`` is P.1853-2 as
+  published: ln A = m + s z with (m, s) a least-squares fit to P.618 at 0.01-5 % (errors up to -2.8 dB at
+  0.01 %, see docs/weather.md). ``synthesis="P.1853-1"``: Maseng-Bakken: one Gauss-Markov X (beta = 2e-4 /s), fit
+  ln A_i = m + s Q^-1(p_i), A = max(exp(m + s X) - A_offset, 0), A_offset = exp(m + s Q^-1(P_rain)). The rain
+  rate R(t) (mm/h) uses the same construction on P.837 R(p), so it is co-monotone with rain attenuation (it drives
+  wet-antenna events, :mod:`linksim.antenna_events`).
+- **Elevation varies with time** (HEO/LEO passes): the P.618 rain table (or fit) is made on an elevation grid
+  (0.5 deg steps over the span of the input) and interpolated linearly in elevation, so rain follows P.618's
+  elevation dependence (its path reduction), not a 1/sin law; the driver is the same at every elevation. Cloud:
+  liquid water L(t) (P.840's log-normal approximation m, s, P_clw, truncated and driven by G as in P.1853-2)
+  times K_l(f, 0 C) times the path factor of :func:`linksim.propagation.cloud_db` (1/sin(el) from 5 deg up, a
+  2 km layer over a curved Earth below); during rain L is capped at 1 kg/m^2 (P.1853-2 MS_TOT_6: the rain
+  attenuation already holds the cloud). Gas: the zenith water-vapour attenuation with P.1853-2's Weibull law,
+  fitted to P.676 with P.836 V(p) at 0.1-50 %, times the water-vapour path factor, plus the oxygen attenuation,
+  both exactly as :func:`linksim.propagation.gas_db` computes them at each elevation.
 - **Tropospheric scintillation** (el >= 5 deg): P.1853-2 MS_TOT_7-13: sigma(el) (P.618 2.4.1) x sci0 x C_x x Z
   (:mod:`linksim.scintillation`), Z = Gamma(10, 0.1) quantile of the water-vapour driver (the slowly varying
   scintillation intensity), times A_rain^(5/12) while A_rain > 1 dB (``rain_scintillation=True``).
@@ -33,9 +37,10 @@ How each term is made (details and measured accuracy in docs/weather.md):
   sci0 x C_x x Z process (its exact distribution is known), enhancements as at 5 deg. Reported in
   ``low_elevation_db``; ``scintillation_db`` is zero there (and ``low_elevation_db`` zero at 5 deg and above).
 
-The site statistics come from the ``itur`` package (P.618-13, P.837-7, P.840-7, P.836, P.676-12, P.453), which is
-what ``rec="P.618-13"`` names; other revisions are refused. P.1853 is specified for 4-55 GHz and 5-90 deg: a
-ValidityWarning is issued outside that range. Rows with negative elevation (satellite below the horizon) are NaN.
+The statistics come from :mod:`linksim.propagation` (``rec`` is its P.618 revision), so a synthesized series and
+the statistical budget agree; only the P.840 log-normal coefficients and K_l are read from itur directly. P.1853 is
+specified for 4-55 GHz and 5-90 deg: a ValidityWarning is issued outside that range (once per call). Rows at or
+below 0 deg elevation (satellite below the horizon) are NaN; rows between 0 and 0.5 deg are computed at 0.5 deg.
 """
 
 from __future__ import annotations
