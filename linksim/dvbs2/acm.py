@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..errors import InputError
 from ..modcods import Modcod, get, table13
@@ -32,12 +33,14 @@ class AcmDecision:
 class ModcodController:
     """Picks each frame's MODCOD. mode "ccm": always `modcod`; "vcm": `schedule` [(t_s, modcod), ...] (the entry
     with the latest start time <= t applies); "acm": from delayed Es/N0 reports (see the module docstring).
-    `allowed`: MODCOD names ACM may use (default: all 28), `pilots`: which efficiency column ranks them."""
+    `allowed`: MODCOD names ACM may use (default: all 28; rate 9/10 is left out for short frames), `pilots`:
+    which efficiency column ranks them."""
 
     def __init__(self, mode: str = "acm", modcod: str | None = None,
                  schedule: list[tuple[float, str]] | None = None, margin_db: float = 0.5,
                  hysteresis_db: float = 0.3, return_delay_s: float = 0.5, window: int = 1,
-                 allowed: list[str] | None = None, pilots: bool = True, initial_modcod: str | None = None) -> None:
+                 allowed: list[str] | None = None, pilots: bool = True, initial_modcod: str | None = None,
+                 frame: str = "normal") -> None:
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         if return_delay_s < 0:
@@ -61,6 +64,12 @@ class ModcodController:
                 raise InputError("VCM needs a schedule [(t_s, modcod), ...]")
             self._schedule = sorted((float(t), get(m).name) for t, m in schedule)
         mods = [get(m) for m in allowed] if allowed else list(table13())
+        if frame not in ("normal", "short"):
+            raise InputError(f"frame must be 'normal' or 'short', not {frame!r}")
+        if frame == "short":  # rate 9/10 has no short FECFRAME
+            mods = [m for m in mods if m.rate != Fraction(9, 10)]
+        if not mods:
+            raise InputError("no MODCOD left to choose from")
         self._ladder: list[Modcod] = sorted(mods, key=lambda m: m.efficiency(self.pilots))
         start = get(initial_modcod) if initial_modcod else min(self._ladder, key=lambda m: m.esn0_qef_db)
         self._current = start

@@ -175,3 +175,81 @@ def _score(modcod: str, esn0_db: float, sync: str, sent: list[tuple[int, bytes]]
         symbols=symbols, mean_ldpc_iterations=float(np.mean(iters)) if iters else float("nan"),
         reports=reports if keep else [],
     )
+
+
+@dataclass
+class AcmFrame:
+    """One frame of an ACM run: start time (s, sample clock), MODCOD sent, true Es/N0 over the frame (dB),
+    decoded ok, information bits, the receiver's Es/N0 estimate (dB)."""
+
+    t_s: float
+    modcod: str
+    esn0_db: float
+    ok: bool
+    info_bits: int
+    esn0_est_db: float
+    symbols: int
+
+
+def run_acm_link(esn0_db_at, duration_s: float, controller, symbol_rate_baud: float = 50e3, sps: int = 2,
+                 frame: str = "short", pilots: bool = True, rolloff: float = 0.2, seed: int = 0,
+                 max_iter: int = 50) -> list[AcmFrame]:
+    """TX -> fading AWGN channel -> RX with the MODCOD of every frame chosen by `controller`
+    (acm.ModcodController) from the receiver's Es/N0 reports, delivered over its delayed return path.
+
+    esn0_db_at(t_s: ndarray) -> Es/N0 in dB at sample-clock times t_s: the signal is attenuated (noise power
+    fixed), sample by sample. Each frame's report enters the return path when the receiver has the whole frame.
+    Returns one AcmFrame per frame sent (frames the receiver never reported count as failed).
+    """
+    if duration_s <= 0 or symbol_rate_baud <= 0:
+        raise InputError("duration and symbol rate must be positive")
+    rng = np.random.default_rng(seed)
+    tx = Transmitter(frame=frame, pilots=pilots, rolloff=rolloff, sps=sps, stream="generic", ccm=False)
+    rx = Receiver(sps=sps, rolloff=rolloff, max_iter=max_iter)
+    fs = symbol_rate_baud * sps
+    n0 = float(sps)  # Es/N0 = 0 dB at unit signal power; the signal is scaled to the wanted Es/N0
+    sent: list[tuple[int, str, float, int]] = []  # (first symbol, modcod, mean Es/N0 dB, symbols)
+    got: dict[int, FrameReport] = {}
+    sample = 0
+    symbol = 0
+    delay = tx.delay_samples
+
+    def take(reports: list[FrameReport]) -> None:
+        for r in reports:
+            if r.modcod == "DUMMY":
+                continue
+            k = int(round((r.sample_index - delay) / sps))
+            got[k] = r
+            p = frame_params(r.modcod, r.frame, r.pilots)
+            t_done = (r.sample_index + p.plframe_symbols * sps) / fs
+            controller.report(t_done, r.esn0_est_db)
+
+    while symbol / symbol_rate_baud < duration_s:
+        t0 = symbol / symbol_rate_baud
+        m = controller.select(t0)
+        p = frame_params(m, frame, pilots)
+        data = rng.integers(0, 256, p.data_field_bits // 8, dtype=np.uint8).tobytes()
+        s = tx.frame_symbols(m, data)
+        x = tx.shape(s)
+        t = (sample + np.arange(x.size)) / fs
+        esn0 = np.asarray(esn0_db_at(t), dtype=float)
+        sent.append((symbol, m, float(10 * np.log10(np.mean(10 ** (esn0 / 10)))), s.size))
+        g = np.sqrt(10 ** (esn0 / 10)).astype(np.float32)
+        noise = rng.standard_normal((x.size, 2), dtype=np.float32) * np.float32(np.sqrt(n0 / 2))
+        y = x * g + noise.view(np.complex64).reshape(-1)
+        sample += x.size
+        symbol += s.size
+        take(rx.process(y.astype(np.complex64)))
+    tail = tx.flush()
+    g_end = np.float32(np.sqrt(10 ** (float(np.asarray(esn0_db_at(np.array([sample / fs])))[0]) / 10)))
+    noise = rng.standard_normal((tail.size, 2), dtype=np.float32) * np.float32(np.sqrt(n0 / 2))
+    take(rx.process((tail * g_end + noise.view(np.complex64).reshape(-1)).astype(np.complex64)))
+    take(rx.flush())
+    out = []
+    for first, m, e, nsym in sent:
+        r = got.get(first)
+        p = frame_params(m, frame, pilots)
+        ok = r is not None and r.ok and r.modcod == m
+        out.append(AcmFrame(first / symbol_rate_baud, m, e, ok, p.data_field_bits if ok else 0,
+                            r.esn0_est_db if r is not None else float("nan"), nsym))
+    return out
