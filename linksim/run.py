@@ -51,6 +51,20 @@ class RunOptions:
 
 
 @dataclass
+class Devices:
+    """Hardware in the loop: TX through an SDR sink, RX from an SDR source (profiles from hw/profiles)."""
+
+    tx_profile: str
+    rx_profile: str
+    tx_enable: bool = False
+    center_freq_hz: float | None = None  # lab IF; default the profile's
+    tx_gains_db: dict[str, float] | None = None
+    rx_gains_db: dict[str, float] | None = None
+    tx_scale: float = 0.3  # digital back-off of the unit-power waveform (peaks stay below full scale)
+    metadata: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class FrameRecord:
     time_s: float  # scenario time of the frame's first symbol
     tx_index: int  # sample index in its stretch
@@ -169,7 +183,8 @@ def _return_delay_s(s: Scenario, tl: budget.Timeline, acm_allowed_max_symbols: i
 # ---------------------------------------------------------------------------------------------- one stretch
 
 def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float, acm: bool, seed: int,
-                 max_iter: int, state: RunState, stop: threading.Event) -> list[FrameRecord]:
+                 max_iter: int, state: RunState, stop: threading.Event,
+                 devices: Devices | None = None) -> list[FrameRecord]:
     from gnuradio import blocks, gr
 
     from .gr.link import receive_chain, transmit_chain
@@ -217,7 +232,14 @@ def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float,
         loop.rx_progress(batch, consumed)
 
     rxc.rx.report_sink = on_reports
-    tb.connect(txc, head, rxc, sink)
+    if devices is None:
+        tb.connect(txc, head, rxc, sink)
+    else:
+        dev_tx, dev_rx = _open_devices(devices, fs)
+        scale = blocks.multiply_const_cc(devices.tx_scale)
+        head_rx = blocks.head(gr.sizeof_gr_complex, n_samples)
+        tb.connect(txc, head, scale, dev_tx)
+        tb.connect(dev_rx, head_rx, rxc, sink)
     tb.start()
     try:
         while True:
@@ -240,6 +262,9 @@ def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float,
         sent.append(FrameRecord(t_base + idx / fs, idx, name, pf.data_field_bits, pf.plframe_symbols, stretch=k))
     rx_idx = np.array([r.sample_index for r in reports], dtype=float)
     delay_samples = _delay_samples(ch, np.array([f.tx_index for f in sent], dtype=float), fs, t_base)
+    if devices is not None:  # the devices add an unknown but fixed latency: find it from the frames themselves
+        latency += _device_offset(sent, reports, latency + delay_samples, sps)
+        devices.metadata = [dev_tx.metadata(), dev_rx.metadata()]
     for f, d in zip(sent, delay_samples, strict=True):
         if not rx_idx.size:
             break
@@ -257,6 +282,34 @@ def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float,
     keep = [f for f in sent if f.time_s >= t0 - 1e-12 and f.time_s + f.symbols * sym_s <= t1 + 1e-9]
     state.sim_symbols += (t1 - t_base + TAIL_S) * c.symbol_rate_baud
     return keep
+
+
+def _open_devices(d: Devices, fs: float) -> tuple[Any, Any]:
+    from .hw.sdr import make_sink, make_source
+
+    tx = make_sink(d.tx_profile, sample_rate_sps=fs, center_freq_hz=d.center_freq_hz, gains_db=d.tx_gains_db,
+                   tx_enable=d.tx_enable)
+    rx = make_source(d.rx_profile, sample_rate_sps=fs, center_freq_hz=d.center_freq_hz, gains_db=d.rx_gains_db)
+    return tx, rx
+
+
+def _device_offset(sent: list[FrameRecord], reports: list, expect: np.ndarray, sps: int) -> int:
+    """Samples between where a frame would be with no devices and where the receiver found it: the offset that
+    lines up the most received frames (same MODCOD) with frames sent."""
+    rx = [r for r in reports if r.modcod != "DUMMY"]
+    if not rx or not sent:
+        return 0
+    starts = np.asarray(expect, dtype=float) + np.array([f.tx_index for f in sent], dtype=float)
+    best, best_score = 0, -1
+    for cand in {int(round(rx[0].sample_index - x)) for x in starts[:64]}:
+        score = 0
+        for r in rx:
+            j = int(np.argmin(np.abs(starts + cand - r.sample_index)))
+            if abs(starts[j] + cand - r.sample_index) < 0.25 * sent[j].symbols * sps and sent[j].modcod == r.modcod:
+                score += 1
+        if score > best_score or (score == best_score and abs(cand) < abs(best)):
+            best, best_score = cand, score
+    return best
 
 
 def _delay_samples(ch: Any, tx_idx: np.ndarray, fs: float, t_base: float) -> np.ndarray:
@@ -462,7 +515,8 @@ def _json_safe(obj: Any) -> Any:
 def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None = None, seed: int | None = None,
                  acm: bool | None = None, progress: Callable[[str], None] | None = None,
                  every_s: float | None = None, dwell_s: float | None = None, bin_s: float | None = None,
-                 max_iter: int = 50, report: bool = True, stop: threading.Event | None = None) -> dict[str, Any]:
+                 max_iter: int = 50, report: bool = True, stop: threading.Event | None = None,
+                 devices: Devices | None = None) -> dict[str, Any]:
     """Run a scenario end to end in loopback and write its run directory; returns the summary.
 
     KeyboardInterrupt (or `stop` set) ends the run after writing what was measured (status "partial")."""
@@ -503,6 +557,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
     def write_summary(st: str) -> dict[str, Any]:
         state.wall_s = time.monotonic() - t_start
         sm = summarize(s, state, st, seed_v, acm_v, clear, dur)
+        sm["mode"] = "loopback" if devices is None else "hardware"
+        if devices is not None:
+            sm["devices"] = devices.metadata
         (out / "summary.json").write_text(json.dumps(_json_safe(sm), indent=2))
         return sm
 
@@ -512,7 +569,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
             if stop_ev.is_set():
                 interrupted = True
                 break
-            fr = _run_stretch(s, tl, k, t0, t1, acm_v, seed_v, max_iter, state, stop_ev)
+            fr = _run_stretch(s, tl, k, t0, t1, acm_v, seed_v, max_iter, state, stop_ev, devices)
             if stop_ev.is_set():
                 interrupted = True
                 break

@@ -27,17 +27,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dwell", type=float, metavar="S", help="... of S seconds each")
     p.add_argument("--bin", type=float, metavar="S", help="measurement time bin (default: the timeline step)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario key")
+    hw = p.add_argument_group("hardware in the loop (profiles in hw/profiles; see hw/README.md)")
+    hw.add_argument("--tx", metavar="PROFILE", help="transmit through this device profile (e.g. b210, loopback)")
+    hw.add_argument("--rx", metavar="PROFILE", help="receive from this device profile")
+    hw.add_argument("--tx-enable", action="store_true", help="allow RF transmission (the profile must allow it too)")
+    hw.add_argument("--center-freq", type=float, metavar="HZ", help="lab RF/IF centre frequency for the devices")
+    hw.add_argument("--tx-scale", type=float, default=0.3, metavar="A", help="digital TX amplitude (<= 1)")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..run import run_scenario
+    from ..errors import InputError
+    from ..run import Devices, run_scenario
     from ..scenario import load_scenario
     from .budget import parse_overrides
 
     s = load_scenario(args.scenario, parse_overrides(args.set))
+    devices = None
+    if args.tx or args.rx:
+        if not (args.tx and args.rx):
+            raise InputError("--tx and --rx go together (use the loopback profile for the side without hardware)")
+        if not 0.0 < args.tx_scale <= 1.0:
+            raise InputError(f"--tx-scale must be in (0, 1], not {args.tx_scale}")
+        devices = Devices(args.tx, args.rx, tx_enable=args.tx_enable, center_freq_hz=args.center_freq,
+                          tx_scale=args.tx_scale)
     out = Path(args.out) if args.out else Path("runs") / f"{s.name}-{time.strftime('%Y%m%dT%H%M%S')}"
 
     def progress(msg: str) -> None:
@@ -47,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     progress(f"{s.name}: writing {out}")
     try:
         sm = run_scenario(s, out, duration_s=args.duration, seed=args.seed, acm=args.acm, progress=progress,
-                          every_s=args.every, dwell_s=args.dwell, bin_s=args.bin, report=not args.no_report)
+                          every_s=args.every, dwell_s=args.dwell, bin_s=args.bin, report=not args.no_report,
+                          devices=devices)
     except KeyboardInterrupt:
         sys.stderr.write(f"linksim run: interrupted; partial results in {out}\n")
         return 130

@@ -1,0 +1,135 @@
+"""End-to-end loopback runs: prediction and measurement close, jammers bite where the budget says, ACM adapts,
+runs are reproducible and interruptible, and every shipped scenario runs in a short form."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import threading
+
+import pytest
+
+from linksim import modcods
+from linksim.report_data import check_run_dir
+from linksim.run import run_scenario
+from linksim.scenario import list_shipped, load_scenario, scenario_from_dict
+
+
+def bench(modcod: str = "QPSK 1/2", eirp_dbw: float = 40.0, jammers: list | None = None) -> dict:
+    """A fixed-geometry X-band bench link at 1 Msym/s (Es/N0 about 13.6 dB at EIRP 40 dBW)."""
+    d = {
+        "scenario": {"name": "bench", "start": "2026-01-01T00:00:00Z", "duration_s": 10.0, "step_s": 1.0},
+        "site": {"lat_deg": 60.0, "lon_deg": 10.0},
+        "terminal": {"antenna_diameter_m": 1.2, "noise_temp_k": 100.0},
+        "satellite": {"eirp_dbw": eirp_dbw},
+        "geometry": {"elevation_deg": 30.0, "range_km": 38000.0},
+        "carrier": {"freq_hz": 7.5e9, "symbol_rate_baud": 1.0e6, "modcod": modcod},
+        "propagation": {"mode": "clear_sky", "gas": False, "cloud": False},
+    }
+    if jammers:
+        d["jammer"] = jammers
+    return d
+
+
+def read_csv(path) -> list[dict]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.usefixtures("gr")
+def test_clear_sky_closure(tmp_path):
+    s = scenario_from_dict(bench("8PSK 3/4", eirp_dbw=34.0))
+    sm = run_scenario(s, tmp_path, duration_s=2.0, seed=3)
+    assert sm["status"] == "complete" and sm["frames_total"] >= 40
+    # measured Es/N0 within 0.5 dB of the budget's
+    assert abs(sm["esn0_bias_db"]) < 0.5
+    # goodput within 2 % of symbol rate x eta_pilots x (1 - FER)
+    eta = modcods.get("8PSK 3/4").eta_pilots
+    bound = 1.0e6 * eta * (1.0 - sm["fer"])
+    assert sm["goodput_bps_mean"] == pytest.approx(bound, rel=0.02)
+    assert sm["fer"] == 0.0
+    assert check_run_dir(tmp_path) == []
+    for name in ("report.html", "summary.json", "measured.csv", "frames.csv", "timeline.csv", "scenario.toml"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert any(p.stat().st_size > 10_000 for p in tmp_path.glob("*.png"))
+
+
+@pytest.mark.usefixtures("gr")
+def test_barrage_measured_esn0_tracks_cnij(tmp_path):
+    """Under barrage noise the receiver's Es/N0 (MER) is the budget's C/(N+I+J), not its thermal Es/N0."""
+    jam = [{"name": "b", "type": "barrage", "js_db": -6.0, "bandwidth_hz": 2.0e6}]
+    s = scenario_from_dict(bench("QPSK 1/2", eirp_dbw=40.0, jammers=jam))
+    sm = run_scenario(s, tmp_path, duration_s=1.5, seed=4)
+    rows = read_csv(tmp_path / "measured.csv")
+    pred = [float(r["predicted_esn0_db"]) for r in rows]
+    meas = [float(r["esn0_est_db"]) for r in rows]
+    thermal = float(read_csv(tmp_path / "timeline.csv")[0]["esn0_db"])
+    assert all(abs(m - p) < 0.5 for m, p in zip(meas, pred, strict=True))
+    assert thermal - pred[0] > 3.0  # the jammer costs several dB ...
+    assert thermal - meas[0] > 3.0  # ... and the receiver sees it
+    assert sm["fer"] == 0.0  # QPSK 1/2 still closes at about 6 dB
+
+
+@pytest.mark.usefixtures("gr")
+def test_jammer_breaks_ccm_and_acm_steps_down(tmp_path):
+    """The horizon-jammer scenario at t = 250 s: 8PSK 3/4 (CCM) fails, ACM moves to a QPSK MODCOD that closes."""
+    ccm = load_scenario("scenarios/arctic-horizon-jammer-ccm.toml")
+    sm = run_scenario(ccm, tmp_path / "ccm", every_s=250.0, dwell_s=1.0, seed=5, report=False)
+    rows = read_csv(tmp_path / "ccm" / "measured.csv")
+    jammed = [r for r in rows if 250.0 <= float(r["time_s"]) < 450.0]
+    clear = [r for r in rows if float(r["time_s"]) < 200.0 or float(r["time_s"]) >= 450.0]
+    assert jammed and clear
+    assert all(int(r["frame_errors"]) == int(r["frames"]) for r in jammed)
+    assert all(int(r["frame_errors"]) == 0 for r in clear)
+    acm = load_scenario("scenarios/arctic-horizon-jammer-acm.toml")
+    sa = run_scenario(acm, tmp_path / "acm", every_s=250.0, dwell_s=1.0, seed=5, report=False)
+    rows = read_csv(tmp_path / "acm" / "measured.csv")
+    jammed = [r for r in rows if 250.0 <= float(r["time_s"]) < 450.0]
+    assert all(r["modcod"].startswith("QPSK") for r in jammed)
+    assert all(int(r["frame_errors"]) == 0 for r in jammed)
+    assert sa["goodput_bps_mean"] > sm["goodput_bps_mean"]
+    assert sa["fer"] == 0.0
+
+
+@pytest.mark.usefixtures("gr")
+def test_same_seed_same_results(tmp_path):
+    jam = [{"name": "c", "type": "cw", "js_db": -3.0, "offset_hz": 1e5}]
+    s = scenario_from_dict(bench("QPSK 3/4", eirp_dbw=33.0, jammers=jam))
+    run_scenario(s, tmp_path / "a", duration_s=1.0, seed=9, report=False)
+    run_scenario(s, tmp_path / "b", duration_s=1.0, seed=9, report=False)
+    assert (tmp_path / "a" / "frames.csv").read_text() == (tmp_path / "b" / "frames.csv").read_text()
+    assert (tmp_path / "a" / "measured.csv").read_text() == (tmp_path / "b" / "measured.csv").read_text()
+
+
+@pytest.mark.usefixtures("gr")
+def test_interrupted_run_is_a_valid_partial_run(tmp_path):
+    s = scenario_from_dict(bench())
+    stop = threading.Event()
+    calls = []
+
+    def progress(msg: str) -> None:
+        calls.append(msg)
+        stop.set()  # "Ctrl-C" after the first stretch
+
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(s, tmp_path, every_s=3.0, dwell_s=0.5, progress=progress, stop=stop, seed=1)
+    sm = json.loads((tmp_path / "summary.json").read_text())
+    assert sm["status"] == "partial" and sm["frames_total"] > 0
+    assert len(calls) == 1
+    assert check_run_dir(tmp_path) == []
+    assert (tmp_path / "report.html").exists()
+
+
+@pytest.mark.usefixtures("gr")
+@pytest.mark.parametrize("path", list_shipped(), ids=lambda p: p.stem)
+def test_shipped_scenario_runs_short(path, tmp_path):
+    s = load_scenario(path)
+    # the first visible moment of the scenario, a short stretch
+    sm = run_scenario(s, tmp_path, every_s=s.meta.duration_s, dwell_s=0.4, seed=2)
+    assert sm["status"] == "complete"
+    assert check_run_dir(tmp_path) == []
+    html = (tmp_path / "report.html").read_text()
+    assert s.name in html and "data:image/png;base64," in html
+    if sm["bins"]:
+        assert sm["frames_total"] > 0 and math.isfinite(sm["goodput_bps_mean"])
