@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -44,15 +45,21 @@ __all__ = [
     "water_film_loss_db",
     "snow_layer_loss_db",
     "film_thickness_for_loss_m",
+    "steady_loss_db",
     "event_loss_db",
+    "from_scenario",
     "antenna_event_series",
     "noise_temperature_k",
 ]
 
 WET_FEED_LOSS_DB_20G = 4.0  # wet feed window, 20.2 GHz, heavy rain
 WET_REFLECTOR_AND_FEED_LOSS_DB_20G = 6.3  # wet reflector and feed, 20.2 GHz, heavy rain
+WET_RADOME_LOSS_DB_20G = 7.0  # wet radome: 6 to 8 dB reported at 20 GHz, the middle is used
 ANCHOR_FREQ_HZ = 20.2e9
-KINDS = ("wet_feed", "wet_reflector", "snow", "loss")
+KINDS = ("wet_feed", "wet_reflector", "wet_radome", "snow", "loss")
+SNOW_WET_LIQUID_FRACTION = 0.05  # "wet snow" of a scenario: 5 % liquid water by volume (project choice)
+# scenario event types (linksim.scenario.AntennaEvent.type) -> kinds here
+SCENARIO_TYPES = {"wet_antenna": "wet_reflector", "wet_radome": "wet_radome", "snow": "snow"}
 
 
 def water_permittivity(freq_hz: ArrayLike, temp_k: float = 283.15) -> np.ndarray:
@@ -148,6 +155,7 @@ class AntennaEvent:
       - ``"wet_feed"``: water film on the feed window; ``loss_db`` at ``ref_freq_hz`` (default 4 dB at 20.2 GHz).
       - ``"wet_reflector"``: wet reflector AND feed; ``loss_db`` (default 6.3 dB at 20.2 GHz) is the total, the feed
         part being ``WET_FEED_LOSS_DB_20G`` scaled like the total.
+      - ``"wet_radome"``: water film on a radome in front of the antenna (default 7 dB at 20.2 GHz).
       - ``"snow"``: snow layer on the reflector: ``snow_thickness_m``, ``snow_liquid_fraction``,
         ``snow_density_g_cm3``.
       - ``"loss"``: a frequency-independent extra loss ``loss_db`` (e.g. a measured value).
@@ -179,14 +187,15 @@ class AntennaEvent:
             raise InputError(f"antenna event {self.kind}: loss_db must be >= 0")
         if self.ramp_s < 0 or self.drying_s <= 0 or self.ref_rain_mm_h <= 0 or self.physical_temp_k <= 0:
             raise InputError(f"antenna event {self.kind}: ramp_s >= 0, drying_s, ref_rain_mm_h, T > 0 required")
-        if self.follow_rain and self.kind not in ("wet_feed", "wet_reflector"):
-            raise InputError("follow_rain applies to wet_feed and wet_reflector events only")
+        if self.follow_rain and self.kind not in ("wet_feed", "wet_reflector", "wet_radome"):
+            raise InputError("follow_rain applies to wet_feed, wet_reflector and wet_radome events only")
 
 
 def _wet_parts(ev: AntennaEvent) -> list[tuple[float, str]]:
     """(film thickness at the anchor, backing) for the layers of a wet event."""
-    if ev.kind == "wet_feed":
-        total = WET_FEED_LOSS_DB_20G if ev.loss_db is None else ev.loss_db
+    if ev.kind in ("wet_feed", "wet_radome"):
+        default = WET_FEED_LOSS_DB_20G if ev.kind == "wet_feed" else WET_RADOME_LOSS_DB_20G
+        total = default if ev.loss_db is None else ev.loss_db
         return [(film_thickness_for_loss_m(total, ev.ref_freq_hz, "none"), "none")]
     total = WET_REFLECTOR_AND_FEED_LOSS_DB_20G if ev.loss_db is None else ev.loss_db
     feed = total * WET_FEED_LOSS_DB_20G / WET_REFLECTOR_AND_FEED_LOSS_DB_20G
@@ -196,7 +205,7 @@ def _wet_parts(ev: AntennaEvent) -> list[tuple[float, str]]:
     ]
 
 
-def event_loss_db(ev: AntennaEvent, freq_hz: float, film_scale: ArrayLike = 1.0) -> np.ndarray:
+def steady_loss_db(ev: AntennaEvent, freq_hz: float, film_scale: ArrayLike = 1.0) -> np.ndarray:
     """Full (steady) loss of the event at ``freq_hz``; ``film_scale`` multiplies the water-film thickness."""
     scale = np.asarray(film_scale, dtype=float)
     if ev.kind == "loss":
@@ -235,7 +244,7 @@ def _envelope(t: np.ndarray, ev: AntennaEvent) -> np.ndarray:
 
 
 def antenna_event_series(
-    events: Sequence[AntennaEvent],
+    events: Sequence[Any],
     t_s: ArrayLike,
     freq_hz: float,
     rain_rate_mm_h: ArrayLike | None = None,
@@ -250,7 +259,7 @@ def antenna_event_series(
         raise InputError(f"freq_hz must be > 0, got {freq_hz}")
     total = np.zeros(t.size)
     noise = np.zeros(t.size)
-    for ev in events:
+    for ev in (e if isinstance(e, AntennaEvent) else from_scenario(e, freq_hz) for e in events):
         env = _envelope(t, ev)
         if ev.follow_rain:
             if rain_rate_mm_h is None:
@@ -262,13 +271,45 @@ def antenna_event_series(
             # drying: the film follows rain up instantly and decays with time constant drying_s (peak-hold filter)
             dt = float(t[1] - t[0]) if t.size > 1 else 1.0
             scale = _peak_hold_decay(target, math.exp(-dt / ev.drying_s))
-            loss = event_loss_db(ev, freq_hz, scale * env)
+            loss = steady_loss_db(ev, freq_hz, scale * env)
         else:
-            loss = event_loss_db(ev, freq_hz, np.ones(t.size)) * env
+            loss = steady_loss_db(ev, freq_hz, np.ones(t.size)) * env
         g = np.power(10.0, -loss / 10.0)
         noise = noise * g + noise_temperature_k(loss, ev.physical_temp_k)
         total = total + loss
     return AntennaEventSeries(t_s=t, loss_db=total, noise_temp_k=noise)
+
+
+def from_scenario(ev: Any, freq_hz: float) -> AntennaEvent:
+    """An :class:`AntennaEvent` from a scenario event (``linksim.scenario.AntennaEvent``: ``type`` in
+    ``SCENARIO_TYPES``, ``start_s``, ``duration_s``, ``loss_db`` at the carrier frequency or None for the model's
+    value, ``ramp_s``, snow ``thickness_mm`` and ``wet``)."""
+    kind = SCENARIO_TYPES.get(getattr(ev, "type", None))
+    if kind is None:
+        raise InputError(
+            f"antenna event type {getattr(ev, 'type', None)!r} unknown (choose {', '.join(SCENARIO_TYPES)})"
+        )
+    start = float(ev.start_s)
+    loss = getattr(ev, "loss_db", None)
+    kw: dict[str, Any] = {}
+    if loss is not None:
+        kw["ref_freq_hz"] = float(freq_hz)  # a scenario's loss_db holds at the carrier frequency
+        kind = "loss" if kind == "snow" else kind
+    if kind == "snow":
+        kw["snow_thickness_m"] = float(getattr(ev, "thickness_mm", 0.0)) / 1000.0
+        kw["snow_liquid_fraction"] = SNOW_WET_LIQUID_FRACTION if getattr(ev, "wet", False) else 0.0
+    return AntennaEvent(
+        kind, start, start + float(ev.duration_s), loss_db=loss, ramp_s=float(getattr(ev, "ramp_s", 0.0)), **kw
+    )
+
+
+def event_loss_db(
+    events: Sequence[Any], t_s: ArrayLike, freq_hz: float, rain_rate_mm_h: ArrayLike | None = None
+) -> np.ndarray:
+    """Total extra loss (dB) of ``events`` (:class:`AntennaEvent` or scenario events) on the grid ``t_s``.
+    Shorthand for ``antenna_event_series(...).loss_db``; the noise follows from the loss and the layer temperature
+    (``antenna_event_series(...).noise_temp_k``, or T_phys (1 - 10^(-L/10)) in a cascade)."""
+    return antenna_event_series(events, t_s, freq_hz, rain_rate_mm_h).loss_db
 
 
 def _peak_hold_decay(target: np.ndarray, k: float) -> np.ndarray:

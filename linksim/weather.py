@@ -40,7 +40,8 @@ How each term is made (details and measured accuracy in docs/weather.md):
 The statistics come from :mod:`linksim.propagation` (``rec`` is its P.618 revision), so a synthesized series and
 the statistical budget agree; only the P.840 log-normal coefficients and K_l are read from itur directly. P.1853 is
 specified for 4-55 GHz and 5-90 deg: a ValidityWarning is issued outside that range (once per call). Rows at or
-below 0 deg elevation (satellite below the horizon) are NaN; rows between 0 and 0.5 deg are computed at 0.5 deg.
+below 0 deg elevation (satellite below the horizon) or with NaN elevation are NaN; rows between 0 and 0.5 deg are
+computed at 0.5 deg.
 """
 
 from __future__ import annotations
@@ -298,6 +299,11 @@ class WeatherSeries:
     seed: int | None
 
     @property
+    def low_elevation(self) -> np.ndarray:
+        """True where the elevation is below 5 deg (outside P.1853's range; low_elevation_db applies) or unknown."""
+        return ~(self.elevation_deg >= 5.0)
+
+    @property
     def total_db(self) -> np.ndarray:
         """Sum of all terms (dB)."""
         return self.rain_db + self.cloud_db + self.gas_db + self.scintillation_db + self.low_elevation_db
@@ -371,11 +377,11 @@ def synthesize_weather(
     t, dt = _check_time(t_s)
     n = t.size
     el = np.broadcast_to(np.asarray(elevation_deg, dtype=float), t.shape).astype(float)
-    if not np.all(np.isfinite(el)):
-        raise InputError("elevation_deg contains NaN or inf")
+    if np.any(np.isinf(el)):
+        raise InputError("elevation_deg contains inf")
     if not 1e8 <= freq_hz <= 1e12:
         raise InputError(f"freq_hz {freq_hz:g} out of range")
-    visible = el > 0.0
+    visible = el > 0.0  # NaN (no geometry) counts as not visible
     f_ghz = freq_hz / 1e9
     if not 4.0 <= f_ghz <= 55.0:
         warnings.warn(

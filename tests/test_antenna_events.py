@@ -53,9 +53,9 @@ def test_scheduled_wet_feed_adds_its_loss_and_noise():
 
 def test_wet_reflector_anchor_and_frequency_scaling():
     ev = ae.AntennaEvent("wet_reflector", 0.0, 1.0)
-    assert float(ae.event_loss_db(ev, 20.2e9)) == pytest.approx(ae.WET_REFLECTOR_AND_FEED_LOSS_DB_20G, abs=1e-6)
+    assert float(ae.steady_loss_db(ev, 20.2e9)) == pytest.approx(ae.WET_REFLECTOR_AND_FEED_LOSS_DB_20G, abs=1e-6)
     f = np.array([4e9, 7.5e9, 12e9, 20.2e9, 30e9])
-    feed = [float(ae.event_loss_db(ae.AntennaEvent("wet_feed", 0, 1), x)) for x in f]
+    feed = [float(ae.steady_loss_db(ae.AntennaEvent("wet_feed", 0, 1), x)) for x in f]
     assert np.all(np.diff(feed) > 0), feed  # a water film costs more at higher frequency
     assert feed[0] < 1.0 < feed[2]
 
@@ -77,7 +77,7 @@ def test_snow_depends_on_wetness():
     wet = float(ae.snow_layer_loss_db(20.2e9, 0.02, 0.05))
     assert dry < 0.1 < 3.0 < wet
     ev = ae.AntennaEvent("snow", 0.0, 10.0, snow_thickness_m=0.02, snow_liquid_fraction=0.05)
-    assert float(ae.event_loss_db(ev, 20.2e9)) == pytest.approx(wet)
+    assert float(ae.steady_loss_db(ev, 20.2e9)) == pytest.approx(wet)
 
 
 def test_rain_driven_film_follows_rain_rate_and_dries():
@@ -95,6 +95,23 @@ def test_rain_driven_film_follows_rain_rate_and_dries():
     assert s.loss_db[3500] < 1e-3
     with pytest.raises(InputError, match="rain"):
         ae.antenna_event_series([ev], t, 20.2e9)
+
+
+def test_scenario_events_are_accepted():
+    from types import SimpleNamespace as NS
+
+    t = np.arange(0.0, 200.0, 1.0)
+    wet = NS(type="wet_antenna", start_s=10.0, duration_s=50.0, loss_db=None, ramp_s=0.0, thickness_mm=5.0, wet=False)
+    fixed = NS(type="wet_radome", start_s=100.0, duration_s=50.0, loss_db=5.0, ramp_s=0.0, thickness_mm=0.0, wet=False)
+    snow = NS(type="snow", start_s=0.0, duration_s=200.0, loss_db=None, ramp_s=0.0, thickness_mm=20.0, wet=True)
+    loss = ae.event_loss_db([wet, fixed], t, 20.2e9)
+    assert loss[30] == pytest.approx(ae.WET_REFLECTOR_AND_FEED_LOSS_DB_20G, abs=1e-6)
+    assert loss[120] == pytest.approx(5.0, abs=1e-6)  # a scenario's loss_db holds at the carrier frequency
+    assert loss[80] == 0.0
+    assert ae.event_loss_db([fixed], t, 12e9)[120] == pytest.approx(5.0, abs=1e-6)
+    assert ae.event_loss_db([snow], t, 20.2e9)[5] == pytest.approx(float(ae.snow_layer_loss_db(20.2e9, 0.02, 0.05)))
+    with pytest.raises(InputError, match="type"):
+        ae.event_loss_db([NS(type="fog", start_s=0.0, duration_s=1.0)], t, 20.2e9)
 
 
 @pytest.mark.parametrize(

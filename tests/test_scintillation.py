@@ -151,7 +151,7 @@ def test_low_elevation_series_follows_the_distribution():
 def test_nakagami_amplitude_has_the_set_s4(s4):
     t = np.arange(1_000_000) * 0.05
     amp_db, _ = sc.ionospheric_scintillation(1.5e9, t, s4=s4, tau_s=1.0, seed=7)
-    i = 10.0 ** (-amp_db / 10.0)
+    i = 10.0 ** (amp_db / 10.0)
     s4_meas = math.sqrt(float(i.var()) / float(i.mean()) ** 2)
     assert s4_meas == pytest.approx(s4, rel=0.05)
     assert float(i.mean()) == pytest.approx(1.0, rel=0.03)
@@ -160,7 +160,7 @@ def test_nakagami_amplitude_has_the_set_s4(s4):
 def test_s4_scales_as_f_to_minus_1_5_and_phase_as_1_over_f():
     t = np.arange(600_000) * 0.05
     amp, ph = sc.ionospheric_scintillation(3.0e9, t, s4=0.6, tau_s=1.0, seed=9, ref_freq_hz=1.5e9, sigma_phi_rad=1.0)
-    i = 10.0 ** (-amp / 10.0)
+    i = 10.0 ** (amp / 10.0)
     assert math.sqrt(float(i.var())) / float(i.mean()) == pytest.approx(0.6 * 2.0**-1.5, rel=0.05)
     assert float(ph.std()) == pytest.approx(0.5, rel=0.05)
 
@@ -182,6 +182,10 @@ def test_ionospheric_seeded_and_auroral_preset():
     a2 = sc.ionospheric_scintillation(1.5e9, t, p.s4, p.tau_s, 3, p.ref_freq_hz, p.sigma_phi_rad)
     assert np.array_equal(a1[0], a2[0]) and np.array_equal(a1[1], a2[1])
     assert (p.s4, p.tau_s, p.ref_freq_hz) == (0.6, 1.0, 1.57542e9)
+    a3 = sc.ionospheric_scintillation(1.5e9, t, None, None, 3, preset="auroral")
+    assert np.array_equal(a1[0], a3[0]) and np.array_equal(a1[1], a3[1])
+    with pytest.raises(InputError, match="preset"):
+        sc.ionospheric_scintillation(1.5e9, t, None, None, 3, preset="storm")
     with pytest.raises(InputError, match="sqrt"):
         sc.ionospheric_scintillation(0.4e9, t, 0.6, 1.0, 3, ref_freq_hz=1.57542e9)  # S4 2.9 at UHF
     with pytest.raises(InputError, match="uniformly"):

@@ -163,6 +163,12 @@ def test_below_horizon_is_nan_and_low_elevation_warns():
         ws = weather.synthesize_weather(**LYR, elevation_deg=el, t_s=t, seed=1)
     below = el <= 0
     assert np.all(np.isnan(ws.rain_db[below])) and np.all(np.isnan(ws.total_db[below]))
+    assert np.array_equal(ws.low_elevation, el < 5.0)
+    el_nan = np.where(below, np.nan, el)  # NaN elevation (no geometry) is treated like below the horizon
+    with pytest.warns(ValidityWarning):
+        wn = weather.synthesize_weather(**LYR, elevation_deg=el_nan, t_s=t, seed=1)
+    assert np.array_equal(np.isnan(wn.total_db), below)
+    np.testing.assert_array_equal(wn.total_db[~below], ws.total_db[~below])
     low = (el > 0) & (el < 5)
     assert np.all(ws.scintillation_db[low] == 0.0) and np.all(ws.low_elevation_db[el >= 5] == 0.0)
     assert np.all(np.isfinite(ws.total_db[~below]))
@@ -175,7 +181,8 @@ def test_below_horizon_is_nan_and_low_elevation_warns():
         (dict(t_s=np.arange(0.0, 1.0, 0.001)), "0.01 s"),
         (dict(t_s=np.arange(10.0), synthesis="P.1853-9"), "synthesis"),
         (dict(t_s=np.arange(10.0), rec="P.618-99"), "P.618"),
-        (dict(t_s=np.arange(10.0), elevation_deg=np.full(10, np.nan)), "NaN"),
+        (dict(t_s=np.arange(10.0), elevation_deg=np.full(10, np.nan)), "above 0 deg"),
+        (dict(t_s=np.arange(10.0), elevation_deg=np.inf), "inf"),
     ],
 )
 def test_bad_input_is_one_clear_error(kwargs, match):
