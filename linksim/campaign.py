@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .campaign_db import CampaignDB, utc_now
+from .campaign_db import CampaignDB, export_csv, utc_now
 from .campaign_spec import DEFAULT_RUNNER, CampaignSpec, Point, load_spec, resolve_runner
 from .errors import InputError, LinksimError
 from .scenario import scenario_from_dict
@@ -46,6 +46,7 @@ __all__ = ["DEFAULT_RUNNER", "CampaignResult", "CampaignSpec", "Point", "default
            "load_spec", "run_campaign"]
 
 DB_NAME = "campaign.sqlite"
+CSV_NAME = "campaign.csv"  # the runs table (current points) as CSV, rewritten after every sweep
 LOCK_NAME = "campaign.lock"
 INCOMPLETE_STATUSES = ("partial", "interrupted")  # a summary with one of these is not a finished point
 
@@ -365,6 +366,7 @@ def run_campaign(
         db_rows = db.rows()
         db.close()
         lock.release()
+    export_csv(db_rows, out / CSV_NAME)
     figs: list[Path] = []
     if figures:
         from .campaign_plots import make_figures

@@ -20,6 +20,7 @@ hash seen, with the spec's text. Only the campaign's main process writes; each c
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import json
 import math
@@ -287,3 +288,18 @@ class CampaignDB:
             out[r["status"]] = r["n"]
         out["stale"] = self.conn.execute("SELECT COUNT(*) FROM runs WHERE stale = 1").fetchone()[0]
         return out
+
+
+JSON_COLUMNS = ("params", "run_options", "summary")
+
+
+def export_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
+    """Write rows of the runs table as CSV (without the JSON columns), in the table's column order."""
+    out = Path(path)
+    cols = [c for c in (rows[0].keys() if rows else [n for n, _ in FIXED_COLUMNS]) if c not in JSON_COLUMNS]
+    with out.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow(["" if r.get(c) is None else r.get(c) for c in cols])
+    return out

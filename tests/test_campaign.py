@@ -8,6 +8,7 @@ runner.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -208,6 +209,10 @@ def test_campaign_rows_resume_and_figures(tmp_path: Path) -> None:
         assert summary["seed"] == 3 and summary["duration_s"] == 1.0
     # QPSK 1/2 (QEF 1.00 dB) closes at every J/S here; 8PSK 3/4 (QEF 7.91 dB) only at the lowest
     assert [g[3] for g in got] == [0.0, 0.0, 0.0, 1.0, 0.0, 1.0]
+    with (out / "campaign.csv").open() as f:
+        table = list(csv.DictReader(f))
+    assert [(float(r["jammer.0.eirp_dbw"]), r["carrier.modcod"], float(r["goodput_bps_mean"])) for r in table] == [
+        (g[0], g[1], g[2]) for g in got]
     figs = {p.name: p for p in res.figures}
     assert set(figs) == {"goodput_vs_js.png", "efficiency_vs_esn0.png"}
     for p in figs.values():
