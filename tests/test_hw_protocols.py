@@ -273,3 +273,64 @@ def test_missing_serial_port_and_bad_urls():
     assert parse_hid_url("hid://20ce:0023/1191") == (0x20CE, 0x23, "1191")
     with pytest.raises(InputError):
         Rotator(open_transport("tcp://127.0.0.1:1", timeout_s=T) if False else None, "gs999")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- USB HID (hidapi replaced by a fake module)
+
+
+class _FakeHidModule:
+    """Stands in for hidapi: a Mini-Circuits USB attenuator answering 64-byte reports (code 42 = SCPI)."""
+
+    def __init__(self, fake: FakeAttenuator) -> None:
+        self.fake = fake
+        self.reports: list[bytes] = []
+
+    def device(self):
+        mod = self
+
+        class _Dev:
+            def open(self, vid, pid, serial=None):
+                if (vid, pid) != (0x20CE, 0x0023):
+                    raise OSError("open failed")
+                self.reply = b""
+
+            def write(self, data):
+                data = bytes(data)
+                mod.reports.append(data)
+                assert data[0] == 0 and len(data) == 65 and data[1] == 42
+                cmd = data[2:].split(b"\x00", 1)[0].decode()
+                text = (mod.fake.handle(cmd) or "").strip().encode()
+                self.reply = (bytes([42]) + text).ljust(64, b"\x00")
+                return len(data)
+
+            def read(self, n, timeout_ms=0):
+                out, self.reply = self.reply, b""
+                return list(out)
+
+            def close(self):
+                pass
+
+        return _Dev()
+
+
+def test_hid_attenuator_reports(monkeypatch):
+    import sys
+
+    fake = FakeAttenuator(model="RUDAT-6000-90", max_db=90.0)
+    hid = _FakeHidModule(fake)
+    monkeypatch.setitem(sys.modules, "hid", hid)
+    with open_attenuator("hid://20ce:0023", timeout_s=T) as att:
+        assert att.model == "RUDAT-6000-90" and fake.attenuation_db == 90.0
+        assert att.set_db(33.3) == 33.25 and att.get_db() == 33.25
+    assert hid.reports[0] == b"\x00*:MN?" + bytes(64 - 6 + 1)
+    assert hid.reports[3][:16] == b"\x00*:SETATT=33.25\x00"
+    with pytest.raises(DeviceError, match="cannot open HID device"):
+        open_attenuator("hid://20ce:9999", timeout_s=T)
+
+
+def test_hid_without_hidapi_is_one_line(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "hid", None)  # import fails
+    with pytest.raises(DeviceError, match="optional 'hidapi' package"):
+        open_attenuator("hid://20ce:0023")

@@ -105,7 +105,7 @@ def test_half_duplex_refuses_rx_and_tx_on_one_device(gr):
     del rx
 
 
-@pytest.mark.parametrize("name", ["hackrf", "rtlsdr"])
+@pytest.mark.parametrize("name", ["hackrf", "rtlsdr", "x310"])
 def test_missing_device_is_one_line_device_error(gr, name):
     t0 = time.monotonic()
     with pytest.raises(DeviceError) as e:

@@ -260,34 +260,81 @@ class IQReceiver:
 # dropped by the caller would be collected while its scheduler thread still calls work() (a segfault).
 # Each block registers itself here and leaves on stop().
 _LIVE: set[Any] = set()
+BUFFER_ITEMS = 131072  # complex samples per buffer around the Python blocks
+
+
+def _large_buffer(block: Any) -> None:
+    """Ask for a large output buffer (GNU Radio logs this at info level: silenced for this one call)."""
+    block.set_log_level("warn")
+    block.set_min_output_buffer(BUFFER_ITEMS)
 
 
 def zmq_iq_sink(
-    address: str, *, pattern: str = "pushpull", bind: bool = True, hwm: int = 64, context: zmq.Context | None = None
+    address: str,
+    *,
+    pattern: str = "pushpull",
+    bind: bool = True,
+    hwm: int = 64,
+    chunk_samples: int = 32768,
+    context: zmq.Context | None = None,
 ) -> Any:
-    """A GNU Radio sink (one complex input) sending over an `IQSender`. `.sender` is the sender;
-    end-of-stream goes out when the flowgraph finishes (stop())."""
-    from gnuradio import gr
+    """A GNU Radio sink (one complex input) sending over an `IQSender`. `.sender` is the sender.
+
+    Samples go out in messages of `chunk_samples` (fewer messages, more throughput; at 1 MS/s 32768 samples
+    add 33 ms of latency). The remainder and the end-of-stream go out when the TX flowgraph finishes (stop())."""
+    from gnuradio import blocks, gr
+
+    if chunk_samples < 1:
+        raise InputError(f"chunk_samples must be >= 1, got {chunk_samples}")
 
     class ZmqIqSink(gr.sync_block):
         def __init__(self) -> None:
             gr.sync_block.__init__(self, name="linksim_zmq_iq_sink", in_sig=[np.complex64], out_sig=None)
             self.sender = IQSender(address, pattern=pattern, bind=bind, hwm=hwm, context=context)
+            self._buf = np.empty(chunk_samples, np.complex64)
+            self._fill = 0
 
         def work(self, input_items: list[np.ndarray], output_items: list[np.ndarray]) -> int:
             x = input_items[0]
-            if x.size:
-                self.sender.send(x)
+            i = 0
+            while i < len(x):
+                take = min(len(x) - i, chunk_samples - self._fill)
+                self._buf[self._fill : self._fill + take] = x[i : i + take]
+                self._fill += take
+                i += take
+                if self._fill == chunk_samples:
+                    self.sender.send(self._buf)
+                    self._fill = 0
             return len(x)
 
         def stop(self) -> bool:
-            self.sender.close(eos=True)
-            _LIVE.discard(self)
+            if not self.sender.closed:
+                if self._fill:
+                    self.sender.send(self._buf[: self._fill])
+                    self._fill = 0
+                self.sender.close(eos=True)
+            _LIVE.discard(hier)
             return True
 
-    blk = ZmqIqSink()
-    _LIVE.add(blk)
-    return blk
+    class ZmqIqSinkHier(gr.hier_block2):
+        """copy (large output buffer, so the Python sink gets large work() calls) -> ZmqIqSink."""
+
+        def __init__(self) -> None:
+            gr.hier_block2.__init__(
+                self, "linksim_zmq_iq_sink", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0)
+            )
+            self.copy = blocks.copy(gr.sizeof_gr_complex)
+            _large_buffer(self.copy)
+            self.sink = ZmqIqSink()
+            self.sender = self.sink.sender
+            self.connect(self, self.copy, self.sink)
+
+        def stop(self) -> bool:  # used by release(); the flowgraph calls the inner sink's stop()
+            return self.sink.stop()
+
+    hier = ZmqIqSinkHier()
+    _LIVE.add(hier)
+    return hier
 
 
 def zmq_iq_source(
@@ -311,6 +358,7 @@ def zmq_iq_source(
     class ZmqIqSource(gr.sync_block):
         def __init__(self) -> None:
             gr.sync_block.__init__(self, name="linksim_zmq_iq_source", in_sig=None, out_sig=[np.complex64])
+            _large_buffer(self)
             self.receiver = IQReceiver(
                 address, pattern=pattern, bind=bind, hwm=hwm, fill_gaps=fill_gaps, context=context
             )
