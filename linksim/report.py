@@ -41,6 +41,7 @@ def fmt(v: Any, unit: str = "", digits: int = 2, signed: bool = False) -> str:
     f = float(v)
     if math.isinf(f):
         return ("+" if f > 0 else "-") + "inf"
+    f = round(f, digits) + 0.0  # no "-0.00"
     s = f"{f:+.{digits}f}" if signed else f"{f:.{digits}f}"
     return f"{s} {unit}".strip() if unit and unit != "%" else s + unit
 
@@ -132,8 +133,8 @@ def _series(r: RunData, col: str) -> np.ndarray:
 def _range_text(a: np.ndarray, unit: str, digits: int = 1) -> str:
     if not a.size:
         return "n/a"
-    lo, hi = float(np.min(a)), float(np.max(a))
-    if abs(hi - lo) < 0.5 * 10.0 ** (-digits):
+    lo, hi = round(float(np.min(a)), digits) + 0.0, round(float(np.max(a)), digits) + 0.0
+    if lo == hi:
         return fmt(lo, unit, digits)
     return f"{lo:.{digits}f} to {hi:.{digits}f} {unit}"
 
@@ -148,7 +149,7 @@ def _weather_text(sc: dict[str, Any]) -> str:
     elif mode == "timeseries":
         text = f"synthesized time series (ITU-R {rec} statistics, seed {p.get('seed', '?')})"
     else:
-        text = f"statistical: losses exceeded {fmt(p.get('exceedance_pct'), '%', 3)} of the time (ITU-R {rec})"
+        text = f"statistical: losses exceeded {p.get('exceedance_pct', 1.0):g} % of the time (ITU-R {rec})"
     text += f"; terms: {', '.join(terms) if terms else 'none'}"
     iono = p.get("ionosphere")
     if iono:
@@ -156,6 +157,18 @@ def _weather_text(sc: dict[str, Any]) -> str:
         text += (f"; ionospheric scintillation S4 = {iono.get('s4', 0)} at {ref_ghz}"
                  + (f" ({iono['preset']})" if iono.get("preset") else ""))
     return text
+
+
+def _losses_text(r: RunData) -> str:
+    """The range of each non-zero loss term over the timeline."""
+    from .report_plots import LOSS_TERMS
+
+    parts = []
+    for col, label in LOSS_TERMS:
+        a = _series(r, col)
+        if a.size and np.max(np.abs(a)) > 0.0:
+            parts.append(f"{label} {_range_text(a, 'dB', 2)}")
+    return "losses: " + ("; ".join(parts) if parts else "none")
 
 
 def _jammer_rows(r: RunData) -> list[tuple[Any, ...]]:
@@ -236,8 +249,7 @@ def _scenario_section(r: RunData) -> str:
                     if sc.get("uplink") else "")),
         ("Terminal", term_text),
         ("Waveform", waveform),
-        ("Weather and propagation", _weather_text(sc) + f"; total atmospheric loss "
-                                    f"{_range_text(_series(r, 'atmospheric_db'), 'dB', 2)}"),
+        ("Weather and propagation", _weather_text(sc) + "; " + _losses_text(r)),
         ("Antenna events", ev_text),
         ("Channel", f"{ch.get('sps', '?')} samples/symbol; fast fading {fading}"
                     + (f" (K = {ch.get('rician_k_db')} dB)" if fading == "rician" else "")
@@ -269,7 +281,7 @@ def _results_section(r: RunData) -> str:
         ("Clear-sky goodput", fmt_bps(s.get("clear_sky_goodput_bps")), "the same terminal with no weather or jamming"),
         ("Degradation", fmt(s.get("degradation_pct"), "%", 1), "1 - mean / clear-sky goodput"),
         ("Availability", fmt(s.get("availability_pct"), "%", 1), "share of measured time the link carried traffic"),
-        ("Frames decoded / sent", f"{fo if _isnum(fo) else 'n/a'} / {ft if _isnum(ft) else 'n/a'}",
+        ("Frames good / total", f"{fo if _isnum(fo) else 'n/a'} / {ft if _isnum(ft) else 'n/a'}",
          "DVB-S2 PLFRAMEs"),
         ("Frame error ratio", fmt(s.get("fer"), "", 4), "failed frames / frames"),
         ("Es/N0 bias", fmt(s.get("esn0_bias_db"), "dB", 2, signed=True),

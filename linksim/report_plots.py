@@ -82,14 +82,39 @@ def _shade(axes: Any, windows: list[tuple[float, float]], unit_s: float, color: 
 
 
 def _bins_hlines(ax: Any, t0: np.ndarray, t1: np.ndarray, y: np.ndarray, color: str, label: str,
-                 marker: str = "o") -> None:
-    """Per-bin values: a horizontal segment over the bin and a marker at its centre."""
+                 predicted: bool = False) -> None:
+    """Per-bin values: a segment over the bin (wide and pale for a prediction) and, for a measurement, a marker
+    at its centre."""
     ok = np.isfinite(y)
     if not np.any(ok):
         return
-    ax.hlines(y[ok], t0[ok], t1[ok], color=color, lw=1.6)
-    ax.plot(0.5 * (t0[ok] + t1[ok]), y[ok], ls="none", marker=marker, ms=3.5 if ok.sum() < 200 else 2,
+    if predicted:
+        ax.hlines(y[ok], t0[ok], t1[ok], color=color, lw=5, alpha=0.35, label=label)
+        return
+    ax.hlines(y[ok], t0[ok], t1[ok], color=color, lw=1.4)
+    ax.plot(0.5 * (t0[ok] + t1[ok]), y[ok], ls="none", marker="o", ms=3.5 if ok.sum() < 200 else 2,
             color=color, label=label)
+
+
+def _legend_out(ax: Any, twin: bool = False, handles: list[Any] | None = None,
+                labels: list[str] | None = None) -> None:
+    """Legend to the right of the panel (beyond a twin axis' labels when there is one)."""
+    kw = {"loc": "upper left", "bbox_to_anchor": (1.11 if twin else 1.01, 1.0), "fontsize": 7, "frameon": False,
+          "borderaxespad": 0.0}
+    if handles is not None:
+        ax.legend(handles, labels, **kw)
+    else:
+        ax.legend(**kw)
+
+
+def _min_span(ax: Any, y: np.ndarray, span: float) -> None:
+    """Keep a nearly constant series from being drawn as noise: the y axis covers at least `span`."""
+    y = np.asarray(y, dtype=float)
+    y = y[np.isfinite(y)]
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    if y.size and float(np.max(y) - np.min(y)) < span:
+        c = 0.5 * float(np.max(y) + np.min(y))
+        ax.set_ylim(c - 0.5 * span, c + 0.5 * span)
 
 
 def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> Path:
@@ -106,15 +131,16 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
     jammers = r.jammer_names
     panels = ["geometry", "loss", *(["js"] if jammers else []), "modcod", "esn0", "goodput"]
     heights = {"geometry": 1.6, "loss": 2.2, "js": 1.6, "modcod": 2.0, "esn0": 2.4, "goodput": 2.4}
-    fig, axes = plt.subplots(len(panels), 1, figsize=(11, sum(heights[p] for p in panels) + 1.2), sharex=True,
+    fig, axes = plt.subplots(len(panels), 1, figsize=(12.5, sum(heights[p] for p in panels) + 1.2), sharex=True,
                              gridspec_kw={"height_ratios": [heights[p] for p in panels]})
     ax_of = dict(zip(panels, axes, strict=True))
     windows = _jammer_windows(r)
     _shade(axes, windows, unit_s, JAM_SHADE, "jammer on" if windows else None)
     if gaps is not None and np.any(gaps.flagged):
-        for ax in (ax_of["esn0"], ax_of["goodput"]):
-            for k in np.nonzero(gaps.flagged)[0]:
-                ax.axvspan(m0[k], m1[k], color=GAP_SHADE, alpha=0.8, lw=0, zorder=0)
+        spans = [(float(m0[k]), float(m1[k] - m0[k])) for k in np.nonzero(gaps.flagged)[0]]
+        for ax in (ax_of["esn0"], ax_of["goodput"]):  # one artist however many bins
+            ax.broken_barh(spans, (0.0, 1.0), transform=ax.get_xaxis_transform(), color=GAP_SHADE, alpha=0.8,
+                           lw=0, zorder=0)
     status = r.summary.get("status", "?")
     title = f"{r.summary.get('scenario') or (r.scenario.get('scenario') or {}).get('name', r.run_dir.name)}"
     fig.suptitle(f"{title}: budget (lines) and measurement (per-bin markers)"
@@ -122,14 +148,18 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
 
     ax = ax_of["geometry"]
     if tt.size:
-        ax.plot(x, r.num("timeline", "elevation_deg"), color="tab:blue", label="elevation")
+        el = r.num("timeline", "elevation_deg")
+        ax.plot(x, el, color="tab:blue", label="elevation (left)")
+        _min_span(ax, el, 1.0)
         ax2 = ax.twinx()
-        ax2.plot(x, r.num("timeline", "slant_range_km"), color="tab:gray", ls="--", label="slant range (right)")
+        rng = r.num("timeline", "slant_range_km")
+        ax2.plot(x, rng, color="tab:gray", ls="--", label="slant range (right)")
+        _min_span(ax2, rng, 200.0)
         ax2.set_ylabel("slant range (km)", fontsize=8)
         ax2.tick_params(labelsize=7)
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7, ncol=3)
+        _legend_out(ax, True, h1 + h2, l1 + l2)
     ax.set_ylabel("elevation (deg)")
 
     ax = ax_of["loss"]
@@ -141,13 +171,16 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
         fspl = r.num("timeline", "fspl_db")
         if np.any(np.isfinite(fspl)):
             ax2 = ax.twinx()
-            ax2.plot(x, fspl, color="k", ls=":", lw=1.0)
-            ax2.set_ylabel("free-space loss\n(dB, dotted)", fontsize=8)
+            ax2.plot(x, fspl, color="k", ls=":", lw=1.0, label="free space (right)")
+            ax2.set_ylabel("free-space loss (dB)", fontsize=8)
             ax2.tick_params(labelsize=7)
-            lo, hi = float(np.nanmin(fspl)), float(np.nanmax(fspl))
-            if hi - lo < 1.0:
-                ax2.set_ylim(lo - 0.5, hi + 0.5)
-        ax.legend(loc="upper left", fontsize=7, ncol=4)
+            _min_span(ax2, fspl, 1.0)
+            h1, l1 = ax.get_legend_handles_labels()
+            h2, l2 = ax2.get_legend_handles_labels()
+            _legend_out(ax, True, h1 + h2, l1 + l2)
+        else:
+            _legend_out(ax)
+        ax.set_ylim(bottom=0)
     ax.set_ylabel("loss (dB)")
 
     if jammers:
@@ -159,9 +192,10 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
                 ax.plot(x, np.where(act > 0.5, js, np.nan), label=f"J/S {name} (budget)")
             mj = r.num("measured", f"js_db[{name}]")
             if np.any(np.isfinite(mj)):
-                ax.plot(0.5 * (m0 + m1), mj, ls="none", marker=".", ms=3, color="k")
+                ax.plot(0.5 * (m0 + m1), mj, ls="none", marker=".", ms=3, color="k", label=f"J/S {name} per bin")
         ax.set_ylabel("J/S (dB)")
-        ax.legend(loc="upper right", fontsize=7)
+        _min_span(ax, np.concatenate([r.num("timeline", f"js_db[{n}]") for n in jammers]), 4.0)
+        _legend_out(ax)
 
     _modcod_panel(r, ax_of["modcod"], x, m0, m1)
 
@@ -175,7 +209,7 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
     if not r.n_bins:
         ax.text(0.5, 0.5, "no measurements", transform=ax.transAxes, ha="center", color="0.4")
     ax.set_ylabel("Es/N0 (dB)")
-    ax.legend(loc="lower left", fontsize=7, ncol=3)
+    _legend_out(ax)
 
     ax = ax_of["goodput"]
     pg = r.num("measured", "predicted_goodput_bps")
@@ -185,7 +219,7 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
                        np.nanmax(g) if np.any(np.isfinite(g)) else np.nan,
                        cs if isinstance(cs, int | float) else np.nan) if np.isfinite(v)]
     scale, unit = bps_unit(max(ref) if ref else _symbol_rate(r))
-    _bins_hlines(ax, m0, m1, pg / scale, C_PRED, "predicted goodput", marker="s")
+    _bins_hlines(ax, m0, m1, pg / scale, C_PRED, "predicted goodput", predicted=True)
     _bins_hlines(ax, m0, m1, g / scale, C_MEAS, "measured goodput")
     if isinstance(cs, int | float) and np.isfinite(cs):
         ax.axhline(cs / scale, color="tab:green", ls="--", lw=0.9, label="clear-sky goodput")
@@ -195,7 +229,7 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
         ax.fill_between([], [], color=GAP_SHADE, label="bins off prediction")
     ax.set_ylabel(f"goodput ({unit})")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="lower left", fontsize=7, ncol=4)
+    _legend_out(ax)
     if status == "partial" and r.n_bins:
         for a in axes:
             a.axvline(m1[-1], color="crimson", lw=1.0, ls="-.")
@@ -206,6 +240,11 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
         a.tick_params(labelsize=8)
     if x.size:
         axes[-1].set_xlim(float(np.nanmin(x)), float(np.nanmax(x)))
+    start = r.start_unix_s
+    if start is not None:
+        from .geometry import format_utc
+
+        xlabel = xlabel.replace("start", f"start ({format_utc(start).replace('T', ' ').replace('Z', ' UTC')})")
     axes[-1].set_xlabel(xlabel)
     fig.tight_layout()
     p = Path(path)
@@ -233,19 +272,22 @@ def _modcod_panel(r: RunData, ax: Any, x: np.ndarray, m0: np.ndarray, m1: np.nda
         ax.step(x, yb, where="post", color=C_PRED, lw=1.2, label="best MODCOD the budget closes")
     if carrier and not acm and carrier in pos:
         ax.axhline(pos[carrier], color="tab:gray", ls="--", lw=0.8, label=f"configured (CCM) {carrier}")
-    first = True
+    ys, k_of = [], []
     for k, s in enumerate(sent):
         for part in _modcod_parts(s):
             if part in pos:
-                ax.hlines(pos[part], m0[k], m1[k], color=C_MEAS, lw=4)
-                ax.plot(0.5 * (m0[k] + m1[k]), pos[part], ls="none", marker="o", ms=3, color=C_MEAS,
-                        label="MODCOD sent" if first else None)
-                first = False
+                ys.append(pos[part])
+                k_of.append(k)
+    if ys:
+        kk = np.array(k_of)
+        ax.hlines(ys, m0[kk], m1[kk], color=C_MEAS, lw=4)
+        ax.plot(0.5 * (m0[kk] + m1[kk]), ys, ls="none", marker="o", ms=3 if len(ys) < 200 else 1.5, color=C_MEAS,
+                label="MODCOD sent")
     ax.set_yticks([0, *pos.values()])
     ax.set_yticklabels(["none closes"] + [f"{n} ({_eff(known[n], pilots):.2f} b/sym)" for n in used], fontsize=7)
     ax.set_ylim(-0.5, len(used) + 0.5)
     ax.set_ylabel("MODCOD")
-    ax.legend(loc="lower left", fontsize=7, ncol=3)
+    _legend_out(ax)
 
 
 def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
@@ -259,7 +301,6 @@ def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
     g = r.num("measured", "goodput_bps")
     pg = r.num("measured", "predicted_goodput_bps")
     sent = r.text("measured", "modcod")
-    table = modcods.table13()
     vals = np.concatenate([est, pred])
     vals = vals[np.isfinite(vals)]
     lo = float(np.min(vals)) - 2.0 if vals.size else -3.0
@@ -274,12 +315,9 @@ def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
             label="Shannon bound  Rs log2(1 + Es/N0)")
     ax.step(xs, rs * eta_stair / scale, where="post", color="tab:gray", lw=1.2,
             label=f"DVB-S2 Table 13 staircase (QEF, {'pilots' if pilots else 'no pilots'})")
-    in_range = [m for m in table if lo <= m.esn0_qef_db <= hi]
-    ax.plot([m.esn0_qef_db for m in in_range], [rs * _eff(m, pilots) / scale for m in in_range], ls="none",
-            marker="|", ms=8, color="tab:gray")
     ok = np.isfinite(pred) & np.isfinite(pg)
     if np.any(ok):
-        ax.plot(pred[ok], pg[ok] / scale, ls="none", marker="x", ms=5, color=C_PRED,
+        ax.plot(pred[ok], pg[ok] / scale, ls="none", marker="x", ms=7, mew=1.5, color=C_PRED, zorder=5,
                 label="predicted (budget Es/N0, goodput)")
     groups: dict[str, list[int]] = {}
     for k, s in enumerate(sent):
@@ -295,8 +333,9 @@ def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
                 m = modcods.get(part)
             except Exception:  # noqa: BLE001 - an unknown name is just not annotated
                 continue
-            ax.annotate(part, (m.esn0_qef_db, rs * _eff(m, pilots) / scale), textcoords="offset points",
-                        xytext=(4, -10), fontsize=7, color="0.3")
+            ax.plot(m.esn0_qef_db, rs * _eff(m, pilots) / scale, marker="D", ms=4, color="0.3")
+            ax.annotate(f"{part} QEF", (m.esn0_qef_db, rs * _eff(m, pilots) / scale), textcoords="offset points",
+                        xytext=(5, -11), fontsize=7, color="0.3")
     no_est = np.isnan(est) & np.isfinite(g)
     if np.any(no_est):
         ax.plot(pred[no_est], g[no_est] / scale, ls="none", marker="o", mfc="none", ms=5, color=C_MEAS,
@@ -342,6 +381,8 @@ def plot_frame_esn0(r: RunData, path: str | Path) -> Path | None:
     a1.set_ylabel("frames")
     a1.set_title("Per-frame Es/N0 estimates")
     a1.legend(fontsize=8)
+    a1.set_yscale("log")
+    a1.set_ylabel("frames (log scale)")
     cmap = plt.get_cmap("tab10")
     for c, name in enumerate(sorted({str(n) for n in mc})):
         sel = fin & (mc == name)
@@ -353,15 +394,18 @@ def plot_frame_esn0(r: RunData, path: str | Path) -> Path | None:
                 centres.append(float(np.mean(e[sel][w])))
                 fer.append(float(np.mean(~ok[sel][w])))
                 counts.append(int(np.sum(w)))
-        floor = 0.5 / max(counts) if counts else 1e-3
+        xc, fe, n = np.array(centres), np.array(fer), np.array(counts, dtype=float)
         color = cmap(c % 10)
-        a2.semilogy(centres, np.maximum(fer, floor), marker="o", ms=4, color=color, label=f"{name} (measured)")
+        a2.semilogy(xc[fe > 0], fe[fe > 0], marker="o", ms=4, color=color, label=f"{name}: measured FER")
+        if np.any(fe == 0):
+            a2.semilogy(xc[fe == 0], 1.0 / n[fe == 0], ls="none", marker="v", ms=5, mfc="none", color=color,
+                        label=f"{name}: no error (below 1/frames)")
         try:
             a2.axvline(modcods.get(name).esn0_qef_db, color=color, ls="--", lw=0.9)
         except Exception:  # noqa: BLE001 - unknown name: no threshold line
             pass
     a2.set_xlabel("frame Es/N0 estimate (dB)")
-    a2.set_ylabel("frame error ratio (0 plotted at 1/(2 n))")
+    a2.set_ylabel("frame error ratio")
     a2.set_title("FER against Es/N0 (dashed: Table 13 QEF threshold)")
     a2.grid(alpha=0.3, which="both")
     a2.legend(fontsize=8)

@@ -46,7 +46,7 @@ def write_run_dir(tl: Timeline, out: Path, *, bin_s: float = 10.0, seed: int = 7
     pilots = s.carrier.pilots
     acm = s.run.acm if acm is None else acm
     t = tl.time_s
-    duration = float(t[-1] - t[0]) + float(s.meta.step_s)
+    duration = float(s.meta.duration_s)
     starts = np.arange(0.0, duration - 1e-9, bin_s)
     if dwell_every_s is not None:
         starts = starts[np.isclose(np.mod(starts, dwell_every_s), 0.0)]

@@ -10,7 +10,7 @@ import warnings
 from ..errors import LinksimError
 
 # Sub-command modules, in the order `linksim --help` lists them. Each defines register(subparsers).
-COMMAND_MODULES = ["budget", "scenarios", "channel", "dvbs2", "run", "sweep", "hw"]
+COMMAND_MODULES = ["budget", "scenarios", "channel", "dvbs2", "run", "sweep", "report", "hw"]
 
 
 class _Parser(argparse.ArgumentParser):

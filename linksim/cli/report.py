@@ -1,0 +1,41 @@
+"""`linksim report RUN_DIR`: (re)build the figures and report.html of an existing run directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="(re)build the report of a run directory",
+                       description="Write overview.png, goodput_vs_esn0.png, frame_esn0_hist.png and a self-contained "
+                                   "report.html into RUN_DIR from its scenario.toml, timeline.csv, measured.csv, "
+                                   "frames.csv and summary.json, and check that those files agree.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by `linksim run`")
+    p.add_argument("--esn0-tol", type=float, default=1.0, metavar="DB",
+                   help="list bins whose measured Es/N0 is off the prediction by more than this (default 1 dB)")
+    p.add_argument("--goodput-tol", type=float, default=10.0, metavar="PCT",
+                   help="list bins whose goodput is off the prediction by more than this (default 10 %%)")
+    p.add_argument("--strict", action="store_true", help="exit with code 1 if the consistency check finds problems")
+    p.add_argument("--json", action="store_true", help="print the report path, figures and problems as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from ..report import FIGURES, build_report
+    from ..report_data import check_run_dir
+
+    if args.esn0_tol <= 0 or args.goodput_tol <= 0:
+        raise InputError("--esn0-tol and --goodput-tol must be positive")
+    path = build_report(args.run_dir, esn0_tol_db=args.esn0_tol, goodput_tol_pct=args.goodput_tol)
+    problems = check_run_dir(args.run_dir)
+    figures = [str(path.parent / f) for f in FIGURES if (path.parent / f).exists()]
+    if args.json:
+        print(json.dumps({"report": str(path), "figures": figures, "problems": problems}, indent=2))
+    else:
+        for p in problems:
+            sys.stderr.write(f"linksim: warning: {p}\n")
+        print(f"report: {path}")
+    return 1 if (args.strict and problems) else 0
