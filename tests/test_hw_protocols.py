@@ -334,3 +334,21 @@ def test_hid_without_hidapi_is_one_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "hid", None)  # import fails
     with pytest.raises(DeviceError, match="optional 'hidapi' package"):
         open_attenuator("hid://20ce:0023")
+
+
+def test_replay_and_track_stop_from_another_thread():
+    """A run aborts the fade replay and the track from its own thread: both end early; the rotator stops."""
+    import threading
+
+    stop = threading.Event()
+    fake_att, fake_rot = FakeAttenuator(max_db=30.0, model="RUDAT-6000-30"), FakeRotctld(rate_deg_s=1e4)
+    with serve_tcp(fake_att) as a_srv, serve_tcp(fake_rot) as r_srv:
+        with open_attenuator(a_srv.url, timeout_s=T) as att, open_rotator(r_srv.tcp_url, timeout_s=T) as rot:
+            threading.Timer(0.15, stop.set).start()
+            rep = att.replay(np.arange(100) * 0.25, 0.05, stop=stop)
+            k = int(np.count_nonzero(np.isfinite(rep.applied_db)))
+            assert 1 <= k < 100 and rep.notes[-1] == f"stopped after {k} of 100 steps"
+            n_stop = fake_rot.commands.count("S")
+            tr = rot.track(np.column_stack([np.arange(50.0), np.full(50, 10.0)]), 0.05, stop=stop)
+            assert tr.notes == ["stopped after 0 of 50 steps"] and np.all(np.isnan(tr.commanded_az_deg))
+            assert fake_rot.commands.count("S") == n_stop + 1

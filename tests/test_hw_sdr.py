@@ -172,3 +172,23 @@ def test_sigmf_record_then_replay_at_real_rate(gr, tmp_path):
     assert elapsed == pytest.approx(x.size / rate, rel=0.25)  # throttled to the recorded 0.3 s
     with pytest.raises(InputError, match="recorded at 200000 S/s"):
         make_source("sigmf", sample_rate_sps=1e6, options={"path": str(base)})
+
+
+def test_hil_metadata_for_recordings(gr, tmp_path):
+    from linksim.hw.attenuator import open_attenuator
+    from linksim.hw.fakes import FakeAttenuator, FakeRotctld, serve_tcp
+    from linksim.hw.rotator import open_rotator
+    from linksim.hw.sigmf_io import hil_metadata, read_meta, scenario_hash, write_sigmf
+
+    rx = make_source("loopback", gains_db={"RX": 12}, options={"channel": "t-meta"})
+    with serve_tcp(FakeAttenuator()) as a_srv, serve_tcp(FakeRotctld(az_deg=181.0, el_deg=4.5)) as r_srv:
+        with open_attenuator(a_srv.url, timeout_s=0.3) as att, open_rotator(r_srv.tcp_url, timeout_s=0.3) as rot:
+            att.set_db(17.5)
+            meta = hil_metadata(rx=rx, attenuator=att, rotator=rot, scenario_text="name = 'x'\n")
+    rx.close()
+    assert meta["gains_db"] == {"RX": 12.0} and meta["attenuation_db"] == 17.5
+    assert (meta["rotator"]["az_deg"], meta["rotator"]["el_deg"]) == (181.0, 4.5)
+    assert meta["scenario_sha256"] == scenario_hash(b"name = 'x'\n") and len(meta["scenario_sha256"]) == 64
+    assert meta["sample_clock"]["sample_rate_sps"] == 1e6 and meta["device"]["profile"]["name"] == "loopback"
+    write_sigmf(tmp_path / "r", np.zeros(4, np.complex64), sample_rate_sps=1e6, linksim=meta)
+    assert read_meta(tmp_path / "r.sigmf-data")["global"]["linksim:attenuation_db"] == 17.5

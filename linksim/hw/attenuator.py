@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -104,11 +105,13 @@ class Attenuator:
         base_db: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        stop: threading.Event | None = None,
     ) -> ReplayReport:
         """Apply `base_db + fade_db_series[k]` at t0 + k*step_s (an absolute schedule: no drift).
 
         Values outside the range are clipped to it (counted in the report, never silently). Returns at the
-        end of the last step. The attenuator keeps the last value; leaving the `with` block sets it to max."""
+        end of the last step, or early once `stop` is set (to run beside a flowgraph in a thread; steps not
+        applied are NaN in the report). The attenuator keeps the last value; closing it sets it to max."""
         fade = np.asarray(fade_db_series, dtype=float)
         if fade.ndim != 1 or fade.size == 0 or not np.all(np.isfinite(fade)):
             raise InputError("fade_db_series must be a non-empty 1-D series of finite dB values")
@@ -119,18 +122,26 @@ class Attenuator:
         n_clipped = int(np.count_nonzero(np.abs(clipped - requested) > self.step_db / 2))
         applied = np.empty_like(requested)
         late = np.empty_like(requested)
+        applied[:] = np.nan
+        late[:] = np.nan
+        if stop is not None:
+            sleep = stop.wait  # type: ignore[assignment]
+        notes = []
         t0 = clock()
         for k, value in enumerate(clipped):
             due = t0 + k * step_s
             wait = due - clock()
             if wait > 0:
                 sleep(wait)
+            if stop is not None and stop.is_set():
+                notes.append(f"stopped after {k} of {fade.size} steps")
+                break
             late[k] = max(0.0, clock() - due)
             applied[k] = self.set_db(float(value))
-        end = t0 + fade.size * step_s - clock()
-        if end > 0:
-            sleep(end)
-        notes = []
+        else:
+            end = t0 + fade.size * step_s - clock()
+            if end > 0:
+                sleep(end)
         if n_clipped:
             notes.append(
                 f"{n_clipped} of {fade.size} steps clipped to the attenuator range {self.min_db:g}..{self.max_db:g} dB"

@@ -8,6 +8,7 @@ rotator before re-raising anything that interrupts it.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -136,9 +137,12 @@ class Rotator:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         stop_at_end: bool = True,
+        stop: threading.Event | None = None,
     ) -> TrackReport:
         """Command az_el_series[k] (degrees, shape (n, 2)) at t0 + k*step_s and read the position back at each
-        step. Stops the rotator on any error or Ctrl-C (then re-raises), and at the end unless told not to."""
+        step. Stops the rotator on any error or Ctrl-C (then re-raises), and at the end unless told not to.
+        Setting `stop` (from another thread) ends the track early and stops the rotator; steps not reached
+        are NaN in the report."""
         pts = np.asarray(az_el_series, dtype=float)
         if pts.ndim != 2 or pts.shape[1] != 2 or pts.shape[0] == 0:
             raise InputError("az_el_series must have shape (n, 2): azimuth and elevation in degrees")
@@ -146,23 +150,29 @@ class Rotator:
             raise InputError(f"step_s must be > 0, got {step_s}")
         targets = [self._check(az, el) for az, el in pts]  # refuse the whole track before moving
         n = len(targets)
-        cmd = np.zeros((n, 2))
-        meas = np.zeros((n, 2))
+        cmd = np.full((n, 2), np.nan)
+        meas = np.full((n, 2), np.nan)
+        notes: list[str] = []
+        if stop is not None:
+            sleep = stop.wait  # type: ignore[assignment]
         t0 = clock()
         try:
             for k, (az, el) in enumerate(targets):
                 wait = t0 + k * step_s - clock()
                 if wait > 0:
                     sleep(wait)
+                if stop is not None and stop.is_set():
+                    notes.append(f"stopped after {k} of {n} steps")
+                    break
                 cmd[k] = self.goto(az, el)
                 meas[k] = self.position()
         except BaseException:
             self._safe_stop()
             raise
-        if stop_at_end:
+        if stop_at_end or notes:
             self.stop()
         err = angular_separation_deg(cmd[:, 0], cmd[:, 1], meas[:, 0], meas[:, 1])
-        return TrackReport(cmd[:, 0], cmd[:, 1], meas[:, 0], meas[:, 1], err, float(step_s))
+        return TrackReport(cmd[:, 0], cmd[:, 1], meas[:, 0], meas[:, 1], err, float(step_s), notes)
 
     def metadata(self) -> dict[str, object]:
         """What a run records about the rotator (last commanded and, if readable, current az/el)."""

@@ -208,3 +208,42 @@ def sigmf_replay_source(
                 self.connect(self.file_source, self)
 
     return SigmfReplay()
+
+
+def hil_metadata(
+    *,
+    rx: Any = None,
+    tx: Any = None,
+    attenuator: Any = None,
+    rotator: Any = None,
+    scenario_text: str | bytes | None = None,
+    sample_clock: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The `linksim:` metadata of a hardware run, for `sigmf_recorder(..., linksim=...)` and run records.
+
+    rx/tx: blocks from linksim.hw.sdr (device, gains, reference lock); attenuator: an Attenuator (its current
+    setting); rotator: a Rotator (az/el read now); scenario_text: the resolved scenario (hashed, SHA-256);
+    sample_clock: how samples were clocked (default: the RX block's rate and the profile's clock source)."""
+    meta: dict[str, Any] = {}
+    if rx is not None:
+        dev = rx.metadata()
+        meta["device"] = dev
+        meta["gains_db"] = dict(rx.gains_db)
+        if "reference" in dev:
+            meta["reference"] = dev["reference"]
+        meta["sample_clock"] = dict(
+            sample_clock
+            or {"sample_rate_sps": rx.sample_rate_sps, "clock_source": rx.profile.clock_source or "device default"}
+        )
+    elif sample_clock is not None:
+        meta["sample_clock"] = dict(sample_clock)
+    if tx is not None:
+        meta["tx_device"] = tx.metadata()
+    if attenuator is not None:
+        meta["attenuation_db"] = attenuator.last_set_db
+        meta["attenuator"] = attenuator.metadata()
+    if rotator is not None:
+        meta["rotator"] = rotator.metadata()
+    if scenario_text is not None:
+        meta["scenario_sha256"] = scenario_hash(scenario_text)
+    return meta
