@@ -48,6 +48,7 @@ from .fastnoise import GAMMA, _mix, complex_normal, stream_key
 _TONE_BLOCK = 1024
 NOISE_BATCH = 1 << 15
 FFT_MIN = 1 << 15
+DIRECT_FIR_MAX = 255  # band filters up to this many taps run as direct-form FIR, longer ones by FFT
 
 
 def _pos(name: str, v: float, strict: bool = True) -> float:
@@ -97,6 +98,40 @@ def _tone_table(cyc: float) -> np.ndarray:
     return np.exp(2j * np.pi * ((cyc * k) % 1.0))
 
 
+@nb.njit(cache=True, fastmath=True)
+def _fir_real(w, taps, out):
+    """out[i] = sum_t taps[t] w[i + t] (float32). The summation order depends only on len(taps), so an output
+    sample never depends on where a chunk starts."""
+    L = taps.shape[0]
+    for i in range(out.shape[0]):
+        acc = np.float32(0.0)
+        for t in range(L):
+            acc += taps[t] * w[i + t]
+        out[i] = acc
+
+
+@nb.njit(cache=True)
+def _rotate_kernel(fr, fi, n0, cyc, table, out):
+    """out[i] = (fr[i] + j fi[i]) exp(j 2 pi cyc n), n = n0 + i; exact anchor every len(table) samples."""
+    blk = table.shape[0]
+    two_pi = 2.0 * np.pi
+    nn = out.shape[0]
+    i = 0
+    while i < nn:
+        n = n0 + i
+        k0 = n % blk
+        c = cyc * (n - k0)
+        ph = two_pi * (c - np.floor(c))
+        ar = np.cos(ph)
+        ai = np.sin(ph)
+        cnt = min(blk - k0, nn - i)
+        for k in range(k0, k0 + cnt):
+            tr = ar * table[k].real - ai * table[k].imag
+            ti = ar * table[k].imag + ai * table[k].real
+            out[i] = complex(fr[i] * tr - fi[i] * ti, fr[i] * ti + fi[i] * tr)
+            i += 1
+
+
 def band_filter(bandwidth_hz: float, fs: float) -> np.ndarray | None:
     """Real low-pass FIR (unit energy) whose noise-equivalent bandwidth is bandwidth_hz (two-sided, Hz).
     None when the band covers the whole sample rate (white noise)."""
@@ -114,8 +149,10 @@ def band_filter(bandwidth_hz: float, fs: float) -> np.ndarray | None:
 class _BandNoise:
     """Unit-power Gaussian noise flat over [offset - bw/2, offset + bw/2], generated in fixed batches.
 
-    Counter-based white noise (linksim.fastnoise) through the band-pass FIR by overlap-save FFT convolution:
-    batch b holds samples [b B, (b+1) B) with B = NFFT - taps + 1, so batches never depend on the caller's chunks.
+    Counter-based white noise (linksim.fastnoise) through the band filter: a direct-form FIR for up to 255 taps
+    (stateless: each chunk regenerates the taps-1 noise samples before it), else overlap-save FFT convolution
+    in fixed batches (batch b holds samples [b B, (b+1) B), B = NFFT - taps + 1), so the output never depends
+    on the caller's chunks.
     """
 
     def __init__(self, fs: float, bandwidth_hz: float, offset_hz: float, key: np.uint64) -> None:
@@ -124,6 +161,12 @@ class _BandNoise:
         self._cache: dict[int, np.ndarray] = {}
         self._table = _tone_table(self.cyc)
         fir = band_filter(bandwidth_hz, fs)
+        self.direct = fir is not None and fir.size <= DIRECT_FIR_MAX
+        if self.direct:
+            # short filter: direct-form FIR on the counter-based noise, then the shift to the offset
+            self._taps = np.ascontiguousarray(fir[::-1], dtype=np.float32)
+            self.fir = fir
+            return
         # band-pass taps: the low-pass shifted to the offset (white input, so this equals shifting the noise)
         self.fir = None if fir is None else fir * np.exp(2j * np.pi * self.cyc * np.arange(fir.size))
         if self.fir is None:
@@ -157,6 +200,20 @@ class _BandNoise:
     def get(self, n0: int, n: int) -> np.ndarray:
         if n == 0:
             return np.empty(0, np.complex64)
+        if self.direct:
+            lt = self._taps.size
+            w = complex_normal(self.key, n0 - lt + 1 + (1 << 40), n + lt - 1)
+            fr = np.empty(n, dtype=np.float32)
+            fi = np.empty(n, dtype=np.float32)
+            _fir_real(np.ascontiguousarray(w.real), self._taps, fr)
+            _fir_real(np.ascontiguousarray(w.imag), self._taps, fi)
+            out = np.empty(n, dtype=np.complex64)
+            if self.cyc == 0.0:
+                out.real = fr
+                out.imag = fi
+            else:
+                _rotate_kernel(fr, fi, np.int64(n0), self.cyc, self._table, out)
+            return out
         bs = self.batch
         b_lo, b_hi = n0 // bs, (n0 + n - 1) // bs
         off = n0 - b_lo * bs
