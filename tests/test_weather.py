@@ -139,6 +139,15 @@ def test_same_seed_bit_identical_other_seed_differs():
     assert not np.array_equal(a.gas_db, c.gas_db)
 
 
+def test_shorter_series_is_a_prefix_of_a_longer_one():
+    # chunked generation (2^20 samples a chunk): the same seed extends a series without changing its start
+    t = np.arange(1_100_000) * 1.0
+    a = weather.synthesize_weather(**LYR, elevation_deg=20.0, t_s=t, seed=5)
+    b = weather.synthesize_weather(**LYR, elevation_deg=20.0, t_s=t[:600_000], seed=5)
+    for name in ("rain_db", "cloud_db", "gas_db", "scintillation_db"):
+        assert np.array_equal(getattr(a, name)[:600_000], getattr(b, name)), name
+
+
 def test_elevation_dependence_uses_p618_at_each_elevation():
     t = np.arange(int(2 * YEAR_S / 600.0)) * 600.0
     half = t.size // 2
