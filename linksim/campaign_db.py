@@ -169,7 +169,11 @@ class CampaignDB:
 
         Returns {"new": n, "kept": n, "stale": n, "spec_changed": bool, "previous_hash": str | None}.
         """
-        prev = self.meta().get("spec_hash")
+        meta = self.meta()
+        prev = meta.get("spec_hash")
+        if meta.get("name") not in (None, spec.name):
+            raise InputError(f"{out_dir} holds campaign {meta['name']!r}, not {spec.name!r}: use another --out "
+                             f"(or set name = {meta['name']!r} in the spec to continue that campaign)")
         have = {r["point_hash"]: r for r in self.conn.execute("SELECT point_hash, id, run_dir FROM runs")}
         new = kept = 0
         with self.conn:

@@ -252,6 +252,11 @@ def test_spec_change_adds_points_and_marks_stale(tmp_path: Path) -> None:
     con = sqlite3.connect(out / "campaign.sqlite")
     assert con.execute("SELECT COUNT(*) FROM spec_history").fetchone()[0] == 4
     con.close()
+    # Another campaign into the same directory is refused before anything changes.
+    other = write_spec(tmp_path / "other.toml", '[grid]\n"jammer.0.eirp_dbw" = [-30.0]\n')
+    with pytest.raises(InputError, match="holds campaign 's', not 'other'"):
+        run_campaign(other, out, workers=1, runner=FAKE, progress=None, figures=False)
+    assert len(rows(out, include_stale=True)) == 3
 
 
 def test_worker_death_and_errors_do_not_lose_the_campaign(tmp_path: Path) -> None:
@@ -377,7 +382,7 @@ def test_real_campaign_through_run_scenario(gr, tmp_path: Path) -> None:
         '[grid]\n"carrier.modcod" = ["QPSK 1/2", "8PSK 3/4"]\n'
         "[run]\nduration_s = 0.3\nseed = 1\nreport = false\n"))
     out = tmp_path / "out"
-    res = run_campaign(spec, out, workers=2, progress=None)  # the default runner, linksim.run:run_scenario
+    res = run_campaign(spec, out, workers=1, progress=None)  # the default runner, linksim.run:run_scenario
     assert (res.done, res.failed) == (2, 0)
     for r in rows(out):
         summary = json.loads((Path(r["run_dir"]) / "summary.json").read_text())
