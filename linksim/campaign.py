@@ -48,6 +48,7 @@ __all__ = ["DEFAULT_RUNNER", "CampaignResult", "CampaignSpec", "Point", "default
 DB_NAME = "campaign.sqlite"
 CSV_NAME = "campaign.csv"  # the runs table (current points) as CSV, rewritten after every sweep
 LOCK_NAME = "campaign.lock"
+DASK_WORKER_WAIT_S = 60.0  # a cluster with no worker after this long is an error, not an endless wait
 INCOMPLETE_STATUSES = ("partial", "interrupted")  # a summary with one of these is not a finished point
 
 
@@ -233,6 +234,12 @@ class _DaskBackend:
             self.client = distributed.Client(address, timeout="15s")
         except (OSError, TimeoutError) as e:
             raise LinksimError(f"cannot reach the Dask scheduler at {address} ({type(e).__name__}: {e})") from None
+        try:
+            self.client.wait_for_workers(1, timeout=DASK_WORKER_WAIT_S)
+        except TimeoutError:
+            self.client.close()
+            raise LinksimError(f"the Dask scheduler at {address} has no workers (waited {DASK_WORKER_WAIT_S:g} s)"
+                               ) from None
         self.describe = f"Dask scheduler {address}"
 
     def capacity(self) -> int:
