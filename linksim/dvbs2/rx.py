@@ -152,6 +152,16 @@ def _frame_reference(pls: int, pf: FrameParams | None, gold_code: int) -> tuple[
     return known, ref, scr
 
 
+@lru_cache(maxsize=256)
+def _descrambler(pls: int, pf: FrameParams | None, gold_code: int) -> np.ndarray:
+    """Per-symbol factors that undo the PL scrambling of a whole PLFRAME (1 on the PLHEADER)."""
+    _, ref, scr = _frame_reference(pls, pf, gold_code)
+    d = np.ones(ref.size, dtype=np.complex64)
+    d[PLHEADER_SYMBOLS:] = np.conj(scr)
+    d.setflags(write=False)
+    return d
+
+
 class _TsDeframer:
     """BBFRAME data fields (normal mode, TS) -> TS packets, keeping the packet that straddles two frames."""
 
@@ -543,39 +553,48 @@ class Receiver:
         known, ref, scr = _frame_reference(pls, pf, self.gold_code)
         pmask = known[PLHEADER_SYMBOLS:]
         k = np.arange(length)
-        z = seg.astype(np.complex64, copy=True)
         if self.sync == "genie":
+            z = seg.astype(np.complex64, copy=True)
             z[PLHEADER_SYMBOLS:] *= np.conj(scr)
             rep = self._measure_and_decode(z, pos0, pls, pf, known, ref)
             return self._deliver(rep)
-        # carrier: refine the running offset with this frame's known symbols (L&R over header and pilots)
-        z *= np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
-        z[PLHEADER_SYMBOLS:] *= np.conj(scr)
+        descr = _descrambler(pls, pf, self.gold_code)  # 1 on the header, conj(scrambling) after it
         starts, lens = _known_blocks(pf, pmask)
-        sd_before = float(np.sqrt(self._f_var))
-        df = self._lr_update(z * np.conj(ref), starts, lens)
         if pf is not None and not pf.pilots:
+            # no pilots: carrier offset from the header (L&R, filtered over frames), then a PLL over the frame
+            # (data-aided on the header, decision-directed on the data)
+            z = seg * descr * np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
+            df = self._lr_update(z * np.conj(ref), starts, lens)
             z *= np.exp(-2j * np.pi * df * k).astype(np.complex64)
-            hdr = ref[:PLHEADER_SYMBOLS]
-            g = np.mean(z[:PLHEADER_SYMBOLS] * np.conj(hdr))
+            g = np.mean(z[:PLHEADER_SYMBOLS] * np.conj(ref[:PLHEADER_SYMBOLS]))
             const = constellation(pf.constellation, pf.rate)
             v, _, nu = track_phase(z, known, ref, const.points, float(abs(g)), float(np.angle(g)), 0.0,
                                    self.phase_bn_t)
             self._f_cyc += df + 0.5 * nu / (2 * np.pi)
             self._f_frames += 1
             return self._deliver(self._measure_and_decode(v, pos0, pls, pf, known, ref))
-        # pilots: feed-forward phase from header and pilot blocks. Their phases are ambiguous by whole turns
-        # between blocks (1476 symbols); while the offset is still uncertain, a frame that fails to decode is
-        # tried again one alias up and down, and a decoded frame pins the offset.
+        # pilots (or a DUMMY frame): only the known symbols are needed to estimate the carrier
+        kk = np.flatnonzero(known)
+        zk = np.zeros(length, dtype=np.complex64)
+        zk[kk] = seg[kk] * descr[kk] * np.conj(ref[kk]) * np.exp(-2j * np.pi * self._f_cyc * kk).astype(np.complex64)
+        sd_before = float(np.sqrt(self._f_var))
+        df = self._lr_update(zk, starts, lens)
+        # feed-forward phase from header and pilot blocks. Their phases are ambiguous by whole turns between
+        # blocks (1476 symbols); while the offset is still uncertain, a frame that fails to decode is tried again
+        # one alias up and down, and a decoded frame pins the offset.
         period = float(np.median(np.diff(starts[1:]))) if len(starts) > 2 else float(length)
         aliases = [0.0]
         if pf is not None and sd_before > 1.2e-4 and self.decode:
             aliases += [1.0 / period, -1.0 / period]
         rep = None
+        best = (0.0, 0.0)
         for alias in aliases:
-            za = z * np.exp(-2j * np.pi * (df + alias) * k).astype(np.complex64)
-            phase, slope = pilot_phase(za * np.conj(ref), starts, lens, length)
-            v = za * np.exp(-1j * phase).astype(np.complex64)
+            fa = df + alias
+            zka = zk.copy()
+            zka[kk] *= np.exp(-2j * np.pi * fa * kk).astype(np.complex64)
+            phase, slope = pilot_phase(zka, starts, lens, length)
+            ph = (2 * np.pi * (self._f_cyc + fa)) * k + phase
+            v = seg * descr * (np.cos(ph) - 1j * np.sin(ph)).astype(np.complex64)
             r = self._measure_and_decode(v, pos0, pls, pf, known, ref)
             if rep is None or r.ok:
                 rep, best = r, (alias, slope)

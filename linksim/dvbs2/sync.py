@@ -280,6 +280,23 @@ def combined_offset_phasor(c_sof: complex, c_pls: complex) -> complex:
     return complex(c_sof + s * c_pls)
 
 
+@lru_cache(maxsize=64)
+def _offset_grid(n: int) -> np.ndarray:
+    """(2n+1, 90) complex64: exp(-j 2 pi (i/400) (k - 44.5)) for offsets i = -n..n."""
+    k = np.arange(PLHEADER_SYMBOLS) - 44.5
+    fs = 0.0025 * np.arange(-n, n + 1)
+    g = np.exp(-2j * np.pi * fs[:, None] * k[None, :]).astype(np.complex64)
+    g.setflags(write=False)
+    return g
+
+
+@lru_cache(maxsize=1)
+def _header_table_conj_t() -> np.ndarray:
+    t = np.ascontiguousarray(np.conj(_header_refs()[2]).T)
+    t.setflags(write=False)
+    return t
+
+
 def decode_plsc(y90: np.ndarray, f_cyc: float = 0.0, span_cyc: float = 0.0) -> tuple[int, float, complex]:
     """Soft ML decoding of a PLHEADER (90 symbols starting at the SOF) with unknown phase.
 
@@ -289,13 +306,10 @@ def decode_plsc(y90: np.ndarray, f_cyc: float = 0.0, span_cyc: float = 0.0) -> t
     header h after removing the offset (amplitude and phase at the header centre) and confidence = best over
     second-best metric (>= 1).
     """
-    _, _, table = _header_refs()
     k = np.arange(PLHEADER_SYMBOLS) - 44.5
     n = int(np.ceil(span_cyc / 0.0025)) if span_cyc > 0 else 0
-    fs = f_cyc + 0.0025 * np.arange(-n, n + 1)
-    z = np.asarray(y90, dtype=np.complex64)[None, :] * np.exp(-2j * np.pi * fs[:, None] * k[None, :]).astype(
-        np.complex64)
-    corr = z @ np.conj(table).T  # (offsets, 128)
+    y = np.asarray(y90, dtype=np.complex64) * np.exp(-2j * np.pi * f_cyc * k).astype(np.complex64)
+    corr = (_offset_grid(n) * y[None, :]) @ _header_table_conj_t()  # (offsets, 128)
     mag = np.abs(corr).max(axis=0)
     order = np.argsort(mag)
     best, second = int(order[-1]), int(order[-2])
@@ -423,10 +437,14 @@ def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int) -
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _llr_fast(y, pr, pi, bit_of, inv_n0, out):  # pragma: no cover - compiled
+    """Exact log-MAP LLRs; points whose metric is more than 30 below the best contribute < 1e-13 and are
+    skipped (no exp), and each bit takes a single log of the ratio of the two sums."""
     n = y.shape[0]
     M = pr.shape[0]
     m = bit_of.shape[1]
     d = np.empty(M, dtype=np.float32)
+    s0 = np.empty(m, dtype=np.float32)
+    s1 = np.empty(m, dtype=np.float32)
     for i in range(n):
         yr = np.float32(y[i].real)
         yi = np.float32(y[i].imag)
@@ -438,17 +456,20 @@ def _llr_fast(y, pr, pi, bit_of, inv_n0, out):  # pragma: no cover - compiled
             d[k] = v
             if v > dmax:
                 dmax = v
-        for k in range(M):
-            d[k] = np.exp(d[k] - dmax)
         for j in range(m):
-            s0 = np.float32(1e-30)
-            s1 = np.float32(1e-30)
-            for k in range(M):
-                if bit_of[k, j]:
-                    s1 += d[k]
-                else:
-                    s0 += d[k]
-            out[i, j] = np.log(s0) - np.log(s1)
+            s0[j] = np.float32(1e-30)
+            s1[j] = np.float32(1e-30)
+        for k in range(M):
+            v = d[k] - dmax
+            if v > -30.0:
+                w = np.exp(v)
+                for j in range(m):
+                    if bit_of[k, j]:
+                        s1[j] += w
+                    else:
+                        s0[j] += w
+        for j in range(m):
+            out[i, j] = np.log(s0[j] / s1[j])
 
 
 def soft_demap(symbols: np.ndarray, points: np.ndarray, labels_bits: np.ndarray, noise_var: float) -> np.ndarray:
@@ -458,9 +479,9 @@ def soft_demap(symbols: np.ndarray, points: np.ndarray, labels_bits: np.ndarray,
     """
     y = np.ascontiguousarray(symbols, dtype=np.complex64).reshape(-1)
     m = labels_bits.shape[1]
+    lb = labels_bits.astype(np.int64)
     if m == 2 and np.allclose(np.abs(points), 1.0) and np.allclose(
-            np.sign(points.real), 1 - 2 * labels_bits[:, 0]) and np.allclose(
-            np.sign(points.imag), 1 - 2 * labels_bits[:, 1]):
+            np.sign(points.real), 1 - 2 * lb[:, 0]) and np.allclose(np.sign(points.imag), 1 - 2 * lb[:, 1]):
         s = np.float32(2 * np.sqrt(2) / noise_var)
         out = np.empty((y.size, 2), dtype=np.float32)
         out[:, 0] = y.real * s
