@@ -36,13 +36,14 @@ def register(sub: Any) -> None:
     src.add_argument("--scenario", metavar="FILE", help="scenario TOML: drive the channel from its budget")
     src.add_argument("--esn0-db", type=float, metavar="DB", help="Es/N0 to realise (dB); none: no noise")
     p.add_argument("--gain-db", type=float, default=0.0, metavar="DB", help="signal gain (dB)")
-    p.add_argument("--doppler-hz", type=float, default=0.0, metavar="HZ")
-    p.add_argument("--doppler-rate-hz-s", type=float, default=0.0, metavar="R")
-    p.add_argument("--delay-s", type=float, default=0.0, metavar="S")
+    p.add_argument("--doppler-hz", type=float, default=0.0, metavar="HZ", help="carrier offset at the start (Hz)")
+    p.add_argument("--doppler-rate-hz-s", type=float, default=0.0, metavar="R", help="Doppler rate (Hz/s)")
+    p.add_argument("--delay-s", type=float, default=0.0, metavar="S",
+                   help="delay (s; plus the interpolator's fixed 16-sample latency)")
     p.add_argument("--fading", metavar="SPEC", help="e.g. rician:K=4,doppler_hz=50 | rayleigh:doppler_hz=10 | "
                    "loo:doppler_hz=20,los_mean_db=-3 | lutz:K=10,doppler_hz=50")
     p.add_argument("--jammer", action="append", default=[], metavar="SPEC", help="jammer (repeatable)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of every random stream (same seed, same output)")
     p.add_argument("--input-power", type=float, metavar="P", help="declared mean |x|^2 of the input")
     p.add_argument("--start-s", type=float, default=0.0, metavar="T", help="scenario time of the first sample")
     p.add_argument("--json", action="store_true", help="print the applied and measured values as JSON")
