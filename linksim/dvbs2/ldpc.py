@@ -77,8 +77,14 @@ ALGORITHMS = {"nms": NMS, "oms": OMS, "cms": CMS}
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _corr(x: float) -> float:
-    """Piecewise-linear approximation of log(1 + exp(-x)) for x >= 0 (the boxplus correction term)."""
+    """Piecewise-linear stand-in for log(1 + exp(-x)), x >= 0 (the boxplus correction term)."""
     return max(np.float32(0.0), np.float32(0.6931) - np.float32(0.33) * x)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _boxplus(a: float, b: float) -> float:
+    """Magnitude of the boxplus of two non-negative LLR magnitudes: min + f(a + b) - f(|a - b|), at least 0."""
+    return max(min(a, b) + _corr(a + b) - _corr(abs(a - b)), np.float32(0.0))
 
 
 # The loops below are written so that LLVM vectorizes them: offsets into flat arrays are unsigned (numba adds a
@@ -112,8 +118,7 @@ def _qc_layered(
     min2 = np.empty(GROUP, np.float32)
     min3 = np.empty(GROUP, np.float32)
     sgn = np.empty(GROUP, np.float32)
-    o1 = np.empty(GROUP, np.float32)
-    o2 = np.empty(GROUP, np.float32)
+    OT = np.empty(7 * GROUP, np.float32)  # outgoing magnitudes by rank, and min1..min3 (see below)
     hard = np.empty(n, np.uint8)
     par = np.empty(GROUP, np.uint8)
     a32 = np.float32(alpha)
@@ -121,6 +126,11 @@ def _qc_layered(
     zero = np.float32(0.0)
     one = np.float32(1.0)
     G = np.uint64(GROUP)
+    G2 = np.uint64(2 * GROUP)
+    G3 = np.uint64(3 * GROUP)
+    G4 = np.uint64(4 * GROUP)
+    G5 = np.uint64(5 * GROUP)
+    G6 = np.uint64(6 * GROUP)
     for v in range(n):
         post[v] = llr[v]
     it = 0
@@ -173,25 +183,42 @@ def _qc_layered(
                         m1 = min1[s]
                         min2[s] = min(min2[s], max(m, m1))
                         min1[s] = min(m1, m)
-            # check-to-variable magnitudes (times the sign product): o1 for all edges, o2 for the smallest one
-            if mode == NMS:
+            # check-to-variable messages before their edge's own sign, by rank of the edge's magnitude:
+            # OT rows: 0 most edges, 1 the smallest, 2 the second, 3 the third smallest; rows 4..6 min1..min3
+            if mode == CMS:
                 for s in range(GROUP):
-                    g = sgn[s]
-                    o1[s] = a32 * min1[s] * g
-                    o2[s] = a32 * min2[s] * g
-            elif mode == OMS:
-                for s in range(GROUP):
-                    g = sgn[s]
-                    o1[s] = max(min1[s] - b32, zero) * g
-                    o2[s] = max(min2[s] - b32, zero) * g
-            else:
-                for s in range(GROUP):
+                    u = np.uint64(s)
                     m1 = min1[s]
                     m2 = min2[s]
                     m3 = min3[s]
                     g = sgn[s]
-                    o1[s] = max(m1 + _corr(m1 + m2) - _corr(m2 - m1), zero) * g
-                    o2[s] = max(m2 + _corr(m2 + m3) - _corr(m3 - m2), zero) * g
+                    o12 = _boxplus(m1, m2)
+                    OT[u] = _boxplus(o12, m3) * g
+                    OT[u + G] = _boxplus(m2, m3) * g
+                    OT[u + G2] = _boxplus(m1, m3) * g
+                    OT[u + G3] = o12 * g
+                    OT[u + G4] = m1
+                    OT[u + G5] = m2
+                    OT[u + G6] = m3
+            else:
+                for s in range(GROUP):
+                    u = np.uint64(s)
+                    m1 = min1[s]
+                    m2 = min2[s]
+                    g = sgn[s]
+                    if mode == NMS:
+                        v1 = a32 * m1 * g
+                        v2 = a32 * m2 * g
+                    else:
+                        v1 = max(m1 - b32, zero) * g
+                        v2 = max(m2 - b32, zero) * g
+                    OT[u] = v1
+                    OT[u + G] = v2
+                    OT[u + G2] = v1
+                    OT[u + G3] = v1
+                    OT[u + G4] = m1
+                    OT[u + G5] = m1
+                    OT[u + G6] = m1
             acc = layer_acc[a]
             for j in range(d):
                 b = b0 + j
@@ -199,26 +226,22 @@ def _qc_layered(
                 s0 = np.uint64(blk_skip0[b])
                 qo = np.uint64(j) * G
                 ro = np.uint64(b) * G
-                if acc:  # Q becomes the change of R (a variable may get two updates in this layer)
-                    for s in range(GROUP):
-                        u = np.uint64(s)
-                        x = Q[qo + u]
-                        u1 = o1[s]
-                        u2 = o2[s]
-                        o = u2 if abs(x) == min1[s] else u1
-                        r = -o if x < zero else o
-                        Q[qo + u] = r - R[ro + u]
-                        R[ro + u] = r
-                else:  # Q becomes the new posterior
-                    for s in range(GROUP):
-                        u = np.uint64(s)
-                        x = Q[qo + u]
-                        u1 = o1[s]
-                        u2 = o2[s]
-                        o = u2 if abs(x) == min1[s] else u1
-                        r = -o if x < zero else o
-                        Q[qo + u] = x + r
-                        R[ro + u] = r
+                for s in range(GROUP):
+                    u = np.uint64(s)
+                    x = Q[qo + u]
+                    ax = abs(x)
+                    v0 = OT[u]
+                    v1 = OT[u + G]
+                    v2 = OT[u + G2]
+                    v3 = OT[u + G3]
+                    o = v3 if ax == OT[u + G6] else v0
+                    o = v2 if ax == OT[u + G5] else o
+                    o = v1 if ax == OT[u + G4] else o
+                    r = -o if x < zero else o
+                    rold = R[ro + u]
+                    # Q becomes the new posterior, or the change of R where a variable may get two updates
+                    Q[qo + u] = r - rold if acc else x + r
+                    R[ro + u] = r
                 if s0:
                     R[ro] = zero
                 lo1 = np.uint64(blk_lo1[b])
@@ -317,20 +340,26 @@ def _row_layered(
                 m2 = min(m2, max(mg, m1))
                 m1 = min(m1, mg)
                 sg = -sg if x < zero else sg
-            if mode == NMS:
-                v1 = a32 * m1
-                v2 = a32 * m2
-            elif mode == OMS:
-                v1 = max(m1 - b32, zero)
-                v2 = max(m2 - b32, zero)
+            if mode == CMS:
+                v3 = _boxplus(m1, m2)
+                v0 = _boxplus(v3, m3)
+                v1 = _boxplus(m2, m3)
+                v2 = _boxplus(m1, m3)
             else:
-                v1 = max(m1 + _corr(m1 + m2) - _corr(m2 - m1), zero)
-                v2 = max(m2 + _corr(m2 + m3) - _corr(m3 - m2), zero)
+                v0 = a32 * m1 if mode == NMS else max(m1 - b32, zero)
+                v1 = a32 * m2 if mode == NMS else max(m2 - b32, zero)
+                v2 = v0
+                v3 = v0
+            v0 *= sg
             v1 *= sg
             v2 *= sg
+            v3 *= sg
             for j in range(d):
                 x = Q[j]
-                o = v2 if abs(x) == m1 else v1
+                ax = abs(x)
+                o = v3 if ax == m3 else v0
+                o = v2 if ax == m2 else o
+                o = v1 if ax == m1 else o
                 r = -o if x < zero else o
                 R[e0 + j] = r
                 post[cols[e0 + j]] = x + r
