@@ -178,6 +178,7 @@ def register_rx(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--rolloff", type=float, default=0.2, choices=[0.35, 0.25, 0.2], help="RRC roll-off (0.2)")
     p.add_argument("--gold-code", type=int, default=0, metavar="N", help="PL scrambling Gold code n (0)")
     p.add_argument("--max-iter", type=int, default=50, help="LDPC iteration limit (50)")
+    p.add_argument("--demapper", choices=["exact", "maxlog"], default="exact", help="soft demapper (exact)")
     p.add_argument("--ts-out", metavar="FILE.ts", help="write the TS packets received")
     p.add_argument("--frames-out", metavar="FILE.jsonl", help="write one JSON line per frame")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -194,7 +195,8 @@ def run_rx(args: argparse.Namespace) -> int:
         raise InputError(f"--in {args.infile}: no such file")
     if path.stat().st_size % 8:
         raise InputError(f"--in {args.infile}: size is not a whole number of complex64 samples")
-    rx = Receiver(sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code, max_iter=args.max_iter)
+    rx = Receiver(sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code, max_iter=args.max_iter,
+                  demapper=args.demapper)
     chunk = 1 << 20
     ts_f = open(args.ts_out, "wb") if args.ts_out else None  # noqa: SIM115 - closed below
     fr_f = open(args.frames_out, "w") if args.frames_out else None  # noqa: SIM115
@@ -282,6 +284,7 @@ def register_ber(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--sps", type=int, default=2, help="samples per symbol (2)")
     p.add_argument("--rolloff", type=float, default=0.2, choices=[0.35, 0.25, 0.2], help="RRC roll-off (0.2)")
     p.add_argument("--max-iter", type=int, default=50, help="LDPC iteration limit (50)")
+    p.add_argument("--demapper", choices=["exact", "maxlog"], default="exact", help="soft demapper (exact)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run_ber)
@@ -295,7 +298,7 @@ def run_ber(args: argparse.Namespace) -> int:
     r = run_link(args.modcod, args.esn0_db, frames=args.frames, sync=args.sync, cfo_hz=args.cfo_hz,
                  symbol_rate_baud=args.symbol_rate_baud, sps=args.sps, rolloff=args.rolloff, seed=args.seed,
                  pilots=args.pilots, frame=args.frame, max_iter=args.max_iter,
-                 timing_offset_samples=args.timing_offset)
+                 timing_offset_samples=args.timing_offset, demapper=args.demapper)
     d = r.as_dict()
     if args.json:
         print(json.dumps(d, indent=2))

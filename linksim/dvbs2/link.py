@@ -78,7 +78,8 @@ def fractional_delay(x: np.ndarray, delay_samples: float, ntaps: int = 33) -> np
 def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", cfo_hz: float = 0.0,
              symbol_rate_baud: float = 1e6, sps: int = 2, rolloff: float = 0.2, seed: int = 0,
              pilots: bool = True, frame: str = "normal", max_iter: int = 50, timing_offset_samples: float = 0.0,
-             gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False) -> LinkResult:
+             gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False,
+             demapper: str = "exact") -> LinkResult:
     """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right."""
     if frames < 1:
         raise InputError(f"frames must be >= 1, not {frames}")
@@ -89,7 +90,7 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
     p = frame_params(modcod, frame, pilots)
     rng = np.random.default_rng(seed)
     tx = Transmitter(frame=frame, pilots=pilots, rolloff=rolloff, sps=sps, gold_code=gold_code, stream="generic")
-    rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, sync=sync)
+    rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, sync=sync, demapper=demapper)
     rx.keep_raw_field = True
     cap = tx.frame_capacity_bytes(p.modcod)
     sent: list[tuple[int, bytes]] = []  # (first sample of the frame's PLHEADER peak, data field bytes)

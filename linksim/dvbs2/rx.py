@@ -207,12 +207,12 @@ class Receiver:
 
     sps: input samples per symbol (>= 2; 2 is typical). rolloff: 0.35, 0.25 or 0.20. gold_code: PL scrambling
     code n. max_iter: LDPC iteration limit. sync: "full" or "genie". timing_bn_t / phase_bn_t: loop noise
-    bandwidths times the symbol period.
+    bandwidths times the symbol period. demapper: "exact" (log-MAP) or "maxlog" (faster, a little worse).
     """
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = 50,
                  sync: str = "full", genie_delay_samples: float | None = None, timing_bn_t: float = 1e-3,
-                 phase_bn_t: float = 2e-3, decode: bool = True) -> None:
+                 phase_bn_t: float = 2e-3, decode: bool = True, demapper: str = "exact") -> None:
         if sync not in ("full", "genie"):
             raise InputError(f"sync must be 'full' or 'genie', not {sync!r}")
         if min(abs(rolloff - r) for r in DVBS2_ROLLOFFS) > 1e-9:
@@ -221,6 +221,9 @@ class Receiver:
             raise InputError("genie sync needs an integer number of samples per symbol")
         if sps < 2:
             raise InputError(f"the receiver needs at least 2 samples per symbol, not {sps}")
+        if demapper not in ("exact", "maxlog"):
+            raise InputError(f"demapper must be 'exact' or 'maxlog', not {demapper!r}")
+        self.maxlog = demapper == "maxlog"
         self.sps = float(sps)
         self.rolloff = float(rolloff)
         self.gold_code = int(gold_code)
@@ -631,7 +634,7 @@ class Receiver:
             return rep
         const = constellation(pf.constellation, pf.rate)
         data = v[PLHEADER_SYMBOLS:][~known[PLHEADER_SYMBOLS:]] / np.float32(a)
-        llr = soft_demap(data, const.points, const.labels_bits, noise / (a * a))
+        llr = soft_demap(data, const.points, const.labels_bits, noise / (a * a), self.maxlog)
         cw = deinterleave_llrs(llr, pf.constellation, pf.rate)
         return self._decode(rep, cw, pf)
 

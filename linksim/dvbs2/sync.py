@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import numba
 import numpy as np
+from scipy.signal import oaconvolve
 
 from ..errors import InputError
 from .plframe import plsc_codewords, sof_symbols
@@ -40,6 +41,7 @@ class MatchedFilter:
     def __init__(self, sps: int, rolloff: float, span_symbols: int = 24) -> None:
         taps = rrc_taps(rolloff, int(sps), span_symbols)
         self.taps = taps.astype(np.float32)
+        self._taps_c = self.taps.astype(np.complex64)
         self.delay = (taps.size - 1) // 2
         self._hist = np.zeros(taps.size - 1, dtype=np.complex64)
 
@@ -48,12 +50,13 @@ class MatchedFilter:
         if x.size == 0:
             return x
         buf = np.concatenate([self._hist, x])
-        re = np.convolve(buf.real, self.taps, mode="valid")
-        im = np.convolve(buf.imag, self.taps, mode="valid")
+        if x.size >= 4 * self.taps.size:  # overlap-add FFT convolution
+            out = oaconvolve(buf, self._taps_c, mode="valid").astype(np.complex64, copy=False)
+        else:
+            out = np.empty(x.size, dtype=np.complex64)
+            out.real = np.convolve(buf.real, self.taps, mode="valid")
+            out.imag = np.convolve(buf.imag, self.taps, mode="valid")
         self._hist = buf[-(self.taps.size - 1):].copy() if self.taps.size > 1 else self._hist
-        out = np.empty(x.size, dtype=np.complex64)
-        out.real = re
-        out.imag = im
         return out
 
 
@@ -472,10 +475,38 @@ def _llr_fast(y, pr, pi, bit_of, inv_n0, out):  # pragma: no cover - compiled
             out[i, j] = np.log(s0[j] / s1[j])
 
 
-def soft_demap(symbols: np.ndarray, points: np.ndarray, labels_bits: np.ndarray, noise_var: float) -> np.ndarray:
-    """Exact (log-sum-exp) per-bit LLRs, float32 (n, m), positive = bit 0, for one noise variance E|n|^2.
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _llr_maxlog(y, pr, pi, bit_of, inv_n0, out):  # pragma: no cover - compiled
+    n = y.shape[0]
+    M = pr.shape[0]
+    m = bit_of.shape[1]
+    b0 = np.empty(m, dtype=np.float32)
+    b1 = np.empty(m, dtype=np.float32)
+    for i in range(n):
+        yr = np.float32(y[i].real)
+        yi = np.float32(y[i].imag)
+        for j in range(m):
+            b0[j] = np.float32(1e30)
+            b1[j] = np.float32(1e30)
+        for k in range(M):
+            dr = yr - pr[k]
+            di = yi - pi[k]
+            v = dr * dr + di * di
+            for j in range(m):
+                if bit_of[k, j]:
+                    if v < b1[j]:
+                        b1[j] = v
+                elif v < b0[j]:
+                    b0[j] = v
+        for j in range(m):
+            out[i, j] = (b1[j] - b0[j]) * inv_n0
 
-    Same definition as `constellations.llrs` (single precision, |LLR| capped near 69); QPSK uses the closed form.
+
+def soft_demap(symbols: np.ndarray, points: np.ndarray, labels_bits: np.ndarray, noise_var: float,
+               maxlog: bool = False) -> np.ndarray:
+    """Per-bit LLRs, float32 (n, m), positive = bit 0, for one noise variance E|n|^2: exact log-sum-exp
+    (same definition as `constellations.llrs`, single precision) or, with maxlog, the max-log approximation.
+    QPSK uses the exact closed form either way.
     """
     y = np.ascontiguousarray(symbols, dtype=np.complex64).reshape(-1)
     m = labels_bits.shape[1]
@@ -488,7 +519,7 @@ def soft_demap(symbols: np.ndarray, points: np.ndarray, labels_bits: np.ndarray,
         out[:, 1] = y.imag * s
         return out
     out = np.empty((y.size, m), dtype=np.float32)
-    _llr_fast(y, np.ascontiguousarray(points.real, dtype=np.float32),
+    (_llr_maxlog if maxlog else _llr_fast)(y, np.ascontiguousarray(points.real, dtype=np.float32),
               np.ascontiguousarray(points.imag, dtype=np.float32), np.ascontiguousarray(labels_bits),
               np.float32(1.0 / noise_var), out)
     return out
