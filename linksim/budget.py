@@ -245,19 +245,23 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
     if s.propagation.mode == "timeseries":
         from . import weather
 
-        ws = weather.synthesize_weather(
-            site_lat_deg=lat, site_lon_deg=lon, site_alt_m=alt_m, freq_hz=freq_hz,
-            elevation_deg=np.where(up, el, np.nan), t_s=time_s, seed=p.seed + seed_offset,
-            antenna_diameter_m=diameter_m, antenna_efficiency=s.terminal.antenna_efficiency, rec=p.rec,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ValidityWarning)
+            ws = weather.synthesize_weather(
+                site_lat_deg=lat, site_lon_deg=lon, site_alt_m=alt_m, freq_hz=freq_hz,
+                elevation_deg=np.where(up, el, np.nan), t_s=time_s, seed=p.seed + seed_offset,
+                antenna_diameter_m=diameter_m, antenna_efficiency=s.terminal.antenna_efficiency, rec=p.rec,
+            )
+        ts_notes = [str(w.message) for w in caught if issubclass(w.category, ValidityWarning)]
         gas = np.nan_to_num(ws.gas_db) if p.gas else zeros
         cloud = np.nan_to_num(ws.cloud_db) if p.cloud else zeros
         rain = np.nan_to_num(ws.rain_db) if p.rain else zeros
-        scint = np.nan_to_num(ws.scintillation_db) if p.scintillation else zeros
+        # below 5 deg the low-elevation scintillation and multipath fading (P.618 2.4.2/2.4.3) take its place
+        scint = np.nan_to_num(ws.scintillation_db + ws.low_elevation_db) if p.scintillation else zeros
         low = np.asarray(getattr(ws, "low_elevation", el < 5.0), dtype=bool)
         total = gas + cloud + rain + scint
-        return _Atmosphere(gas, cloud, rain, scint, total, low, ["weather synthesized (P.1853 style), seed "
-                                                                   f"{p.seed + seed_offset}"])
+        return _Atmosphere(gas, cloud, rain, scint, total, low,
+                           [f"weather synthesized (P.1853 style), seed {p.seed + seed_offset}", *ts_notes])
     pct = 50.0 if p.mode == "clear_sky" else p.exceedance_pct
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ValidityWarning)

@@ -141,20 +141,20 @@ class AcmLoop:
 # ---------------------------------------------------------------------------------------------- planning
 
 def plan_stretches(tl: budget.Timeline, duration_s: float, every_s: float | None,
-                   dwell_s: float | None) -> list[tuple[float, float]]:
+                   dwell_s: float | None, start_s: float = 0.0) -> list[tuple[float, float]]:
     """[(t0, t1)] scenario-time stretches to simulate: all of it, or dwells; stretches with no link are left out."""
     if (every_s is None) != (dwell_s is None):
         raise InputError("--every and --dwell go together")
     if every_s is None:
-        spans = [(0.0, duration_s)]
+        spans = [(start_s, start_s + duration_s)]
     else:
         assert dwell_s is not None
         if every_s <= 0 or dwell_s <= 0:
             raise InputError("--every and --dwell must be positive")
         if dwell_s > every_s:
             raise InputError(f"--dwell {dwell_s:g} s is longer than --every {every_s:g} s")
-        starts = np.arange(0.0, duration_s, every_s)
-        spans = [(float(t), float(min(t + dwell_s, duration_s))) for t in starts]
+        starts = start_s + np.arange(0.0, duration_s, every_s)
+        spans = [(float(t), float(min(t + dwell_s, start_s + duration_s))) for t in starts]
     vis = tl["visible"]
     t = tl.time_s
     out = []
@@ -460,7 +460,7 @@ def summarize(s: Scenario, state: RunState, status: str, seed: int, acm: bool, c
     frames_total = sum(b["frames"] for b in bins)
     errors = sum(b["frame_errors"] for b in bins)
     gp = [b["goodput_bps"] for b in bins]
-    gp_mean = float(np.mean(gp)) if gp else 0.0
+    gp_mean = float(np.mean(gp)) if gp else math.nan  # no measurement: unknown, not zero
     bias = [b["esn0_est_db"] - b["predicted_esn0_db"] for b in bins
             if math.isfinite(b["esn0_est_db"]) and math.isfinite(b["predicted_esn0_db"])]
     avail = [b for b in bins if b["frames"] and b["frame_errors"] / b["frames"] <= AVAILABLE_FER]
@@ -480,10 +480,12 @@ def summarize(s: Scenario, state: RunState, status: str, seed: int, acm: bool, c
         "frames_ok": frames_total - errors,
         "fer": errors / frames_total if frames_total else math.nan,
         "goodput_bps_mean": gp_mean,
-        "predicted_goodput_bps_mean": float(np.mean(pred)) if pred else 0.0,
+        "predicted_goodput_bps_mean": float(np.mean(pred)) if pred else math.nan,
+        "esn0_est_db_mean": _mean_finite([b["esn0_est_db"] for b in bins]),
+        "predicted_esn0_db_mean": _mean_finite([b["predicted_esn0_db"] for b in bins]),
         "clear_sky_goodput_bps": clear_bps,
-        "degradation_pct": 100.0 * (1.0 - gp_mean / clear_bps) if clear_bps > 0 else math.nan,
-        "availability_pct": 100.0 * len(avail) / len(bins) if bins else 0.0,
+        "degradation_pct": 100.0 * (1.0 - gp_mean / clear_bps) if clear_bps > 0 and gp else math.nan,
+        "availability_pct": 100.0 * len(avail) / len(bins) if bins else math.nan,
         "esn0_bias_db": float(np.mean(bias)) if bias else math.nan,
         "wall_time_s": state.wall_s,
         "realtime_factor": (state.sim_symbols / c.symbol_rate_baud) / state.wall_s if state.wall_s > 0 else 0.0,
@@ -516,7 +518,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
                  acm: bool | None = None, progress: Callable[[str], None] | None = None,
                  every_s: float | None = None, dwell_s: float | None = None, bin_s: float | None = None,
                  max_iter: int = 50, report: bool = True, stop: threading.Event | None = None,
-                 devices: Devices | None = None) -> dict[str, Any]:
+                 devices: Devices | None = None, start_s: float = 0.0) -> dict[str, Any]:
     """Run a scenario end to end in loopback and write its run directory; returns the summary.
 
     KeyboardInterrupt (or `stop` set) ends the run after writing what was measured (status "partial")."""
@@ -525,11 +527,14 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
     s = scenario
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    dur = float(duration_s if duration_s is not None else s.meta.duration_s)
+    if start_s < 0 or start_s >= s.meta.duration_s:
+        raise InputError(f"start {start_s:g} s is outside the scenario (0 to {s.meta.duration_s:g} s)")
+    dur = float(duration_s if duration_s is not None else s.meta.duration_s - start_s)
     if dur <= 0:
         raise InputError(f"duration must be positive, got {dur:g} s")
-    if dur > s.meta.duration_s + 1e-9:
-        raise InputError(f"duration {dur:g} s is longer than the scenario's {s.meta.duration_s:g} s")
+    if start_s + dur > s.meta.duration_s + 1e-9:
+        raise InputError(f"start {start_s:g} s + duration {dur:g} s goes past the scenario's "
+                         f"{s.meta.duration_s:g} s")
     seed_v = int(seed if seed is not None else s.propagation.seed)
     acm_v = bool(s.run.acm if acm is None else acm)
     bin_v = float(bin_s or s.run.bin_s or max(s.meta.step_s, 0.0) or 1.0)
@@ -538,9 +543,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
     stop_ev = stop or threading.Event()
 
     (out / "scenario.toml").write_text(tomli_w.dumps(s.resolved()))
-    tl = budget.compute_timeline(s, duration_s=max(dur, s.meta.step_s))
+    tl = budget.compute_timeline(s, duration_s=max(start_s + dur, s.meta.step_s))
     tl.to_csv(out / "timeline.csv")
-    stretches = plan_stretches(tl, dur, every_s, dwell_s)
+    stretches = plan_stretches(tl, dur, every_s, dwell_s, start_s)
     clear = clear_sky_goodput_bps(s, tl, acm_v)
     state = RunState(out, notes=list(tl.notes))
     if not stretches:

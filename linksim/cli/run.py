@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "directory with a report.")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/<scenario>-<time>)")
-    p.add_argument("--duration", type=float, metavar="S", help="simulate only the first S seconds")
+    p.add_argument("--start", type=float, default=0.0, metavar="S", help="start S seconds into the scenario")
+    p.add_argument("--duration", type=float, metavar="S", help="simulate S seconds (default: to the end)")
     p.add_argument("--seed", type=int, help="seed for the channel and the payload (default: the scenario's)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--acm", dest="acm", action="store_true", default=None, help="adaptive coding and modulation")
@@ -36,6 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
+
+
+def _mul(v: object, k: float) -> object:
+    return v * k if isinstance(v, int | float) else v
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sm = run_scenario(s, out, duration_s=args.duration, seed=args.seed, acm=args.acm, progress=progress,
                           every_s=args.every, dwell_s=args.dwell, bin_s=args.bin, report=not args.no_report,
-                          devices=devices)
+                          devices=devices, start_s=args.start)
     except KeyboardInterrupt:
         sys.stderr.write(f"linksim run: interrupted; partial results in {out}\n")
         return 130
@@ -75,9 +80,10 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"{s.name}: {sm['status']} ({'ACM' if sm['acm'] else 'CCM ' + sm['modcod']}, seed {sm['seed']})")
     print(f"  frames            {sm['frames_total']} sent, {sm['frames_ok']} ok, FER {f(sm['fer'], '', '{:.4f}')}")
-    print(f"  goodput           {f(sm['goodput_bps_mean'] / 1e3, ' kb/s')} measured, "
-          f"{f(sm['predicted_goodput_bps_mean'] / 1e3, ' kb/s')} predicted, "
-          f"{f(sm['clear_sky_goodput_bps'] / 1e3, ' kb/s')} clear sky")
+    kb = 1e-3
+    print(f"  goodput           {f(_mul(sm['goodput_bps_mean'], kb), ' kb/s')} measured, "
+          f"{f(_mul(sm['predicted_goodput_bps_mean'], kb), ' kb/s')} predicted, "
+          f"{f(_mul(sm['clear_sky_goodput_bps'], kb), ' kb/s')} clear sky")
     print(f"  degradation       {f(sm['degradation_pct'], ' %')}   availability {f(sm['availability_pct'], ' %')}")
     print(f"  Es/N0 bias        {f(sm['esn0_bias_db'], ' dB')} (measured - predicted)")
     print(f"  real-time factor  {f(sm['realtime_factor'])}")
