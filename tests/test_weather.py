@@ -4,10 +4,10 @@ Outside authorities: the ITU-R P.618-13 validation examples (tests/data/itu_p618
 ITU validation site (London), and P.618 / P.837 / P.676 / P.840 through linksim.propagation (itself tested
 against the ITU-R validation tables) for an Arctic site (Longyearbyen, where no ITU example exists).
 
-Series length and statistical uncertainty: rain exceedances come from 8-year series at a 60 s step (4.2 million
+Series length and statistical uncertainty: rain exceedances come from 8-year series at a 120 s step (2.1 million
 samples). Rain events are correlated over hours, so the uncertainty is estimated from the spread of the 8 yearly
 exceedance values: the standard error of their mean is 0.01-0.03 dB at 1 % and 0.1-0.2 dB at 0.1 % (London
-0.534 +- 0.024 and 2.375 +- 0.22 dB against 0.495 and 2.186; see docs/weather.md); the 1 dB acceptance is several
+0.520 +- 0.024 and 2.308 +- 0.21 dB against 0.495 and 2.186; see docs/weather.md); the 1 dB acceptance is several
 standard errors wide. Each assertion message prints mean and standard error.
 """
 
@@ -24,9 +24,10 @@ from scipy.special import ndtri
 from linksim import propagation as prop
 from linksim import weather
 from linksim.errors import InputError, ValidityWarning
+from linksim.scintillation import p618_fade_factor
 
 YEAR_S = 365.25 * 86400.0
-STEP_S = 60.0
+STEP_S = 120.0
 YEARS = 8
 LYR = dict(site_lat_deg=78.22, site_lon_deg=15.65, site_alt_m=10.0, freq_hz=20.2e9)
 LYR_EL = 20.0
@@ -55,7 +56,10 @@ def t_years() -> np.ndarray:
 @pytest.fixture(scope="module")
 def london(t_years):
     # ITU-R validation site: London 51.5 N -0.14 E, 14.25 GHz, el 31.077 deg, horizontal polarisation (tau 0)
-    return weather.synthesize_weather(51.5, -0.14, 31.382984, 14.25e9, 31.07699124, t_years, seed=11, tau_deg=0.0)
+    # (antenna 1 m, efficiency 0.65 as in the ITU-R scintillation examples)
+    return weather.synthesize_weather(
+        51.5, -0.14, 31.382984, 14.25e9, 31.07699124, t_years, seed=11, tau_deg=0.0, antenna_diameter_m=1.0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +72,16 @@ def test_rain_matches_itu_validation_example_london(london, data_dir, p_pct):
     row = [r for r in _itu_rows(data_dir, 51.5, 14.25) if r["p_pct"] == p_pct][0]
     mean, se = _yearly(london.rain_db, p_pct)
     assert abs(mean - row["a_rain_db"]) < 1.0, (p_pct, mean, se, row["a_rain_db"])
+
+
+@pytest.mark.parametrize("p_pct", [1.0, 0.1])
+def test_scintillation_matches_itu_validation_example_london(london, data_dir, p_pct):
+    # P.1853-2 scintillation (with its rain coupling) against the ITU-R P.618-13 example a(p) sigma
+    row = [r for r in _itu_rows(data_dir, 51.5, 14.25) if r["p_pct"] == p_pct][0]
+    assert float(london.scint_sigma_db[0]) * float(p618_fade_factor(p_pct)) == pytest.approx(row["a_scin_db"], rel=1e-6)
+    got = float(np.quantile(london.scintillation_db, 1.0 - p_pct / 100.0))
+    assert abs(got - row["a_scin_db"]) < 1.0
+    assert abs(got - row["a_scin_db"]) < 0.1 * row["a_scin_db"], (p_pct, got, row["a_scin_db"])
 
 
 @pytest.mark.parametrize("p_pct", [1.0, 0.1])
@@ -95,8 +109,10 @@ def test_gas_follows_p676_with_p836_water_vapour(longyearbyen):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ValidityWarning)
             ref = float(prop.gas_db(78.22, 15.65, 20.2e9, np.array([LYR_EL]), p, 10.0)[0])
-        got = float(np.quantile(longyearbyen.gas_db, 1.0 - p / 100.0))
-        assert abs(got - ref) < 0.05 * ref, (p, got, ref)
+        # water vapour is correlated over days (beta 3.65e-6 /s): 8 years hold about 450 independent values, so
+        # the sampling error of these quantiles is a few %, on top of the 2-3 % of the Weibull fit
+        mean, se = _yearly(longyearbyen.gas_db, p)
+        assert abs(mean - ref) < 0.1 * ref, (p, mean, se, ref)
 
 
 def test_cloud_follows_p840_lognormal_outside_rain(longyearbyen):
