@@ -371,8 +371,9 @@ def synthesize_weather(
     numpy Generator; the same arguments and seed give bit-identical output. ``tau_deg``: polarisation tilt (45 =
     circular). ``p_l_pct`` and ``water_fraction``: low-elevation inputs (see
     :func:`linksim.scintillation.low_elevation_fade_db`). ``stats``: reuse a :func:`site_weather_stats` result
-    (its elevation grid must cover ``elevation_deg``). Memory: the outputs plus about 10 work arrays of 2^20
-    samples.
+    (its elevation span must cover ``elevation_deg``; its synthesis and rain_marginal are then used). Memory: the
+    10 output arrays, about 6 full-length temporaries (scintillation) and about 10 work arrays of 2^20 samples
+    (the weather drivers run chunk by chunk): roughly 130 bytes per sample.
     """
     t, dt = _check_time(t_s)
     n = t.size
