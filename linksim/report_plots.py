@@ -88,8 +88,10 @@ def _bins_hlines(ax: Any, t0: np.ndarray, t1: np.ndarray, y: np.ndarray, color: 
     ok = np.isfinite(y)
     if not np.any(ok):
         return
-    if predicted:
-        ax.hlines(y[ok], t0[ok], t1[ok], color=color, lw=5, alpha=0.35, label=label)
+    if predicted:  # a pale band over the bin, and a pale square that stays visible when bins are short
+        ax.hlines(y[ok], t0[ok], t1[ok], color=color, lw=5, alpha=0.35)
+        ax.plot(0.5 * (t0[ok] + t1[ok]), y[ok], ls="none", marker="s", ms=7 if ok.sum() < 200 else 4, alpha=0.35,
+                color=color, mew=0, label=label)
         return
     ax.hlines(y[ok], t0[ok], t1[ok], color=color, lw=1.4)
     ax.plot(0.5 * (t0[ok] + t1[ok]), y[ok], ls="none", marker="o", ms=3.5 if ok.sum() < 200 else 2,
@@ -129,12 +131,18 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
     x = tt / unit_s
     m0, m1 = t0 / unit_s, t1 / unit_s
     jammers = r.jammer_names
-    panels = ["geometry", "loss", *(["js"] if jammers else []), "modcod", "esn0", "goodput"]
-    heights = {"geometry": 1.6, "loss": 2.2, "js": 1.6, "modcod": 2.0, "esn0": 2.4, "goodput": 2.4}
+    doppler = r.num("timeline", "doppler_hz")
+    has_doppler = bool(np.any(np.abs(np.nan_to_num(doppler)) > 0.0))
+    panels = ["geometry", *(["doppler"] if has_doppler else []), "loss", *(["js"] if jammers else []), "modcod",
+              "esn0", "goodput"]
+    heights = {"geometry": 1.6, "doppler": 1.5, "loss": 2.2, "js": 1.6, "esn0": 2.4, "goodput": 2.4,
+               "modcod": max(2.0, 0.6 + 0.2 * len(_modcods_shown(r)))}
     fig, axes = plt.subplots(len(panels), 1, figsize=(12.5, sum(heights[p] for p in panels) + 1.2), sharex=True,
                              gridspec_kw={"height_ratios": [heights[p] for p in panels]})
     ax_of = dict(zip(panels, axes, strict=True))
     windows = _jammer_windows(r)
+    if len(windows) == 1 and tt.size and windows[0][0] <= tt[0] and windows[0][1] >= tt[-1]:
+        windows = []  # on throughout: shading everything would only hide the grid
     _shade(axes, windows, unit_s, JAM_SHADE, "jammer on" if windows else None)
     if gaps is not None and np.any(gaps.flagged):
         spans = [(float(m0[k]), float(m1[k] - m0[k])) for k in np.nonzero(gaps.flagged)[0]]
@@ -161,6 +169,19 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
         h2, l2 = ax2.get_legend_handles_labels()
         _legend_out(ax, True, h1 + h2, l1 + l2)
     ax.set_ylabel("elevation (deg)")
+
+    if has_doppler:
+        ax = ax_of["doppler"]
+        ax.plot(x, doppler / 1e3, color="tab:purple", label="Doppler (left)")
+        ax.set_ylabel("Doppler (kHz)")
+        ax2 = ax.twinx()
+        ax2.plot(x, r.num("timeline", "doppler_rate_hz_s"), color="tab:gray", ls="--", lw=0.9,
+                 label="Doppler rate (right)")
+        ax2.set_ylabel("Doppler rate (Hz/s)", fontsize=8)
+        ax2.tick_params(labelsize=7)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        _legend_out(ax, True, h1 + h2, l1 + l2)
 
     ax = ax_of["loss"]
     if tt.size:
@@ -253,19 +274,30 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
     return p
 
 
+def _modcods_shown(r: RunData) -> list[str]:
+    """MODCODs the budget picks, the run sent or the carrier is configured with, by increasing efficiency."""
+    names: set[str] = {str(n) for n in r.text("timeline", "best_modcod") if n}
+    for s in r.text("measured", "modcod"):
+        names.update(_modcod_parts(s))
+    carrier = (r.scenario.get("carrier") or {}).get("modcod")
+    if carrier and not _acm(r):
+        names.add(str(carrier))
+    known = {m.name: m for m in modcods.table13()}
+    return sorted((n for n in names if n in known), key=lambda n: _eff(known[n], _pilots(r)))
+
+
+def _acm(r: RunData) -> bool:
+    return bool(r.summary.get("acm", (r.scenario.get("run") or {}).get("acm", False)))
+
+
 def _modcod_panel(r: RunData, ax: Any, x: np.ndarray, m0: np.ndarray, m1: np.ndarray) -> None:
     pilots = _pilots(r)
     best = r.text("timeline", "best_modcod")
     sent = r.text("measured", "modcod")
-    names: set[str] = {n for n in best if n}
-    for s in sent:
-        names.update(_modcod_parts(s))
     carrier = (r.scenario.get("carrier") or {}).get("modcod")
-    acm = bool(r.summary.get("acm", (r.scenario.get("run") or {}).get("acm", False)))
-    if carrier and not acm:
-        names.add(str(carrier))
+    acm = _acm(r)
     known = {m.name: m for m in modcods.table13()}
-    used = sorted((n for n in names if n in known), key=lambda n: _eff(known[n], pilots))
+    used = _modcods_shown(r)
     pos = {n: k + 1 for k, n in enumerate(used)}  # 0 = no MODCOD closes
     if x.size and best.size:
         yb = np.array([pos.get(str(n), 0) for n in best], dtype=float)
@@ -321,7 +353,7 @@ def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
                 label="predicted (budget Es/N0, goodput)")
     groups: dict[str, list[int]] = {}
     for k, s in enumerate(sent):
-        groups.setdefault(str(s) or "?", []).append(k)
+        groups.setdefault(str(s) or "no frame", []).append(k)
     cmap = plt.get_cmap("tab10")
     for c, (name, idx) in enumerate(sorted(groups.items())):
         ii = np.array(idx)

@@ -104,6 +104,7 @@ def write_run_dir(tl: Timeline, out: Path, *, bin_s: float = 10.0, seed: int = 7
     errors = sum(int(r["frame_errors"]) for r in m_rows)  # type: ignore[call-overload]
     goodput = [float(r["goodput_bps"]) for r in m_rows]  # type: ignore[arg-type]
     d = [float(r["esn0_est_db"]) - float(r["predicted_esn0_db"]) for r in m_rows]  # type: ignore[arg-type]
+    d = [x for x in d if math.isfinite(x)]
     clear = modcods.best_closing([float(np.max(tl["esn0_db"]))], s.run.acm_margin_db, pilots)[0]
     clear_bps = rs * (clear.efficiency(pilots) if acm and clear else modcods.get(s.carrier.modcod).efficiency(pilots))
     mean = float(np.mean(goodput)) if goodput else math.nan

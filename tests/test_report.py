@@ -267,13 +267,13 @@ def test_cli_report(run_with_gap: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["report", str(d)]) == 0
     assert capsys.readouterr().out.strip() == f"report: {d / 'report.html'}"
     assert (d / "report.html").exists()
+    assert main(["report", str(d), "--check"]) == 0
+    assert capsys.readouterr().out.strip() == "run directory consistent"
     _edit_summary(d, frames_total=lambda v: v + 1)
-    assert main(["report", str(d), "--json"]) == 0
+    assert main(["report", str(d), "--check", "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
-    assert out["report"] == str(d / "report.html") and any("frames_total" in p for p in out["problems"])
-    assert main(["report", str(d), "--strict"]) == 1
-    err = capsys.readouterr().err
-    assert "linksim: warning: summary.json: frames_total" in err
+    assert len(out["problems"]) == 1 and out["problems"][0].startswith("summary.json: frames_total")
     assert main(["report", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("linksim: error: run directory")
+    assert main(["report", str(d), "--esn0-tol", "0"]) == 2

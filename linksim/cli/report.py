@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--goodput-tol", type=float, default=10.0, metavar="PCT",
                    help="list bins whose goodput is off the prediction by more than this (default 10 %%)")
     p.add_argument("--strict", action="store_true", help="exit with code 1 if the consistency check finds problems")
+    p.add_argument("--check", action="store_true",
+                   help="only check that the run directory's files agree (no figures); exit 1 if they do not")
     p.add_argument("--json", action="store_true", help="print the report path, figures and problems as JSON")
     p.set_defaults(func=run)
 
@@ -29,6 +31,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.esn0_tol <= 0 or args.goodput_tol <= 0:
         raise InputError("--esn0-tol and --goodput-tol must be positive")
+    if args.check:
+        problems = check_run_dir(args.run_dir)
+        if args.json:
+            print(json.dumps({"problems": problems}, indent=2))
+        else:
+            for p in problems:
+                print(p)
+            print(f"{len(problems)} problem(s)" if problems else "run directory consistent")
+        return 1 if problems else 0
     path = build_report(args.run_dir, esn0_tol_db=args.esn0_tol, goodput_tol_pct=args.goodput_tol)
     problems = check_run_dir(args.run_dir)
     figures = [str(path.parent / f) for f in FIGURES if (path.parent / f).exists()]
