@@ -287,9 +287,10 @@ def _iono_scintillation(s: Scenario, time_s: np.ndarray) -> np.ndarray:
         return np.zeros(len(time_s))
     from . import scintillation
 
-    amp_db, _phase = scintillation.ionospheric_scintillation(
-        freq_hz=s.carrier.freq_hz, t_s=time_s, s4=io.s4 or None, tau_s=io.tau_s, seed=s.propagation.seed + 7,
-        ref_freq_hz=io.ref_freq_hz, preset=io.preset or None,
+    preset = io.preset or None
+    amp_db, _phase = scintillation.ionospheric_scintillation(  # a preset brings its own S4, tau and frequency
+        freq_hz=s.carrier.freq_hz, t_s=time_s, s4=None if preset else io.s4, tau_s=None if preset else io.tau_s,
+        seed=s.propagation.seed + 7, ref_freq_hz=None if preset else io.ref_freq_hz, preset=preset,
     )
     return -np.asarray(amp_db, dtype=float)  # a loss: positive when the amplitude fades
 

@@ -182,106 +182,175 @@ def _return_delay_s(s: Scenario, tl: budget.Timeline, acm_allowed_max_symbols: i
 
 # ---------------------------------------------------------------------------------------------- one stretch
 
-def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float, acm: bool, seed: int,
-                 max_iter: int, state: RunState, stop: threading.Event,
-                 devices: Devices | None = None) -> list[FrameRecord]:
-    from gnuradio import blocks, gr
+@dataclass(frozen=True)
+class Stretch:
+    """One stretch of IQ, as both halves of a (possibly split) run agree on it. Sample n is at scenario time
+    t_base_s + n / fs; measurement covers [t0_s, t1_s]."""
 
-    from .gr.link import receive_chain, transmit_chain
-    from .link_channel import channel_from_timeline
+    k: int
+    t0_s: float
+    t1_s: float
+    t_base_s: float
+    fs: float
+    sps: int
+    n_samples: int
+    acm: bool
+    return_delay_s: float
+    initial_modcod: str
+    channel_seed: int
+    payload_seed: int
 
+
+def plan_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float, acm: bool,
+                 seed: int) -> tuple[Stretch, str | None]:
     c = s.carrier
     sps = s.channel.sps
     fs = c.symbol_rate_baud * sps
-    longest = max(frame_params(m.name, c.frame, c.pilots).plframe_symbols
-                  for m in modcods.table13() if not (c.frame == "short" and m.name.endswith("9/10")))
-    lead = max(LEAD_IN_S_MIN, 4.0 * longest / c.symbol_rate_baud) if acm else \
-        max(LEAD_IN_S_MIN, 4.0 * frame_params(c.modcod, c.frame, c.pilots).plframe_symbols / c.symbol_rate_baud)
+    allowed = _acm_allowed(s)
+    longest = max(frame_params(m, c.frame, c.pilots).plframe_symbols for m in allowed)
+    own = frame_params(c.modcod, c.frame, c.pilots).plframe_symbols
+    lead = max(LEAD_IN_S_MIN, 4.0 * (longest if acm else own) / c.symbol_rate_baud)
     t_base = t0 - lead
-    n_samples = int(round((t1 - t_base + TAIL_S) * fs))
-    ch = channel_from_timeline(tl, t_base, t1 + TAIL_S, sps, seed * 7919 + k)
-    # the transmitter starts with the MODCOD the budget says closes at t_base (ACM), as a link that was already up
+    note = None
     if acm:
+        # the transmitter starts with the MODCOD the budget says closes at t_base, as a link that was already up
         e0 = float(np.interp(t_base, tl.time_s, np.nan_to_num(tl["cnij_db"], nan=-30.0)))
-        ctl = ModcodController("acm", margin_db=s.run.acm_margin_db, hysteresis_db=s.run.acm_hysteresis_db,
-                               return_delay_s=0.0, pilots=c.pilots,
-                               allowed=[m.name for m in modcods.table13()
-                                        if not (c.frame == "short" and m.name.endswith("9/10"))])
-        ctl._current = ctl.best_for(e0)  # noqa: SLF001 - start from the budget's choice
+        first = _controller(s, 0.0).best_for(e0).name
         delay, note = _return_delay_s(s, tl, longest)
-        ctl.return_delay_s = delay
-        if note and note not in state.notes:
-            state.notes.append(note)
     else:
-        ctl = ModcodController("ccm", modcod=c.modcod, pilots=c.pilots)
-        delay = 0.0
-    loop = AcmLoop(ctl, fs, sps, t_base, delay)
+        first, delay = c.modcod, 0.0
+    st = Stretch(k, t0, t1, t_base, fs, sps, int(round((t1 - t_base + TAIL_S) * fs)), acm, delay, first,
+                 seed * 7919 + k, seed * 104729 + k)
+    return st, note
 
-    tb = gr.top_block("linksim_run")
-    txc = transmit_chain(c.modcod if not acm else ctl._current.name, c.frame, c.pilots, c.rolloff, sps,  # noqa: SLF001
-                         0, seed * 104729 + k, ch)
-    rxc = receive_chain(sps, c.rolloff, 0, max_iter)
-    head = blocks.head(gr.sizeof_gr_complex, n_samples)
-    sink = blocks.null_sink(gr.sizeof_char)
-    if acm:
+
+def _acm_allowed(s: Scenario) -> list[str]:
+    c = s.carrier
+    return [m.name for m in modcods.table13() if not (c.frame == "short" and m.name.endswith("9/10"))]
+
+
+def _controller(s: Scenario, return_delay_s: float, initial: str | None = None) -> ModcodController:
+    return ModcodController("acm", margin_db=s.run.acm_margin_db, hysteresis_db=s.run.acm_hysteresis_db,
+                            return_delay_s=return_delay_s, pilots=s.carrier.pilots, allowed=_acm_allowed(s),
+                            initial_modcod=initial)
+
+
+def acm_loop(s: Scenario, st: Stretch) -> AcmLoop:
+    if st.acm:
+        ctl = _controller(s, st.return_delay_s, st.initial_modcod)
+    else:
+        ctl = ModcodController("ccm", modcod=s.carrier.modcod, pilots=s.carrier.pilots)
+    return AcmLoop(ctl, st.fs, st.sps, st.t_base_s, st.return_delay_s)
+
+
+def transmit_half(s: Scenario, tl: budget.Timeline, st: Stretch, loop: AcmLoop) -> tuple[Any, Any, Any]:
+    """TS source -> DVB-S2 TX -> channel -> head(n_samples): (hier block, its last block, the channel)."""
+    from gnuradio import blocks, gr
+
+    from .gr.link import transmit_chain
+    from .link_channel import channel_from_timeline
+
+    c = s.carrier
+    ch = channel_from_timeline(tl, st.t_base_s, st.t1_s + TAIL_S, st.sps, st.channel_seed)
+    txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, 0, st.payload_seed, ch)
+    if st.acm:
         txc.tx.modcod_source = loop.modcod_at
-    reports: list = []
+    head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
+    return txc, head, ch
 
-    def on_reports(batch: list, consumed: int) -> None:
-        reports.extend(batch)
-        loop.rx_progress(batch, consumed)
 
+def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None]) -> Any:
+    from .gr.link import receive_chain
+
+    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter)
     rxc.rx.report_sink = on_reports
-    if devices is None:
-        tb.connect(txc, head, rxc, sink)
-    else:
-        dev_tx, dev_rx = _open_devices(devices, fs)
-        scale = blocks.multiply_const_cc(devices.tx_scale)
-        head_rx = blocks.head(gr.sizeof_gr_complex, n_samples)
-        tb.connect(txc, head, scale, dev_tx)
-        tb.connect(dev_rx, head_rx, rxc, sink)
+    return rxc
+
+
+def tx_latency_samples(txc: Any, ch: Any) -> int:
+    """Samples from a PLFRAME's first TX output sample to its PLHEADER peak at the receiver (no devices)."""
+    return int(txc.tx._tx.delay_samples + ch.latency_samples)  # noqa: SLF001 - the TX filter's pulse-peak delay
+
+
+def run_flowgraph(tb: Any, stop: threading.Event, on_end: Callable[[], None] | None = None) -> None:
     tb.start()
     try:
-        while True:
-            done = _wait_done(tb, 0.2)
-            if done:
-                break
+        while not _wait_done(tb, 0.2):
             if stop.is_set():
                 break
     finally:
-        loop.finish()
+        if on_end is not None:
+            on_end()
         tb.stop()
         tb.wait()
-    # map every PLFRAME sent to what the receiver made of it (by sample index)
-    latency = txc.tx._tx.delay_samples + ch.latency_samples  # noqa: SLF001 - the TX filter's pulse-peak delay
+
+
+def account(s: Scenario, st: Stretch, frame_log: list[tuple[int, str]], reports: list, latency: float,
+            delay_samples_fn: Callable[[np.ndarray], np.ndarray], device_latency: bool = False) -> list[FrameRecord]:
+    """Every PLFRAME sent in the stretch with what the receiver made of it (matched by sample index); only frames
+    wholly inside [t0, t1] are returned."""
+    c = s.carrier
     sent = []
-    for idx, name in txc.tx.frame_log:
-        if idx >= n_samples:
+    for idx, name in frame_log:
+        if idx >= st.n_samples:
             break
         pf = frame_params(name, c.frame, c.pilots)
-        sent.append(FrameRecord(t_base + idx / fs, idx, name, pf.data_field_bits, pf.plframe_symbols, stretch=k))
+        sent.append(FrameRecord(st.t_base_s + idx / st.fs, idx, name, pf.data_field_bits, pf.plframe_symbols,
+                                stretch=st.k))
     rx_idx = np.array([r.sample_index for r in reports], dtype=float)
-    delay_samples = _delay_samples(ch, np.array([f.tx_index for f in sent], dtype=float), fs, t_base)
-    if devices is not None:  # the devices add an unknown but fixed latency: find it from the frames themselves
-        latency += _device_offset(sent, reports, latency + delay_samples, sps)
-        devices.metadata = [dev_tx.metadata(), dev_rx.metadata()]
-    for f, d in zip(sent, delay_samples, strict=True):
+    d = delay_samples_fn(np.array([f.tx_index for f in sent], dtype=float))
+    if device_latency:  # devices add an unknown but fixed latency: find it from the frames themselves
+        latency += _device_offset(sent, reports, latency + d, st.sps)
+    for f, dd in zip(sent, d, strict=True):
         if not rx_idx.size:
             break
-        expect = f.tx_index + latency + d
+        expect = f.tx_index + latency + dd
         j = int(np.argmin(np.abs(rx_idx - expect)))
-        if abs(rx_idx[j] - expect) < 0.25 * f.symbols * sps:
+        if abs(rx_idx[j] - expect) < 0.25 * f.symbols * st.sps:
             r = reports[j]
             f.found = True
             f.ok = bool(r.ok) and r.modcod == f.modcod
             f.ldpc_iterations = int(r.ldpc_iterations)
             f.bch_corrected = int(r.bch_corrected)
             f.esn0_est_db = float(r.esn0_est_db)
-    # measure only frames wholly inside the stretch [t0, t1]
     sym_s = 1.0 / c.symbol_rate_baud
-    keep = [f for f in sent if f.time_s >= t0 - 1e-12 and f.time_s + f.symbols * sym_s <= t1 + 1e-9]
-    state.sim_symbols += (t1 - t_base + TAIL_S) * c.symbol_rate_baud
-    return keep
+    return [f for f in sent if f.time_s >= st.t0_s - 1e-12 and f.time_s + f.symbols * sym_s <= st.t1_s + 1e-9]
+
+
+def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float, acm: bool, seed: int,
+                 max_iter: int, state: RunState, stop: threading.Event,
+                 devices: Devices | None = None) -> list[FrameRecord]:
+    """One stretch in one process: loopback, or through devices."""
+    from gnuradio import blocks, gr
+
+    st, note = plan_stretch(s, tl, k, t0, t1, acm, seed)
+    if note and note not in state.notes:
+        state.notes.append(note)
+    loop = acm_loop(s, st)
+    tb = gr.top_block("linksim_run")
+    txc, head, ch = transmit_half(s, tl, st, loop)
+    reports: list = []
+
+    def on_reports(batch: list, consumed: int) -> None:
+        reports.extend(batch)
+        loop.rx_progress(batch, consumed)
+
+    rxc = receive_half(s, st, max_iter, on_reports)
+    sink = blocks.null_sink(gr.sizeof_char)
+    if devices is None:
+        tb.connect(txc, head, rxc, sink)
+    else:
+        dev_tx, dev_rx = _open_devices(devices, st.fs)
+        scale = blocks.multiply_const_cc(devices.tx_scale)
+        head_rx = blocks.head(gr.sizeof_gr_complex, st.n_samples)
+        tb.connect(txc, head, scale, dev_tx)
+        tb.connect(dev_rx, head_rx, rxc, sink)
+    run_flowgraph(tb, stop, loop.finish)
+    if devices is not None:
+        devices.metadata = [dev_tx.metadata(), dev_rx.metadata()]
+    state.sim_symbols += st.n_samples / st.sps
+    return account(s, st, txc.tx.frame_log, reports, tx_latency_samples(txc, ch),
+                   lambda idx: _delay_samples(ch, idx, st.fs, st.t_base_s), device_latency=devices is not None)
 
 
 def _open_devices(d: Devices, fs: float) -> tuple[Any, Any]:
