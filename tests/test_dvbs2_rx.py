@@ -244,3 +244,13 @@ def test_gr_block_decodes_gr_dtv_and_publishes_frame_reports(gr):
     assert dbg.num_messages() == n_frames
     m = pmt.to_python(dbg.get_message(0))
     assert m["modcod"] == "16APSK 2/3" and m["ok"] is True and m["frame"] == "short"
+
+
+@pytest.mark.parametrize("cfo_fraction", [-0.2, 0.2])
+def test_full_sync_with_a_carrier_offset_of_20_percent_of_the_symbol_rate(cfo_fraction):
+    """The offset is taken out before the matched filter (spectral estimate), the rest by the frame loops."""
+    thr = modcods.get("8PSK 3/4").esn0_qef_db
+    r = run_link("8PSK 3/4", thr + 1.0, frames=4, sync="full", cfo_hz=cfo_fraction * 1e6, symbol_rate_baud=1e6,
+                 timing_offset_samples=0.21, frame="short", seed=31, keep_reports=True)
+    assert r.missed == 0 and r.frame_errors == 0, r.as_dict()
+    assert r.reports[-1].cfo_cyc == pytest.approx(cfo_fraction, abs=1e-4)

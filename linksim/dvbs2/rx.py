@@ -34,6 +34,7 @@ from .sync import (
     PLHEADER_SYMBOLS,
     GardnerTiming,
     MatchedFilter,
+    coarse_offset_psd,
     combined_offset_phasor,
     decode_plsc,
     decode_plsc_differential,
@@ -259,6 +260,9 @@ class Receiver:
         self._f_frames = 0
         self._metric_avg = 0.0
         self._ts = _TsDeframer()
+        self._nco: float | None = None  # coarse carrier correction before the matched filter, cycles/sample
+        self._nco_n = 0
+        self._pre: list[np.ndarray] = []
         self._samples_in = 0
         self._flushed = False
         self.stats = {"searches": 0, "lost_lock": 0}
@@ -275,15 +279,44 @@ class Receiver:
             x = x.reshape(-1)
         x = x.astype(np.complex64, copy=False)
         self._samples_in += x.size
-        self._front_end(self._mf.process(x))
+        x = self._coarse_carrier(x, final=False)
+        if x.size:
+            self._front_end(self._mf.process(x))
         return self._frames(final=False)
+
+    COARSE_SAMPLES = 40000  # samples for the blind (spectral) carrier-offset estimate at the start
+    COARSE_MIN_CYC = 0.02  # below this offset (cycles/symbol) the matched filter loses nothing: no pre-correction
+
+    def _coarse_carrier(self, x: np.ndarray, final: bool) -> np.ndarray:
+        """Full sync: at the start, estimate large carrier offsets from the spectrum and remove them before the
+        matched filter (NCO on the sample clock); the symbol-level estimators take the rest."""
+        if self.sync != "full":
+            return x
+        if self._nco is None:
+            self._pre.append(x)
+            n = sum(b.size for b in self._pre)
+            if n < self.COARSE_SAMPLES and not final:
+                return np.zeros(0, dtype=np.complex64)
+            x = np.concatenate(self._pre) if self._pre else np.zeros(0, dtype=np.complex64)
+            self._pre = []
+            f = coarse_offset_psd(x, self.sps, self.rolloff) if x.size else 0.0
+            self._nco = f / self.sps if abs(f) > self.COARSE_MIN_CYC else 0.0
+            self._nco_n = 0
+        if self._nco == 0.0 or x.size == 0:
+            self._nco_n += x.size
+            return x
+        n = self._nco_n + np.arange(x.size, dtype=np.float64)
+        self._nco_n += x.size
+        ph = 2 * np.pi * ((self._nco * n) % 1.0)
+        return (x * (np.cos(ph) - 1j * np.sin(ph)).astype(np.complex64)).astype(np.complex64)
 
     def flush(self) -> list[FrameReport]:
         """End of stream: push the filters' tails through and return every remaining frame."""
         if self._flushed:
             return []
         tail = np.zeros(self._mf.delay + 8 * int(round(self.sps)), dtype=np.complex64)
-        self._front_end(self._mf.process(tail), final=True)
+        held = self._coarse_carrier(np.zeros(0, dtype=np.complex64), final=True)
+        self._front_end(self._mf.process(np.concatenate([held, tail])), final=True)
         out = self._frames(final=True)
         self._flushed = True
         return out
@@ -291,7 +324,7 @@ class Receiver:
     @property
     def cfo_cyc(self) -> float:
         """Current carrier-offset estimate in cycles per symbol."""
-        return self._f_cyc
+        return self._f_cyc + (self._nco or 0.0) * self.sps
 
     # ------------------------------------------------------------------------------------------- front end
 
@@ -552,7 +585,7 @@ class Receiver:
         pilots = False if pf is None else pf.pilots
         if truncated:
             return FrameReport(int(round(pos0)), name, frame, pilots, pls, 0, -1, False, float("nan"),
-                               self._f_cyc, truncated=True)
+                               self.cfo_cyc, truncated=True)
         known, ref, scr = _frame_reference(pls, pf, self.gold_code)
         pmask = known[PLHEADER_SYMBOLS:]
         k = np.arange(length)
@@ -613,7 +646,7 @@ class Receiver:
         else:
             self._f_cyc += df
         self._f_frames += 1
-        rep.cfo_cyc = self._f_cyc
+        rep.cfo_cyc = self.cfo_cyc
         return self._deliver(rep)
 
     def _measure_and_decode(self, v: np.ndarray, pos0: float, pls: int, pf: FrameParams | None,
@@ -629,7 +662,7 @@ class Receiver:
         name = DUMMY if pf is None else pf.modcod
         frame = "normal" if pf is None else pf.frame
         pilots = False if pf is None else pf.pilots
-        rep = FrameReport(int(round(pos0)), name, frame, pilots, pls, 0, -1, pf is None, esn0_db, self._f_cyc)
+        rep = FrameReport(int(round(pos0)), name, frame, pilots, pls, 0, -1, pf is None, esn0_db, self.cfo_cyc)
         if pf is None or not self.decode:
             return rep
         const = constellation(pf.constellation, pf.rate)

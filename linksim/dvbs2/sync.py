@@ -523,3 +523,39 @@ def soft_demap(symbols: np.ndarray, points: np.ndarray, labels_bits: np.ndarray,
               np.ascontiguousarray(points.imag, dtype=np.float32), np.ascontiguousarray(labels_bits),
               np.float32(1.0 / noise_var), out)
     return out
+
+
+# ------------------------------------------------------------------------------------------- coarse carrier (blind)
+
+
+def coarse_offset_psd(x: np.ndarray, sps: float, rolloff: float, max_offset_cyc: float = 0.35,
+                      nfft: int = 1024) -> float:
+    """Blind carrier-offset estimate (cycles per symbol) from the power spectrum: the shift that best matches
+    the averaged periodogram of x (sps samples per symbol) to the raised-cosine power shape |H(f)|^2 (white noise
+    adds a constant and does not move the match). Accuracy about 0.2 % of the symbol rate with 30 000 samples;
+    used before the matched filter so that offsets up to +-35 % of the symbol rate lose no signal in the filter.
+    """
+    x = np.asarray(x, dtype=np.complex64)
+    nseg = x.size // nfft
+    if nseg < 4:
+        return 0.0
+    seg = x[: nseg * nfft].reshape(nseg, nfft) * np.hanning(nfft).astype(np.float32)
+    psd = np.fft.fftshift(np.mean(np.abs(np.fft.fft(seg, axis=1)) ** 2, axis=0))
+    psd = psd - np.median(psd)  # remove most of the white-noise floor
+    f = (np.arange(nfft) - nfft // 2) / nfft * sps  # cycles per symbol
+    a = rolloff
+
+    def shape(fr: np.ndarray) -> np.ndarray:
+        af = np.abs(fr)
+        mid = 0.5 * (1 + np.cos(np.pi / a * (np.clip(af, (1 - a) / 2, (1 + a) / 2) - (1 - a) / 2)))
+        return np.where(af <= (1 - a) / 2, 1.0, np.where(af <= (1 + a) / 2, mid, 0.0))
+
+    shifts = np.arange(-max_offset_cyc, max_offset_cyc + 1e-9, 0.002)
+    score = np.array([np.dot(psd, shape(f - s)) for s in shifts])
+    i = int(np.argmax(score))
+    frac = 0.0
+    if 0 < i < shifts.size - 1:
+        y0, y1, y2 = score[i - 1], score[i], score[i + 1]
+        den = y0 - 2 * y1 + y2
+        frac = float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5)) if den < 0 else 0.0
+    return float(shifts[i] + frac * 0.002)
