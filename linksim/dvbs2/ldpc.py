@@ -1,15 +1,16 @@
 """LDPC codes: the DVB-S2 inner code (EN 302 307-1 clause 5.3.2, Annexes B and C) and generic alist codes.
 
 Encoder: the standard's parity-bit accumulator (address tables in linksim/data/ldpc/, derived from gr-dtv by
-scripts/gen_ldpc_tables.py). Decoder: layered normalized min-sum in numba, early stop on a zero syndrome.
+scripts/gen_ldpc_tables.py). Decoder: layered min-sum in numba (corrected by default: boxplus of the three
+smallest magnitudes; normalized and offset variants), early stop on a zero syndrome.
 
 The DVB-S2 decoder uses the code's quasi-cyclic structure: with check c = a + s*q renumbered to layer a, row s
 (and the parity bits renumbered the same way), every layer is 360 checks that see whole 360-bit groups through
 cyclic shifts, so each layer is processed as contiguous vector loops of length 360. Generic codes (alist files)
 go through a row-by-row layered decoder over a sparse parity-check matrix.
 
-LLR convention everywhere: log(P(bit=0)/P(bit=1)), positive means bit 0. Min-sum is scale-free, so LLRs only
-need the right sign and relative size (no noise variance needed).
+LLR convention everywhere: log(P(bit=0)/P(bit=1)), positive means bit 0. The default corrected rule needs true
+LLRs (scaled by the noise variance); normalized min-sum ("nms") is scale-free.
 """
 
 from __future__ import annotations
