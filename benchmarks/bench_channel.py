@@ -11,6 +11,8 @@ linksim runs in this process's thread on chunks of --chunk samples; GNU Radio ru
 (vector_source(repeat) -> head -> block(s) -> null_sink) whose threads share the same pinned core. Each case runs
 --repeat times, alternating sides, and the best run of each side is kept (the machine is shared). The GNU Radio
 numbers include the source/head/sink overhead, printed separately as "GR empty flowgraph".
+Throughput is printed by wall clock and by CPU time of the whole process (all threads, GNU Radio's included):
+on a shared machine the wall-clock figures move with the load, the CPU-time ones much less.
 Memory: peak RSS (ru_maxrss) of child processes that run case (c) for two stream lengths.
 """
 
@@ -55,12 +57,13 @@ def linksim_channel(case: str) -> Channel:
     return Channel(FS, SPS, prof, input_power=1.0, fading=fading, jammers=jams, seed=7)
 
 
-def run_linksim(case: str, x: np.ndarray, n_total: int, chunk: int) -> float:
+def run_linksim(case: str, x: np.ndarray, n_total: int, chunk: int) -> tuple[float, float]:
     ch = linksim_channel(case)
     ch.process(x[:chunk])  # compile / warm up (not timed)
     ch = linksim_channel(case)
     nx = x.size
     t0 = time.perf_counter()
+    c0 = time.process_time()
     done = 0
     while done < n_total:
         k = min(chunk, n_total - done)
@@ -69,10 +72,10 @@ def run_linksim(case: str, x: np.ndarray, n_total: int, chunk: int) -> float:
             k = nx - off
         ch.process(x[off : off + k])
         done += k
-    return n_total / (time.perf_counter() - t0) / 1e6
+    return n_total / (time.perf_counter() - t0) / 1e6, n_total / (time.process_time() - c0) / 1e6
 
 
-def run_gr(case: str, x: np.ndarray, n_total: int) -> float:
+def run_gr(case: str, x: np.ndarray, n_total: int) -> tuple[float, float]:
     from gnuradio import analog, blocks, channels, filter, gr
 
     tb = gr.top_block()
@@ -102,8 +105,9 @@ def run_gr(case: str, x: np.ndarray, n_total: int) -> float:
         tb.connect(nz, fir, (add, 2))
         tb.connect(add, snk)
     t0 = time.perf_counter()
+    c0 = time.process_time()  # CPU time of all threads of this process (GNU Radio's too)
     tb.run()
-    return n_total / (time.perf_counter() - t0) / 1e6
+    return n_total / (time.perf_counter() - t0) / 1e6, n_total / (time.process_time() - c0) / 1e6
 
 
 def rss_child(n_total: int, chunk: int) -> None:
@@ -128,21 +132,24 @@ def main() -> int:
     x = make_input()
     print(f"linksim channel benchmark: fs = {FS / 1e6:g} Msps, sps = {SPS}, chunk = {args.chunk}, pinned to CPU "
           f"{args.cpu}, best of {args.repeat}")
-    base = max(run_gr("empty", x, int(args.n)) for _ in range(args.repeat))
+    base = max(run_gr("empty", x, int(args.n))[0] for _ in range(args.repeat))
     print(f"GR empty flowgraph (vector_source -> head -> null_sink): {base:8.1f} Msps")
+    print("Msps by wall clock (w) and by CPU time of the process, all threads (cpu); the cpu figures do not")
+    print("depend on what else the shared machine runs. Ratio = linksim / GNU Radio.")
     rows = []
     for case, label, n, ref in [
         ("a", "gain + Doppler + AWGN", args.n, "channel_model"),
         ("b", "+ Rician K=4 fading", args.n_fading, "fading_model"),
         ("c", "+ CW + barrage jammers", args.n, "channel_model + CW + FIR(noise) + add"),
     ]:
-        ours, theirs = 0.0, 0.0
+        ours, theirs = [0.0, 0.0], [0.0, 0.0]
         for _ in range(args.repeat):
-            ours = max(ours, run_linksim(case, x, int(n), args.chunk))
-            theirs = max(theirs, run_gr(case, x, int(n)))
+            ours = [max(a, b) for a, b in zip(ours, run_linksim(case, x, int(n), args.chunk), strict=True)]
+            theirs = [max(a, b) for a, b in zip(theirs, run_gr(case, x, int(n)), strict=True)]
         rows.append((case, label, ours, ref, theirs))
-        print(f"({case}) {label:26s} linksim {ours:8.1f} Msps | GR {ref:40s} {theirs:8.2f} Msps | "
-              f"ratio {ours / theirs:6.1f}x", flush=True)
+        print(f"({case}) {label:24s} linksim {ours[0]:6.1f} w {ours[1]:6.1f} cpu | GR {ref:38s} "
+              f"{theirs[0]:6.2f} w {theirs[1]:6.2f} cpu | ratio {ours[0] / theirs[0]:5.1f}x w "
+              f"{ours[1] / theirs[1]:5.1f}x cpu", flush=True)
     lens = [int(args.n) // 4, int(args.n) * 2]
     rss = []
     for n in lens:
