@@ -108,24 +108,34 @@ class _Diffuse:
 
 @nb.njit(cache=True)
 def _interp_kernel(n0, decim, low, m_lo, los_amp, anchor, rot, diff_amp, has_los, out):
-    """out[i] = los(n) + diff(n) * interp(low, n / decim), n = n0 + i.
+    """out[i] = los(n) + diff(n) * interp(low, n / decim), n = n0 + i (complex64 out).
 
     los(n) = los_amp(n) * anchor[m] * rot[n - m decim]: anchor[m] is the exact LOS phasor at sample m * decim and
     rot[k] = exp(j 2 pi f_LOS k / fs), so every sample's value depends only on its absolute index.
     """
-    for i in range(out.shape[0]):
+    nn = out.shape[0]
+    inv = 1.0 / decim
+    i = 0
+    while i < nn:
         n = n0 + i
         m = n // decim
-        k = n - m * decim
-        fr = k / decim
+        k0 = n - m * decim
         j = m - m_lo
-        g = low[j] + fr * (low[j + 1] - low[j])
-        a_d = diff_amp[j] + fr * (diff_amp[j + 1] - diff_amp[j])
-        v = a_d * g
-        if has_los:
-            a_l = los_amp[j] + fr * (los_amp[j + 1] - los_amp[j])
-            v += a_l * anchor[j] * rot[k]
-        out[i] = v
+        g0 = low[j]
+        dg = low[j + 1] - g0
+        a0 = diff_amp[j]
+        da = diff_amp[j + 1] - a0
+        l0 = los_amp[j]
+        dl = los_amp[j + 1] - l0
+        an = anchor[j]
+        cnt = min(decim - k0, nn - i)
+        for k in range(k0, k0 + cnt):
+            fr = k * inv
+            v = (a0 + fr * da) * (g0 + fr * dg)
+            if has_los:
+                v += (l0 + fr * dl) * an * rot[k]
+            out[i] = v
+            i += 1
 
 
 class _FadingRuntime:
@@ -166,9 +176,9 @@ class _FadingRuntime:
 
     def gains(self, n0: int, n: int) -> np.ndarray:
         """Complex gain for absolute samples n0..n0+n-1 (complex64)."""
-        out = np.empty(n, dtype=np.complex128)
+        out = np.empty(n, dtype=np.complex64)
         if n == 0:
-            return out.astype(np.complex64)
+            return out
         m_lo = n0 // self.decim
         m_hi = (n0 + n - 1) // self.decim + 1
         low = self.diffuse.low(m_lo, m_hi)
@@ -177,7 +187,7 @@ class _FadingRuntime:
         anchor = np.exp(1j * (2.0 * np.pi * ((self.los_cyc * mm) % 1.0) + self.los_phase))
         _interp_kernel(np.int64(n0), np.int64(self.decim), low, np.int64(m_lo), los, anchor, self._rot, dif,
                        bool(np.any(los != 0.0)), out)
-        return out.astype(np.complex64)
+        return out
 
 
 class _GaussMarkov:
