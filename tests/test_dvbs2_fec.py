@@ -12,7 +12,7 @@ import pytest
 
 from linksim import modcods
 from linksim.dvbs2.bch import BchResult, _clmul, bch_code, bch_decode, bch_encode, table_polynomials
-from linksim.dvbs2.ldpc import AlistCode, LdpcResult, dvbs2_code, ldpc_decode, ldpc_encode
+from linksim.dvbs2.ldpc import AlistCode, LdpcCode, LdpcResult, dvbs2_code, ldpc_decode, ldpc_encode
 from linksim.dvbs2.params import _BCH_NORMAL, _BCH_SHORT, N_LDPC
 from linksim.errors import InputError
 
@@ -94,7 +94,7 @@ def test_decoder_corrects_awgn_at_moderate_snr(frame, rate, extra_db):
     assert res.ok.all()
     np.testing.assert_array_equal(res.bits, cw)
     assert (res.iterations < 50).all() and (res.iterations > 1).all()
-    gen = code.__class__.__mro__[1].decode(code, llr)  # the generic sparse-matrix path on the same LLRs
+    gen = LdpcCode.decode(code, llr)  # the generic sparse-matrix path on the same LLRs
     assert gen.ok.all()
     np.testing.assert_array_equal(gen.bits, cw)
 
@@ -109,6 +109,22 @@ def test_decoder_fails_and_says_so_at_very_low_snr(algorithm):
     assert not res.ok.any()
     assert (res.iterations == 10).all()
     assert (res.bits != cw).any(axis=1).all()
+
+
+@pytest.mark.parametrize("frame,rate", [("normal", "2/3"), ("short", "1/3")])
+def test_stall_stop_gives_up_on_hopeless_frames_only(frame, rate):
+    code = dvbs2_code(frame, rate)
+    rng = np.random.default_rng(31)
+    cw = code.encode(rng.integers(0, 2, (3, code.k), dtype=np.uint8))
+    hopeless = code.decode(_bpsk_llr(cw, -8.0, rng), max_iter=50, stall_iter=3)
+    assert not hopeless.ok.any() and (hopeless.iterations < 50).all()
+    gen = LdpcCode.decode(code, _bpsk_llr(cw, -8.0, rng), max_iter=50, stall_iter=3)  # generic path too
+    assert not gen.ok.any() and (gen.iterations < 50).all()
+    llr = _bpsk_llr(cw, modcods.get(f"QPSK {rate}").esn0_qef_db + 1.0 - 10 * math.log10(2), rng)
+    plain, stalled = code.decode(llr), code.decode(llr, stall_iter=5)
+    assert plain.ok.all() and stalled.ok.all()
+    np.testing.assert_array_equal(plain.iterations, stalled.iterations)
+    np.testing.assert_array_equal(plain.bits, stalled.bits)
 
 
 def test_decoder_batches_any_leading_shape_and_decodes_one_frame_alone():
@@ -158,6 +174,8 @@ def test_ldpc_rejects_bad_input():
         ldpc_decode(np.zeros(16200, np.float32), "short", "1/2", algorithm="bp")
     with pytest.raises(InputError, match="max_iter"):
         ldpc_decode(np.zeros(16200, np.float32), "short", "1/2", max_iter=0)
+    with pytest.raises(InputError, match="stall_iter"):
+        ldpc_decode(np.zeros(16200, np.float32), "short", "1/2", stall_iter=-1)
 
 
 def test_alist_reader_and_generic_decoder(tmp_path: Path):

@@ -102,6 +102,7 @@ def _qc_layered(
     layer_acc: np.ndarray,  # 1: a variable appears in two blocks of this layer (additive update)
     max_iter: int,
     early_stop: bool,
+    stall: int,  # > 0: give up after this many iterations without a new lowest count of unsatisfied checks
     mode: int,
     alpha: float,
     beta: float,
@@ -136,6 +137,8 @@ def _qc_layered(
         post[v] = llr[v]
     it = 0
     ok = False
+    best = n + 1
+    best_it = 0
     while it < max_iter:
         it += 1
         for a in range(nlay):
@@ -261,19 +264,28 @@ def _qc_layered(
                     for s in range(max(sh, s0), G):
                         u = np.uint64(s)
                         post[lo2 + u] = Q[qo + u]
-        if early_stop or it == max_iter:
-            ok = _qc_syndrome_ok(post, hard, par, layer_ptr, blk_lo1, blk_lo2, blk_shift, blk_skip0)
+        if early_stop or stall > 0 or it == max_iter:
+            bad = _qc_unsatisfied(post, hard, par, layer_ptr, blk_lo1, blk_lo2, blk_shift, blk_skip0, stall <= 0)
+            ok = bad == 0
             if ok and early_stop:
                 break
+            if stall > 0:
+                if bad < best:
+                    best = bad
+                    best_it = it
+                elif it - best_it >= stall:
+                    break
     return it, ok
 
 
 @njit(cache=True, nogil=True)
-def _qc_syndrome_ok(post, hard, par, layer_ptr, blk_lo1, blk_lo2, blk_shift, blk_skip0) -> bool:
-    """True when the hard decisions of `post` satisfy every check (stops at the first failing layer)."""
+def _qc_unsatisfied(post, hard, par, layer_ptr, blk_lo1, blk_lo2, blk_shift, blk_skip0, first_only) -> int:
+    """Number of checks the hard decisions of `post` violate (with first_only: 0 or 1, stopping at the first
+    failing layer)."""
     for v in range(post.shape[0]):
         hard[v] = np.uint8(post[v] < 0)
     G = np.uint64(GROUP)
+    count = 0
     for a in range(layer_ptr.shape[0] - 1):
         for s in range(GROUP):
             par[s] = 0
@@ -288,12 +300,13 @@ def _qc_syndrome_ok(post, hard, par, layer_ptr, blk_lo1, blk_lo2, blk_shift, blk
             for s in range(max(sh, s0), G):
                 u = np.uint64(s)
                 par[u] ^= hard[lo + u]
-        t = np.uint8(0)
+        t = 0
         for s in range(GROUP):
-            t |= par[s]
-        if t:
-            return False
-    return True
+            t += par[s]
+        count += t
+        if t and first_only:
+            return 1
+    return count
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -303,6 +316,7 @@ def _row_layered(
     cols: np.ndarray,  # (edges,) column of each edge
     max_iter: int,
     early_stop: bool,
+    stall: int,  # > 0: give up after this many iterations without a new lowest count of unsatisfied checks
     mode: int,
     alpha: float,
     beta: float,
@@ -324,6 +338,8 @@ def _row_layered(
         post[v] = llr[v]
     it = 0
     ok = False
+    best = m + 1
+    best_it = 0
     while it < max_iter:
         it += 1
         for c in range(m):
@@ -364,17 +380,25 @@ def _row_layered(
                 r = -o if x < zero else o
                 R[e0 + j] = r
                 post[cols[e0 + j]] = x + r
-        if early_stop or it == max_iter:
-            ok = True
+        if early_stop or stall > 0 or it == max_iter:
+            bad = 0
             for c in range(m):
                 p = False
                 for e in range(row_ptr[c], row_ptr[c + 1]):
                     p ^= post[cols[e]] < zero
                 if p:
-                    ok = False
-                    break
+                    bad += 1
+                    if stall <= 0:
+                        break
+            ok = bad == 0
             if ok and early_stop:
                 break
+            if stall > 0:
+                if bad < best:
+                    best = bad
+                    best_it = it
+                elif it - best_it >= stall:
+                    break
     return it, ok
 
 
@@ -428,6 +452,12 @@ def _mode(algorithm: str) -> int:
     return ALGORITHMS[algorithm]
 
 
+def _check_stall(stall_iter: int) -> int:
+    if int(stall_iter) != stall_iter or stall_iter < 0:
+        raise InputError(f"stall_iter must be 0 (off) or a positive integer, got {stall_iter!r}")
+    return int(stall_iter)
+
+
 def _check_iter(max_iter: int) -> int:
     if int(max_iter) != max_iter or max_iter < 1:
         raise InputError(f"max_iter must be a positive integer, got {max_iter!r}")
@@ -456,18 +486,19 @@ class LdpcCode:
         return ok.reshape(lead)
 
     def decode(self, llr: np.ndarray, max_iter: int = 50, early_stop: bool = True, algorithm: str = "cms",
-               alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA) -> LdpcResult:
+               alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA, stall_iter: int = 0) -> LdpcResult:
         """Row-by-row layered min-sum over the sparse matrix (see `ldpc_decode` for the arguments)."""
         x, lead = _as_llr(llr, self.n)
         max_iter = _check_iter(max_iter)
         mode = _mode(algorithm)
+        stall = _check_stall(stall_iter)
         bits = np.empty(x.shape, np.uint8)
         its = np.empty(len(x), np.int64)
         ok = np.empty(len(x), np.bool_)
         post = np.empty(self.n, np.float32)
         for f in range(len(x)):
-            its[f], ok[f] = _row_layered(x[f], self.row_ptr, self.cols, max_iter, bool(early_stop), mode,
-                                         float(alpha), float(beta), post)
+            its[f], ok[f] = _row_layered(x[f], self.row_ptr, self.cols, max_iter, bool(early_stop), stall,
+                                         mode, float(alpha), float(beta), post)
             bits[f] = post < 0
         return LdpcResult(bits.reshape(lead + (self.n,)), its.reshape(lead), ok.reshape(lead))
 
@@ -588,11 +619,12 @@ class DvbS2Code(LdpcCode):
         return out.reshape(lead + (self.n,))
 
     def decode(self, llr: np.ndarray, max_iter: int = 50, early_stop: bool = True, algorithm: str = "cms",
-               alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA) -> LdpcResult:
+               alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA, stall_iter: int = 0) -> LdpcResult:
         """Layered min-sum on the 360-group structure (see `ldpc_decode` for the arguments)."""
         x, lead = _as_llr(llr, self.n)
         max_iter = _check_iter(max_iter)
         mode = _mode(algorithm)
+        stall = _check_stall(stall_iter)
         bits = np.empty(x.shape, np.uint8)
         its = np.empty(len(x), np.int64)
         ok = np.empty(len(x), np.bool_)
@@ -601,7 +633,8 @@ class DvbS2Code(LdpcCode):
         for f in range(len(x)):
             its[f], ok[f] = _qc_layered(
                 _to_decoder_order(x[f], perm), self._layer_ptr, self._blk_lo1, self._blk_lo2, self._blk_shift,
-                self._blk_skip0, self._layer_acc, max_iter, bool(early_stop), mode, float(alpha), float(beta), post)
+                self._blk_skip0, self._layer_acc, max_iter, bool(early_stop), stall, mode, float(alpha), float(beta),
+                post)
             bits[f] = post[perm] < 0
         return LdpcResult(bits.reshape(lead + (self.n,)), its.reshape(lead), ok.reshape(lead))
 
@@ -624,7 +657,8 @@ def ldpc_encode(bits: np.ndarray, frame: str, rate: str) -> np.ndarray:
 
 
 def ldpc_decode(llr: np.ndarray, frame: str, rate: str, max_iter: int = 50, early_stop: bool = True,
-                algorithm: str = "cms", alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA) -> LdpcResult:
+                algorithm: str = "cms", alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA,
+                stall_iter: int = 0) -> LdpcResult:
     """DVB-S2 LDPC decoding of LLRs float (..., n_ldpc) (positive = bit 0) by layered min-sum.
 
     algorithm: "cms" (default) corrected min-sum: the exact boxplus of the two smallest incoming magnitudes with
@@ -633,6 +667,9 @@ def ldpc_decode(llr: np.ndarray, frame: str, rate: str, max_iter: int = 50, earl
     Each frame is decoded at once (frames in one call are decoded one after the other, none waits for others).
     Returns hard decisions of the whole codeword, the iterations used and whether all checks are satisfied;
     with early_stop the decoder stops at the first iteration whose hard decisions satisfy every check.
+    stall_iter > 0 (off by default) gives a frame up, ok False, after that many iterations without a new lowest
+    number of unsatisfied checks: it bounds the time spent on frames that will not converge (a receiver that
+    must keep real time below threshold), at a small FER cost near the threshold (see docs/ldpc.md).
     """
     return dvbs2_code(frame, rate).decode(llr, max_iter=max_iter, early_stop=early_stop, algorithm=algorithm,
-                                          alpha=alpha, beta=beta)
+                                          alpha=alpha, beta=beta, stall_iter=stall_iter)
