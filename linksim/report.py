@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import report_plots
-from .report_data import RunData, check_run, load_run_dir
+from .report_data import AVAILABLE_FER, RunData, check_run, load_run_dir
 from .report_gap import ESN0_TOL_DB, GOODPUT_TOL_PCT, GapInterval, bin_gaps, gap_intervals
 
 MAX_GAP_ROWS = 60
@@ -52,6 +53,14 @@ def fmt_bps(v: Any, digits: int = 3) -> str:
     f = float(v)
     scale, unit = report_plots.bps_unit(abs(f))
     return f"{f / scale:.{digits}g} {unit}" if f != 0 else "0 bit/s"
+
+
+def fmt_ratio(v: Any) -> str:
+    """A ratio such as a frame error ratio: 4 decimals, or 3 significant digits below 1e-3."""
+    if not _isnum(v) or math.isnan(float(v)):
+        return "n/a"
+    f = float(v)
+    return "0" if f == 0 else f"{f:.2e}" if abs(f) < 1e-3 else f"{f:.4f}"
 
 
 def fmt_duration(s: Any) -> str:
@@ -278,12 +287,16 @@ def _results_section(r: RunData) -> str:
     fo, ft = s.get("frames_ok"), s.get("frames_total")
     rows = [
         ("Mean goodput", fmt_bps(s.get("goodput_bps_mean")), "information bits decoded per second, mean over bins"),
-        ("Clear-sky goodput", fmt_bps(s.get("clear_sky_goodput_bps")), "the same terminal with no weather or jamming"),
+        ("Predicted goodput", fmt_bps(_mean_or_nan(r.num("measured", "predicted_goodput_bps"))),
+         "the budget's prediction for the same bins, mean"),
+        ("Clear-sky goodput", fmt_bps(s.get("clear_sky_goodput_bps")), "this terminal without weather or jamming"),
+        ("Predicted Es/N0", _predicted_text(r), "budget C/(N+I+J) over the scenario (timeline.csv)"),
         ("Degradation", fmt(s.get("degradation_pct"), "%", 1), "1 - mean / clear-sky goodput"),
-        ("Availability", fmt(s.get("availability_pct"), "%", 1), "share of measured time the link carried traffic"),
+        ("Availability", fmt(s.get("availability_pct"), "%", 1),
+         f"share of measured bins with frame error ratio <= {s.get('availability_fer_max', AVAILABLE_FER):g}"),
         ("Frames good / total", f"{fo if _isnum(fo) else 'n/a'} / {ft if _isnum(ft) else 'n/a'}",
          "DVB-S2 PLFRAMEs"),
-        ("Frame error ratio", fmt(s.get("fer"), "", 4), "failed frames / frames"),
+        ("Frame error ratio", fmt_ratio(s.get("fer")), "failed frames / frames"),
         ("Es/N0 bias", fmt(s.get("esn0_bias_db"), "dB", 2, signed=True),
          "mean over bins of measured minus predicted Es/N0"),
         ("Measured time", fmt_duration(s.get("duration_s")), "scenario time covered by IQ"),
@@ -297,6 +310,18 @@ def _results_section(r: RunData) -> str:
     return _table(rows, ("quantity", "value", "meaning"), cls="results")
 
 
+def _mean_or_nan(a: np.ndarray) -> float:
+    a = a[np.isfinite(a)]
+    return float(np.mean(a)) if a.size else math.nan
+
+
+def _predicted_text(r: RunData) -> str:
+    a = _series(r, "cnij_db")
+    if not a.size:
+        return "n/a"
+    return f"mean {np.mean(a):.2f} dB, {_range_text(a, 'dB', 2)}"
+
+
 def _headline(r: RunData) -> str:
     s = r.summary
     if not r.n_bins:
@@ -305,11 +330,12 @@ def _headline(r: RunData) -> str:
     t1 = t0 + r.num("measured", "bin_s")
     covered = float(np.sum(t1 - t0))
     text = (f"Over {fmt_duration(covered)} of measured scenario time ({r.n_bins} bins) the terminal kept a mean "
-            f"goodput of <b>{fmt_bps(s.get('goodput_bps_mean'))}</b>")
+            f"goodput of <b>{fmt_bps(s.get('goodput_bps_mean'))}</b> (budget prediction "
+            f"{fmt_bps(_mean_or_nan(r.num('measured', 'predicted_goodput_bps')))})")
     if _isnum(s.get("clear_sky_goodput_bps")) and _isnum(s.get("degradation_pct")):
         text += (f", <b>{fmt(s.get('degradation_pct'), '%', 1)}</b> below its clear-sky "
                  f"{fmt_bps(s.get('clear_sky_goodput_bps'))}")
-    text += (f"; availability {fmt(s.get('availability_pct'), '%', 1)}, frame error ratio {fmt(s.get('fer'), '', 4)}"
+    text += (f"; availability {fmt(s.get('availability_pct'), '%', 1)}, frame error ratio {fmt_ratio(s.get('fer'))}"
              f", measured Es/N0 {fmt(s.get('esn0_bias_db'), 'dB', 2, signed=True)} from the budget on average.")
     return f"<p class='headline'>{text}</p>"
 
@@ -451,6 +477,16 @@ def _versions(r: RunData) -> str:
     return _table([(k, str(val)) for k, val in v.items()], ("component", "version"), cls="kv")
 
 
+def _devices(r: RunData) -> str:
+    dev = r.summary.get("devices")
+    if not dev:
+        return ""
+    if isinstance(dev, dict):
+        rows = [(k, json.dumps(v) if isinstance(v, dict | list) else str(v)) for k, v in dev.items()]
+        return "<h3>Devices</h3>" + _table(rows, ("device", "metadata"), cls="kv")
+    return f"<h3>Devices</h3><p>{_e(dev)}</p>"
+
+
 def _notes(r: RunData, problems: list[str]) -> str:
     notes = [str(n) for n in (r.summary.get("notes") or [])]
     out = ("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>") if notes else "<p>No notes.</p>"
@@ -503,7 +539,8 @@ def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
         f"<h1>Link measurement report: {_e(name)}</h1>",
         f"<p class='sub'>{_e(desc)}</p>" if desc else "",
         f"<p class='sub'>Run directory <code>{_e(d.resolve())}</code>; seed {_e(r.summary.get('seed', 'n/a'))}; "
-        f"{'ACM' if acm else 'CCM' if acm is not None else 'ACM/CCM n/a'}; report generated {generated} by linksim "
+        f"{'ACM' if acm else 'CCM' if acm is not None else 'ACM/CCM n/a'}; "
+        f"{_e(r.summary.get('mode', 'loopback'))}; report generated {generated} by linksim "
         f"{_e((r.summary.get('versions') or {}).get('linksim', ''))}.</p>",
         _status_banner(r), _headline(r),
         "<h2>Results</h2>", _results_section(r),
@@ -516,7 +553,7 @@ def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
         "the decoded frames.</p>",
         _gap_section(r, esn0_tol_db, goodput_tol_pct), _bins_table(r),
         "<h2>Notes</h2>", _notes(r, problems),
-        "<h2>Software versions</h2>", _versions(r),
+        "<h2>Software versions</h2>", _versions(r), _devices(r),
         "</body></html>",
     ]
     out = d / "report.html"

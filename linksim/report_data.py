@@ -31,6 +31,8 @@ FRAME_COLUMNS = ("time_s", "sample_index", "modcod", "ok", "ldpc_iterations", "b
 SUMMARY_KEYS = ("scenario", "status", "seed", "acm", "goodput_bps_mean", "clear_sky_goodput_bps", "degradation_pct",
                 "availability_pct", "frames_total", "frames_ok", "fer", "esn0_bias_db", "symbol_rate_baud", "sps",
                 "duration_s", "wall_time_s", "realtime_factor", "versions", "notes", "jammers")
+AVAILABLE_FER = 0.1  # a bin counts as available when its FER is at most this (as linksim.run counts it),
+# unless summary.json says otherwise in availability_fer_max
 STRING_COLUMNS = frozenset({"time_utc", "modcod", "best_modcod"})
 _BOOL_WORDS = {"true": 1.0, "false": 0.0}
 
@@ -288,9 +290,14 @@ def check_run(r: RunData) -> list[str]:
         if not _close(dp, want, 0.0, 0.05):
             out.append(f"summary.json: degradation_pct {s['degradation_pct']} != 100 x (1 - goodput_bps_mean / "
                        f"clear_sky_goodput_bps) = {want:.4g} %")
-    a = _f(s.get("availability_pct"))
-    if "availability_pct" in s and nb and not (0.0 <= a <= 100.0):
-        out.append(f"summary.json: availability_pct {s['availability_pct']} is outside 0..100")
+    if "availability_pct" in s and nb:
+        fer_max = _f(s.get("availability_fer_max", AVAILABLE_FER))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            avail = (frames > 0) & (errors / frames <= fer_max)
+        want = 100.0 * float(np.mean(avail))
+        if not _close(_f(s.get("availability_pct")), want, 0.0, 1e-6):
+            out.append(f"summary.json: availability_pct {s['availability_pct']} != share of bins with FER <= "
+                       f"{fer_max:g} in measured.csv ({want:.4g} %)")
     out += _check_frames(r, n_frames - n_err)
     out += _check_predicted(r)
     names_sum = [str(j.get("name")) for j in (s.get("jammers") or []) if isinstance(j, dict)]
@@ -354,11 +361,15 @@ def _check_predicted(r: RunData) -> list[str]:
 
 
 def check_run_dir(run_dir: str | Path) -> list[str]:
-    """Problems in a run directory, one line each ([] if consistent): missing files, columns or summary keys;
-    summary numbers that do not follow from measured.csv (frames_total = sum of frames, frames_ok = frames -
-    frame_errors, fer = errors / frames, goodput_bps_mean = mean of the bins' goodput_bps (plain or bin_s-weighted),
-    esn0_bias_db = mean of esn0_est_db - predicted_esn0_db, degradation_pct = 100 (1 - mean / clear sky),
-    availability_pct within 0..100); frames.csv disagreeing with measured.csv (count of ok frames, information
-    bits of good frames = sum of goodput_bps x bin_s); predicted_esn0_db outside the timeline's C/(N+I+J) over the
-    bin; jammer names. Raises InputError only if run_dir is not a run directory at all."""
+    """Problems in a run directory, one line each ([] if consistent):
+    - missing files, columns or summary keys; a status other than complete/partial;
+    - summary numbers that do not follow from measured.csv: frames_total = sum of frames, frames_ok = frames -
+      frame_errors, fer = errors / frames, goodput_bps_mean = mean of the bins' goodput_bps (plain or
+      bin_s-weighted), esn0_bias_db = mean over bins of esn0_est_db - predicted_esn0_db, degradation_pct =
+      100 (1 - goodput_bps_mean / clear_sky_goodput_bps), availability_pct = share of bins with frames and
+      FER <= availability_fer_max (default 0.1);
+    - frames.csv against measured.csv: the count of ok frames, and the information bits of good frames against
+      the sum of goodput_bps x bin_s;
+    - predicted_esn0_db outside the timeline's C/(N+I+J) over the bin; jammer names against the scenario.
+    Raises InputError only if run_dir is not a run directory at all."""
     return check_run(load_run_dir(run_dir))

@@ -411,7 +411,9 @@ def plot_frame_esn0(r: RunData, path: str | Path) -> Path | None:
             label=[f"decoded ({int(np.sum(ok))})", f"failed ({int(np.sum(~ok))})"])
     a1.set_xlabel("frame Es/N0 estimate (dB), 0.25 dB bins")
     a1.set_ylabel("frames")
-    a1.set_title("Per-frame Es/N0 estimates")
+    lost = int(np.sum(~fin))
+    a1.set_title("Per-frame Es/N0 estimates" + (f" ({lost} frames without an estimate not shown)" if lost else ""),
+                 fontsize=10)
     a1.legend(fontsize=8)
     a1.set_yscale("log")
     a1.set_ylabel("frames (log scale)")

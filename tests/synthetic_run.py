@@ -112,7 +112,8 @@ def write_run_dir(tl: Timeline, out: Path, *, bin_s: float = 10.0, seed: int = 7
         "scenario": s.name, "status": status, "seed": seed, "acm": acm,
         "goodput_bps_mean": mean, "clear_sky_goodput_bps": clear_bps,
         "degradation_pct": 100.0 * (1.0 - mean / clear_bps) if goodput else math.nan,
-        "availability_pct": 100.0 * float(np.mean([g > 0 for g in goodput])) if goodput else math.nan,
+        "availability_pct": 100.0 * float(np.mean([int(r["frame_errors"]) <= 0.1 * int(r["frames"])  # type: ignore
+                                                   for r in m_rows])) if m_rows else math.nan,
         "frames_total": frames, "frames_ok": frames - errors, "fer": errors / frames if frames else math.nan,
         "esn0_bias_db": float(np.mean(d)) if d else math.nan, "symbol_rate_baud": rs, "sps": s.channel.sps,
         "duration_s": float(len(starts) * bin_s), "wall_time_s": 12.5, "realtime_factor": len(starts) * bin_s / 12.5,

@@ -21,7 +21,7 @@ from synthetic_run import Gap, write_run_dir
 
 from linksim.budget import Timeline, compute_timeline
 from linksim.cli import main
-from linksim.report import band_name, build_report, fmt_bps, orbit_text
+from linksim.report import band_name, build_report, fmt_bps, fmt_ratio, orbit_text
 from linksim.report_data import check_run_dir, load_run_dir, read_csv_columns
 from linksim.report_gap import bin_gaps, gap_intervals
 from linksim.scenario import load_scenario
@@ -96,6 +96,7 @@ def test_consistent_run_directory_passes(run_with_gap: Path) -> None:
     (lambda d: _edit_summary(d, esn0_bias_db=lambda v: v + 0.05), "esn0_bias_db"),
     (lambda d: _edit_summary(d, degradation_pct=lambda v: v + 0.5), "degradation_pct"),
     (lambda d: _edit_summary(d, availability_pct=101.0), "availability_pct"),
+    (lambda d: _edit_summary(d, availability_pct=lambda v: v - 1.0), "availability_pct"),
     (lambda d: _edit_summary(d, status="done"), "status"),
     (lambda d: _edit_summary(d, seed=_DELETE), "'seed'"),
     (lambda d: _edit_summary(d, jammers=[]), "jammers"),
@@ -194,7 +195,7 @@ def test_report_content(report: Path) -> None:
     d = report.parent
     text = report.read_text()
     s = json.loads((d / "summary.json").read_text())
-    plain = re.sub(r"<[^>]+>", " ", text)
+    plain = " ".join(re.sub(r"<[^>]+>", " ", text).split())
     for want in ("Link measurement report: arctic-horizon-jammer-acm", "Complete run", "Longyearbyen",
                  "GEO at 1.0 deg W", "Ka band, downlink 20.200 GHz", "8PSK 3/4", "ACM", "ridge", "barrage",
                  "EIRP -2.0 dBW", "rain", "Results", "Scenario", "Gap between prediction and measurement",
@@ -203,7 +204,8 @@ def test_report_content(report: Path) -> None:
     assert fmt_bps(s["goodput_bps_mean"]) in plain
     assert fmt_bps(s["clear_sky_goodput_bps"]) in plain
     assert f"{s['degradation_pct']:.1f}%" in plain
-    assert f"{s['fer']:.4f}" in plain
+    assert f"Frame error ratio {fmt_ratio(s['fer'])} " in plain and float(fmt_ratio(s["fer"])) == pytest.approx(
+        s["fer"], rel=0.01)
     assert f"{s['esn0_bias_db']:+.2f} dB" in plain
     assert f"{s['frames_ok']} / {s['frames_total']}" in plain
     # the gap table lists the injected interval with its size and the jammer that was on
