@@ -72,7 +72,7 @@ def _dvbs2_encode_frames(info: np.ndarray, addr: np.ndarray, addr_ptr: np.ndarra
             out[f, k + j] = par[j]
 
 
-NMS, OMS, CMS = 0, 1, 2  # check-node rules: normalized, offset, corrected (2-min boxplus) min-sum
+NMS, OMS, CMS = 0, 1, 2  # check-node rules: normalized, offset, corrected (3-min boxplus) min-sum
 ALGORITHMS = {"nms": NMS, "oms": OMS, "cms": CMS}
 
 
@@ -661,8 +661,9 @@ def ldpc_decode(llr: np.ndarray, frame: str, rate: str, max_iter: int = 50, earl
                 stall_iter: int = 0) -> LdpcResult:
     """DVB-S2 LDPC decoding of LLRs float (..., n_ldpc) (positive = bit 0) by layered min-sum.
 
-    algorithm: "cms" (default) corrected min-sum: the exact boxplus of the two smallest incoming magnitudes with
-    a piecewise-linear correction, which needs true LLRs (2 y / sigma^2 for BPSK); "nms" normalized min-sum
+    algorithm: "cms" (default) corrected min-sum: each edge gets the boxplus of the two or three smallest incoming
+    magnitudes other than its own, with a piecewise-linear correction term, which needs true LLRs
+    (2 y / sigma^2 for BPSK, a demapper's LLRs with the right noise variance); "nms" normalized min-sum
     (magnitudes times `alpha`, scale-free); "oms" offset min-sum (magnitudes minus `beta`, in LLR units).
     Each frame is decoded at once (frames in one call are decoded one after the other, none waits for others).
     Returns hard decisions of the whole codeword, the iterations used and whether all checks are satisfied;
