@@ -583,19 +583,7 @@ def _json_safe(obj: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------------- the run
 
-def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None = None, seed: int | None = None,
-                 acm: bool | None = None, progress: Callable[[str], None] | None = None,
-                 every_s: float | None = None, dwell_s: float | None = None, bin_s: float | None = None,
-                 max_iter: int = 50, report: bool = True, stop: threading.Event | None = None,
-                 devices: Devices | None = None, start_s: float = 0.0) -> dict[str, Any]:
-    """Run a scenario end to end in loopback and write its run directory; returns the summary.
-
-    KeyboardInterrupt (or `stop` set) ends the run after writing what was measured (status "partial")."""
-    import tomli_w
-
-    s = scenario
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def _check_span(s: Scenario, start_s: float, duration_s: float | None) -> float:
     if start_s < 0 or start_s >= s.meta.duration_s:
         raise InputError(f"start {start_s:g} s is outside the scenario (0 to {s.meta.duration_s:g} s)")
     dur = float(duration_s if duration_s is not None else s.meta.duration_s - start_s)
@@ -604,34 +592,65 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
     if start_s + dur > s.meta.duration_s + 1e-9:
         raise InputError(f"start {start_s:g} s + duration {dur:g} s goes past the scenario's "
                          f"{s.meta.duration_s:g} s")
+    return dur
+
+
+def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None = None, seed: int | None = None,
+                 acm: bool | None = None, progress: Callable[[str], None] | None = None,
+                 every_s: float | None = None, dwell_s: float | None = None, bin_s: float | None = None,
+                 max_iter: int = 50, report: bool = True, stop: threading.Event | None = None,
+                 devices: Devices | None = None, start_s: float = 0.0) -> dict[str, Any]:
+    """Run a scenario end to end in one process (loopback, or through devices) and write its run directory;
+    returns the summary. KeyboardInterrupt (or `stop` set) ends the run after writing what was measured
+    (status "partial") and re-raises KeyboardInterrupt."""
+    s = scenario
+    dur = _check_span(s, start_s, duration_s)
     seed_v = int(seed if seed is not None else s.propagation.seed)
     acm_v = bool(s.run.acm if acm is None else acm)
+    stop_ev = stop or threading.Event()
+    tl = budget.compute_timeline(s, duration_s=max(start_s + dur, s.meta.step_s))
+    stretches = plan_stretches(tl, dur, every_s, dwell_s, start_s)
+
+    def one_stretch(k: int, t0: float, t1: float, state: RunState) -> list[FrameRecord]:
+        return _run_stretch(s, tl, k, t0, t1, acm_v, seed_v, max_iter, state, stop_ev, devices)
+
+    extra: dict[str, Any] = {"mode": "loopback" if devices is None else "hardware"}
+    return write_run(s, Path(out_dir), tl, stretches, dur, seed_v, acm_v, one_stretch, report=report,
+                     progress=progress, bin_s=bin_s, dwell_s=dwell_s, stop=stop_ev, extra=extra, devices=devices)
+
+
+def write_run(s: Scenario, out: Path, tl: budget.Timeline, stretches: list[tuple[float, float]], dur: float,
+              seed: int, acm: bool, one_stretch: Callable[[int, float, float, RunState], list[FrameRecord]], *,
+              report: bool = True, progress: Callable[[str], None] | None = None, bin_s: float | None = None,
+              dwell_s: float | None = None, stop: threading.Event | None = None,
+              extra: dict[str, Any] | None = None, devices: Devices | None = None) -> dict[str, Any]:
+    """Run the stretches with `one_stretch` and keep the run directory current after each one."""
+    import tomli_w
+
+    out.mkdir(parents=True, exist_ok=True)
     bin_v = float(bin_s or s.run.bin_s or max(s.meta.step_s, 0.0) or 1.0)
-    bin_v = min(bin_v, dur) if every_s is None else min(bin_v, dwell_s or bin_v)
+    bin_v = min(bin_v, dur) if dwell_s is None else min(bin_v, dwell_s)
     say = progress or (lambda msg: None)
     stop_ev = stop or threading.Event()
-
     (out / "scenario.toml").write_text(tomli_w.dumps(s.resolved()))
-    tl = budget.compute_timeline(s, duration_s=max(start_s + dur, s.meta.step_s))
     tl.to_csv(out / "timeline.csv")
-    stretches = plan_stretches(tl, dur, every_s, dwell_s, start_s)
-    clear = clear_sky_goodput_bps(s, tl, acm_v)
+    clear = clear_sky_goodput_bps(s, tl, acm)
     state = RunState(out, notes=list(tl.notes))
     if not stretches:
         state.notes.append("the satellite is below the terminal's minimum elevation for the whole run")
     frames_csv = out / "frames.csv"
     frames_csv.unlink(missing_ok=True)
     _write_frames(frames_csv, [], header=True)
-    _write_measured(out / "measured.csv", [], [j.name for j in s.jammers])
-    status = "partial"
     jam_names = [j.name for j in s.jammers]
+    _write_measured(out / "measured.csv", [], jam_names)
+    status = "partial"
     t_start = time.monotonic()
     interrupted = False
 
     def write_summary(st: str) -> dict[str, Any]:
         state.wall_s = time.monotonic() - t_start
-        sm = summarize(s, state, st, seed_v, acm_v, clear, dur)
-        sm["mode"] = "loopback" if devices is None else "hardware"
+        sm = summarize(s, state, st, seed, acm, clear, dur)
+        sm.update(extra or {})
         if devices is not None:
             sm["devices"] = devices.metadata
         (out / "summary.json").write_text(json.dumps(_json_safe(sm), indent=2))
@@ -643,18 +662,19 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
             if stop_ev.is_set():
                 interrupted = True
                 break
-            fr = _run_stretch(s, tl, k, t0, t1, acm_v, seed_v, max_iter, state, stop_ev, devices)
+            fr = one_stretch(k, t0, t1, state)
             if stop_ev.is_set():
                 interrupted = True
                 break
             state.frames.extend(fr)
             _write_frames(frames_csv, fr, header=False)
-            state.bins.extend(bin_frames(fr, tl, [(t0, t1)], bin_v, acm_v))
+            state.bins.extend(bin_frames(fr, tl, [(t0, t1)], bin_v, acm))
             _write_measured(out / "measured.csv", state.bins, jam_names)
             sm = write_summary("partial")
             fer = sm["fer"] if math.isfinite(sm["fer"]) else 0.0
+            gp = sm["goodput_bps_mean"] if math.isfinite(sm["goodput_bps_mean"]) else 0.0
             say(f"stretch {k + 1}/{len(stretches)} t={t0:g}-{t1:g} s: {len(fr)} frames, FER {fer:.3f}, "
-                f"goodput {sm['goodput_bps_mean'] / 1e3:.1f} kb/s")
+                f"goodput {gp / 1e3:.1f} kb/s")
         else:
             status = "complete"
     except KeyboardInterrupt:
@@ -663,12 +683,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
         state.notes.append("run interrupted: partial results")
     sm = write_summary(status)
     if report:
-        try:
-            from .report import build_report
+        from .report import build_report
 
-            build_report(out)
-        except ImportError:  # pragma: no cover - report module missing
-            pass
+        build_report(out)
     if interrupted:
         raise KeyboardInterrupt
     return sm

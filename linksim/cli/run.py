@@ -34,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     hw.add_argument("--tx-enable", action="store_true", help="allow RF transmission (the profile must allow it too)")
     hw.add_argument("--center-freq", type=float, metavar="HZ", help="lab RF/IF centre frequency for the devices")
     hw.add_argument("--tx-scale", type=float, default=0.3, metavar="A", help="digital TX amplitude (<= 1)")
+    sp = p.add_argument_group("split run (TX and RX halves in separate processes or hosts, IQ over ZeroMQ)")
+    sp.add_argument("--role", choices=("tx", "rx"), help="run only this half; start the tx half first")
+    sp.add_argument("--link", metavar="tcp://HOST:PORT", default="tcp://127.0.0.1:5560",
+                    help="IQ on PORT, control on PORT+1 and PORT+2 (the tx half binds them)")
+    sp.add_argument("--inject-drop-every", type=int, default=0, metavar="N", help=argparse.SUPPRESS)
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
@@ -64,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"linksim run: {msg}\n")
         sys.stderr.flush()
 
+    if args.role:
+        return _split(args, s, out, progress)
     progress(f"{s.name}: writing {out}")
     try:
         sm = run_scenario(s, out, duration_s=args.duration, seed=args.seed, acm=args.acm, progress=progress,
@@ -72,9 +79,42 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"linksim run: interrupted; partial results in {out}\n")
         return 130
+    return _print_summary(args, s, sm, out)
+
+
+def _split(args: argparse.Namespace, s: object, out: Path, progress: object) -> int:
+    from ..errors import InputError
+    from ..split import SplitLink, run_rx_half, run_tx_half
+
+    try:
+        proto, rest = args.link.split("://", 1)
+        host, port = rest.rsplit(":", 1)
+        link = SplitLink.on_host(host, int(port))
+    except ValueError:
+        raise InputError(f"--link {args.link!r}: expected tcp://HOST:PORT") from None
+    if proto != "tcp":
+        raise InputError(f"--link {args.link!r}: only tcp:// links are supported")
+    common = dict(duration_s=args.duration, seed=args.seed, acm=args.acm, start_s=args.start, every_s=args.every,
+                  dwell_s=args.dwell)
+    try:
+        if args.role == "tx":
+            progress(f"{s.name}: transmit half serving IQ on {link.iq}")
+            n = run_tx_half(s, link, drop_every=args.inject_drop_every, **common)
+            progress(f"sent {n} stretches")
+            return 0
+        progress(f"{s.name}: receive half from {link.iq}, writing {out}")
+        sm = run_rx_half(s, out, link, report=not args.no_report, progress=progress, **common)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"linksim run: interrupted; partial results in {out}\n")
+        return 130
+    return _print_summary(args, s, sm, out)
+
+
+def _print_summary(args: argparse.Namespace, s: object, sm: dict, out: Path) -> int:
     if args.json:
         print(json.dumps(sm, indent=2, default=str))
         return 0
+
     def f(v: object, unit: str = "", fmt: str = "{:.2f}") -> str:
         return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else fmt.format(v) + unit
 

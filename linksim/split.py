@@ -1,0 +1,228 @@
+"""Split runs: the transmit half (TS source, DVB-S2 TX, channel) and the receive half (DVB-S2 RX, measurement) in
+separate processes or hosts, joined by a sample-counted ZeroMQ IQ link (linksim.hw.zmqlink).
+
+Control and metrics travel over pyzmq beside the IQ:
+    RX -> TX  ("up",   PUSH/PULL): {"k": stretch, "consumed": samples, "reports": [...]}   the ACM return path
+    TX -> RX  ("down", PUSH/PULL): {"k": stretch, "frame_log": [[index, modcod], ...], "latency": samples}
+Both halves plan the same stretches from the same scenario and options, so the run directory that the RX half
+writes equals an in-process run with the same seed. The IQ link's statistics (gaps, drops, restarts) go into the
+summary; a link that lost samples is reported there and in the notes, never silently.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import zmq
+
+from . import budget
+from .errors import DeviceError
+from .run import (
+    TAIL_S,
+    RunState,
+    _delay_samples,
+    account,
+    acm_loop,
+    plan_stretch,
+    plan_stretches,
+    receive_half,
+    run_flowgraph,
+    transmit_half,
+    tx_latency_samples,
+)
+from .scenario import Scenario
+
+CONTROL_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class SplitLink:
+    """Addresses: IQ on `iq`, control on `up` (RX -> TX) and `down` (TX -> RX). The TX half binds all three."""
+
+    iq: str = "tcp://127.0.0.1:5560"
+    up: str = "tcp://127.0.0.1:5561"
+    down: str = "tcp://127.0.0.1:5562"
+
+    @staticmethod
+    def on_host(host: str, base_port: int) -> SplitLink:
+        return SplitLink(f"tcp://{host}:{base_port}", f"tcp://{host}:{base_port + 1}",
+                         f"tcp://{host}:{base_port + 2}")
+
+
+def _bind_addr(addr: str) -> str:
+    proto, rest = addr.split("://", 1)
+    return f"{proto}://*:{rest.rsplit(':', 1)[1]}" if proto == "tcp" else addr
+
+
+def _stretches(s: Scenario, duration_s: float | None, start_s: float, every_s: float | None,
+               dwell_s: float | None) -> tuple[budget.Timeline, list[tuple[float, float]], float]:
+    dur = float(duration_s if duration_s is not None else s.meta.duration_s - start_s)
+    tl = budget.compute_timeline(s, duration_s=max(start_s + dur, s.meta.step_s))
+    return tl, plan_stretches(tl, dur, every_s, dwell_s, start_s), dur
+
+
+def run_tx_half(s: Scenario, link: SplitLink, *, duration_s: float | None = None, seed: int | None = None,
+                acm: bool | None = None, start_s: float = 0.0, every_s: float | None = None,
+                dwell_s: float | None = None, drop_every: int = 0) -> int:
+    """Serve the transmit half of a split run; returns the number of stretches sent.
+
+    drop_every > 0 drops every n-th IQ message (a test of the link's drop detection)."""
+    from gnuradio import gr
+
+    from .hw.zmqlink import zmq_iq_sink
+
+    seed_v = int(seed if seed is not None else s.propagation.seed)
+    acm_v = bool(s.run.acm if acm is None else acm)
+    tl, stretches, _ = _stretches(s, duration_s, start_s, every_s, dwell_s)
+    ctx = zmq.Context.instance()
+    up = ctx.socket(zmq.PULL)
+    up.bind(_bind_addr(link.up))
+    down = ctx.socket(zmq.PUSH)
+    down.bind(_bind_addr(link.down))
+    stop = threading.Event()
+    try:
+        for k, (t0, t1) in enumerate(stretches):
+            st, _note = plan_stretch(s, tl, k, t0, t1, acm_v, seed_v)
+            loop = acm_loop(s, st)
+            done = threading.Event()
+
+            def listen(loop=loop, done=done, k=k) -> None:  # the ACM return path from the RX half
+                while not done.is_set():
+                    if not up.poll(100):
+                        continue
+                    msg = json.loads(up.recv())
+                    if msg.get("k") != k:
+                        continue
+                    reps = [SimpleNamespace(**r) for r in msg["reports"]]
+                    loop.rx_progress(reps, int(msg["consumed"]))
+                    if msg.get("final"):
+                        loop.finish()
+
+            th = threading.Thread(target=listen, daemon=True)
+            th.start()
+            tb = gr.top_block("linksim_split_tx")
+            txc, head, ch = transmit_half(s, tl, st, loop)
+            sink = zmq_iq_sink(_bind_addr(link.iq), bind=True)
+            if drop_every:
+                _make_lossy(sink.sender, drop_every)
+            tb.connect(txc, head, sink)
+            run_flowgraph(tb, stop)
+            down.send(json.dumps({"k": k, "frame_log": [[int(i), m] for i, m in txc.tx.frame_log],
+                                  "latency": tx_latency_samples(txc, ch)}).encode())
+            # the RX half says when it has everything of this stretch (its final progress message)
+            t_end = time.monotonic() + CONTROL_TIMEOUT_S
+            while not loop._done and time.monotonic() < t_end:  # noqa: SLF001
+                time.sleep(0.05)
+            done.set()
+            th.join()
+            from .hw.zmqlink import release
+
+            release(sink)
+            del tb, sink
+    finally:
+        up.close(linger=0)
+        down.close(linger=2000)
+    return len(stretches)
+
+
+def run_rx_half(s: Scenario, out_dir: Path, link: SplitLink, *, duration_s: float | None = None,
+                seed: int | None = None, acm: bool | None = None, start_s: float = 0.0, every_s: float | None = None,
+                dwell_s: float | None = None, max_iter: int = 50, report: bool = True,
+                progress: Any = None) -> dict[str, Any]:
+    """Receive the IQ of a split run, measure, and write the run directory (as linksim.run.run_scenario does)."""
+    from gnuradio import blocks, gr
+
+    from .hw.zmqlink import zmq_iq_source
+    from .run import write_run
+
+    seed_v = int(seed if seed is not None else s.propagation.seed)
+    acm_v = bool(s.run.acm if acm is None else acm)
+    tl, stretches, dur = _stretches(s, duration_s, start_s, every_s, dwell_s)
+    ctx = zmq.Context.instance()
+    up = ctx.socket(zmq.PUSH)
+    up.connect(link.up)
+    down = ctx.socket(zmq.PULL)
+    down.connect(link.down)
+    stop = threading.Event()
+    links: list[dict[str, Any]] = []
+
+    def one_stretch(k: int, t0: float, t1: float, state: RunState) -> list:
+        st, note = plan_stretch(s, tl, k, t0, t1, acm_v, seed_v)
+        if note and note not in state.notes:
+            state.notes.append(note)
+        reports: list = []
+        lock = threading.Lock()
+
+        def on_reports(batch: list, consumed: int) -> None:
+            reports.extend(batch)
+            msg = {"k": k, "consumed": int(consumed),
+                   "reports": [{"sample_index": int(r.sample_index), "modcod": r.modcod, "frame": r.frame,
+                                "pilots": bool(r.pilots), "esn0_est_db": float(r.esn0_est_db)} for r in batch]}
+            with lock:
+                up.send(json.dumps(msg).encode())
+
+        tb = gr.top_block("linksim_split_rx")
+        src = zmq_iq_source(link.iq, bind=False, fill_gaps=True, idle_timeout_s=CONTROL_TIMEOUT_S)
+        head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
+        rxc = receive_half(s, st, max_iter, on_reports)
+        tb.connect(src, head, rxc, blocks.null_sink(gr.sizeof_char))
+        run_flowgraph(tb, stop)
+        with lock:
+            up.send(json.dumps({"k": k, "consumed": st.n_samples, "reports": [], "final": True}).encode())
+        if not down.poll(int(CONTROL_TIMEOUT_S * 1000)):
+            raise DeviceError(f"split run: no frame log from the TX half for stretch {k} "
+                              f"within {CONTROL_TIMEOUT_S:g} s (is it running? {link.down})")
+        msg = json.loads(down.recv())
+        stats = src.receiver.stats.as_dict()
+        stats["stretch"] = k
+        links.append(stats)
+        if not stats.get("ok", True) or stats.get("samples_missing", 0):
+            state.notes.append(f"IQ link lost {stats.get('samples_missing', 0)} samples in stretch {k} "
+                               f"({len(stats.get('gaps', []))} gaps): frames there count as errors")
+        from .hw.zmqlink import release
+
+        release(src)
+        state.sim_symbols += st.n_samples / st.sps
+        log = [(int(i), str(m)) for i, m in msg["frame_log"]]
+        return account(s, st, log, reports, float(msg["latency"]),
+                       lambda idx: _delay_samples(_channel_for(s, tl, st), idx, st.fs, st.t_base_s))
+
+    try:
+        return write_run(s, Path(out_dir), tl, stretches, dur, seed_v, acm_v, one_stretch, report=report,
+                         progress=progress, extra={"mode": "split", "iq_link": links})
+    finally:
+        up.close(linger=1000)
+        down.close(linger=0)
+
+
+def _make_lossy(sender: Any, every: int) -> None:
+    """Test hook: lose every n-th IQ message on the wire (the sender's counters advance as if it was sent)."""
+    send = sender.send
+    count = [0]
+
+    def lossy(samples: np.ndarray) -> None:
+        count[0] += 1
+        if count[0] % every == 0:
+            sender.seq += 1
+            sender.next_sample += len(samples)
+            return
+        send(samples)
+
+    sender.send = lossy
+
+
+def _channel_for(s: Scenario, tl: budget.Timeline, st: Any) -> Any:
+    """The channel the TX half built for a stretch (the RX half needs only its delay profile)."""
+    from .link_channel import channel_from_timeline
+
+    return channel_from_timeline(tl, st.t_base_s, st.t1_s + TAIL_S, st.sps, st.channel_seed)
+
+
+__all__ = ["SplitLink", "run_rx_half", "run_tx_half", "np"]
