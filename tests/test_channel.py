@@ -272,3 +272,23 @@ def test_bad_channel_arguments():
     ch = Channel(FS, 1)
     with pytest.raises(InputError, match="delay_s"):
         ch.set_delay_s(1.0)
+
+
+# ---------------------------------------------------------------------------------------------- phase noise
+
+
+def test_wiener_phase_noise_has_the_lorentzian_linewidth_variance():
+    lw = 100.0  # Hz; phase increments over tau have variance 2 pi linewidth tau
+    th = PhaseNoise(linewidth_hz=lw).runtime(FS, stream_key(1, "pn")).phases(0, 2_000_000)
+    for lag in (10, 1000):
+        d = th[lag:] - th[:-lag]
+        assert np.var(d) == pytest.approx(2 * np.pi * lw * lag / FS, rel=0.05)
+
+
+def test_phase_noise_mask_psd():
+    mask = ((1e3, -70.0), (1e4, -80.0), (1e5, -90.0))
+    th = PhaseNoise(mask=mask).runtime(FS, stream_key(2, "pn")).phases(0, 2_000_000)
+    f, p = signal.welch(th, fs=FS, nperseg=8192, detrend=False)  # one-sided: 2 L(f)
+    for f0, l_db in ((3e3, -70 - 10 * np.log10(3)), (3e4, -80 - 10 * np.log10(3)), (2e5, -90.0)):
+        sel = np.abs(f - f0) < 0.05 * f0
+        assert 10 * np.log10(np.mean(p[sel]) / 2) == pytest.approx(l_db, abs=1.0)
