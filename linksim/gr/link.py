@@ -71,3 +71,28 @@ class receive_chain(gr.hier_block2):  # noqa: N801
 
 
 __all__ = ["TS_PACKET_BYTES", "receive_chain", "transmit_chain", "ts_source"]
+
+
+class scenario_transmit(gr.hier_block2):  # noqa: N801
+    """The transmit chain set up from a scenario file: its MODCOD, frame, pilots, roll-off and sps, and a channel
+    that follows the scenario's Timeline from `start_s` for `duration_s` (sample 0 at start_s). For GRC; the CLI
+    builds the same chain through linksim.run. The "modcod" message port of `tx` changes the MODCOD live."""
+
+    def __init__(self, scenario_path: str, start_s: float = 0.0, duration_s: float = 60.0, seed: int = 1) -> None:
+        from ..budget import compute_timeline
+        from ..link_channel import channel_from_timeline
+        from ..scenario import load_scenario
+
+        s = load_scenario(scenario_path)
+        c = s.carrier
+        end = min(start_s + duration_s, s.meta.duration_s)
+        tl = compute_timeline(s, duration_s=max(end, s.meta.step_s))
+        ch = channel_from_timeline(tl, start_s, end, s.channel.sps, seed)
+        gr.hier_block2.__init__(self, "linksim_scenario_transmit", gr.io_signature(0, 0, 0),
+                                gr.io_signature(1, 1, gr.sizeof_gr_complex))
+        self.chain = transmit_chain(c.modcod, c.frame, c.pilots, c.rolloff, s.channel.sps, 0, seed, ch)
+        self.tx = self.chain.tx
+        self.sample_rate_sps = c.symbol_rate_baud * s.channel.sps
+        self.message_port_register_hier_in("modcod")
+        self.msg_connect(self, "modcod", self.tx, "modcod")
+        self.connect(self.chain, self)
