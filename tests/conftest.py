@@ -30,3 +30,23 @@ def gr():
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+def _hil_enabled() -> bool:
+    return os.environ.get("LINKSIM_HIL") == "1"
+
+
+def pytest_report_header(config) -> str:
+    if _hil_enabled():
+        return "linksim: hardware-in-the-loop tests enabled (LINKSIM_HIL=1)"
+    return "linksim: hardware-in-the-loop tests (marker hil) not collected: set LINKSIM_HIL=1 in the lab (hw/HIL-PROCEDURE.md)"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Real-hardware tests run only in the lab: without LINKSIM_HIL=1 they are deselected, not skipped."""
+    if _hil_enabled():
+        return
+    hil = [it for it in items if it.get_closest_marker("hil")]
+    if hil:
+        config.hook.pytest_deselected(items=hil)
+        items[:] = [it for it in items if not it.get_closest_marker("hil")]
