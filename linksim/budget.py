@@ -370,17 +370,12 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     eff_offsets_db: list[float] = []  # matched-filter (noise-equivalent) J over in-band J, per jammer
     for j in s.jammers:
         active = (time_s >= j.start_s) & (time_s < (j.stop_s if j.stop_s is not None else np.inf))
-        share = inband_fraction(
-            j.type, c.occupied_bw_hz, bandwidth_hz=j.bandwidth_hz, offset_hz=j.offset_hz, fraction=j.fraction,
-            n_tones=j.n_tones, duty_cycle=j.duty_cycle, base=j.base,
-            modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff),
-        )
+        spectrum = dict(bandwidth_hz=j.bandwidth_hz, offset_hz=j.offset_hz, fraction=j.fraction, n_tones=j.n_tones,
+                        duty_cycle=j.duty_cycle, base=j.base,
+                        modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
+        share = inband_fraction(j.type, c.occupied_bw_hz, **spectrum)
         share_db = fraction_db(share)
-        mf = matched_filter_fraction(
-            j.type, c.symbol_rate_baud, c.rolloff, bandwidth_hz=j.bandwidth_hz, offset_hz=j.offset_hz,
-            fraction=j.fraction, n_tones=j.n_tones, duty_cycle=j.duty_cycle, base=j.base,
-            modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff),
-        )
+        mf = matched_filter_fraction(j.type, c.symbol_rate_baud, c.rolloff, **spectrum)
         eff_offsets_db.append(float(lin_to_db(mf / share)) if share > 0 and mf > 0 else 0.0)
         if j.js_db is not None:
             js = np.full(n, j.js_db)

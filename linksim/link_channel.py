@@ -74,8 +74,6 @@ def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave
     frac = inband_fraction(kind, c.occupied_bw_hz, bandwidth_hz=bw, offset_hz=off, fraction=j.fraction,
                            n_tones=j.n_tones,
                            modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
-    if kind == "follower" and bw <= 0:
-        frac = 1.0
     offset_db = -float(lin_to_db(frac)) if frac > 0 else 0.0
     return JammerWave(j.name, wave, offset_db)
 
