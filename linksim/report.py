@@ -78,13 +78,17 @@ def _e(x: Any) -> str:
     return html.escape(str(x))
 
 
+class _Raw(str):
+    """A table cell that is already HTML (not escaped)."""
+
+
 def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None, cls: str = "") -> str:
-    out = [f'<table class="{cls}">' if cls else "<table>"]
+    out = ["<div class='scroll'>" + (f'<table class="{cls}">' if cls else "<table>")]
     if header:
         out.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>")
     for r in rows:
-        out.append("<tr>" + "".join(f"<td>{c if str(c).startswith('<') else _e(c)}</td>" for c in r) + "</tr>")
-    out.append("</table>")
+        out.append("<tr>" + "".join(f"<td>{c if isinstance(c, _Raw) else _e(c)}</td>" for c in r) + "</tr>")
+    out.append("</table></div>")
     return "\n".join(out)
 
 
@@ -401,7 +405,7 @@ def _gap_section(r: RunData, esn0_tol_db: float, goodput_tol_pct: float) -> str:
 
 def _gap_row(r: RunData, iv: GapInterval) -> tuple[Any, ...]:
     sl = slice(iv.first, iv.last + 1)
-    sent = sorted({str(m) for m in r.text("measured", "modcod")[sl]})
+    sent = sorted({p for m in r.text("measured", "modcod")[sl] for p in str(m).split("+") if p})
     js = []
     for name in r.jammer_names:
         a = r.num("measured", f"js_db[{name}]")[sl]
@@ -432,8 +436,8 @@ def _bins_table(r: RunData) -> str:
         flag = " &#9888;" if g.flagged[k] else ""
         rows.append((f"{t0[k]:g}", fmt(cols[0][k], "", 3), mc[k], f"{cols[1][k]:g}", f"{cols[2][k]:g}",
                      fmt(cols[3][k], "", 2), fmt(cols[4][k], "", 2), fmt(g.d_esn0_db[k], "", 2, signed=True),
-                     fmt_bps(cols[5][k]), fmt_bps(cols[6][k]), f"<span>{fmt(g.d_goodput_pct[k], '', 1, True)}"
-                     f"{flag}</span>"))
+                     fmt_bps(cols[5][k]), fmt_bps(cols[6][k]),
+                     _Raw(_e(fmt(g.d_goodput_pct[k], "", 1, True)) + flag)))
     more = (f"<p class='small'>first {MAX_BIN_ROWS} of {r.n_bins} bins shown; all are in measured.csv.</p>"
             if r.n_bins > MAX_BIN_ROWS else "")
     return ("<details><summary>All measured bins (" + str(r.n_bins) + ")</summary>"
@@ -453,7 +457,7 @@ table{border-collapse:collapse;margin:.5em 0 1em;font-size:.92em}
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f3f5f7}table.kv td:first-child,table.results td:first-child{font-weight:600;white-space:nowrap}
 table.results td:nth-child(2){font-variant-numeric:tabular-nums;white-space:nowrap;font-weight:600}
-table.bins td,table.gap td{font-variant-numeric:tabular-nums;white-space:nowrap}
+table.bins td,table.gap td{font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}
 .banner{padding:8px 12px;border-radius:4px;margin:10px 0;font-weight:600}
 .ok{background:#dafbe1;border:1px solid #4ac26b}.warn{background:#fff8c5;border:1px solid #d4a72c}
 .bad{background:#ffebe9;border:1px solid #ff8182}.okline{color:#1a7f37;font-weight:600}
@@ -529,9 +533,8 @@ def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
                      "Shannon's bound and the DVB-S2 Table 13 staircase (best MODCOD at its quasi-error-free "
                      "threshold, AWGN, normal frames). Right axis: information bits per symbol.")]
     if fh is not None:
-        figs.append(_img(fh, "Per decoded frame: distribution of the Es/N0 estimates (good and failed frames), and "
-                             "the measured frame error ratio against Es/N0 per MODCOD next to its Table 13 "
-                             "threshold."))
+        figs.append(_img(fh, "The receiver's Es/N0 estimate per frame (decoded and failed frames stacked, log "
+                             "scale), with the DVB-S2 Table 13 quasi-error-free threshold of each MODCOD sent."))
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",

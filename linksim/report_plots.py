@@ -3,6 +3,7 @@ Es/N0 with the Shannon bound and the DVB-S2 Table 13 staircase, and per-frame Es
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,8 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
         windows = []  # on throughout: shading everything would only hide the grid
     _shade(axes, windows, unit_s, JAM_SHADE, "jammer on" if windows else None)
     if gaps is not None and np.any(gaps.flagged):
-        spans = [(float(m0[k]), float(m1[k] - m0[k])) for k in np.nonzero(gaps.flagged)[0]]
+        min_w = 0.004 * float(np.nanmax(all_t) - np.nanmin(all_t)) / unit_s  # short dwell bins stay visible
+        spans = [(float(m0[k]), max(float(m1[k] - m0[k]), min_w)) for k in np.nonzero(gaps.flagged)[0]]
         for ax in (ax_of["esn0"], ax_of["goodput"]):  # one artist however many bins
             ax.broken_barh(spans, (0.0, 1.0), transform=ax.get_xaxis_transform(), color=GAP_SHADE, alpha=0.8,
                            lw=0, zorder=0)
@@ -392,59 +394,48 @@ def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
 
 
 def plot_frame_esn0(r: RunData, path: str | Path) -> Path | None:
-    """Per decoded frame: the Es/N0 estimate distribution (good and failed frames) and the measured frame error
-    ratio against Es/N0 per MODCOD next to its Table 13 threshold. None if frames.csv has no rows."""
+    """Per decoded frame: the distribution of the receiver's Es/N0 estimates, good and failed frames stacked, with
+    the Table 13 QEF threshold of each MODCOD sent. None if no frame has an Es/N0 estimate."""
     if not r.n_frames:
         return None
-    plt = _pyplot()
     e = r.num("frames", "esn0_est_db")
     ok = r.num("frames", "ok") > 0.5
     mc = r.text("frames", "modcod")
     fin = np.isfinite(e)
     if not np.any(fin):
         return None
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    bins = np.arange(np.floor(np.min(e[fin]) * 4) / 4, np.max(e[fin]) + 0.5, 0.25)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    lo = float(np.min(e[fin]))
+    hi = float(np.max(e[fin]))
+    bins = np.arange(np.floor(lo * 4) / 4, hi + 0.5, 0.25)
     if bins.size < 2:
-        bins = np.array([np.min(e[fin]) - 0.25, np.min(e[fin]) + 0.25])
-    a1.hist([e[fin & ok], e[fin & ~ok]], bins=bins, stacked=True, color=["tab:green", "tab:red"],
-            label=[f"decoded ({int(np.sum(ok))})", f"failed ({int(np.sum(~ok))})"])
-    a1.set_xlabel("frame Es/N0 estimate (dB), 0.25 dB bins")
-    a1.set_ylabel("frames")
+        bins = np.array([lo - 0.25, lo + 0.25])
+    ax.hist([e[fin & ok], e[fin & ~ok]], bins=bins, stacked=True, color=["tab:green", "tab:red"],
+            label=[f"decoded ({int(np.sum(fin & ok))} frames)", f"failed ({int(np.sum(fin & ~ok))} frames)"])
+    ax.set_yscale("log")
+    colors = ("tab:blue", "tab:purple", "tab:brown", "tab:orange", "tab:pink", "tab:cyan", "tab:olive", "tab:gray")
+    names = sorted({str(n) for n in mc[fin] if n}, key=lambda n: _qef_or_inf(n))
+    for c, name in enumerate(names):
+        q = _qef_or_inf(name)
+        if np.isfinite(q):
+            ax.axvline(q, color=colors[c % len(colors)], ls="--", lw=1.1, label=f"{name} QEF threshold {q:.2f} dB")
     lost = int(np.sum(~fin))
-    a1.set_title("Per-frame Es/N0 estimates" + (f" ({lost} frames without an estimate not shown)" if lost else ""),
-                 fontsize=10)
-    a1.legend(fontsize=8)
-    a1.set_yscale("log")
-    a1.set_ylabel("frames (log scale)")
-    cmap = plt.get_cmap("tab10")
-    for c, name in enumerate(sorted({str(n) for n in mc})):
-        sel = fin & (mc == name)
-        idx = np.digitize(e[sel], bins)
-        centres, fer, counts = [], [], []
-        for b in np.unique(idx):
-            w = idx == b
-            if np.sum(w) >= 5:
-                centres.append(float(np.mean(e[sel][w])))
-                fer.append(float(np.mean(~ok[sel][w])))
-                counts.append(int(np.sum(w)))
-        xc, fe, n = np.array(centres), np.array(fer), np.array(counts, dtype=float)
-        color = cmap(c % 10)
-        a2.semilogy(xc[fe > 0], fe[fe > 0], marker="o", ms=4, color=color, label=f"{name}: measured FER")
-        if np.any(fe == 0):
-            a2.semilogy(xc[fe == 0], 1.0 / n[fe == 0], ls="none", marker="v", ms=5, mfc="none", color=color,
-                        label=f"{name}: no error (below 1/frames)")
-        try:
-            a2.axvline(modcods.get(name).esn0_qef_db, color=color, ls="--", lw=0.9)
-        except Exception:  # noqa: BLE001 - unknown name: no threshold line
-            pass
-    a2.set_xlabel("frame Es/N0 estimate (dB)")
-    a2.set_ylabel("frame error ratio")
-    a2.set_title("FER against Es/N0 (dashed: Table 13 QEF threshold)")
-    a2.grid(alpha=0.3, which="both")
-    a2.legend(fontsize=8)
+    ax.set_title("Receiver Es/N0 estimate per frame" + (f" ({lost} frames without an estimate not shown)"
+                                                       if lost else ""), fontsize=10)
+    ax.set_xlabel("frame Es/N0 estimate (dB), 0.25 dB bins")
+    ax.set_ylabel("frames (log scale)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, borderaxespad=0.0)
     fig.tight_layout()
     p = Path(path)
     fig.savefig(p, dpi=100)
     plt.close(fig)
     return p
+
+
+def _qef_or_inf(name: str) -> float:
+    try:
+        return modcods.get(name).esn0_qef_db
+    except Exception:  # noqa: BLE001 - a name outside Table 13 has no threshold
+        return math.inf

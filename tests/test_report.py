@@ -266,9 +266,11 @@ def test_orbit_and_band_descriptions() -> None:
 
 def test_cli_report(run_with_gap: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d = _copy(run_with_gap, tmp_path)
+    _edit_summary(d, notes=["<script>alert(1)</script> & more"])  # text from files is escaped, never markup
     assert main(["report", str(d)]) == 0
     assert capsys.readouterr().out.strip() == f"report: {d / 'report.html'}"
-    assert (d / "report.html").exists()
+    text = (d / "report.html").read_text()
+    assert "<script" not in text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in text
     assert main(["report", str(d), "--check"]) == 0
     assert capsys.readouterr().out.strip() == "run directory consistent"
     _edit_summary(d, frames_total=lambda v: v + 1)
