@@ -1,5 +1,6 @@
-"""Hardware-in-the-loop tests: real SDRs and lab gear. They run only when the lab sets LINKSIM_HIL=1 and names
-the devices (procedure, wiring and expected values: hw/HIL-PROCEDURE.md); otherwise each skips with the reason.
+"""Hardware-in-the-loop tests: real SDRs and lab gear. They are collected only when the lab sets LINKSIM_HIL=1
+(tests/conftest.py deselects them otherwise) and each needs its device variable (procedure, wiring and expected
+values: hw/HIL-PROCEDURE.md); a test whose device is not named skips with the reason.
 
     LINKSIM_HIL=1                      enable
     LINKSIM_HIL_RX=b210                RX profile (name or .toml path)

@@ -73,6 +73,7 @@ def test_gains_clamped_to_profile(gr):
     assert rx.gains_db == {"RX": 40.0}
     assert "RX 99 dB -> 40 dB" in rx.notes[0]
     assert rx.set_gains({"RX": -5}) == {"RX": 0.0}
+    rx.close()
     with pytest.raises(InputError, match="no rx gain stage LNA"):
         make_source("loopback", sample_rate_sps=1e6, gains_db={"LNA": 1}, options={"channel": "t4b"})
     hackrf = load_profile("hackrf")
@@ -102,7 +103,8 @@ def test_half_duplex_refuses_rx_and_tx_on_one_device(gr):
     rx = make_source(prof, sample_rate_sps=1e6)
     with pytest.raises(InputError, match="half duplex"):
         make_sink(prof, sample_rate_sps=1e6, tx_enable=True)
-    del rx
+    rx.close()
+    make_sink(prof, sample_rate_sps=1e6, tx_enable=True).close()  # free again once the RX side is closed
 
 
 @pytest.mark.parametrize("name", ["hackrf", "rtlsdr", "x310"])

@@ -242,6 +242,12 @@ class _Server:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def _idle_after_stop(self) -> bool:
+        """True once 5 consecutive empty polls (about 0.1 s) followed stop: a PTY delivers written bytes to
+        the master side from a kernel work queue, so 'nothing ready' once is not 'nothing sent'."""
+        self._idle_polls = getattr(self, "_idle_polls", 0) + 1
+        return self._idle_polls >= 5
+
     def _start(self, target: Callable[[], None]) -> None:
         self._thread = threading.Thread(target=target, name=f"fake-{type(self.device).__name__}", daemon=True)
         self._thread.start()
@@ -280,7 +286,7 @@ class PtyServer(_Server):
             try:
                 ready, _, _ = select.select([self._master], [], [], 0.02)
                 if not ready:
-                    if self._stop.is_set():
+                    if self._stop.is_set() and self._idle_after_stop():
                         return  # drained: nothing left to read
                     continue
                 data = os.read(self._master, 4096)
@@ -330,7 +336,7 @@ class TcpServer(_Server):
                 ready, _, _ = select.select(socks, [], [], 0.02)
             except (OSError, ValueError):
                 return
-            if not ready and self._stop.is_set():
+            if not ready and self._stop.is_set() and self._idle_after_stop():
                 return  # drained: nothing left to read
             for s in ready:
                 if s is self._listener:

@@ -15,11 +15,10 @@ URL forms accepted by `open_transport`:
 
 from __future__ import annotations
 
+import http.client
 import socket
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from types import TracebackType
@@ -173,10 +172,14 @@ class SerialTransport(StreamTransport):
     def close(self) -> None:
         port = getattr(self, "_port", None)
         if port is not None:
+            # pyserial's socket:// close() skips closing its socket when shutdown() fails on a dead link
+            sock = getattr(port, "_socket", None)
             try:
                 port.close()
             except Exception:  # noqa: BLE001 - closing a dead port must not raise
                 pass
+            if sock is not None:
+                sock.close()
             self._port = None  # type: ignore[assignment]
 
 
@@ -248,9 +251,13 @@ class HttpTransport(Transport):
     def __init__(self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = float(timeout_s)
-        parsed = urllib.parse.urlsplit(url)
+        parsed = urllib.parse.urlsplit(self.url)
         if not parsed.hostname:
             raise InputError(f"{url}: no host in HTTP URL")
+        self._https = parsed.scheme == "https"
+        self._host = parsed.hostname
+        self._port = parsed.port
+        self._prefix = parsed.path
 
     def transact(
         self,
@@ -260,18 +267,22 @@ class HttpTransport(Transport):
         reply_eols: bytes = b"\r\n",
         error_reply: ErrorCheck = None,
     ) -> list[str]:
-        path = urllib.parse.quote(command.lstrip(":"), safe="=?:.,;-_+*/ ")
-        path = path.replace(" ", "%20")
+        path = urllib.parse.quote(command.lstrip(":"), safe="=?:.,;-_+*/")
+        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        conn = cls(self._host, self._port, timeout=self.timeout_s)
         try:
-            with urllib.request.urlopen(f"{self.url}/{path}", timeout=self.timeout_s) as resp:  # noqa: S310
-                body = resp.read().decode("ascii", errors="replace")
-        except urllib.error.HTTPError as e:
-            raise DeviceError(f"{self.url}: HTTP {e.code} for {command!r}") from None
-        except (urllib.error.URLError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            raise DeviceError(f"{self.url}: no reply to {command!r}: {_one_line(reason)}") from None
+            conn.request("GET", f"{self._prefix}/{path}")
+            resp = conn.getresponse()
+            body = resp.read().decode("ascii", errors="replace")
+            status = resp.status
+        except (OSError, http.client.HTTPException) as e:
+            raise DeviceError(f"{self.url}: no reply to {command!r}: {_one_line(e)}") from None
+        finally:
+            conn.close()
+        if status != 200:
+            raise DeviceError(f"{self.url}: HTTP {status} for {command!r}")
         lines = [ln.strip() for ln in body.replace("\r", "\n").split("\n") if ln.strip()]
-        if len(lines) < reply_lines:
+        if len(lines) < reply_lines and not any(error_reply and error_reply(ln) for ln in lines):
             raise DeviceError(f"{self.url}: reply to {command!r} has {len(lines)} lines, expected {reply_lines}")
         return lines[:reply_lines]
 
