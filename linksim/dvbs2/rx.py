@@ -255,6 +255,7 @@ class Receiver:
         self._next = 0  # buffer index of the next PLHEADER when locked
         self._header: tuple[int, int, FrameParams | None] | None = None  # found, frame not complete yet
         self._misses = 0
+        self._gain_avg = 0.0
         self._f_cyc = 0.0
         self._f_var = 1e-4
         self._f_frames = 0
@@ -460,6 +461,7 @@ class Receiver:
         self._f_frames = 0
         self._misses = 0
         self._metric_avg = float(metric)
+        self._gain_avg = 0.0
         self._ts.reset()
         self._train(p)
 
@@ -519,13 +521,22 @@ class Receiver:
         if self.sync == "full":
             lo = max(0, p - 2)
             m, _, _ = header_metric(self._sym[lo : p + PLHEADER_SYMBOLS + 2])
-            # the position whose best header hypothesis correlates most (coherently, all 90 symbols)
-            cands = []
-            for j in range(m.size):
-                q = lo + j
-                pls_j, _, g = decode_plsc(self._sym[q : q + PLHEADER_SYMBOLS], self._f_cyc, span)
-                cands.append((abs(g), j, pls_j))
-            _, j, pls = max(cands)
+            # the position whose best header hypothesis correlates most (coherently, all 90 symbols); the
+            # expected one is enough when it is also the differential-metric peak and correlates as usual
+            j0 = p - lo
+            pls0, _, g0 = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc, span)
+            if int(np.argmax(m)) == j0 and abs(g0) >= 0.7 * self._gain_avg:
+                j, pls = j0, pls0
+            else:
+                cands = [(abs(g0), j0, pls0)]
+                for jj in range(m.size):
+                    if jj != j0:
+                        q = lo + jj
+                        pls_j, _, g = decode_plsc(self._sym[q : q + PLHEADER_SYMBOLS], self._f_cyc, span)
+                        cands.append((abs(g), jj, pls_j))
+                gbest, j, pls = max(cands)
+                g0 = gbest
+            self._gain_avg = abs(g0) if self._gain_avg == 0 else self._gain_avg + 0.2 * (abs(g0) - self._gain_avg)
             p = lo + j
             mval = float(m[j])
             mu, sd = self._noise_stats

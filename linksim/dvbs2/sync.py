@@ -551,7 +551,7 @@ def coarse_offset_psd(x: np.ndarray, sps: float, rolloff: float, max_offset_cyc:
         return np.where(af <= (1 - a) / 2, 1.0, np.where(af <= (1 + a) / 2, mid, 0.0))
 
     shifts = np.arange(-max_offset_cyc, max_offset_cyc + 1e-9, 0.002)
-    score = np.array([np.dot(psd, shape(f - s)) for s in shifts])
+    score = shape(f[None, :] - shifts[:, None]) @ psd
     i = int(np.argmax(score))
     frac = 0.0
     if 0 < i < shifts.size - 1:
