@@ -86,6 +86,8 @@ def test_rate_and_frequency_limits(gr):
         make_source("hackrf", sample_rate_sps=30e6)
     with pytest.raises(InputError, match="frequency"):
         make_source("rtlsdr", center_freq_hz=2.4e9)
+    with pytest.raises(InputError, match="start_time_s needs a gr-uhd profile"):
+        make_source("b210", start_time_s=2.0)  # soapy: no timed start
 
 
 def test_half_duplex_refuses_rx_and_tx_on_one_device(gr):

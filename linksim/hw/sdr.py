@@ -54,13 +54,18 @@ def make_source(
     antenna: str | None = None,
     bandwidth_hz: float | None = None,
     options: Mapping[str, Any] | None = None,
+    start_time_s: float | None = None,
 ) -> Any:
     """An RX block for `profile` (a DeviceProfile or a profile name): a gr.hier_block2 with one complex output.
 
     `options` override the profile's [options] (zmq addresses, sigmf path, loopback path gain/noise/seed).
     The block has: profile, direction ('rx'), sample_rate_sps, center_freq_hz, gains_db (applied), notes,
     device (the inner GNU Radio block), set_gains(gains_db) -> applied, sensors() -> dict, reference() ->
-    ReferenceStatus, link_stats() -> LinkStats | None (zmq, loopback), metadata() -> dict."""
+    ReferenceStatus, link_stats() -> LinkStats | None (zmq, loopback), metadata() -> dict, close().
+
+    `start_time_s` (kind uhd only): start streaming at that device time; with an external/gpsdo time source
+    the device time is first set to 0 at a PPS edge, so two USRPs (or RX and TX) start on the same edge. For
+    timed commands use `block.device` (the gr-uhd block: set_command_time, ...)."""
     return _make(
         _profile(profile),
         "rx",
@@ -71,6 +76,7 @@ def make_source(
         bandwidth_hz,
         options,
         tx_enable=False,
+        start_time_s=start_time_s,
     )
 
 
@@ -85,6 +91,7 @@ def make_sink(
     bandwidth_hz: float | None = None,
     options: Mapping[str, Any] | None = None,
     sigmf_metadata: Mapping[str, Any] | None = None,
+    start_time_s: float | None = None,
 ) -> Any:
     """A TX block for `profile`: a gr.hier_block2 with one complex input (samples at full scale |x| <= 1).
 
@@ -109,6 +116,7 @@ def make_sink(
         options,
         tx_enable=True,
         sigmf_metadata=sigmf_metadata,
+        start_time_s=start_time_s,
     )
 
 
@@ -124,11 +132,14 @@ def _make(
     *,
     tx_enable: bool,
     sigmf_metadata: Mapping[str, Any] | None = None,
+    start_time_s: float | None = None,
 ) -> Any:
     from gnuradio import gr
 
     if direction == "rx" and not prof.rx:
         raise InputError(f"profile {prof.name}: device cannot receive")
+    if start_time_s is not None and prof.kind != "uhd":
+        raise InputError(f'profile {prof.name}: start_time_s needs a gr-uhd profile (kind = "uhd")')
     check_options(prof.kind, dict(options or {}), f"profile {prof.name}")
     opts = dict(prof.options)
     opts.update(options or {})
@@ -238,7 +249,9 @@ def _make(
         "sigmf": _build_sigmf,
         "loopback": _build_loopback,
     }
-    builders[prof.kind](blk, antenna=antenna, bandwidth_hz=bandwidth_hz, sigmf_metadata=sigmf_metadata)
+    builders[prof.kind](
+        blk, antenna=antenna, bandwidth_hz=bandwidth_hz, sigmf_metadata=sigmf_metadata, start_time_s=start_time_s
+    )
     _OPEN.add(blk)
     return blk
 
@@ -275,7 +288,9 @@ def _build_soapy(blk: Any, *, antenna: str | None, bandwidth_hz: float | None, *
         blk.connect(blk, dev)
 
 
-def _build_uhd(blk: Any, *, antenna: str | None, bandwidth_hz: float | None, **_: Any) -> None:
+def _build_uhd(
+    blk: Any, *, antenna: str | None, bandwidth_hz: float | None, start_time_s: float | None = None, **_: Any
+) -> None:
     from gnuradio import uhd
 
     prof: DeviceProfile = blk.profile
@@ -294,6 +309,11 @@ def _build_uhd(blk: Any, *, antenna: str | None, bandwidth_hz: float | None, **_
             dev.set_antenna(ant, 0)
         if bandwidth_hz:
             dev.set_bandwidth(bandwidth_hz, 0)
+        if prof.time_source in ("external", "gpsdo"):
+            dev.set_time_unknown_pps(uhd.time_spec(0.0))  # device time 0 at a PPS edge (takes up to 2 s)
+            blk.time_zeroed_at_pps = True
+        if start_time_s is not None:
+            dev.set_start_time(uhd.time_spec(float(start_time_s)))
     except (RuntimeError, ValueError, LookupError) as e:
         raise DeviceError(f"profile {prof.name}: cannot open USRP {prof.device_args!r}: {_one_line(e)}") from None
     blk.device = dev
