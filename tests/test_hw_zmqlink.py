@@ -177,3 +177,14 @@ def test_zmq_sink_block_sends_eos_on_stop(gr, ctx):
     y = rx.recv_all(idle_timeout_s=2.0)
     assert np.array_equal(x, y) and rx.stats.eos and rx.stats.ok
     rx.close()
+
+
+def test_send_timeout_when_nobody_receives(ctx):
+    from linksim.errors import DeviceError
+
+    tx = IQSender("tcp://127.0.0.1:*", send_timeout_s=0.2, context=ctx)
+    t0 = time.monotonic()
+    with pytest.raises(DeviceError, match="receiver not taking samples"):
+        tx.send(_ramp(10))  # PUSH with no peer: waits, then the timeout
+    assert 0.15 < time.monotonic() - t0 < 2.0
+    tx.close(eos=False)

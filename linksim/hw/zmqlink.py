@@ -276,9 +276,13 @@ def zmq_iq_sink(
     bind: bool = True,
     hwm: int = 64,
     chunk_samples: int = 32768,
+    send_timeout_s: float | None = None,
     context: zmq.Context | None = None,
 ) -> Any:
     """A GNU Radio sink (one complex input) sending over an `IQSender`. `.sender` is the sender.
+
+    PUSH waits at the high-water mark while the receiver is slow or absent (no loss); `send_timeout_s` turns a
+    receiver that stops taking samples into a DeviceError in the TX flowgraph instead of a wait.
 
     Samples go out in messages of `chunk_samples` (fewer messages, more throughput; at 1 MS/s 32768 samples
     add 33 ms of latency). The remainder and the end-of-stream go out when the TX flowgraph finishes (stop())."""
@@ -290,7 +294,9 @@ def zmq_iq_sink(
     class ZmqIqSink(gr.sync_block):
         def __init__(self) -> None:
             gr.sync_block.__init__(self, name="linksim_zmq_iq_sink", in_sig=[np.complex64], out_sig=None)
-            self.sender = IQSender(address, pattern=pattern, bind=bind, hwm=hwm, context=context)
+            self.sender = IQSender(
+                address, pattern=pattern, bind=bind, hwm=hwm, send_timeout_s=send_timeout_s, context=context
+            )
             self._buf = np.empty(chunk_samples, np.complex64)
             self._fill = 0
 
@@ -328,9 +334,6 @@ def zmq_iq_sink(
             self.sink = ZmqIqSink()
             self.sender = self.sink.sender
             self.connect(self, self.copy, self.sink)
-
-        def stop(self) -> bool:  # used by release(); the flowgraph calls the inner sink's stop()
-            return self.sink.stop()
 
     hier = ZmqIqSinkHier()
     _LIVE.add(hier)
