@@ -36,6 +36,7 @@ from .scenario import Scenario
 LEAD_IN_S_MIN = 0.12  # receiver acquisition before a stretch's measurement starts
 TAIL_S = 0.06  # extra samples after a stretch so its last frames complete
 AVAILABLE_FER = 0.1  # a bin counts as available when its FER is at most this
+ACM_WINDOW = 4  # the ACM controller acts on the lowest of the last few Es/N0 reports (single-frame MER is noisy)
 
 
 @dataclass
@@ -232,7 +233,7 @@ def _acm_allowed(s: Scenario) -> list[str]:
 def _controller(s: Scenario, return_delay_s: float, initial: str | None = None) -> ModcodController:
     return ModcodController("acm", margin_db=s.run.acm_margin_db, hysteresis_db=s.run.acm_hysteresis_db,
                             return_delay_s=return_delay_s, pilots=s.carrier.pilots, allowed=_acm_allowed(s),
-                            initial_modcod=initial)
+                            initial_modcod=initial, window=ACM_WINDOW)
 
 
 def acm_loop(s: Scenario, st: Stretch) -> AcmLoop:
