@@ -164,4 +164,4 @@ def test_cli_budget_outputs(tmp_path):
     assert "G/T" in r.stdout and "dB/K" in r.stdout and "margin" in r.stdout
     r = subprocess.run([sys.executable, "-m", "linksim", "budget", str(path), "--at", "2027-01-01T00:00:00Z"],
                        capture_output=True, text=True)
-    assert r.returncode == 2 and "outside the scenario" in r.stderr
+    assert r.returncode == 2 and "outside the scenario" in r.stderr and r.stderr.count("\n") == 1

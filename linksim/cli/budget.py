@@ -47,9 +47,16 @@ def run(args: argparse.Namespace) -> int:
     from ..scenario import load_scenario
 
     s = load_scenario(args.scenario, parse_overrides(args.set))
+    at = geometry.parse_utc(args.at) if args.at else None
+    if at is not None:  # refuse a time outside the scenario before the (slow) first ITU-R map load
+        t0 = s.start_unix_s
+        t1 = t0 + (args.duration if args.duration is not None else s.meta.duration_s)
+        if not t0 - 1e-6 <= at <= t1 + 1e-6:
+            raise InputError(f"--at {args.at}: outside the scenario ({geometry.format_utc(t0)} to "
+                             f"{geometry.format_utc(t1)})")
     tl = budget.compute_timeline(s, duration_s=args.duration, step_s=args.step)
-    if args.at:
-        i = tl.index_at(geometry.parse_utc(args.at))
+    if at is not None:
+        i = tl.index_at(at)
     else:
         vis = np.nonzero(tl["visible"])[0]
         i = int(vis[0]) if vis.size else 0
