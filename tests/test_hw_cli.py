@@ -77,7 +77,7 @@ def test_rotator_cli_stops_when_wait_times_out(capsys):
     with serve_tcp(fake) as srv:
         rc = main(["hw", "rotator", srv.url, "--model", "gs232a", "goto", "180", "0", "--wait-timeout", "0.3"])
         assert rc == 3 and "did not reach" in capsys.readouterr().err
-        assert not fake.axes.moving  # the safety stop went out
+    assert not fake.axes.moving and fake.commands[-1] == "S"  # the safety stop went out (checked once drained)
 
 
 def test_calibrate_loopback_known_noise(capsys, tmp_path):
@@ -152,3 +152,23 @@ def test_calibrate_needs_tx_enabled_twice(capsys):
     assert "enable it explicitly" in capsys.readouterr().err
     assert main([*base, "--tx", "b210", "--tx-enable"]) == 2  # caller enables, profile does not
     assert "tx_allowed = false" in capsys.readouterr().err
+
+
+def test_rotator_cli_ctrl_c_stops(monkeypatch, capsys):
+    from linksim.hw.rotator import Rotator
+
+    fake = FakeGS232("b", rate_deg_s=1.0)
+    calls = [0]
+    real_position = Rotator.position
+
+    def interrupted(self):
+        calls[0] += 1
+        if calls[0] == 2:
+            raise KeyboardInterrupt
+        return real_position(self)
+
+    monkeypatch.setattr(Rotator, "position", interrupted)
+    with serve_pty(fake) as srv:
+        assert main(["hw", "rotator", srv.url, "--model", "gs232b", "goto", "300", "60"]) == 130
+    assert fake.commands[-1] == "S" and not fake.axes.moving  # after the server drained the line
+    assert "interrupted" in capsys.readouterr().err
