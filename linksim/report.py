@@ -303,7 +303,9 @@ def _results_section(r: RunData) -> str:
         ("Frame error ratio", fmt_ratio(s.get("fer")), "failed frames / frames"),
         ("Es/N0 bias", fmt(s.get("esn0_bias_db"), "dB", 2, signed=True),
          "mean over bins of measured minus predicted Es/N0"),
-        ("Measured time", fmt_duration(s.get("duration_s")), "scenario time covered by IQ"),
+        ("Measured time", fmt_duration(float(np.sum(r.num("measured", "bin_s"))) if r.n_bins else 0.0),
+         "scenario time inside the measurement bins"),
+        ("Run span", fmt_duration(s.get("duration_s")), "scenario time the run was asked to cover"),
         ("Symbol rate", fmt(float(s["symbol_rate_baud"]) / 1e6, "Msym/s", 3) if _isnum(s.get("symbol_rate_baud"))
          else "n/a", f"{s.get('sps', '?')} samples per symbol"),
         ("Wall time / real-time factor",
@@ -551,7 +553,8 @@ def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
         "<h2>Figures</h2>", *figs,
         "<h2>Gap between prediction and measurement</h2>",
         f"<p class='small'>A bin is listed where |measured - predicted Es/N0| &gt; {esn0_tol_db:g} dB or where "
-        f"its goodput differs from the predicted goodput by more than {goodput_tol_pct:g} % of the prediction. "
+        f"its goodput differs from the predicted goodput by more than {goodput_tol_pct:g} % of the prediction "
+        "(and by more than one frame's information bits in the bin: a bin holds whole frames only). "
         "Predicted Es/N0 is the budget's C/(N+I+J) over the bin; measured Es/N0 is the receiver's estimate from "
         "the decoded frames.</p>",
         _gap_section(r, esn0_tol_db, goodput_tol_pct), _bins_table(r),

@@ -327,31 +327,30 @@ def _check_frames(r: RunData, n_ok: float) -> list[str]:
 
 
 def _check_predicted(r: RunData) -> list[str]:
-    """predicted_esn0_db must lie within the timeline's C/(N+I+J) over the bin (interpolated at its ends)."""
+    """predicted_esn0_db must lie within the timeline's C/(N+I+J) over the bin: the rows inside it, the values
+    interpolated at its ends and the rows either side (a run may hold a budget value until the next step)."""
     if not r.n_bins or "cnij_db" not in r.timeline or "predicted_esn0_db" not in r.measured:
         return []
     tt = r.num("timeline", "time_s")
     cn = r.num("timeline", "cnij_db")
+    fin = np.isfinite(cn) & np.isfinite(tt)
+    tt, cn = tt[fin], cn[fin]
+    if not tt.size:
+        return []
     t0 = r.num("measured", "time_s")
     t1 = t0 + r.num("measured", "bin_s")
     pred = r.num("measured", "predicted_esn0_db")
+    i0 = np.searchsorted(tt, t0, side="right") - 1  # last row at or before the bin start
+    i1 = np.searchsorted(tt, t1, side="left")  # first row at or after the bin end
+    ends = np.interp(np.concatenate([t0, t1]), tt, cn)
     bad = []
-    fin = np.isfinite(cn)
     for k in range(len(t0)):
         if not np.isfinite(pred[k]):
             continue
-        sel = fin & (tt >= t0[k]) & (tt <= t1[k])
-        vals = list(cn[sel])
-        if np.any(fin):
-            vals += list(np.interp([t0[k], t1[k]], tt[fin], cn[fin]))
-        # a step of the timeline either side counts (a run may hold the budget value until the next step)
-        before = np.nonzero(fin & (tt <= t0[k]))[0]
-        after = np.nonzero(fin & (tt >= t1[k]))[0]
-        if before.size:
-            vals.append(cn[before[-1]])
-        if after.size:
-            vals.append(cn[after[0]])
-        if vals and not (min(vals) - 0.01 <= pred[k] <= max(vals) + 0.01):
+        seg = cn[max(i0[k], 0):min(i1[k], tt.size - 1) + 1]
+        lo = min(float(np.min(seg)), ends[k], ends[len(t0) + k])
+        hi = max(float(np.max(seg)), ends[k], ends[len(t0) + k])
+        if not (lo - 0.01 <= pred[k] <= hi + 0.01):
             bad.append(k)
     if bad:
         k = bad[0]

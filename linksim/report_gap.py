@@ -49,7 +49,34 @@ class GapInterval:
         return self.last - self.first + 1
 
 
+def frame_quantum_bps(r: RunData) -> np.ndarray:
+    """Per bin: the goodput one frame of the MODCOD(s) sent adds (information bits / bin_s); 0 if unknown.
+    A bin of n whole frames cannot match a prediction closer than this."""
+    from .dvbs2.params import frame_params
+    from .errors import InputError
+
+    car = r.scenario.get("carrier") or {}
+    frame, pilots = str(car.get("frame", "normal")), bool(car.get("pilots", True))
+    bin_s = r.num("measured", "bin_s")
+    out = np.zeros(r.n_bins)
+    cache: dict[str, int] = {}
+    for k, name in enumerate(r.text("measured", "modcod")):
+        bits = 0
+        for part in str(name).split("+"):
+            if part not in cache:
+                try:
+                    cache[part] = frame_params(part, frame, pilots).data_field_bits
+                except (InputError, KeyError, ValueError):
+                    cache[part] = 0
+            bits = max(bits, cache[part])
+        if bin_s[k] > 0:
+            out[k] = bits / bin_s[k]
+    return out
+
+
 def bin_gaps(r: RunData, esn0_tol_db: float = ESN0_TOL_DB, goodput_tol_pct: float = GOODPUT_TOL_PCT) -> BinGaps:
+    """Per-bin differences. Goodput counts as off when it differs from the prediction by more than goodput_tol_pct
+    AND by more than one frame's worth of bits in the bin (short bins hold whole frames only)."""
     est = r.num("measured", "esn0_est_db")
     pred = r.num("measured", "predicted_esn0_db")
     g = r.num("measured", "goodput_bps")
@@ -63,7 +90,7 @@ def bin_gaps(r: RunData, esn0_tol_db: float = ESN0_TOL_DB, goodput_tol_pct: floa
     d_g[zero & (g == 0)] = 0.0
     with np.errstate(invalid="ignore"):
         e_flag = np.abs(d_e) > esn0_tol_db
-        g_flag = np.abs(d_g) > goodput_tol_pct
+        g_flag = (np.abs(d_g) > goodput_tol_pct) & (np.abs(g - pg) > frame_quantum_bps(r) * (1 + 1e-9))
     return BinGaps(d_e, d_g, e_flag, g_flag)
 
 

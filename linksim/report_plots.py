@@ -4,6 +4,7 @@ Es/N0 with the Shannon bound and the DVB-S2 Table 13 staircase, and per-frame Es
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,29 @@ def _jammer_windows(r: RunData) -> list[tuple[float, float]]:
     return out
 
 
+def run_window(r: RunData) -> tuple[float, float]:
+    """The scenario-time span the run covers (s): from its first bin for summary duration_s (the planned span, so
+    a partial run shows how far it got), clipped to the timeline; the whole timeline when nothing was measured."""
+    tt = r.num("timeline", "time_s")
+    t0 = r.num("measured", "time_s")
+    t1 = t0 + r.num("measured", "bin_s")
+    lo_tl = float(np.nanmin(tt)) if tt.size else math.nan
+    hi_tl = float(np.nanmax(tt)) if tt.size else math.nan
+    if not t0.size:
+        return (lo_tl, hi_tl) if tt.size and hi_tl > lo_tl else (0.0, 1.0)
+    start = float(np.nanmin(t0))
+    end = float(np.nanmax(t1))
+    dur = r.summary.get("duration_s")
+    if isinstance(dur, int | float) and math.isfinite(dur) and dur > 0:
+        end = max(end, start + float(dur))
+    if tt.size:
+        start, end = max(start, lo_tl), min(end, hi_tl) if hi_tl > start else end
+        end = max(end, float(np.nanmax(t1)))
+    if end <= start:
+        end = start + 1.0
+    return start, end
+
+
 def _shade(axes: Any, windows: list[tuple[float, float]], unit_s: float, color: str, label: str | None) -> None:
     for ax in axes:
         for k, (a, b) in enumerate(windows):
@@ -127,8 +151,14 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
     t0 = r.num("measured", "time_s")
     bin_s = r.num("measured", "bin_s")
     t1 = t0 + bin_s
-    all_t = np.concatenate([tt, t0, t1]) if (tt.size or t0.size) else np.array([0.0])
-    unit_s, xlabel = time_scale(np.array([np.nanmin(all_t), np.nanmax(all_t)]))
+    x_lo, x_hi = run_window(r)
+    unit_s, xlabel = time_scale(np.array([x_lo, x_hi]))
+    all_t = np.array([x_lo, x_hi])
+    if tt.size:  # draw the budget over the run's span only (one row of context either side)
+        k0 = max(int(np.searchsorted(tt, x_lo, side="right")) - 1, 0)
+        k1 = int(np.searchsorted(tt, x_hi, side="left")) + 1
+        r = replace(r, timeline={k: v[k0:k1] for k, v in r.timeline.items()})
+        tt = r.num("timeline", "time_s")
     x = tt / unit_s
     m0, m1 = t0 / unit_s, t1 / unit_s
     jammers = r.jammer_names
@@ -251,7 +281,7 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
     if gaps is not None and np.any(gaps.flagged):
         ax.fill_between([], [], color=GAP_SHADE, label="bins off prediction")
     ax.set_ylabel(f"goodput ({unit})")
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0.0, 1.12 * max(ref) / scale if ref and max(ref) > 0 else None)
     _legend_out(ax)
     if status == "partial" and r.n_bins:
         for a in axes:
@@ -261,8 +291,7 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
     for a in axes:
         a.grid(alpha=0.3)
         a.tick_params(labelsize=8)
-    if x.size:
-        axes[-1].set_xlim(float(np.nanmin(x)), float(np.nanmax(x)))
+    axes[-1].set_xlim(x_lo / unit_s, x_hi / unit_s)
     start = r.start_unix_s
     if start is not None:
         from .geometry import format_utc
@@ -335,6 +364,7 @@ def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
     g = r.num("measured", "goodput_bps")
     pg = r.num("measured", "predicted_goodput_bps")
     sent = r.text("measured", "modcod")
+    known = {m.name: m for m in modcods.table13()}
     vals = np.concatenate([est, pred])
     vals = vals[np.isfinite(vals)]
     lo = float(np.min(vals)) - 2.0 if vals.size else -3.0
@@ -355,21 +385,19 @@ def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
                 label="predicted (budget Es/N0, goodput)")
     groups: dict[str, list[int]] = {}
     for k, s in enumerate(sent):
-        groups.setdefault(str(s) or "no frame", []).append(k)
+        key = "no frame" if not s else "several MODCODs (ACM switched within the bin)" if "+" in str(s) else str(s)
+        groups.setdefault(key, []).append(k)
     cmap = plt.get_cmap("tab10")
-    for c, (name, idx) in enumerate(sorted(groups.items())):
+    for c, (name, idx) in enumerate(sorted(groups.items(), key=lambda kv: (_qef_or_inf(kv[0]), kv[0]))):
         ii = np.array(idx)
         okm = np.isfinite(est[ii]) & np.isfinite(g[ii])
         ax.plot(est[ii][okm], g[ii][okm] / scale, ls="none", marker="o", ms=5, alpha=0.75,
-                color=cmap((c + 1) % 10), label=f"measured, {name} sent")
-        for part in _modcod_parts(name):
-            try:
-                m = modcods.get(part)
-            except Exception:  # noqa: BLE001 - an unknown name is just not annotated
-                continue
-            ax.plot(m.esn0_qef_db, rs * _eff(m, pilots) / scale, marker="D", ms=4, color="0.3")
-            ax.annotate(f"{part} QEF", (m.esn0_qef_db, rs * _eff(m, pilots) / scale), textcoords="offset points",
-                        xytext=(5, -11), fontsize=7, color="0.3")
+                color=cmap((c + 1) % 10), label=f"measured, {name}" + (" sent" if name in known else ""))
+    for part in sorted({p for s in sent for p in _modcod_parts(s) if p in known}):
+        m = known[part]
+        ax.plot(m.esn0_qef_db, rs * _eff(m, pilots) / scale, marker="D", ms=4, color="0.3")
+        ax.annotate(f"{part} QEF", (m.esn0_qef_db, rs * _eff(m, pilots) / scale), textcoords="offset points",
+                    xytext=(5, -11), fontsize=7, color="0.3")
     no_est = np.isnan(est) & np.isfinite(g)
     if np.any(no_est):
         ax.plot(pred[no_est], g[no_est] / scale, ls="none", marker="o", mfc="none", ms=5, color=C_MEAS,
