@@ -22,8 +22,9 @@ from synthetic_run import Gap, write_run_dir
 from linksim.budget import Timeline, compute_timeline
 from linksim.cli import main
 from linksim.report import band_name, build_report, fmt_bps, fmt_ratio, orbit_text
-from linksim.report_data import check_run_dir, load_run_dir, read_csv_columns
-from linksim.report_gap import bin_gaps, gap_intervals
+from linksim.report_data import RunData, check_run_dir, load_run_dir, read_csv_columns
+from linksim.report_gap import bin_gaps, frame_quantum_bps, gap_intervals
+from linksim.report_plots import run_window
 from linksim.scenario import load_scenario
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -281,3 +282,27 @@ def test_cli_report(run_with_gap: Path, tmp_path: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("linksim: error: run directory")
     assert main(["report", str(d), "--esn0-tol", "0"]) == 2
+
+
+def _tiny_run(measured: dict[str, list], duration_s: float, tl_end_s: float) -> RunData:
+    tt = np.arange(0.0, tl_end_s + 0.5, 1.0)
+    cols = {k: np.array(v, dtype=object if k == "modcod" else float) for k, v in measured.items()}
+    return RunData(Path("."), {"duration_s": duration_s}, {"carrier": {"frame": "normal", "pilots": True}},
+                   {"time_s": tt, "cnij_db": np.full(tt.size, 14.9)}, cols, {})
+
+
+def test_goodput_gap_ignores_one_frame_quantisation() -> None:
+    # 8PSK 3/4 normal frame: K_bch 48408 (EN 302 307-1 Table 5a) - 80-bit BBHEADER = 48328 bits; in a 0.5 s bin
+    # one frame is 96.656 kbit/s. Predicted 544.4 kbit/s: 5 frames (-11 %) is within a frame, 4 frames (-29 %) not.
+    r = _tiny_run({"time_s": [380.0, 380.5], "bin_s": [0.5, 0.5], "modcod": ["8PSK 3/4", "8PSK 3/4"],
+                   "goodput_bps": [5 * 48328 / 0.5, 4 * 48328 / 0.5], "predicted_goodput_bps": [544381.25] * 2,
+                   "esn0_est_db": [14.9, 14.9], "predicted_esn0_db": [14.9, 14.9]}, 8.0, 388.0)
+    assert list(frame_quantum_bps(r)) == [96656.0, 96656.0]
+    assert list(bin_gaps(r).goodput_flag) == [False, True]
+
+
+def test_overview_spans_the_run() -> None:
+    m = {"time_s": [380.0, 380.5], "bin_s": [0.5, 0.5], "modcod": ["8PSK 3/4"] * 2}
+    assert run_window(_tiny_run(m, 8.0, 388.0)) == (380.0, 388.0)  # started 380 s into the scenario
+    m = {"time_s": [0.0, 10.0], "bin_s": [10.0, 10.0], "modcod": ["8PSK 3/4"] * 2}
+    assert run_window(_tiny_run(m, 600.0, 600.0)) == (0.0, 600.0)  # partial: the planned span, not the bins
