@@ -6,8 +6,9 @@ with a carrier offset of 1 % of the symbol rate.
 For each MODCOD the samples are made first (the transmitter is not timed), the receiver is warmed up (numba
 compilation, code tables), then a fresh receiver decodes the stream in 65 536-sample blocks. Printed:
 - symbols/s and information Mbps (data-field bits of the frames decoded correctly), over the CPU time of the
-  process (user + system: what one core delivers, not inflated by other processes on a shared machine) and over
-  wall-clock time; "x RT" is the share of real time at 1 Msym/s (>= 1 keeps up);
+  process (user + system: what one core delivers, less inflated by other processes on a shared machine than the
+  wall clock; best of --repeats runs), and over wall-clock time; Msym/s >= 1 keeps up with 1 Msym/s in real time.
+  "steady" is the same once the receiver has locked (after its first three frames): the real-time figure;
 - the same with both cores: two receivers on two processes at once, symbols of both over the wall-clock time;
 - side by side, the reference: GNU Radio's own gr-dtv DVB-S2 *transmitter* chain (stock blocks, bbheader ...
   physical framer, no RRC) for the same MODCOD on this machine, in symbols/s of wall-clock time, and the ratio
@@ -52,25 +53,39 @@ def make_samples(modcod: str, frames: int, seed: int = 0) -> np.ndarray:
     return x.astype(np.complex64)
 
 
-def decode(args: tuple[str, int, str, int]) -> dict:
-    modcod, frames, demapper, seed = args
+def decode(args: tuple[str, int, str, int, int]) -> dict:
+    modcod, frames, demapper, seed, repeats = args
     x = make_samples(modcod, frames, seed)
     warm = Receiver(demapper=demapper)
     warm.process(x[: min(x.size, 400000)])
     warm.flush()
-    rx = Receiver(demapper=demapper)
-    c0, w0 = time.process_time(), time.perf_counter()
-    reps = []
-    for i in range(0, x.size, BLOCK):
-        reps += rx.process(x[i : i + BLOCK])
-    reps += rx.flush()
-    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-    return {
-        "modcod": modcod, "symbols": x.size / 2, "frames": len(reps), "ok": sum(r.ok for r in reps),
-        "info_bits": sum(r.info_bits for r in reps if r.ok), "cpu": cpu, "wall": wall,
-        "iters": float(np.mean([r.ldpc_iterations for r in reps])) if reps else float("nan"),
-        "t_start": w0, "t_end": w0 + wall,
-    }
+    best = None
+    t_first = time.perf_counter()
+    for _ in range(repeats):  # the best of a few runs: other processes on a shared machine only slow it down
+        rx = Receiver(demapper=demapper)
+        c0, w0 = time.process_time(), time.perf_counter()
+        reps = []
+        steady_cpu = 0.0
+        steady_samples = 0
+        for i in range(0, x.size, BLOCK):
+            c1 = time.process_time()
+            before = len(reps)
+            reps += rx.process(x[i : i + BLOCK])
+            if before >= 3:  # after acquisition (lock and the first frames)
+                steady_cpu += time.process_time() - c1
+                steady_samples += min(BLOCK, x.size - i)
+        reps += rx.flush()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        r = {
+            "modcod": modcod, "symbols": x.size / 2, "frames": len(reps), "ok": sum(r.ok for r in reps),
+            "info_bits": sum(r.info_bits for r in reps if r.ok), "cpu": cpu, "wall": wall,
+            "steady_sym_per_cpu_s": steady_samples / 2 / steady_cpu if steady_cpu > 0 else float("nan"),
+            "iters": float(np.mean([r.ldpc_iterations for r in reps])) if reps else float("nan"),
+        }
+        if best is None or r["cpu"] < best["cpu"]:
+            best = r
+    best["t_start"], best["t_end"] = t_first, time.perf_counter()
+    return best
 
 
 def grdtv_tx_rate(modcod: str, frames: int) -> float:
@@ -114,27 +129,28 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=30, help="frames per MODCOD (30)")
     ap.add_argument("--demapper", choices=["exact", "maxlog"], default="exact")
     ap.add_argument("--no-gr", action="store_true", help="skip the gr-dtv reference")
+    ap.add_argument("--repeats", type=int, default=3, help="one-core runs per MODCOD, the best is kept (3)")
     ap.add_argument("--modcods", default=",".join(CASES))
     args = ap.parse_args()
     names = [m.strip() for m in args.modcods.split(",") if m.strip()]
     print(f"linksim DVB-S2 receiver, demapper {args.demapper}, {args.frames} normal frames per MODCOD with pilots,"
           f" Table 13 + 1 dB, CFO 1 % of Rs; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}")
-    hdr = (f"{'MODCOD':<12} {'ok/frames':>9} {'it':>4} | {'1 core Msym/s':>13} {'Mbps':>6} {'x RT':>5} "
-           f"(wall {'Msym/s':>6}) | {'2 cores Msym/s':>14} {'x RT':>5} | {'gr-dtv TX Msym/s':>16} {'RX/TX':>6}")
+    hdr = (f"{'MODCOD':<12} {'ok/frames':>9} {'it':>4} | {'1 core Msym/s':>13} {'Mbps':>6} {'steady':>6} "
+           f"(wall {'Msym/s':>6}) | {'2 cores Msym/s':>14} | {'gr-dtv TX Msym/s':>16} {'RX/TX':>6}")
     print(hdr)
     print("-" * len(hdr))
     for m in names:
-        one = decode((m, args.frames, args.demapper, 1))
+        one = decode((m, args.frames, args.demapper, 1, args.repeats))
         with ProcessPoolExecutor(2) as ex:
-            two = list(ex.map(decode, [(m, args.frames, args.demapper, 2), (m, args.frames, args.demapper, 3)]))
+            two = list(ex.map(decode, [(m, args.frames, args.demapper, 2, 1), (m, args.frames, args.demapper, 3, 1)]))
         span = max(r["t_end"] for r in two) - min(r["t_start"] for r in two)
         two_rate = sum(r["symbols"] for r in two) / span
         sps_cpu = one["symbols"] / one["cpu"]
         ref = float("nan") if args.no_gr else grdtv_tx_rate(m, args.frames)
         print(f"{m:<12} {one['ok']:>4}/{one['frames']:<4} {one['iters']:>4.1f} | {sps_cpu / 1e6:>13.3f} "
-              f"{one['info_bits'] / one['cpu'] / 1e6:>6.2f} {sps_cpu / 1e6:>5.2f} "
-              f"(wall {one['symbols'] / one['wall'] / 1e6:>6.3f}) | {two_rate / 1e6:>14.3f} {two_rate / 1e6:>5.2f} | "
+              f"{one['info_bits'] / one['cpu'] / 1e6:>6.2f} {one['steady_sym_per_cpu_s'] / 1e6:>6.2f} "
+              f"(wall {one['symbols'] / one['wall'] / 1e6:>6.3f}) | {two_rate / 1e6:>14.3f} | "
               f"{ref / 1e6:>16.3f} {sps_cpu / ref:>6.2f}", flush=True)
     return 0
 
