@@ -396,7 +396,7 @@ def _gap_section(r: RunData, esn0_tol_db: float, goodput_tol_pct: float) -> str:
             "interval(s) of consecutive bins (shaded yellow in the overview). Differences are measured minus "
             "predicted.</p>")
     rows = [_gap_row(r, iv) for iv in intervals[:MAX_GAP_ROWS]]
-    out += _table(rows, ("from (UTC)", "scenario time", "bins", "disagrees in", "MODCOD sent",
+    out += _table(rows, ("from (UTC)", "scenario time", "bins", "disagrees in", "MODCOD sent", "failed frames",
                          "Es/N0 difference, mean (largest)", "predicted goodput", "measured goodput",
                          "goodput difference, mean (largest)", "J/S during the interval"), cls="gap")
     if len(intervals) > MAX_GAP_ROWS:
@@ -420,8 +420,13 @@ def _gap_row(r: RunData, iv: GapInterval) -> tuple[Any, ...]:
         dg = f"{iv.d_goodput_pct_mean:+.1f} % ({iv.d_goodput_pct_max:+.1f} %)"
     de = (f"{iv.d_esn0_db_mean:+.2f} dB ({iv.d_esn0_db_max:+.2f} dB)" if math.isfinite(iv.d_esn0_db_mean)
           else "no estimate")
+    frames = r.num("measured", "frames")[sl]
+    errors = r.num("measured", "frame_errors")[sl]
+    errs = f"{np.nansum(errors):g} of {np.nansum(frames):g}"
+    if any("+" in str(m) for m in r.text("measured", "modcod")[sl]):
+        errs += " (ACM changed MODCOD within a bin)"
     return (_utc(r, iv.t_start_s), f"{iv.t_start_s:g} to {iv.t_end_s:g} s", iv.n_bins, " and ".join(iv.kinds),
-            ", ".join(sent), de, fmt_bps(iv.predicted_goodput_bps_mean), fmt_bps(iv.goodput_bps_mean), dg,
+            ", ".join(sent), errs, de, fmt_bps(iv.predicted_goodput_bps_mean), fmt_bps(iv.goodput_bps_mean), dg,
             "; ".join(js) or "none")
 
 

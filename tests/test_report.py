@@ -211,8 +211,11 @@ def test_report_content(report: Path) -> None:
     assert f"{s['frames_ok']} / {s['frames_total']}" in plain
     # the gap table lists the injected interval with its size and the jammer that was on
     row = re.search(r"<tr><td>2026-01-01 00:05:00 UTC</td><td>300 to 340 s</td><td>4</td><td>Es/N0 and goodput"
-                    r"</td><td>QPSK 2/3</td><td>(-[0-9.]+) dB", text)
-    assert row is not None and float(row.group(1)) == pytest.approx(-2.0, abs=0.1)
+                    r"</td><td>QPSK 2/3</td><td>(\d+) of (\d+)</td><td>(-[0-9.]+) dB", text)
+    assert row is not None and float(row.group(3)) == pytest.approx(-2.0, abs=0.1)
+    m = read_csv_columns(d / "measured.csv")
+    inside = (m["time_s"] >= 300.0) & (m["time_s"] < 340.0)
+    assert (int(row.group(1)), int(row.group(2))) == (m["frame_errors"][inside].sum(), m["frames"][inside].sum())
     assert "They disagree in 4 bin(s)" in plain
 
 
