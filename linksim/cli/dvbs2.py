@@ -193,8 +193,6 @@ def run_rx(args: argparse.Namespace) -> int:
     path = Path(args.infile)
     if not path.is_file():
         raise InputError(f"--in {args.infile}: no such file")
-    if path.stat().st_size % 8:
-        raise InputError(f"--in {args.infile}: size is not a whole number of complex64 samples")
     rx = Receiver(sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code, max_iter=args.max_iter,
                   demapper=args.demapper)
     chunk = 1 << 20
@@ -219,13 +217,11 @@ def run_rx(args: argparse.Namespace) -> int:
                 if fr_f:
                     fr_f.write(json.dumps(r.as_dict()) + "\n")
 
-        with open(path, "rb") as f:
-            while True:
-                x = np.fromfile(f, dtype=np.complex64, count=chunk)
-                if x.size == 0:
-                    break
-                total["samples"] += x.size
-                consume(rx.process(x))
+        from ..iqfile import IQReader  # raw .cf32 or a SigMF recording (e.g. one made by linksim hw)
+
+        for x in IQReader(path, chunk_samples=chunk):
+            total["samples"] += x.size
+            consume(rx.process(x))
         consume(rx.flush())
     finally:
         if ts_f:
