@@ -87,3 +87,16 @@ def test_acm_follows_a_12_to_0_to_12_db_fade_with_a_geo_return_path():
         ideal += p.data_field_bits / p.plframe_symbols * f.symbols
     ideal /= sent_s
     assert 0.6 * ideal < good <= ideal
+
+
+def test_acm_prediction_extrapolates_a_falling_trend_only():
+    def run(predict: bool, slope_db_s: float) -> str:
+        c = ModcodController("acm", margin_db=0.5, hysteresis_db=0.0, return_delay_s=0.5, predict=predict)
+        for i in range(11):  # reports every 0.1 s from t = 0 to 1 s
+            c.report(0.1 * i, 10.0 + slope_db_s * 0.1 * i)
+        return c.select(1.5)  # newest arrived report: made at 1.0 s, 0.5 s old
+    # falling at 4 dB/s: the newest report says 6 dB, 0.5 s later it is about 4 dB
+    assert run(False, -4.0) == ModcodController("acm", margin_db=0.5).best_for(6.0).name
+    assert run(True, -4.0) == ModcodController("acm", margin_db=0.5).best_for(4.0).name
+    # rising: no extrapolation
+    assert run(True, 4.0) == run(False, 4.0) == ModcodController("acm", margin_db=0.5).best_for(14.0).name

@@ -8,7 +8,9 @@ newest report that has arrived (the minimum over the last `window` reports that 
 noisy estimate), and picks the most efficient MODCOD whose Table 13 threshold plus `margin_db` it meets. To avoid
 toggling, it moves to a more efficient MODCOD only when the estimate also clears that MODCOD's threshold plus
 `margin_db + hysteresis_db`; it moves down at once. Before any report arrives it uses `initial_modcod` (the most
-robust MODCOD by default).
+robust MODCOD by default). With `predict`, a falling Es/N0 trend (slope of the reports over the last
+`trend_window_s`) is extrapolated over the age of the newest report, so the margin need not cover what a fade
+does during the return delay.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
+
+import numpy as np
 
 from ..errors import InputError
 from ..modcods import Modcod, get, table13
@@ -40,7 +44,7 @@ class ModcodController:
                  schedule: list[tuple[float, str]] | None = None, margin_db: float = 0.5,
                  hysteresis_db: float = 0.3, return_delay_s: float = 0.5, window: int = 1,
                  allowed: list[str] | None = None, pilots: bool = True, initial_modcod: str | None = None,
-                 frame: str = "normal") -> None:
+                 frame: str = "normal", predict: bool = False, trend_window_s: float = 1.0) -> None:
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         if return_delay_s < 0:
@@ -55,6 +59,10 @@ class ModcodController:
         self.return_delay_s = float(return_delay_s)
         self.window = int(window)
         self.pilots = bool(pilots)
+        self.predict = bool(predict)
+        if trend_window_s <= 0:
+            raise InputError(f"trend_window_s must be positive, not {trend_window_s}")
+        self.trend_window_s = float(trend_window_s)
         if mode == "ccm":
             if modcod is None:
                 raise InputError("CCM needs a modcod")
@@ -73,19 +81,38 @@ class ModcodController:
         self._ladder: list[Modcod] = sorted(mods, key=lambda m: m.efficiency(self.pilots))
         start = get(initial_modcod) if initial_modcod else min(self._ladder, key=lambda m: m.esn0_qef_db)
         self._current = start
-        self._in_flight: deque[tuple[float, float]] = deque()  # (arrival time, esn0_db)
+        self._in_flight: deque[tuple[float, float, float]] = deque()  # (arrival time, report time, esn0_db)
         self._arrived: deque[float] = deque(maxlen=self.window)
+        self._history: deque[tuple[float, float]] = deque()  # (report time, esn0_db) over the trend window
         self.decisions: list[AcmDecision] = []
 
     # ------------------------------------------------------------------------------------------------ return path
     def report(self, t_s: float, esn0_db: float) -> None:
         """The receiver's Es/N0 estimate for a frame that ended at sample-clock time t_s (seconds)."""
         if esn0_db == esn0_db:  # skip NaN
-            self._in_flight.append((float(t_s) + self.return_delay_s, float(esn0_db)))
+            self._in_flight.append((float(t_s) + self.return_delay_s, float(t_s), float(esn0_db)))
 
     def _deliver(self, t_s: float) -> None:
         while self._in_flight and self._in_flight[0][0] <= t_s:
-            self._arrived.append(self._in_flight.popleft()[1])
+            _, t_rep, e = self._in_flight.popleft()
+            self._arrived.append(e)
+            self._history.append((t_rep, e))
+        while self._history and self._history[0][0] < t_s - self.return_delay_s - self.trend_window_s:
+            self._history.popleft()
+
+    def _predicted(self, est: float, t_s: float) -> float:
+        """With predict: the estimate extrapolated to now along a falling trend (least-squares slope of the
+        reports within trend_window_s); a rising trend is not extrapolated (fades come faster than they go)."""
+        if not self.predict or len(self._history) < 3:
+            return est
+        tr = np.array([h[0] for h in self._history])
+        er = np.array([h[1] for h in self._history])
+        if tr[-1] - tr[0] < 0.25 * self.trend_window_s:
+            return est
+        slope = float(np.polyfit(tr - tr[-1], er, 1)[0])  # dB/s
+        if slope >= 0:
+            return est
+        return est + slope * (t_s - tr[-1])
 
     # ------------------------------------------------------------------------------------------------ choice
     def best_for(self, esn0_db: float, extra_db: float = 0.0) -> Modcod:
@@ -110,6 +137,8 @@ class ModcodController:
             return name
         self._deliver(t_s)
         est = min(self._arrived) if self._arrived else None
+        if est is not None:
+            est = self._predicted(est, t_s)
         if est is not None:
             down = self.best_for(est)
             up = self.best_for(est, self.hysteresis_db)
