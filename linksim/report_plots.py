@@ -258,6 +258,12 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
         th = r.num("timeline", "esn0_db")
         if np.nanmax(np.abs(np.nan_to_num(th - r.num("timeline", "cnij_db")))) > 0.05:
             ax.plot(x, th, color=C_PRED, lw=0.8, ls="--", label="predicted Es/N0 (thermal only)")
+    if not tt.size:  # no budget file: the per-bin prediction from measured.csv
+        _bins_hlines(ax, m0, m1, r.num("measured", "predicted_esn0_db"), C_PRED, "predicted C/(N+I+J)",
+                     predicted=True)
+        for name in ("geometry", "loss"):
+            ax_of[name].text(0.5, 0.5, "timeline.csv missing", transform=ax_of[name].transAxes, ha="center",
+                             color="0.4")
     _bins_hlines(ax, m0, m1, r.num("measured", "esn0_est_db"), C_MEAS, "measured Es/N0 (receiver estimate)")
     if not r.n_bins:
         ax.text(0.5, 0.5, "no measurements", transform=ax.transAxes, ha="center", color="0.4")

@@ -309,3 +309,14 @@ def test_overview_spans_the_run() -> None:
     assert run_window(_tiny_run(m, 8.0, 388.0)) == (380.0, 388.0)  # started 380 s into the scenario
     m = {"time_s": [0.0, 10.0], "bin_s": [10.0, 10.0], "modcod": ["8PSK 3/4"] * 2}
     assert run_window(_tiny_run(m, 600.0, 600.0)) == (0.0, 600.0)  # partial: the planned span, not the bins
+
+
+def test_report_without_timeline_or_frames(run_with_gap: Path, tmp_path: Path) -> None:
+    d = _copy(run_with_gap, tmp_path)
+    (d / "timeline.csv").unlink()
+    (d / "frames.csv").unlink()
+    assert sorted(check_run_dir(d)) == ["frames.csv is missing", "timeline.csv is missing"]
+    text = build_report(d).read_text()
+    assert "timeline.csv is missing" in text and "frames.csv is missing" in text
+    _png_ok(d / "overview.png")
+    assert not (d / "frame_esn0_hist.png").exists()
