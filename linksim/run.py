@@ -65,6 +65,23 @@ class Devices:
     metadata: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _recorder(record: Path, s: Scenario, st: Stretch, rx: Any = None, tx: Any = None) -> Any:
+    """A SigMF recorder of the receiver's input for one stretch, with the run's metadata."""
+    import tomli_w
+
+    from .geometry import format_utc
+    from .hw.sigmf_io import hil_metadata, sigmf_recorder
+
+    clock = {"sample_rate_sps": st.fs, "scenario_time_of_sample_0_s": st.t_base_s,
+             "utc_of_sample_0": format_utc(s.start_unix_s + st.t_base_s), "stretch": st.k}
+    meta = hil_metadata(rx=rx, tx=tx, scenario_text=tomli_w.dumps(s.resolved()), sample_clock=clock)
+    meta["scenario"] = s.name
+    return sigmf_recorder(Path(f"{record}-stretch{st.k}"), sample_rate_sps=st.fs,
+                          center_freq_hz=rx.center_freq_hz if rx is not None else s.carrier.freq_hz,
+                          description=f"linksim run {s.name}, stretch {st.k}: receiver input",
+                          hw=(rx.profile.name if rx is not None else "loopback"), linksim=meta)
+
+
 @dataclass
 class FrameRecord:
     time_s: float  # scenario time of the frame's first symbol
@@ -320,8 +337,8 @@ def account(s: Scenario, st: Stretch, frame_log: list[tuple[int, str]], reports:
 
 def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float, acm: bool, seed: int,
                  max_iter: int, state: RunState, stop: threading.Event,
-                 devices: Devices | None = None) -> list[FrameRecord]:
-    """One stretch in one process: loopback, or through devices."""
+                 devices: Devices | None = None, record: Path | None = None) -> list[FrameRecord]:
+    """One stretch in one process: loopback, or through devices; optionally recording the RX input as SigMF."""
     from gnuradio import blocks, gr
 
     st, note = plan_stretch(s, tl, k, t0, t1, acm, seed)
@@ -338,15 +355,25 @@ def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float,
 
     rxc = receive_half(s, st, max_iter, on_reports)
     sink = blocks.null_sink(gr.sizeof_char)
+    rec = None
     if devices is None:
         tb.connect(txc, head, rxc, sink)
+        if record is not None:
+            rec = _recorder(record, s, st)
+            tb.connect(head, rec)
     else:
         dev_tx, dev_rx = _open_devices(devices, st.fs)
         scale = blocks.multiply_const_cc(devices.tx_scale)
         head_rx = blocks.head(gr.sizeof_gr_complex, st.n_samples)
         tb.connect(txc, head, scale, dev_tx)
         tb.connect(dev_rx, head_rx, rxc, sink)
+        if record is not None:
+            rec = _recorder(record, s, st, dev_rx, dev_tx)
+            tb.connect(head_rx, rec)
     run_flowgraph(tb, stop, loop.finish)
+    if rec is not None:
+        rec.finalize({"frames_sent": len(txc.tx.frame_log)})
+        state.notes.append(f"receiver input of stretch {st.k} recorded to {rec.base}.sigmf-meta")
     if devices is not None:
         devices.metadata = [dev_tx.metadata(), dev_rx.metadata()]
     state.sim_symbols += st.n_samples / st.sps
@@ -600,7 +627,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
                  acm: bool | None = None, progress: Callable[[str], None] | None = None,
                  every_s: float | None = None, dwell_s: float | None = None, bin_s: float | None = None,
                  max_iter: int = 50, report: bool = True, stop: threading.Event | None = None,
-                 devices: Devices | None = None, start_s: float = 0.0) -> dict[str, Any]:
+                 devices: Devices | None = None, start_s: float = 0.0,
+                 record: Path | None = None) -> dict[str, Any]:
     """Run a scenario end to end in one process (loopback, or through devices) and write its run directory;
     returns the summary. KeyboardInterrupt (or `stop` set) ends the run after writing what was measured
     (status "partial") and re-raises KeyboardInterrupt."""
@@ -613,7 +641,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
     stretches = plan_stretches(tl, dur, every_s, dwell_s, start_s)
 
     def one_stretch(k: int, t0: float, t1: float, state: RunState) -> list[FrameRecord]:
-        return _run_stretch(s, tl, k, t0, t1, acm_v, seed_v, max_iter, state, stop_ev, devices)
+        return _run_stretch(s, tl, k, t0, t1, acm_v, seed_v, max_iter, state, stop_ev, devices, record)
 
     extra: dict[str, Any] = {"mode": "loopback" if devices is None else "hardware"}
     return write_run(s, Path(out_dir), tl, stretches, dur, seed_v, acm_v, one_stretch, report=report,

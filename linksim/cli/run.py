@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     hw.add_argument("--rx", metavar="PROFILE", help="receive from this device profile")
     hw.add_argument("--tx-enable", action="store_true", help="allow RF transmission (the profile must allow it too)")
     hw.add_argument("--center-freq", type=float, metavar="HZ", help="lab RF/IF centre frequency for the devices")
+    hw.add_argument("--record", metavar="PATH", help="record the receiver's input of each stretch as SigMF "
+                    "(PATH-stretchK.sigmf-meta/-data, with device, gains, reference lock, scenario hash, sample clock)")
     hw.add_argument("--tx-scale", type=float, default=0.3, metavar="A", help="digital TX amplitude (<= 1)")
     sp = p.add_argument_group("split run (TX and RX halves in separate processes or hosts, IQ over ZeroMQ)")
     sp.add_argument("--role", choices=("tx", "rx"), help="run only this half; start the tx half first")
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sm = run_scenario(s, out, duration_s=args.duration, seed=args.seed, acm=args.acm, progress=progress,
                           every_s=args.every, dwell_s=args.dwell, bin_s=args.bin, report=not args.no_report,
-                          devices=devices, start_s=args.start)
+                          devices=devices, start_s=args.start, record=Path(args.record) if args.record else None)
     except KeyboardInterrupt:
         sys.stderr.write(f"linksim run: interrupted; partial results in {out}\n")
         return 130
