@@ -440,8 +440,10 @@ def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int) -
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _llr_fast(y, pr, pi, bit_of, inv_n0, out):  # pragma: no cover - compiled
-    """Exact log-MAP LLRs; points whose metric is more than 30 below the best contribute < 1e-13 and are
-    skipped (no exp), and each bit takes a single log of the ratio of the two sums."""
+    """Exact log-MAP LLRs; points whose metric is more than 20 below the best are skipped (no exp), which caps
+    |LLR| near 24 (the sums start at exp(-24)); each bit takes a single log of the ratio of the two sums."""
+    cut = np.float32(-20.0)
+    floor = np.float32(np.exp(-24.0))
     n = y.shape[0]
     M = pr.shape[0]
     m = bit_of.shape[1]
@@ -460,11 +462,11 @@ def _llr_fast(y, pr, pi, bit_of, inv_n0, out):  # pragma: no cover - compiled
             if v > dmax:
                 dmax = v
         for j in range(m):
-            s0[j] = np.float32(1e-30)
-            s1[j] = np.float32(1e-30)
+            s0[j] = floor
+            s1[j] = floor
         for k in range(M):
             v = d[k] - dmax
-            if v > -30.0:
+            if v > cut:
                 w = np.exp(v)
                 for j in range(m):
                     if bit_of[k, j]:
