@@ -22,7 +22,7 @@ import numpy as np
 
 from . import report_plots
 from .report_data import AVAILABLE_FER, RunData, check_run, load_run_dir
-from .report_gap import ESN0_TOL_DB, GOODPUT_TOL_PCT, GapInterval, bin_gaps, gap_intervals
+from .report_gap import ESN0_TOL_DB, GOODPUT_TOL_PCT, BinGaps, GapInterval, bin_gaps, gap_intervals
 
 MAX_GAP_ROWS = 60
 MAX_BIN_ROWS = 2000
@@ -367,10 +367,10 @@ def _status_banner(r: RunData) -> str:
 
 # ------------------------------------------------------------------------------------------------ gap
 
-def _gap_section(r: RunData, esn0_tol_db: float, goodput_tol_pct: float) -> str:
-    if not r.n_bins:
+def _gap_section(r: RunData, gaps: BinGaps | None) -> str:
+    if not r.n_bins or gaps is None:
         return "<p>No measured bins: nothing to compare with the prediction.</p>"
-    gaps = bin_gaps(r, esn0_tol_db, goodput_tol_pct)
+    esn0_tol_db, goodput_tol_pct = gaps.esn0_tol_db, gaps.goodput_tol_pct
     n = r.n_bins
     d = gaps.d_esn0_db[np.isfinite(gaps.d_esn0_db)]
     n_e = int(np.sum(gaps.esn0_flag))
@@ -430,10 +430,9 @@ def _gap_row(r: RunData, iv: GapInterval) -> tuple[Any, ...]:
             "; ".join(js) or "none")
 
 
-def _bins_table(r: RunData) -> str:
-    if not r.n_bins:
+def _bins_table(r: RunData, g: BinGaps | None) -> str:
+    if not r.n_bins or g is None:
         return ""
-    g = bin_gaps(r)
     t0 = r.num("measured", "time_s")
     cols = [r.num("measured", c) for c in ("bin_s", "frames", "frame_errors", "esn0_est_db", "predicted_esn0_db",
                                           "goodput_bps", "predicted_goodput_bps")]
@@ -562,7 +561,7 @@ def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
         "(and by more than one frame's information bits in the bin: a bin holds whole frames only). "
         "Predicted Es/N0 is the budget's C/(N+I+J) over the bin; measured Es/N0 is the receiver's estimate from "
         "the decoded frames.</p>",
-        _gap_section(r, esn0_tol_db, goodput_tol_pct), _bins_table(r),
+        _gap_section(r, gaps), _bins_table(r, gaps),
         "<h2>Notes</h2>", _notes(r, problems),
         "<h2>Software versions</h2>", _versions(r), _devices(r),
         "</body></html>",

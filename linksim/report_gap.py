@@ -21,7 +21,9 @@ class BinGaps:
     d_esn0_db: np.ndarray  # measured - predicted Es/N0 (NaN where either is missing)
     d_goodput_pct: np.ndarray  # 100 (measured - predicted) / predicted; +inf if predicted 0 and measured > 0
     esn0_flag: np.ndarray  # bool: |d_esn0_db| > tolerance
-    goodput_flag: np.ndarray  # bool: |d_goodput_pct| > tolerance
+    goodput_flag: np.ndarray  # bool: |d_goodput_pct| > tolerance and more than one frame's bits per bin
+    esn0_tol_db: float = ESN0_TOL_DB
+    goodput_tol_pct: float = GOODPUT_TOL_PCT
 
     @property
     def flagged(self) -> np.ndarray:
@@ -91,7 +93,7 @@ def bin_gaps(r: RunData, esn0_tol_db: float = ESN0_TOL_DB, goodput_tol_pct: floa
     with np.errstate(invalid="ignore"):
         e_flag = np.abs(d_e) > esn0_tol_db
         g_flag = (np.abs(d_g) > goodput_tol_pct) & (np.abs(g - pg) > frame_quantum_bps(r) * (1 + 1e-9))
-    return BinGaps(d_e, d_g, e_flag, g_flag)
+    return BinGaps(d_e, d_g, e_flag, g_flag, esn0_tol_db, goodput_tol_pct)
 
 
 def _signed_max(x: np.ndarray) -> float:
