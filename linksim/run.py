@@ -62,7 +62,48 @@ class Devices:
     tx_gains_db: dict[str, float] | None = None
     rx_gains_db: dict[str, float] | None = None
     tx_scale: float = 0.3  # digital back-off of the unit-power waveform (peaks stay below full scale)
+    attenuator: Any = None  # an open linksim.hw.attenuator.Attenuator: replays the fade on the RF path
+    attenuation_base_db: float = 0.0  # attenuator setting with no fade (the cabled path's own loss is separate)
+    rotator: Any = None  # an open linksim.hw.rotator.Rotator: tracks the satellite's az/el
     metadata: list[dict[str, Any]] = field(default_factory=list)
+    lab: list[dict[str, Any]] = field(default_factory=list)  # attenuator/rotator reports per stretch
+
+
+def _lab_threads(d: Devices, tl: budget.Timeline, st: Stretch, stop: threading.Event) -> list[threading.Thread]:
+    """Attenuator and rotator running beside the flowgraph on the wall clock (the hardware is real time).
+
+    The attenuator replays the carrier's fade over the stretch (the budget's C/(N+I+J) below its best value, from
+    the lead-in on, at the Timeline's step) on top of its base setting; the rotator points at the satellite."""
+    t = tl.time_s
+    m = (t >= st.t_base_s - 1e-9) & (t <= st.t1_s + 1e-9)
+    if not m.any():
+        m[int(np.argmin(np.abs(t - st.t0_s)))] = True
+    step = float(t[1] - t[0]) if len(t) > 1 else 1.0
+    threads = []
+    report: dict[str, Any] = {"stretch": st.k}
+    d.lab.append(report)
+    if d.attenuator is not None:
+        cn = np.nan_to_num(np.asarray(tl["esn0_db"][m], dtype=float), nan=-30.0)
+        fade = cn.max() - cn
+
+        def att() -> None:
+            r = d.attenuator.replay(fade, step, base_db=d.attenuation_base_db, stop=stop)
+            report["attenuator"] = {"requested_db": [float(x) for x in r.requested_db],
+                                    "applied_db": [None if not np.isfinite(x) else float(x) for x in r.applied_db],
+                                    "clipped_steps": r.clipped_steps, "step_s": r.step_s, "notes": r.notes}
+
+        threads.append(threading.Thread(target=att, daemon=True))
+    if d.rotator is not None:
+        pts = np.column_stack([tl["azimuth_deg"][m], np.maximum(tl["elevation_deg"][m], 0.0)])
+
+        def rot() -> None:
+            r = d.rotator.track(pts, step, stop=stop)
+            err = r.pointing_error_deg[np.isfinite(r.pointing_error_deg)]
+            report["rotator"] = {"max_pointing_error_deg": float(err.max()) if err.size else None,
+                                 "steps": int(len(r.commanded_az_deg)), "notes": r.notes}
+
+        threads.append(threading.Thread(target=rot, daemon=True))
+    return threads
 
 
 def _recorder(record: Path, s: Scenario, st: Stretch, rx: Any = None, tx: Any = None) -> Any:
@@ -370,7 +411,18 @@ def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float,
         if record is not None:
             rec = _recorder(record, s, st, dev_rx, dev_tx)
             tb.connect(head_rx, rec)
-    run_flowgraph(tb, stop, loop.finish)
+    lab_stop = threading.Event()
+    lab = _lab_threads(devices, tl, st, lab_stop) if devices is not None else []
+    for th in lab:
+        th.start()
+
+    def on_end() -> None:
+        loop.finish()
+        lab_stop.set()
+        for th in lab:
+            th.join(timeout=10.0)
+
+    run_flowgraph(tb, stop, on_end)
     if rec is not None:
         rec.finalize({"frames_sent": len(txc.tx.frame_log)})
         state.notes.append(f"receiver input of stretch {st.k} recorded to {rec.base}.sigmf-meta")
@@ -682,6 +734,8 @@ def write_run(s: Scenario, out: Path, tl: budget.Timeline, stretches: list[tuple
         sm.update(extra or {})
         if devices is not None:
             sm["devices"] = devices.metadata
+            if devices.attenuator is not None or devices.rotator is not None:
+                sm["lab"] = devices.lab
         (out / "summary.json").write_text(json.dumps(_json_safe(sm), indent=2))
         return sm
 

@@ -33,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     hw.add_argument("--rx", metavar="PROFILE", help="receive from this device profile")
     hw.add_argument("--tx-enable", action="store_true", help="allow RF transmission (the profile must allow it too)")
     hw.add_argument("--center-freq", type=float, metavar="HZ", help="lab RF/IF centre frequency for the devices")
+    hw.add_argument("--attenuator", metavar="URL", help="replay the scenario's fade on a programmable attenuator")
+    hw.add_argument("--attenuation-base", type=float, default=0.0, metavar="DB",
+                    help="attenuator setting with no fade (default 0)")
+    hw.add_argument("--rotator", metavar="URL", help="point an antenna rotator at the satellite")
+    hw.add_argument("--rotator-model", choices=("rotctld", "gs232a", "gs232b"), default="rotctld")
     hw.add_argument("--record", metavar="PATH", help="record the receiver's input of each stretch as SigMF "
                     "(PATH-stretchK.sigmf-meta/-data, with device, gains, reference lock, scenario hash, sample clock)")
     hw.add_argument("--tx-scale", type=float, default=0.3, metavar="A", help="digital TX amplitude (<= 1)")
@@ -64,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
         if not 0.0 < args.tx_scale <= 1.0:
             raise InputError(f"--tx-scale must be in (0, 1], not {args.tx_scale}")
         devices = Devices(args.tx, args.rx, tx_enable=args.tx_enable, center_freq_hz=args.center_freq,
-                          tx_scale=args.tx_scale)
+                          tx_scale=args.tx_scale, attenuation_base_db=args.attenuation_base)
+    elif args.attenuator or args.rotator:
+        raise InputError("--attenuator and --rotator need a hardware run (--tx PROFILE --rx PROFILE)")
     out = Path(args.out) if args.out else Path("runs") / f"{s.name}-{time.strftime('%Y%m%dT%H%M%S')}"
 
     def progress(msg: str) -> None:
@@ -74,13 +81,27 @@ def run(args: argparse.Namespace) -> int:
     if args.role:
         return _split(args, s, out, progress)
     progress(f"{s.name}: writing {out}")
+    lab = []
     try:
+        if devices is not None and args.attenuator:
+            from ..hw.attenuator import open_attenuator
+
+            devices.attenuator = open_attenuator(args.attenuator)  # at maximum attenuation until the run starts
+            lab.append(devices.attenuator)
+        if devices is not None and args.rotator:
+            from ..hw.rotator import open_rotator
+
+            devices.rotator = open_rotator(args.rotator, args.rotator_model)
+            lab.append(devices.rotator)
         sm = run_scenario(s, out, duration_s=args.duration, seed=args.seed, acm=args.acm, progress=progress,
                           every_s=args.every, dwell_s=args.dwell, bin_s=args.bin, report=not args.no_report,
                           devices=devices, start_s=args.start, record=Path(args.record) if args.record else None)
     except KeyboardInterrupt:
         sys.stderr.write(f"linksim run: interrupted; partial results in {out}\n")
         return 130
+    finally:
+        for g in lab:  # attenuator back to maximum, rotator stopped
+            g.close()
     return _print_summary(args, s, sm, out)
 
 

@@ -76,6 +76,7 @@ class dvbs2_tx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         self.modcod_source = None
         self.frame_log: list[tuple[int, str]] = []  # (first output sample index, MODCOD) of every PLFRAME made
         # large output chunks: a normal PLFRAME is tens of thousands of samples, and each Python work call costs
+        self.set_log_level("warn")  # GNU Radio logs the buffer request at info level, on stdout
         self.set_min_output_buffer(1 << 17)
         self.message_port_register_in(pmt.intern("modcod"))
         self.set_msg_handler(pmt.intern("modcod"), self._handle_modcod)
