@@ -144,6 +144,7 @@ class RunState:
     frames: list[FrameRecord] = field(default_factory=list)
     bins: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
+    stretch_wall_s: float = 0.0  # wall time inside the stretches (flowgraphs and measurement)
     sim_symbols: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -306,7 +307,7 @@ def transmit_half(s: Scenario, tl: budget.Timeline, st: Stretch, loop: AcmLoop) 
     """TS source -> DVB-S2 TX -> channel -> head(n_samples): (hier block, its last block, the channel)."""
     from gnuradio import blocks, gr
 
-    from .gr.link import transmit_chain
+    from .gr.link import _big_buffers, transmit_chain
     from .link_channel import channel_from_timeline
 
     c = s.carrier
@@ -315,6 +316,7 @@ def transmit_half(s: Scenario, tl: budget.Timeline, st: Stretch, loop: AcmLoop) 
     if st.acm:
         txc.tx.modcod_source = loop.modcod_at
     head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
+    _big_buffers(head)
     return txc, head, ch
 
 
@@ -637,7 +639,9 @@ def summarize(s: Scenario, state: RunState, status: str, seed: int, acm: bool, c
         "availability_pct": 100.0 * len(avail) / len(bins) if bins else math.nan,
         "esn0_bias_db": float(np.mean(bias)) if bias else math.nan,
         "wall_time_s": state.wall_s,
-        "realtime_factor": (state.sim_symbols / c.symbol_rate_baud) / state.wall_s if state.wall_s > 0 else 0.0,
+        "simulated_s": state.sim_symbols / c.symbol_rate_baud,  # IQ simulated, lead-ins and tails included
+        "realtime_factor": ((state.sim_symbols / c.symbol_rate_baud) / state.stretch_wall_s
+                            if state.stretch_wall_s > 0 else 0.0),
         "jammers": [{"name": j.name, "type": j.type,
                      "js_db_mean": _mean_finite([b.get(f"js_db[{j.name}]", math.nan) for b in bins])}
                     for j in s.jammers],
@@ -745,7 +749,9 @@ def write_run(s: Scenario, out: Path, tl: budget.Timeline, stretches: list[tuple
             if stop_ev.is_set():
                 interrupted = True
                 break
+            t_k = time.monotonic()
             fr = one_stretch(k, t0, t1, state)
+            state.stretch_wall_s += time.monotonic() - t_k
             if stop_ev.is_set():
                 interrupted = True
                 break

@@ -21,6 +21,15 @@ from .dvbs2_tx import dvbs2_tx
 PACKETS_PER_BLOCK = 64
 
 
+BUFFER_ITEMS = 1 << 17  # a normal PLFRAME is tens of thousands of samples; every Python work() call costs
+
+
+def _big_buffers(block: object) -> None:
+    """Large output buffers so Python blocks downstream get big chunks (GNU Radio logs the request: silenced)."""
+    block.set_log_level("warn")
+    block.set_min_output_buffer(BUFFER_ITEMS)
+
+
 class ts_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
     """An endless stream of seeded pseudo-random MPEG-TS packets (188 bytes, sync 0x47), same seed same bytes."""
 
@@ -54,6 +63,7 @@ class transmit_chain(gr.hier_block2):  # noqa: N801
         self.tx = dvbs2_tx(modcod, frame, pilots, rolloff, sps, gold_code, "ts", ccm=True)
         if channel is not None:
             self.channel = channel_cc(channel=channel)
+            _big_buffers(self.channel)
             self.connect(self.source, self.tx, self.channel, self)
         else:
             self.channel = None
