@@ -402,7 +402,7 @@ class Receiver:
                 break
             ph = combined_offset_phasor(c_sof[p], c_pls[p])
             f1 = float(np.angle(ph) / (2 * np.pi))
-            conf = self._confirm(p, f1, float(metric[p]), max(mu + 3.0 * sd, 0.7 * float(metric[p])), can_wait)
+            conf = self._confirm(p, f1, float(metric[p]), max(mu + 2.5 * sd, 0.5 * float(metric[p])), can_wait)
             if conf == "wait":
                 wait = True
             elif conf is not None:
@@ -420,9 +420,12 @@ class Receiver:
     def _confirm(self, p: int, f1: float, m1: float, thr: float,
                  can_wait: bool) -> tuple[float, float] | str | None:
         """Check that PLHEADERs follow the candidate at p where its PLS code says (2 of them, fewer at the end
-        of the stream). Returns (carrier offset from all the headers, mean metric), None (rejected) or "wait"
-        (the buffer does not reach the next headers yet)."""
+        of the stream): each must stand out of the noise, and their mean metric must reach thr.
+        Returns (carrier offset from all the headers, mean metric), None (rejected) or "wait" (the buffer does
+        not reach the next headers yet)."""
         n = self._sym.size
+        mu, sd = self._noise_stats
+        thr_each = mu + 1.5 * sd  # each following header clearly above the noise, their mean above thr
         phs = [complex(0)]
         ms = [m1]
         q = p
@@ -439,12 +442,14 @@ class Receiver:
                 break
             m2, s2, p2 = header_metric(self._sym[q - 1 : q + PLHEADER_SYMBOLS + 1])
             j = int(np.argmax(m2))
-            if m2[j] < thr:
+            if m2[j] < thr_each:
                 return None
             q += j - 1
             ms.append(float(m2[j]))
             phs.append(combined_offset_phasor(s2[j], p2[j]))
         if len(ms) == 1 and m1 < 0.5:
+            return None
+        if len(ms) > 1 and float(np.mean(ms[1:])) < thr:
             return None
         met, cs, cp = header_metric(self._sym[p : p + PLHEADER_SYMBOLS])
         acc = combined_offset_phasor(cs[0], cp[0])
