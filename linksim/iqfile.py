@@ -8,14 +8,25 @@ Reading and writing stream in chunks, so memory does not depend on file length.
         (also a context manager). For SigMF, the .sigmf-meta (cf32_le, sample rate, SHA-512, one capture) is
         written on close through the `sigmf` package, which validates it against the SigMF schema.
 A SigMF path may name either file or the common base (`rec`, `rec.sigmf-meta`, `rec.sigmf-data`).
+
+The SigMF file format lives here alone (linksim.hw.sigmf_io builds its recorder and replay blocks on it):
+    sigmf_base(path), sigmf_paths(path) -> (meta, data): file naming.
+    sigmf_meta(sample_rate_hz, frequency_hz=, description=, hw=, datetime_utc=, extra_global=, annotations=): the
+        meta document of a one-capture, single-channel cf32_le recording.
+    write_sigmf_meta(path, doc, checksum=False): write it (checksum=True: add the data's SHA-512 and validate it
+        against the SigMF schema through the `sigmf` package).
+    read_sigmf_meta(path, what=, datatypes=, need_rate=): read and check it (InputError naming the problem).
+    sigmf_data_path(path, what=): the data file, InputError if it is missing.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,20 +42,138 @@ def is_sigmf(path: str | os.PathLike) -> bool:
     return p.endswith(SIGMF_SUFFIXES) or (not p.endswith(RAW_SUFFIXES) and Path(p + ".sigmf-meta").exists())
 
 
-def sigmf_paths(path: str | os.PathLike) -> tuple[Path, Path]:
-    """(meta, data) paths of a SigMF recording named by either file or the base name."""
+def sigmf_base(path: str | os.PathLike) -> Path:
+    """`rec.sigmf-meta`, `rec.sigmf-data`, `rec.sigmf` or `rec` -> `rec` (a SigMF recording's common base name)."""
     p = str(path)
     for suf in SIGMF_SUFFIXES:
         if p.endswith(suf):
-            p = p[: -len(suf)]
-            break
-    return Path(p + ".sigmf-meta"), Path(p + ".sigmf-data")
+            return Path(p[: -len(suf)])
+    return Path(p)
+
+
+def sigmf_paths(path: str | os.PathLike) -> tuple[Path, Path]:
+    """(meta, data) paths of a SigMF recording named by either file or the base name."""
+    b = str(sigmf_base(path))
+    return Path(b + ".sigmf-meta"), Path(b + ".sigmf-data")
 
 
 def _check_suffix(path: str | os.PathLike, what: str) -> None:
     p = str(path)
     if not (p.endswith(RAW_SUFFIXES) or p.endswith(SIGMF_SUFFIXES) or is_sigmf(p)):
         raise InputError(f"{what} {p}: unknown IQ file type (use .cf32 raw complex64 or .sigmf-meta/.sigmf-data)")
+
+
+def _sigmf_version() -> str:
+    try:
+        import sigmf
+
+        return str(getattr(sigmf, "__specification__", "1.2.0"))
+    except ImportError:  # pragma: no cover
+        return "1.2.0"
+
+
+SIGMF_VERSION = _sigmf_version()
+
+
+def sigmf_meta(
+    sample_rate_hz: float,
+    *,
+    frequency_hz: float | None = None,
+    description: str = "",
+    hw: str = "",
+    datetime_utc: _dt.datetime | None = None,
+    extra_global: Mapping[str, Any] | None = None,
+    annotations: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The SigMF meta document of a one-capture, single-channel cf32_le recording at `sample_rate_hz` (S/s).
+
+    frequency_hz: the capture's centre frequency (Hz); datetime_utc: the capture's start; extra_global: more
+    global keys (e.g. extension keys), applied last."""
+    from . import __version__
+
+    glob: dict[str, Any] = {
+        "core:datatype": "cf32_le",
+        "core:sample_rate": float(sample_rate_hz),
+        "core:version": SIGMF_VERSION,
+        "core:recorder": f"linksim {__version__}",
+        "core:num_channels": 1,
+    }
+    if description:
+        glob["core:description"] = description
+    if hw:
+        glob["core:hw"] = hw
+    glob.update(extra_global or {})
+    capture: dict[str, Any] = {"core:sample_start": 0}
+    if datetime_utc is not None:
+        capture["core:datetime"] = datetime_utc.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if frequency_hz is not None:
+        capture["core:frequency"] = float(frequency_hz)
+    return {"global": glob, "captures": [capture], "annotations": list(annotations or [])}
+
+
+def write_sigmf_meta(path: str | os.PathLike, doc: Mapping[str, Any], *, checksum: bool = False) -> Path:
+    """Write a recording's .sigmf-meta (`path` names either file or the base) and return its path.
+
+    checksum=True (the data file is complete): add the data's core:sha512 and validate the document against the
+    SigMF schema through the `sigmf` package. Otherwise plain JSON (numpy values, paths and datetimes converted),
+    e.g. for a recorder that writes its meta before the data is complete."""
+    meta_path, data_path = sigmf_paths(path)
+    if checksum:
+        from sigmf import SigMFFile
+
+        smf = SigMFFile(metadata=json.loads(json.dumps(doc, default=_json_default)), data_file=str(data_path))
+        smf.tofile(str(meta_path), overwrite=True)
+    else:
+        meta_path.write_text(json.dumps(doc, indent=2, default=_json_default) + "\n")
+    return meta_path
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (_dt.datetime, _dt.date)):
+        return o.isoformat()
+    return str(o)
+
+
+def _label(what: str, p: Path) -> str:
+    return f"{what} {p}" if what else str(p)
+
+
+def read_sigmf_meta(
+    path: str | os.PathLike, *, what: str = "input", datatypes: Iterable[str] = tuple(_DTYPES), need_rate: bool = False
+) -> dict[str, Any]:
+    """The meta document of a recording (`path` names either file or the base). InputError, prefixed with
+    `what`, if it is missing or not JSON, its datatype is not in `datatypes`, it has more than one channel, or
+    (need_rate) its core:sample_rate is missing or not positive."""
+    p = sigmf_paths(path)[0]
+    try:
+        doc = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{_label(what, p)}: no such SigMF metadata file") from None
+    except (OSError, ValueError) as e:
+        raise InputError(f"{_label(what, p)}: not readable SigMF metadata ({e})") from None
+    glob = doc.get("global", {})
+    dt = glob.get("core:datatype", "")
+    ok = tuple(datatypes)
+    if dt not in ok:
+        raise InputError(f"{_label(what, p)}: core:datatype {dt!r} not supported ({', '.join(ok)})")
+    if int(glob.get("core:num_channels", 1)) != 1:
+        raise InputError(f"{_label(what, p)}: only single-channel recordings are supported")
+    sr = glob.get("core:sample_rate")
+    if need_rate and (not isinstance(sr, (int, float)) or sr <= 0):
+        raise InputError(f"{_label(what, p)}: core:sample_rate missing or not positive")
+    return doc
+
+
+def sigmf_data_path(path: str | os.PathLike, *, what: str = "input") -> Path:
+    """The .sigmf-data file of a recording; InputError if it does not exist."""
+    data = sigmf_paths(path)[1]
+    if not data.is_file():
+        raise InputError(f"{_label(what, data)}: no such SigMF data file")
+    return data
 
 
 class IQReader:
@@ -59,20 +188,10 @@ class IQReader:
         self._dtype, self._scale = _DTYPES["cf32_le"]
         self._offset = 0
         if is_sigmf(path):
-            meta_path, self.data_path = sigmf_paths(path)
-            if not meta_path.exists():
-                raise InputError(f"input {meta_path}: no such SigMF metadata file")
-            try:
-                doc = json.loads(meta_path.read_text())
-            except (OSError, ValueError) as e:
-                raise InputError(f"input {meta_path}: not readable SigMF metadata ({e})") from None
+            doc = read_sigmf_meta(path)
+            self.data_path = sigmf_data_path(path)
             self.meta = dict(doc.get("global", {}))
-            dt = self.meta.get("core:datatype", "")
-            if dt not in _DTYPES:
-                raise InputError(f"input {meta_path}: core:datatype '{dt}' not supported (cf32_le, ci16_le, ci8)")
-            if int(self.meta.get("core:num_channels", 1)) != 1:
-                raise InputError(f"input {meta_path}: only single-channel recordings are supported")
-            self._dtype, self._scale = _DTYPES[dt]
+            self._dtype, self._scale = _DTYPES[self.meta["core:datatype"]]
             sr = self.meta.get("core:sample_rate")
             self.sample_rate_hz = float(sr) if sr is not None else None
             caps = doc.get("captures", [])
@@ -141,39 +260,15 @@ class IQWriter:
             return
         self._f.close()
         if self.sigmf:
-            from sigmf import SigMFFile
-
-            from . import __version__
-
-            info = {
-                "core:datatype": "cf32_le",
-                "core:sample_rate": float(self.sample_rate_hz),
-                "core:version": _sigmf_version(),
-                "core:recorder": f"linksim {__version__}",
-                "core:num_channels": 1,
-            }
-            if self.description:
-                info["core:description"] = self.description
-            info.update(self.extra_global)
-            smf = SigMFFile(data_file=str(self.data_path), global_info=info)
-            cap = {} if self.frequency_hz is None else {"core:frequency": float(self.frequency_hz)}
-            smf.add_capture(0, metadata=cap)
-            smf.tofile(str(self.meta_path), overwrite=True)
+            doc = sigmf_meta(self.sample_rate_hz, frequency_hz=self.frequency_hz, description=self.description,
+                             extra_global=self.extra_global)
+            write_sigmf_meta(self.meta_path, doc, checksum=True)
 
     def __enter__(self) -> IQWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _sigmf_version() -> str:
-    try:
-        import sigmf
-
-        return str(getattr(sigmf, "__specification__", "1.2.0"))
-    except ImportError:  # pragma: no cover
-        return "1.2.0"
 
 
 def write_iq(path: str | os.PathLike, x: np.ndarray, sample_rate_hz: float | None = None, **kw: object) -> None:

@@ -57,3 +57,23 @@ def test_errors(tmp_path):
     (tmp_path / "b.sigmf-data").write_bytes(b"")
     with pytest.raises(InputError, match="datatype"):
         IQReader(tmp_path / "b.sigmf-meta")
+
+
+def test_one_format_for_hardware_recordings_and_iq_files(tmp_path):
+    """linksim.hw.sigmf_io writes through iqfile: IQReader reads its recordings, read_sigmf reads write_iq's, and
+    a base name with a dot keeps it (`cap.v2` -> `cap.v2.sigmf-data`, not `cap.sigmf-data`)."""
+    from linksim.hw.sigmf_io import read_meta, read_sigmf, write_sigmf
+
+    x = (np.arange(300) * (0.5 - 0.25j)).astype(np.complex64)
+    meta_path = write_sigmf(tmp_path / "cap.v2", x, sample_rate_sps=2e6, center_freq_hz=2.2e9, linksim={"k": 1})
+    assert meta_path == tmp_path / "cap.v2.sigmf-meta" and (tmp_path / "cap.v2.sigmf-data").is_file()
+    r = IQReader(meta_path)
+    assert (r.sample_rate_hz, r.frequency_hz) == (2e6, 2.2e9) and r.meta["linksim:k"] == 1
+    assert np.array_equal(r.read_all(), x)
+    write_iq(tmp_path / "b.sigmf-data", x, 1e6)
+    y, meta = read_sigmf(tmp_path / "b")
+    assert np.array_equal(y, x) and meta["global"]["core:sample_rate"] == 1e6
+    (tmp_path / "c.sigmf-meta").write_text(json.dumps({"global": {"core:datatype": "ci16_le",
+                                                                  "core:sample_rate": 1e6}}))
+    with pytest.raises(InputError, match="datatype 'ci16_le' not supported"):
+        read_meta(tmp_path / "c")  # the GNU Radio replay source plays complex64 only

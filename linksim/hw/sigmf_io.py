@@ -1,8 +1,10 @@
 """SigMF recording and replay of RX IQ, with the hardware-in-the-loop metadata a run needs to be repeatable:
 device, gains, attenuator setting, rotator az/el, reference lock, scenario hash and sample clock.
 
-A recording is two files: `NAME.sigmf-data` (cf32_le samples) and `NAME.sigmf-meta` (JSON, SigMF 1.0 core plus
-a `linksim:` extension namespace declared in `core:extensions`), readable by any SigMF tool.
+A recording is two files: `NAME.sigmf-data` (cf32_le samples) and `NAME.sigmf-meta` (JSON, SigMF core plus
+a `linksim:` extension namespace declared in `core:extensions`), readable by any SigMF tool and by
+linksim.iqfile.IQReader. The file format itself (naming, meta layout, datatypes) is linksim.iqfile's; this module
+adds the hardware metadata and the GNU Radio blocks.
 
 GNU Radio: `sigmf_recorder(base, ...)` (a sink: file sink + meta written on `finalize()`) and
 `sigmf_replay_source(path, throttle=True)` (a source at the recording's real rate).
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,38 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..iqfile import (
+    SIGMF_VERSION,
+    IQReader,
+    read_sigmf_meta,
+    sigmf_base,
+    sigmf_data_path,
+    sigmf_meta,
+    sigmf_paths,
+    write_sigmf_meta,
+)
 
-SIGMF_VERSION = "1.0.0"
+__all__ = [
+    "SIGMF_VERSION",
+    "EXTENSION",
+    "base_path",
+    "scenario_hash",
+    "build_meta",
+    "write_meta",
+    "read_meta",
+    "write_sigmf",
+    "read_sigmf",
+    "sigmf_recorder",
+    "sigmf_replay_source",
+    "hil_metadata",
+]
+
 EXTENSION = {"name": "linksim", "version": "0.1.0", "optional": True}
 
 
 def base_path(path: str | Path) -> Path:
     """`x.sigmf-meta`, `x.sigmf-data` or `x` -> `x` (the recording's base name)."""
-    p = Path(path)
-    if p.suffix in (".sigmf-meta", ".sigmf-data", ".sigmf"):
-        return p.with_suffix("")
-    return p
+    return sigmf_base(path)
 
 
 def scenario_hash(text_or_bytes: str | bytes) -> str:
@@ -49,82 +71,46 @@ def build_meta(
     linksim: Mapping[str, Any] | None = None,
     annotations: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A SigMF meta document. `linksim` keys become `linksim:KEY` globals: use device, gains_db,
-    attenuation_db, rotator, reference, scenario_sha256, sample_clock, link (IQ link stats)."""
+    """A SigMF meta document (linksim.iqfile.sigmf_meta) declaring the `linksim` extension. `linksim` keys become
+    `linksim:KEY` globals: use device, gains_db, attenuation_db, rotator, reference, scenario_sha256, sample_clock,
+    link (IQ link stats)."""
     if not sample_rate_sps > 0:
         raise InputError(f"sample_rate_sps must be > 0, got {sample_rate_sps}")
-    start = start_utc or _dt.datetime.now(_dt.UTC)
-    glob: dict[str, Any] = {
-        "core:datatype": "cf32_le",
-        "core:sample_rate": float(sample_rate_sps),
-        "core:version": SIGMF_VERSION,
-        "core:recorder": "linksim",
-        "core:extensions": [dict(EXTENSION)],
-    }
-    if description:
-        glob["core:description"] = description
-    if hw:
-        glob["core:hw"] = hw
-    for k, v in (linksim or {}).items():
-        glob[f"linksim:{k}"] = v
-    capture: dict[str, Any] = {
-        "core:sample_start": 0,
-        "core:datetime": start.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-    }
-    if center_freq_hz is not None:
-        capture["core:frequency"] = float(center_freq_hz)
-    return {"global": glob, "captures": [capture], "annotations": list(annotations or [])}
+    extra: dict[str, Any] = {"core:extensions": [dict(EXTENSION)]}
+    extra.update({f"linksim:{k}": v for k, v in (linksim or {}).items()})
+    return sigmf_meta(
+        sample_rate_sps,
+        frequency_hz=center_freq_hz,
+        description=description,
+        hw=hw,
+        datetime_utc=start_utc or _dt.datetime.now(_dt.UTC),
+        extra_global=extra,
+        annotations=annotations,
+    )
 
 
 def write_meta(base: str | Path, meta: Mapping[str, Any]) -> Path:
-    p = base_path(base).with_suffix(".sigmf-meta")
-    p.write_text(json.dumps(meta, indent=2, sort_keys=False, default=_json_default) + "\n")
-    return p
+    """Write `base.sigmf-meta` (JSON; numpy values converted) and return its path."""
+    return write_sigmf_meta(base, meta)
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:
-    """The meta document of a recording; InputError if missing, not JSON or not cf32_le."""
-    p = base_path(path).with_suffix(".sigmf-meta")
-    try:
-        meta = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such SigMF meta file") from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{p}: not valid JSON: {e}") from None
-    glob = meta.get("global", {})
-    if glob.get("core:datatype") != "cf32_le":
-        raise InputError(f"{p}: core:datatype {glob.get('core:datatype')!r} is not supported (only cf32_le)")
-    if not isinstance(glob.get("core:sample_rate"), (int, float)) or glob["core:sample_rate"] <= 0:
-        raise InputError(f"{p}: core:sample_rate missing or not positive")
-    return meta
+    """The meta document of a recording; InputError if missing, not JSON, not cf32_le or without a sample rate."""
+    return read_sigmf_meta(path, what="", datatypes=("cf32_le",), need_rate=True)
 
 
 def write_sigmf(base: str | Path, iq: np.ndarray, **meta_kwargs: Any) -> Path:
     """Write samples and meta (see build_meta for the keywords). Returns the meta path."""
-    b = base_path(base)
-    np.ascontiguousarray(iq, dtype=np.complex64).tofile(b.with_suffix(".sigmf-data"))
-    return write_meta(b, build_meta(**meta_kwargs))
+    meta = build_meta(**meta_kwargs)
+    np.ascontiguousarray(iq, dtype=np.complex64).tofile(sigmf_paths(base)[1])
+    return write_meta(base, meta)
 
 
 def read_sigmf(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
     """(samples complex64, meta) of a recording."""
     meta = read_meta(path)
-    data = base_path(path).with_suffix(".sigmf-data")
-    if not data.is_file():
-        raise InputError(f"{data}: no such SigMF data file")
-    return np.fromfile(data, dtype=np.complex64), meta
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (_dt.datetime, _dt.date)):
-        return o.isoformat()
-    if isinstance(o, Path):
-        return str(o)
-    return str(o)
+    sigmf_data_path(path, what="")
+    return IQReader(sigmf_paths(path)[0]).read_all(), meta
 
 
 # ---------------------------------------------------------------- GNU Radio blocks
@@ -145,6 +131,7 @@ def sigmf_recorder(
     from gnuradio import blocks, gr
 
     b = base_path(base)
+    data = sigmf_paths(b)[1]
     b.parent.mkdir(parents=True, exist_ok=True)
     meta = build_meta(
         sample_rate_sps=sample_rate_sps,
@@ -162,13 +149,13 @@ def sigmf_recorder(
             )
             self.base = b
             self.meta = meta
-            self.file_sink = blocks.file_sink(gr.sizeof_gr_complex, str(b.with_suffix(".sigmf-data")), False)
+            self.file_sink = blocks.file_sink(gr.sizeof_gr_complex, str(data), False)
             self.file_sink.set_unbuffered(False)
             self.connect(self, self.file_sink)
 
         def finalize(self, extra_linksim: Mapping[str, Any] | None = None) -> Path:
             self.file_sink.close()
-            n = b.with_suffix(".sigmf-data").stat().st_size // 8
+            n = data.stat().st_size // 8
             for k, v in (extra_linksim or {}).items():
                 self.meta["global"][f"linksim:{k}"] = v
             self.meta["global"]["linksim:samples"] = int(n)
@@ -187,9 +174,7 @@ def sigmf_replay_source(
 
     meta = read_meta(path)
     rate = float(meta["global"]["core:sample_rate"])
-    data = base_path(path).with_suffix(".sigmf-data")
-    if not data.is_file():
-        raise InputError(f"{data}: no such SigMF data file")
+    data = sigmf_data_path(path, what="")
     if expect_rate_sps is not None and abs(expect_rate_sps - rate) > 1e-6 * rate:
         raise InputError(f"{data}: recorded at {rate:g} S/s, asked to replay at {expect_rate_sps:g} S/s")
 
