@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import InputError
+from .bits import as_bit_rows
 from .params import _BCH_NORMAL, _BCH_SHORT, NORMAL, SHORT
 
 # Table 6a (normal FECFRAME) and Table 6b (short FECFRAME): g1..g12, each as the powers of x with coefficient 1.
@@ -249,19 +250,6 @@ def _bch_decode_frames(cw_bytes, bits, n, k, t, table, gw, nparity, exp, log, nn
 # ------------------------------------------------------------------------------------------------------- code
 
 
-def _as_bits(bits: np.ndarray, length: int, what: str) -> tuple[np.ndarray, tuple[int, ...]]:
-    a = np.asarray(bits)
-    if a.ndim == 0 or a.shape[-1] != length:
-        raise InputError(f"{what} expects bits with last dimension {length}, got shape {a.shape}")
-    if a.dtype == np.bool_:
-        a = a.astype(np.uint8)
-    if not np.issubdtype(a.dtype, np.integer):
-        raise InputError(f"{what} expects integer 0/1 bits, got dtype {a.dtype}")
-    if a.size and (a.min() < 0 or a.max() > 1):
-        raise InputError(f"{what} expects bits valued 0 or 1")
-    return np.ascontiguousarray(a.reshape(-1, length), dtype=np.uint8), a.shape[:-1]
-
-
 class BchCode:
     """The DVB-S2 BCH code for one frame size and nominal rate: k_bch message bits, n_bch = k_ldpc, t errors."""
 
@@ -307,7 +295,7 @@ class BchCode:
 
     def encode(self, bits: np.ndarray) -> np.ndarray:
         """bits uint8 (..., k_bch) -> codewords uint8 (..., n_bch): the message then the n-k parity bits."""
-        b, lead = _as_bits(bits, self.k, f"BCH encoder ({self.frame} {self.rate})")
+        b, lead = as_bit_rows(bits, self.k, f"BCH encoder ({self.frame} {self.rate})")
         out = np.empty((len(b), self.n), np.uint8)
         out[:, : self.k] = b
         _bch_encode_frames(np.packbits(b, axis=1), self.k, self._table, self._gw, self.nparity, out)
@@ -315,7 +303,7 @@ class BchCode:
 
     def decode(self, bits: np.ndarray) -> BchResult:
         """Hard-decision decoding of (..., n_bch) bits; corrects up to t errors and flags blocks it cannot."""
-        b, lead = _as_bits(bits, self.n, f"BCH decoder ({self.frame} {self.rate})")
+        b, lead = as_bit_rows(bits, self.n, f"BCH decoder ({self.frame} {self.rate})")
         out = np.empty((len(b), self.k), np.uint8)
         corrected = np.zeros(len(b), np.int64)
         ok = np.zeros(len(b), np.bool_)

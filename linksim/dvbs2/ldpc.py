@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import InputError
+from .bits import as_bit_rows
 from .params import _BCH_NORMAL, _BCH_SHORT, N_LDPC, NORMAL, SHORT
 
 GROUP = 360  # DVB-S2 parallelism factor M (bits per group, checks per layer)
@@ -267,15 +268,25 @@ def _qc_layered(
         if early_stop or stall > 0 or it == max_iter:
             bad = _qc_unsatisfied(post, hard, par, layer_ptr, blk_lo1, blk_lo2, blk_shift, blk_skip0, stall <= 0)
             ok = bad == 0
-            if ok and early_stop:
+            stop, best, best_it = _stop_rule(bad, it, early_stop, stall, best, best_it)
+            if stop:
                 break
-            if stall > 0:
-                if bad < best:
-                    best = bad
-                    best_it = it
-                elif it - best_it >= stall:
-                    break
     return it, ok
+
+
+@njit(cache=True, nogil=True)
+def _stop_rule(bad: int, it: int, early_stop: bool, stall: int, best: int, best_it: int) -> tuple[bool, int, int]:
+    """The layered decoders' stopping rule after iteration `it` left `bad` checks unsatisfied: (stop, best,
+    best_it). Stop when every check holds and early_stop, or (stall > 0) when `stall` iterations have passed
+    since the lowest count so far (`best`, reached at iteration `best_it`)."""
+    if bad == 0 and early_stop:
+        return True, best, best_it
+    if stall > 0:
+        if bad < best:
+            return False, bad, it
+        if it - best_it >= stall:
+            return True, best, best_it
+    return False, best, best_it
 
 
 @njit(cache=True, nogil=True)
@@ -381,25 +392,28 @@ def _row_layered(
                 R[e0 + j] = r
                 post[cols[e0 + j]] = x + r
         if early_stop or stall > 0 or it == max_iter:
-            bad = 0
-            for c in range(m):
-                p = False
-                for e in range(row_ptr[c], row_ptr[c + 1]):
-                    p ^= post[cols[e]] < zero
-                if p:
-                    bad += 1
-                    if stall <= 0:
-                        break
+            bad = _row_unsatisfied(post, row_ptr, cols, stall <= 0)
             ok = bad == 0
-            if ok and early_stop:
+            stop, best, best_it = _stop_rule(bad, it, early_stop, stall, best, best_it)
+            if stop:
                 break
-            if stall > 0:
-                if bad < best:
-                    best = bad
-                    best_it = it
-                elif it - best_it >= stall:
-                    break
     return it, ok
+
+
+@njit(cache=True, nogil=True)
+def _row_unsatisfied(post, row_ptr, cols, first_only) -> int:
+    """Number of CSR checks the hard decisions of `post` violate (with first_only: 0 or 1)."""
+    zero = np.float32(0.0)
+    bad = 0
+    for c in range(row_ptr.shape[0] - 1):
+        p = False
+        for e in range(row_ptr[c], row_ptr[c + 1]):
+            p ^= post[cols[e]] < zero
+        if p:
+            bad += 1
+            if first_only:
+                break
+    return bad
 
 
 @njit(cache=True, nogil=True)
@@ -430,20 +444,6 @@ def _as_llr(llr: np.ndarray, n: int) -> tuple[np.ndarray, tuple[int, ...]]:
     if np.isnan(a).any():
         raise InputError("LDPC decoder input contains NaN LLRs")
     return np.clip(a, -_LLR_MAX, _LLR_MAX), lead
-
-
-def _as_bits(bits: np.ndarray, k: int, what: str) -> tuple[np.ndarray, tuple[int, ...]]:
-    a = np.asarray(bits)
-    if a.ndim == 0 or a.shape[-1] != k:
-        raise InputError(f"{what} expects bits with last dimension {k}, got shape {a.shape}")
-    if a.dtype == np.bool_:
-        a = a.astype(np.uint8)
-    if not np.issubdtype(a.dtype, np.integer):
-        raise InputError(f"{what} expects integer 0/1 bits, got dtype {a.dtype}")
-    if a.size and (a.min() < 0 or a.max() > 1):
-        raise InputError(f"{what} expects bits valued 0 or 1")
-    lead = a.shape[:-1]
-    return np.ascontiguousarray(a.reshape(-1, k), dtype=np.uint8), lead
 
 
 def _mode(algorithm: str) -> int:
@@ -480,7 +480,7 @@ class LdpcCode:
 
     def parity_ok(self, bits: np.ndarray) -> np.ndarray:
         """True for each word (..., n) that satisfies every parity check."""
-        b, lead = _as_bits(bits, self.n, "parity check")
+        b, lead = as_bit_rows(bits, self.n, "parity check")
         ok = np.empty(len(b), np.bool_)
         _csr_syndrome_ok(b, self.row_ptr, self.cols, ok)
         return ok.reshape(lead)
@@ -613,7 +613,7 @@ class DvbS2Code(LdpcCode):
 
     def encode(self, bits: np.ndarray) -> np.ndarray:
         """Systematic encoding: bits (..., k) uint8 -> codewords (..., n) uint8 (information bits first)."""
-        b, lead = _as_bits(bits, self.k, f"LDPC encoder ({self.name})")
+        b, lead = as_bit_rows(bits, self.k, f"LDPC encoder ({self.name})")
         out = np.empty((len(b), self.n), np.uint8)
         _dvbs2_encode_frames(b, self.addr, self.addr_ptr, self.q, out)
         return out.reshape(lead + (self.n,))
