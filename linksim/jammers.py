@@ -69,19 +69,23 @@ def _finite(name: str, v: float) -> float:
 
 
 @nb.njit(cache=True)
+def _anchor(n, cyc, phase, blk):
+    """(k0, cos, sin) of the exact phase 2 pi cyc (n - k0) + phase at the table block holding sample n
+    (k0 = n mod blk): the tone kernels multiply it by table[k0:] so rounding never accumulates past one block."""
+    k0 = n % blk
+    c = cyc * (n - k0)
+    ph = 2.0 * np.pi * (c - np.floor(c)) + phase
+    return k0, np.cos(ph), np.sin(ph)
+
+
+@nb.njit(cache=True)
 def _tone_kernel(n0, cyc, phase, table, out, acc):
     """out[i] (+)= exp(j(2 pi cyc n + phase)), n = n0 + i; exact anchor every len(table) samples, then table."""
     blk = table.shape[0]
-    two_pi = 2.0 * np.pi
     nn = out.shape[0]
     i = 0
     while i < nn:
-        n = n0 + i
-        k0 = n % blk
-        c = cyc * (n - k0)
-        ph = two_pi * (c - np.floor(c)) + phase
-        ar = np.cos(ph)
-        ai = np.sin(ph)
+        k0, ar, ai = _anchor(n0 + i, cyc, phase, blk)
         cnt = min(blk - k0, nn - i)
         for k in range(k0, k0 + cnt):
             t = table[k]
@@ -114,16 +118,10 @@ def _fir_real(w, taps, out):
 def _rotate_kernel(fr, fi, n0, cyc, table, out):
     """out[i] = (fr[i] + j fi[i]) exp(j 2 pi cyc n), n = n0 + i; exact anchor every len(table) samples."""
     blk = table.shape[0]
-    two_pi = 2.0 * np.pi
     nn = out.shape[0]
     i = 0
     while i < nn:
-        n = n0 + i
-        k0 = n % blk
-        c = cyc * (n - k0)
-        ph = two_pi * (c - np.floor(c))
-        ar = np.cos(ph)
-        ai = np.sin(ph)
+        k0, ar, ai = _anchor(n0 + i, cyc, 0.0, blk)
         cnt = min(blk - k0, nn - i)
         for k in range(k0, k0 + cnt):
             tr = ar * table[k].real - ai * table[k].imag
