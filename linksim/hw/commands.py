@@ -161,31 +161,25 @@ MINICIRCUITS_SCPI = CommandSet(
     ),
 )
 
-GS232A = CommandSet(
-    model="Yaesu GS-232A",
-    eol=b"\r",
-    error_reply=_gs232_error,
-    commands=MappingProxyType(
-        {
-            "goto": Command("W{az:03d} {el:03d}"),
-            "position": Command("C2", 1, _gs232a_c2),
-            "stop": Command("S"),
-        }
-    ),
-)
 
-GS232B = CommandSet(
-    model="Yaesu GS-232B",
-    eol=b"\r",
-    error_reply=_gs232_error,
-    commands=MappingProxyType(
-        {
-            "goto": Command("W{az:03d} {el:03d}"),
-            "position": Command("C2", 1, _gs232b_c2),
-            "stop": Command("S"),
-        }
-    ),
-)
+def _gs232(model: str, position_reply: Parser) -> CommandSet:
+    """A Yaesu GS-232 command set; the A and B versions differ only in the format of the C2 (position) reply."""
+    return CommandSet(
+        model=model,
+        eol=b"\r",
+        error_reply=_gs232_error,
+        commands=MappingProxyType(
+            {
+                "goto": Command("W{az:03d} {el:03d}"),
+                "position": Command("C2", 1, position_reply),
+                "stop": Command("S"),
+            }
+        ),
+    )
+
+
+GS232A = _gs232("Yaesu GS-232A", _gs232a_c2)
+GS232B = _gs232("Yaesu GS-232B", _gs232b_c2)
 
 ROTCTLD = CommandSet(
     model="Hamlib rotctld",

@@ -256,6 +256,16 @@ class _Server:
         """Vanish as if unplugged: close the device side of the link now."""
         raise NotImplementedError
 
+    def _vanish(self) -> bool:
+        """Mark the link gone and let the serving loop end (waited for unless this is its own thread). False if it
+        was already gone."""
+        if self._gone:
+            return False
+        self._gone = True
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=1)
+        return True
+
     def close(self) -> None:
         """Read what the client already sent, then shut down."""
         self._stop.set()
@@ -302,11 +312,8 @@ class PtyServer(_Server):
                     return
 
     def disappear(self) -> None:
-        if self._gone:
+        if not self._vanish():
             return
-        self._gone = True
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=1)
         for fd in (self._master, self._slave):
             try:
                 os.close(fd)
@@ -362,11 +369,8 @@ class TcpServer(_Server):
                         pass
 
     def disappear(self) -> None:
-        if self._gone:
+        if not self._vanish():
             return
-        self._gone = True
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=1)
         for s in [*self._clients, self._listener]:
             try:
                 s.shutdown(socket.SHUT_RDWR)

@@ -281,7 +281,7 @@ class HttpTransport(Transport):
             conn.close()
         if status != 200:
             raise DeviceError(f"{self.url}: HTTP {status} for {command!r}")
-        lines = [ln.strip() for ln in body.replace("\r", "\n").split("\n") if ln.strip()]
+        lines = _nonempty_lines(body)
         if len(lines) < reply_lines and not any(error_reply and error_reply(ln) for ln in lines):
             raise DeviceError(f"{self.url}: reply to {command!r} has {len(lines)} lines, expected {reply_lines}")
         return lines[:reply_lines]
@@ -335,7 +335,7 @@ class HidTransport(Transport):
         if not data:
             raise DeviceError(f"{self.url}: no reply to {command!r} within {self.timeout_s:g} s")
         text = data[1:].split(b"\x00", 1)[0].decode("ascii", errors="replace")
-        lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n") if ln.strip()]
+        lines = _nonempty_lines(text)
         if len(lines) < reply_lines:
             raise DeviceError(f"{self.url}: short reply to {command!r}: {text!r}")
         return lines[:reply_lines]
@@ -377,6 +377,11 @@ def _host_port(url: str) -> tuple[str, int]:
     if not parsed.hostname or parsed.port is None:
         raise InputError(f"{url}: expected tcp://HOST:PORT")
     return parsed.hostname, parsed.port
+
+
+def _nonempty_lines(text: str) -> list[str]:
+    """The non-blank lines of a reply (CR, LF or CRLF ends a line), stripped."""
+    return [ln.strip() for ln in text.replace("\r", "\n").split("\n") if ln.strip()]
 
 
 def _one_line(e: object) -> str:
