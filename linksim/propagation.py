@@ -58,7 +58,7 @@ import functools
 import math
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -450,44 +450,42 @@ def _f_annex2(x: np.ndarray) -> np.ndarray:
     return 1.0 / (0.661 * x + 0.339 * np.sqrt(x * x + 5.51))
 
 
-def _exponential_path_factor(el_deg: np.ndarray, h_km: float) -> np.ndarray:
-    """Path factor through an exponential atmosphere of scale height h: 1/sin(el) from 5 deg up; below 5 deg
-    the curved-Earth P.676 Annex 2 form, scaled to be continuous at 5 deg. NaN at or below 0 deg."""
+def _low_elevation_path_factor(el_deg: np.ndarray, curved: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """1/sin(el) from LOW_ELEVATION_DEG up; below it `curved(el)` (a curved-Earth path factor), scaled to be
+    continuous at LOW_ELEVATION_DEG. NaN at or below 0 deg."""
     el = np.asarray(el_deg, dtype=float)
     out = np.full(el.shape, np.nan)
     hi = el >= LOW_ELEVATION_DEG
     out[hi] = 1.0 / np.sin(np.radians(el[hi]))
     lo = (el > 0.0) & ~hi
     if np.any(lo):
-        k = math.sqrt(EFFECTIVE_EARTH_RADIUS_KM / h_km)
-
-        def curved(e: np.ndarray) -> np.ndarray:
-            r = np.radians(e)
-            return k * _f_annex2(np.tan(r) * k) / np.cos(r)
-
         scale = (1.0 / math.sin(math.radians(LOW_ELEVATION_DEG))) / curved(np.array(LOW_ELEVATION_DEG))
         out[lo] = curved(el[lo]) * scale
     return out
+
+
+def _exponential_path_factor(el_deg: np.ndarray, h_km: float) -> np.ndarray:
+    """Path factor through an exponential atmosphere of scale height h: 1/sin(el) from 5 deg up; below 5 deg
+    the curved-Earth P.676 Annex 2 form, scaled to be continuous at 5 deg. NaN at or below 0 deg."""
+    k = math.sqrt(EFFECTIVE_EARTH_RADIUS_KM / h_km)
+
+    def curved(e: np.ndarray) -> np.ndarray:
+        r = np.radians(e)
+        return k * _f_annex2(np.tan(r) * k) / np.cos(r)
+
+    return _low_elevation_path_factor(el_deg, curved)
 
 
 def _layer_path_factor(el_deg: np.ndarray, h_km: float) -> np.ndarray:
     """Path factor through a layer of thickness h: 1/sin(el) from 5 deg up; below, the curved-Earth layer
     geometry (P.618 eq. 2 form) scaled to be continuous at 5 deg. NaN at or below 0 deg."""
-    el = np.asarray(el_deg, dtype=float)
-    out = np.full(el.shape, np.nan)
-    hi = el >= LOW_ELEVATION_DEG
-    out[hi] = 1.0 / np.sin(np.radians(el[hi]))
-    lo = (el > 0.0) & ~hi
-    if np.any(lo):
-        c = 2.0 * h_km / EFFECTIVE_EARTH_RADIUS_KM
+    c = 2.0 * h_km / EFFECTIVE_EARTH_RADIUS_KM
 
-        def curved(e: np.ndarray) -> np.ndarray:
-            s = np.sin(np.radians(e))
-            return 2.0 / (np.sqrt(s * s + c) + s)
+    def curved(e: np.ndarray) -> np.ndarray:
+        s = np.sin(np.radians(e))
+        return 2.0 / (np.sqrt(s * s + c) + s)
 
-        scale = (1.0 / math.sin(math.radians(LOW_ELEVATION_DEG))) / curved(np.array(LOW_ELEVATION_DEG))
-        out[lo] = curved(el[lo]) * scale
-    return out
+    return _low_elevation_path_factor(el_deg, curved)
 
 
 def _gas_from_zenith(z: _GasZenith, el: np.ndarray) -> np.ndarray:

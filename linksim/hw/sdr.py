@@ -280,12 +280,7 @@ def _build_soapy(blk: Any, *, antenna: str | None, bandwidth_hz: float | None, *
             dev.set_bandwidth(0, bandwidth_hz)
     except (RuntimeError, ValueError) as e:
         raise DeviceError(f"profile {prof.name}: cannot open {prof.soapy_args()}: {_one_line(e)}") from None
-    blk.device = dev
-    _apply_gains(blk, blk.gains_db)
-    if blk.direction == "rx":
-        blk.connect(dev, blk)
-    else:
-        blk.connect(blk, dev)
+    _attach_radio(blk, dev)
 
 
 def _build_uhd(
@@ -316,6 +311,12 @@ def _build_uhd(
             dev.set_start_time(uhd.time_spec(float(start_time_s)))
     except (RuntimeError, ValueError, LookupError) as e:
         raise DeviceError(f"profile {prof.name}: cannot open USRP {prof.device_args!r}: {_one_line(e)}") from None
+    _attach_radio(blk, dev)
+
+
+def _attach_radio(blk: Any, dev: Any) -> None:
+    """Make the opened radio `dev` the block's device, apply the block's gains and wire it in the block's
+    direction (rx: radio -> block output; tx: block input -> radio)."""
     blk.device = dev
     _apply_gains(blk, blk.gains_db)
     if blk.direction == "rx":
