@@ -17,139 +17,29 @@ from __future__ import annotations
 import csv
 import json
 import math
-import platform
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import __version__, budget, modcods
+from . import budget, modcods
 from .dvbs2.acm import ModcodController
 from .dvbs2.params import frame_params
 from .errors import InputError
+from .metrics import FrameRecord, RunState, account, bin_frames, clear_sky_goodput_bps, summarize
+from .run_devices import Devices, lab_threads, open_devices, recorder
 from .scenario import Scenario
 
 LEAD_IN_S_MIN = 0.12  # receiver acquisition before a stretch's measurement starts
-TAIL_S = 0.06  # extra samples after a stretch so its last frames complete
-AVAILABLE_FER = 0.1  # a bin counts as available when its FER is at most this
+TAIL_S = 0.06  # extra time after a stretch so its last frames complete (at least 1.5 of the longest frame)
+FRAME_COLUMNS = ("time_s", "stretch", "sample_index", "modcod", "ok", "found", "ldpc_iterations", "bch_corrected",
+                 "esn0_est_db", "info_bits")
 ACM_WINDOW = 4  # the ACM controller acts on the lowest of the last few Es/N0 reports (single-frame MER is noisy)
 
-
-@dataclass
-class RunOptions:
-    duration_s: float | None = None  # default: the scenario's
-    seed: int | None = None  # default: the scenario's propagation seed
-    acm: bool | None = None  # default: the scenario's [run] acm
-    every_s: float | None = None  # dwell mode: a stretch every every_s ...
-    dwell_s: float | None = None  # ... of dwell_s each
-    bin_s: float | None = None  # measurement bin; default the scenario's [run] bin_s, else 1 s
-    max_iter: int = 50
-    progress: Callable[[str], None] | None = None
-
-
-@dataclass
-class Devices:
-    """Hardware in the loop: TX through an SDR sink, RX from an SDR source (profiles from hw/profiles)."""
-
-    tx_profile: str
-    rx_profile: str
-    tx_enable: bool = False
-    center_freq_hz: float | None = None  # lab IF; default the profile's
-    tx_gains_db: dict[str, float] | None = None
-    rx_gains_db: dict[str, float] | None = None
-    tx_scale: float = 0.3  # digital back-off of the unit-power waveform (peaks stay below full scale)
-    attenuator: Any = None  # an open linksim.hw.attenuator.Attenuator: replays the fade on the RF path
-    attenuation_base_db: float = 0.0  # attenuator setting with no fade (the cabled path's own loss is separate)
-    rotator: Any = None  # an open linksim.hw.rotator.Rotator: tracks the satellite's az/el
-    metadata: list[dict[str, Any]] = field(default_factory=list)
-    lab: list[dict[str, Any]] = field(default_factory=list)  # attenuator/rotator reports per stretch
-
-
-def _lab_threads(d: Devices, tl: budget.Timeline, st: Stretch, stop: threading.Event) -> list[threading.Thread]:
-    """Attenuator and rotator running beside the flowgraph on the wall clock (the hardware is real time).
-
-    The attenuator replays the carrier's fade over the stretch (the budget's C/(N+I+J) below its best value, from
-    the lead-in on, at the Timeline's step) on top of its base setting; the rotator points at the satellite."""
-    t = tl.time_s
-    m = (t >= st.t_base_s - 1e-9) & (t <= st.t1_s + 1e-9)
-    if not m.any():
-        m[int(np.argmin(np.abs(t - st.t0_s)))] = True
-    step = float(t[1] - t[0]) if len(t) > 1 else 1.0
-    threads = []
-    report: dict[str, Any] = {"stretch": st.k}
-    d.lab.append(report)
-    if d.attenuator is not None:
-        cn = np.nan_to_num(np.asarray(tl["esn0_db"][m], dtype=float), nan=-30.0)
-        fade = cn.max() - cn
-
-        def att() -> None:
-            r = d.attenuator.replay(fade, step, base_db=d.attenuation_base_db, stop=stop)
-            report["attenuator"] = {"requested_db": [float(x) for x in r.requested_db],
-                                    "applied_db": [None if not np.isfinite(x) else float(x) for x in r.applied_db],
-                                    "clipped_steps": r.clipped_steps, "step_s": r.step_s, "notes": r.notes}
-
-        threads.append(threading.Thread(target=att, daemon=True))
-    if d.rotator is not None:
-        pts = np.column_stack([tl["azimuth_deg"][m], np.maximum(tl["elevation_deg"][m], 0.0)])
-
-        def rot() -> None:
-            r = d.rotator.track(pts, step, stop=stop)
-            err = r.pointing_error_deg[np.isfinite(r.pointing_error_deg)]
-            report["rotator"] = {"max_pointing_error_deg": float(err.max()) if err.size else None,
-                                 "steps": int(len(r.commanded_az_deg)), "notes": r.notes}
-
-        threads.append(threading.Thread(target=rot, daemon=True))
-    return threads
-
-
-def _recorder(record: Path, s: Scenario, st: Stretch, rx: Any = None, tx: Any = None) -> Any:
-    """A SigMF recorder of the receiver's input for one stretch, with the run's metadata."""
-    import tomli_w
-
-    from .geometry import format_utc
-    from .hw.sigmf_io import hil_metadata, sigmf_recorder
-
-    clock = {"sample_rate_sps": st.fs, "scenario_time_of_sample_0_s": st.t_base_s,
-             "utc_of_sample_0": format_utc(s.start_unix_s + st.t_base_s), "stretch": st.k}
-    meta = hil_metadata(rx=rx, tx=tx, scenario_text=tomli_w.dumps(s.resolved()), sample_clock=clock)
-    meta["scenario"] = s.name
-    return sigmf_recorder(Path(f"{record}-stretch{st.k}"), sample_rate_sps=st.fs,
-                          center_freq_hz=rx.center_freq_hz if rx is not None else s.carrier.freq_hz,
-                          description=f"linksim run {s.name}, stretch {st.k}: receiver input",
-                          hw=(rx.profile.name if rx is not None else "loopback"), linksim=meta)
-
-
-@dataclass
-class FrameRecord:
-    time_s: float  # scenario time of the frame's first symbol
-    tx_index: int  # sample index in its stretch
-    modcod: str
-    info_bits: int  # data-field bits the frame carries
-    symbols: int
-    ok: bool = False
-    found: bool = False
-    ldpc_iterations: int = -1
-    bch_corrected: int = -1
-    esn0_est_db: float = math.nan
-    stretch: int = 0
-
-
-@dataclass
-class RunState:
-    out_dir: Path
-    frames: list[FrameRecord] = field(default_factory=list)
-    bins: list[dict[str, Any]] = field(default_factory=list)
-    wall_s: float = 0.0
-    stretch_wall_s: float = 0.0  # wall time inside the stretches (flowgraphs and measurement)
-    sim_symbols: float = 0.0
-    notes: list[str] = field(default_factory=list)
-
-
-# ---------------------------------------------------------------------------------------------- the ACM loop
 
 class AcmLoop:
     """The return path on the sample clock: the receiver's Es/N0 reports reach the transmitter's MODCOD choice
@@ -198,8 +88,6 @@ class AcmLoop:
         return name
 
 
-# ---------------------------------------------------------------------------------------------- planning
-
 def plan_stretches(tl: budget.Timeline, duration_s: float, every_s: float | None,
                    dwell_s: float | None, start_s: float = 0.0) -> list[tuple[float, float]]:
     """[(t0, t1)] scenario-time stretches to simulate: all of it, or dwells; stretches with no link are left out."""
@@ -240,8 +128,6 @@ def _return_delay_s(s: Scenario, tl: budget.Timeline, acm_allowed_max_symbols: i
     return d, None
 
 
-# ---------------------------------------------------------------------------------------------- one stretch
-
 @dataclass(frozen=True)
 class Stretch:
     """One stretch of IQ, as both halves of a (possibly split) run agree on it. Sample n is at scenario time
@@ -259,6 +145,11 @@ class Stretch:
     initial_modcod: str
     channel_seed: int
     payload_seed: int
+
+    @property
+    def t_end_s(self) -> float:
+        """Scenario time just after the stretch's last sample (the tail included)."""
+        return self.t_base_s + self.n_samples / self.fs
 
 
 def plan_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float, acm: bool,
@@ -279,7 +170,8 @@ def plan_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float,
         delay, note = _return_delay_s(s, tl, longest)
     else:
         first, delay = c.modcod, 0.0
-    st = Stretch(k, t0, t1, t_base, fs, sps, int(round((t1 - t_base + TAIL_S) * fs)), acm, delay, first,
+    tail = max(TAIL_S, 1.5 * (longest if acm else own) / c.symbol_rate_baud)
+    st = Stretch(k, t0, t1, t_base, fs, sps, int(round((t1 - t_base + tail) * fs)), acm, delay, first,
                  seed * 7919 + k, seed * 104729 + k)
     return st, note
 
@@ -311,7 +203,7 @@ def transmit_half(s: Scenario, tl: budget.Timeline, st: Stretch, loop: AcmLoop) 
     from .link_channel import channel_from_timeline
 
     c = s.carrier
-    ch = channel_from_timeline(tl, st.t_base_s, st.t1_s + TAIL_S, st.sps, st.channel_seed)
+    ch = channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
     txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, 0, st.payload_seed, ch)
     if st.acm:
         txc.tx.modcod_source = loop.modcod_at
@@ -346,38 +238,6 @@ def run_flowgraph(tb: Any, stop: threading.Event, on_end: Callable[[], None] | N
         tb.wait()
 
 
-def account(s: Scenario, st: Stretch, frame_log: list[tuple[int, str]], reports: list, latency: float,
-            delay_samples_fn: Callable[[np.ndarray], np.ndarray], device_latency: bool = False) -> list[FrameRecord]:
-    """Every PLFRAME sent in the stretch with what the receiver made of it (matched by sample index); only frames
-    wholly inside [t0, t1] are returned."""
-    c = s.carrier
-    sent = []
-    for idx, name in frame_log:
-        if idx >= st.n_samples:
-            break
-        pf = frame_params(name, c.frame, c.pilots)
-        sent.append(FrameRecord(st.t_base_s + idx / st.fs, idx, name, pf.data_field_bits, pf.plframe_symbols,
-                                stretch=st.k))
-    rx_idx = np.array([r.sample_index for r in reports], dtype=float)
-    d = delay_samples_fn(np.array([f.tx_index for f in sent], dtype=float))
-    if device_latency:  # devices add an unknown but fixed latency: find it from the frames themselves
-        latency += _device_offset(sent, reports, latency + d, st.sps)
-    for f, dd in zip(sent, d, strict=True):
-        if not rx_idx.size:
-            break
-        expect = f.tx_index + latency + dd
-        j = int(np.argmin(np.abs(rx_idx - expect)))
-        if abs(rx_idx[j] - expect) < 0.25 * f.symbols * st.sps:
-            r = reports[j]
-            f.found = True
-            f.ok = bool(r.ok) and r.modcod == f.modcod
-            f.ldpc_iterations = int(r.ldpc_iterations)
-            f.bch_corrected = int(r.bch_corrected)
-            f.esn0_est_db = float(r.esn0_est_db)
-    sym_s = 1.0 / c.symbol_rate_baud
-    return [f for f in sent if f.time_s >= st.t0_s - 1e-12 and f.time_s + f.symbols * sym_s <= st.t1_s + 1e-9]
-
-
 def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float, acm: bool, seed: int,
                  max_iter: int, state: RunState, stop: threading.Event,
                  devices: Devices | None = None, record: Path | None = None) -> list[FrameRecord]:
@@ -402,19 +262,19 @@ def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float,
     if devices is None:
         tb.connect(txc, head, rxc, sink)
         if record is not None:
-            rec = _recorder(record, s, st)
+            rec = recorder(record, s, st)
             tb.connect(head, rec)
     else:
-        dev_tx, dev_rx = _open_devices(devices, st.fs)
+        dev_tx, dev_rx = open_devices(devices, st.fs)
         scale = blocks.multiply_const_cc(devices.tx_scale)
         head_rx = blocks.head(gr.sizeof_gr_complex, st.n_samples)
         tb.connect(txc, head, scale, dev_tx)
         tb.connect(dev_rx, head_rx, rxc, sink)
         if record is not None:
-            rec = _recorder(record, s, st, dev_rx, dev_tx)
+            rec = recorder(record, s, st, dev_rx, dev_tx)
             tb.connect(head_rx, rec)
     lab_stop = threading.Event()
-    lab = _lab_threads(devices, tl, st, lab_stop) if devices is not None else []
+    lab = lab_threads(devices, tl, st, lab_stop) if devices is not None else []
     for th in lab:
         th.start()
 
@@ -433,34 +293,6 @@ def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float,
     state.sim_symbols += st.n_samples / st.sps
     return account(s, st, txc.tx.frame_log, reports, tx_latency_samples(txc, ch),
                    lambda idx: _delay_samples(ch, idx, st.fs, st.t_base_s), device_latency=devices is not None)
-
-
-def _open_devices(d: Devices, fs: float) -> tuple[Any, Any]:
-    from .hw.sdr import make_sink, make_source
-
-    tx = make_sink(d.tx_profile, sample_rate_sps=fs, center_freq_hz=d.center_freq_hz, gains_db=d.tx_gains_db,
-                   tx_enable=d.tx_enable)
-    rx = make_source(d.rx_profile, sample_rate_sps=fs, center_freq_hz=d.center_freq_hz, gains_db=d.rx_gains_db)
-    return tx, rx
-
-
-def _device_offset(sent: list[FrameRecord], reports: list, expect: np.ndarray, sps: int) -> int:
-    """Samples between where a frame would be with no devices and where the receiver found it: the offset that
-    lines up the most received frames (same MODCOD) with frames sent."""
-    rx = [r for r in reports if r.modcod != "DUMMY"]
-    if not rx or not sent:
-        return 0
-    starts = np.asarray(expect, dtype=float) + np.array([f.tx_index for f in sent], dtype=float)
-    best, best_score = 0, -1
-    for cand in {int(round(rx[0].sample_index - x)) for x in starts[:64]}:
-        score = 0
-        for r in rx:
-            j = int(np.argmin(np.abs(starts + cand - r.sample_index)))
-            if abs(starts[j] + cand - r.sample_index) < 0.25 * sent[j].symbols * sps and sent[j].modcod == r.modcod:
-                score += 1
-        if score > best_score or (score == best_score and abs(cand) < abs(best)):
-            best, best_score = cand, score
-    return best
 
 
 def _delay_samples(ch: Any, tx_idx: np.ndarray, fs: float, t_base: float) -> np.ndarray:
@@ -488,83 +320,6 @@ def _wait_done(tb: Any, timeout_s: float) -> bool:
     return ev.wait(timeout_s)
 
 
-# ---------------------------------------------------------------------------------------------- measuring
-
-def bin_frames(frames: list[FrameRecord], tl: budget.Timeline, stretches: list[tuple[float, float]], bin_s: float,
-               acm: bool) -> list[dict[str, Any]]:
-    """Per time bin: frames sent, errors (failed or never found), goodput, Es/N0 measured and predicted."""
-    s = tl.scenario
-    rows = []
-    t = tl.time_s
-    for t0, t1 in stretches:
-        edges = np.arange(t0, t1 - 1e-9, bin_s)
-        for b0 in edges:
-            b1 = min(b0 + bin_s, t1)
-            fr = [f for f in frames if b0 <= f.time_s < b1]
-            if not fr:
-                continue
-            ok = [f for f in fr if f.ok]
-            est = [f.esn0_est_db for f in fr if f.found and math.isfinite(f.esn0_est_db)]
-            m = (t >= b0 - 1e-9) & (t < b1 - 1e-9)
-            if not m.any():
-                m = np.zeros(len(t), dtype=bool)
-                m[int(np.argmin(np.abs(t - b0)))] = True
-            cnij = np.asarray(tl["cnij_db"][m], dtype=float)
-            pred = float(np.nanmean(cnij)) if np.isfinite(cnij).any() else math.nan
-            names = sorted({f.modcod for f in fr}, key=lambda n: [x.name for x in modcods.table13()].index(n))
-            row: dict[str, Any] = {
-                "time_s": float(b0),
-                "bin_s": float(b1 - b0),
-                "modcod": "+".join(names),
-                "frames": len(fr),
-                "frame_errors": len(fr) - len(ok),
-                "goodput_bps": sum(f.info_bits for f in ok) / (b1 - b0),
-                "esn0_est_db": float(np.mean(est)) if est else math.nan,
-                "predicted_esn0_db": pred,
-                "predicted_goodput_bps": predicted_goodput_bps(s, pred, acm, names),
-            }
-            for j in tl.jammers:
-                v = np.where(j.active[m], j.js_db[m], np.nan)
-                row[f"js_db[{j.name}]"] = float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
-            rows.append(row)
-    return rows
-
-
-def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None) -> float:
-    """What the budget predicts: symbol rate x efficiency of the MODCOD that is sent (CCM) or that the ACM
-    controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold)."""
-    c = s.carrier
-    if not math.isfinite(cnij_db):
-        return 0.0
-    if acm:
-        names, eta = modcods.best_closing_arrays(np.array([cnij_db]), s.run.acm_margin_db, c.pilots)
-        if not names[0]:  # the most robust MODCOD is sent anyway; it closes or not
-            m = min(modcods.table13(), key=lambda x: x.esn0_qef_db)
-            return c.symbol_rate_baud * m.efficiency(c.pilots) if cnij_db >= m.esn0_qef_db else 0.0
-        return c.symbol_rate_baud * float(eta[0])
-    m = modcods.get(c.modcod)
-    return c.symbol_rate_baud * m.efficiency(c.pilots) if cnij_db >= m.esn0_qef_db else 0.0
-
-
-def clear_sky_goodput_bps(s: Scenario, tl: budget.Timeline, acm: bool) -> float:
-    """Goodput the budget predicts with no weather beyond the median and no jammers, over the same visible times."""
-    from dataclasses import replace
-
-    clear = replace(s, propagation=replace(s.propagation, mode="clear_sky"), jammers=[], events=[])
-    ctl = budget.compute_timeline(clear, duration_s=float(tl.time_s[-1]) if len(tl) > 1 else None)
-    vis = np.asarray(tl["visible"], dtype=bool)
-    e = np.asarray(ctl["esn0_db"], dtype=float)[vis]
-    if not e.size:
-        return 0.0
-    return float(np.mean([predicted_goodput_bps(s, float(x), acm) for x in e[:: max(1, e.size // 2000)]]))
-
-
-# ---------------------------------------------------------------------------------------------- outputs
-
-FRAME_COLUMNS = ("time_s", "stretch", "sample_index", "modcod", "ok", "found", "ldpc_iterations", "bch_corrected",
-                 "esn0_est_db", "info_bits")
-
-
 def _write_frames(path: Path, frames: list[FrameRecord], header: bool) -> None:
     with open(path, "a", newline="") as f:
         w = csv.writer(f)
@@ -589,72 +344,6 @@ def _write_measured(path: Path, rows: list[dict[str, Any]], jammer_names: list[s
             w.writerow([_num(r[c]) if isinstance(r[c], float) else r[c] for c in cols])
 
 
-def versions() -> dict[str, str]:
-    out = {"linksim": __version__, "python": platform.python_version()}
-    try:
-        from gnuradio import gr
-
-        out["gnuradio"] = gr.version()
-    except ImportError:  # pragma: no cover
-        out["gnuradio"] = "missing"
-    for mod in ("numpy", "scipy", "numba", "itur", "sgp4"):
-        try:
-            out[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001 - best effort
-            out[mod] = "?"
-    return out
-
-
-def summarize(s: Scenario, state: RunState, status: str, seed: int, acm: bool, clear_bps: float,
-              duration_s: float) -> dict[str, Any]:
-    bins = state.bins
-    frames_total = sum(b["frames"] for b in bins)
-    errors = sum(b["frame_errors"] for b in bins)
-    gp = [b["goodput_bps"] for b in bins]
-    gp_mean = float(np.mean(gp)) if gp else math.nan  # no measurement: unknown, not zero
-    bias = [b["esn0_est_db"] - b["predicted_esn0_db"] for b in bins
-            if math.isfinite(b["esn0_est_db"]) and math.isfinite(b["predicted_esn0_db"])]
-    avail = [b for b in bins if b["frames"] and b["frame_errors"] / b["frames"] <= AVAILABLE_FER]
-    pred = [b["predicted_goodput_bps"] for b in bins]
-    c = s.carrier
-    return {
-        "scenario": s.name,
-        "status": status,
-        "seed": seed,
-        "acm": acm,
-        "modcod": c.modcod,
-        "symbol_rate_baud": c.symbol_rate_baud,
-        "sps": s.channel.sps,
-        "duration_s": duration_s,
-        "bins": len(bins),
-        "frames_total": frames_total,
-        "frames_ok": frames_total - errors,
-        "fer": errors / frames_total if frames_total else math.nan,
-        "goodput_bps_mean": gp_mean,
-        "predicted_goodput_bps_mean": float(np.mean(pred)) if pred else math.nan,
-        "esn0_est_db_mean": _mean_finite([b["esn0_est_db"] for b in bins]),
-        "predicted_esn0_db_mean": _mean_finite([b["predicted_esn0_db"] for b in bins]),
-        "clear_sky_goodput_bps": clear_bps,
-        "degradation_pct": 100.0 * (1.0 - gp_mean / clear_bps) if clear_bps > 0 and gp else math.nan,
-        "availability_pct": 100.0 * len(avail) / len(bins) if bins else math.nan,
-        "esn0_bias_db": float(np.mean(bias)) if bias else math.nan,
-        "wall_time_s": state.wall_s,
-        "simulated_s": state.sim_symbols / c.symbol_rate_baud,  # IQ simulated, lead-ins and tails included
-        "realtime_factor": ((state.sim_symbols / c.symbol_rate_baud) / state.stretch_wall_s
-                            if state.stretch_wall_s > 0 else 0.0),
-        "jammers": [{"name": j.name, "type": j.type,
-                     "js_db_mean": _mean_finite([b.get(f"js_db[{j.name}]", math.nan) for b in bins])}
-                    for j in s.jammers],
-        "versions": versions(),
-        "notes": state.notes,
-    }
-
-
-def _mean_finite(v: list[float]) -> float | None:
-    x = [a for a in v if a is not None and math.isfinite(a)]
-    return float(np.mean(x)) if x else None
-
-
 def _json_safe(obj: Any) -> Any:
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
@@ -664,8 +353,6 @@ def _json_safe(obj: Any) -> Any:
         return [_json_safe(v) for v in obj]
     return obj
 
-
-# ---------------------------------------------------------------------------------------------- the run
 
 def _check_span(s: Scenario, start_s: float, duration_s: float | None) -> float:
     if start_s < 0 or start_s >= s.meta.duration_s:
@@ -778,3 +465,6 @@ def write_run(s: Scenario, out: Path, tl: budget.Timeline, stretches: list[tuple
     if interrupted:
         raise KeyboardInterrupt
     return sm
+
+
+__all__ = ["Devices", "run_scenario", "write_run"]

@@ -24,11 +24,9 @@ import zmq
 
 from . import budget
 from .errors import DeviceError
+from .metrics import RunState, account
 from .run import (
-    TAIL_S,
-    RunState,
     _delay_samples,
-    account,
     acm_loop,
     plan_stretch,
     plan_stretches,
@@ -222,7 +220,7 @@ def _channel_for(s: Scenario, tl: budget.Timeline, st: Any) -> Any:
     """The channel the TX half built for a stretch (the RX half needs only its delay profile)."""
     from .link_channel import channel_from_timeline
 
-    return channel_from_timeline(tl, st.t_base_s, st.t1_s + TAIL_S, st.sps, st.channel_seed)
+    return channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
 
 
 __all__ = ["SplitLink", "run_rx_half", "run_tx_half", "np"]

@@ -49,6 +49,12 @@ def test_clear_sky_closure(tmp_path):
     bound = 1.0e6 * eta * (1.0 - sm["fer"])
     assert sm["goodput_bps_mean"] == pytest.approx(bound, rel=0.02)
     assert sm["fer"] == 0.0
+    # every bin, the last one too, holds the frames that start in it
+    from linksim.dvbs2.params import frame_params
+
+    per_s = 1.0e6 / frame_params("8PSK 3/4").plframe_symbols
+    for r in read_csv(tmp_path / "measured.csv"):
+        assert abs(int(r["frames"]) - per_s * float(r["bin_s"])) <= 1.0
     assert check_run_dir(tmp_path) == []
     for name in ("report.html", "summary.json", "measured.csv", "frames.csv", "timeline.csv", "scenario.toml"):
         assert (tmp_path / name).stat().st_size > 0
