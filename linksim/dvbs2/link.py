@@ -79,7 +79,7 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
              symbol_rate_baud: float = 1e6, sps: int = 2, rolloff: float = 0.2, seed: int = 0,
              pilots: bool = True, frame: str = "normal", max_iter: int = 50, timing_offset_samples: float = 0.0,
              gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False,
-             demapper: str = "exact") -> LinkResult:
+             demapper: str = "maxlog") -> LinkResult:
     """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right."""
     if frames < 1:
         raise InputError(f"frames must be >= 1, not {frames}")

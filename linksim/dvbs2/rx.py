@@ -208,12 +208,13 @@ class Receiver:
 
     sps: input samples per symbol (>= 2; 2 is typical). rolloff: 0.35, 0.25 or 0.20. gold_code: PL scrambling
     code n. max_iter: LDPC iteration limit. sync: "full" or "genie". timing_bn_t / phase_bn_t: loop noise
-    bandwidths times the symbol period. demapper: "exact" (log-MAP) or "maxlog" (faster, a little worse).
+    bandwidths times the symbol period. demapper: "maxlog" (default; exact for QPSK, whose LLRs are linear)
+    or "exact" (log-MAP, slower).
     """
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = 50,
                  sync: str = "full", genie_delay_samples: float | None = None, timing_bn_t: float = 1e-3,
-                 phase_bn_t: float = 2e-3, decode: bool = True, demapper: str = "exact") -> None:
+                 phase_bn_t: float = 2e-3, decode: bool = True, demapper: str = "maxlog") -> None:
         if sync not in ("full", "genie"):
             raise InputError(f"sync must be 'full' or 'genie', not {sync!r}")
         if min(abs(rolloff - r) for r in DVBS2_ROLLOFFS) > 1e-9:
