@@ -18,15 +18,7 @@ from typing import Any
 import numpy as np
 
 from .modcods import best_closing_arrays, shannon_esn0_db, table13
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from .plots import _pyplot, save_png
 
 
 def _usable(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -73,11 +65,7 @@ def plot_goodput_vs_js(rows: Sequence[dict[str, Any]], path: str | Path) -> Path
     ax.grid(True, alpha=0.3)
     ax.set_ylim(bottom=0.0)
     ax.legend(fontsize=8)
-    out = Path(path)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_png(fig, path, dpi=120)
 
 
 def plot_efficiency_vs_esn0(rows: Sequence[dict[str, Any]], path: str | Path) -> Path | None:
@@ -121,11 +109,7 @@ def plot_efficiency_vs_esn0(rows: Sequence[dict[str, Any]], path: str | Path) ->
     ax.set_title("Spectral efficiency against Es/N0")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    out = Path(path)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_png(fig, path, dpi=120)
 
 
 def make_figures(rows: Sequence[dict[str, Any]], fig_dir: str | Path) -> list[Path]:

@@ -18,6 +18,15 @@ def _pyplot():
     return plt
 
 
+def save_png(fig, path: str | Path, dpi: int) -> Path:
+    """Lay out `fig`, write it to `path` (PNG at `dpi`) and close it; returns the path."""
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=dpi)
+    _pyplot().close(fig)
+    return out
+
+
 def time_scale(time_s: np.ndarray) -> tuple[float, str]:
     """The unit for a time axis spanning these times (s from start): (seconds per unit, axis label)."""
     t = np.asarray(time_s, dtype=float)
@@ -73,8 +82,4 @@ def plot_budget(tl: Timeline, path: str | Path) -> Path:
         ax.legend(loc="upper right", fontsize=7)
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel(xlabel)
-    fig.tight_layout()
-    p = Path(path)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    return p
+    return save_png(fig, path, dpi=110)
