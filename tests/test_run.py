@@ -150,3 +150,26 @@ def test_shipped_scenario_runs_short(path, tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert s.name in html and "data:image/png;base64," in html
     assert sm["bins"] >= 1 and sm["frames_total"] > 0 and math.isfinite(sm["goodput_bps_mean"])
+
+
+@pytest.mark.usefixtures("gr")
+def test_ctrl_c_on_the_command_line_leaves_a_partial_run(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "linksim", "run", "scenarios/contested-x-cw.toml", "--every", "10",
+                          "--dwell", "0.5", "--out", str(tmp_path)], stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    t_end = time.monotonic() + 300
+    for line in p.stderr:  # wait for the first stretch to be measured
+        if "stretch 1/" in line or time.monotonic() > t_end:
+            break
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert "partial results in" in err and "Traceback" not in err
+    sm = json.loads((tmp_path / "summary.json").read_text())
+    assert sm["status"] == "partial" and sm["frames_total"] > 0
+    assert check_run_dir(tmp_path) == []
