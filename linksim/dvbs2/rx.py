@@ -392,18 +392,18 @@ class Receiver:
         metric, c_sof, c_pls = header_metric(self._sym[: win + PLHEADER_SYMBOLS])
         mu, sd = float(np.mean(metric)), float(np.std(metric))
         self._noise_stats = (mu, sd)
-        order = np.argsort(metric)[::-1][:8]
+        order = np.argsort(metric)[::-1][:16]
         best: tuple[int, float, float] | None = None  # earliest confirmed header: (p, f, metric)
         wait = False
         for p in order:
             p = int(p)
             if best is not None and p >= best[0]:
                 continue
-            if metric[p] < max(0.75 * metric[order[0]], mu + 3.5 * sd):
+            if metric[p] < max(0.6 * metric[order[0]], mu + 3.0 * sd):
                 break
             ph = combined_offset_phasor(c_sof[p], c_pls[p])
             f1 = float(np.angle(ph) / (2 * np.pi))
-            conf = self._confirm(p, f1, float(metric[p]), max(mu + 2.5 * sd, 0.5 * float(metric[p])), can_wait)
+            conf = self._confirm(p, f1, float(metric[p]), max(mu + 3.0 * sd, 0.5 * float(metric[p])), can_wait)
             if conf == "wait":
                 wait = True
             elif conf is not None:
@@ -450,7 +450,7 @@ class Receiver:
             phs.append(combined_offset_phasor(s2[j], p2[j]))
         if len(ms) == 1 and m1 < 0.5:
             return None
-        if len(ms) > 1 and float(np.mean(ms[1:])) < thr:
+        if len(ms) > 1 and (float(np.mean(ms[1:])) < thr or float(np.mean(ms)) < mu + 3.2 * sd):
             return None
         met, cs, cp = header_metric(self._sym[p : p + PLHEADER_SYMBOLS])
         acc = combined_offset_phasor(cs[0], cp[0])
