@@ -5,8 +5,9 @@ The channel reproduces them on the sample clock:
 - Es/N0: the channel's `esn0_db` profile is the Timeline's `esn0_db`; `gain_db` follows it (relative to its
   maximum over the stretch), so the noise floor stays put and the carrier fades, as at a real receiver input.
 - J/S: the Timeline's J/S is the power that lands in the victim's occupied band. A jammer waveform in the channel
-  has unit power over its simulated band, which the sample rate may clip (a 4 MHz sweep at 2 Msps); the channel's
-  J/S is raised by the share of the simulated waveform that falls in band, so the in-band J/S is the budget's.
+  has unit power over its simulated band, which the sample rate may clip (a 4 MHz sweep at 2 Msps is simulated
+  over 0.9 of the sample rate; centred noise wider than the sample rate is white over it); the channel's J/S is
+  raised by the share of the simulated waveform that falls in band, so the in-band J/S is the budget's.
 - Doppler: the Timeline's Doppler less the terminal's orbit-aided compensation (`doppler_compensation_pct`).
 - Delay: the change of the one-way delay over the stretch (the constant part only shifts every frame alike).
 """
@@ -42,6 +43,9 @@ def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave
     c = s.carrier
     fmax = SIM_BANDWIDTH_SHARE * sample_rate_hz
     bw = min(j.bandwidth_hz, fmax)
+    noise_like = j.type in ("barrage", "follower") or (j.type == "pulsed" and j.base in ("barrage", "follower"))
+    if noise_like and j.bandwidth_hz >= sample_rate_hz and abs(j.offset_hz) < 1.0:
+        bw = sample_rate_hz  # noise wider than the simulated band is white over it (no filter needed)
     off = float(np.clip(j.offset_hz, -sample_rate_hz / 2, sample_rate_hz / 2))
 
     def make(kind: str) -> object:

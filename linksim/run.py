@@ -46,8 +46,10 @@ class AcmLoop:
     `delay_s` of sample time after the frame they measured ended. The transmitter waits until the receiver has
     consumed the samples up to (now - delay), so the choice never depends on thread timing."""
 
-    def __init__(self, controller: ModcodController, fs: float, sps: int, t_base_s: float, delay_s: float) -> None:
+    def __init__(self, controller: ModcodController, fs: float, sps: int, t_base_s: float, delay_s: float,
+                 max_samples: int) -> None:
         self.controller = controller
+        self.max_samples = max_samples
         self.fs = fs
         self.sps = sps
         self.t_base_s = t_base_s
@@ -77,7 +79,8 @@ class AcmLoop:
         if self._cache is not None and self._cache[0] == tx_index:
             return self._cache[1]
         t = self.t_base_s + tx_index / self.fs
-        need = int((t - self.delay_s - self.t_base_s) * self.fs)
+        # the receiver never gets more than the stretch's samples: frames made past the end need no report
+        need = min(int((t - self.delay_s - self.t_base_s) * self.fs), self.max_samples)
         with self._cv:
             deadline = time.monotonic() + 30.0
             while self._rx_samples < need and not self._done:
@@ -192,7 +195,7 @@ def acm_loop(s: Scenario, st: Stretch) -> AcmLoop:
         ctl = _controller(s, st.return_delay_s, st.initial_modcod)
     else:
         ctl = ModcodController("ccm", modcod=s.carrier.modcod, pilots=s.carrier.pilots)
-    return AcmLoop(ctl, st.fs, st.sps, st.t_base_s, st.return_delay_s)
+    return AcmLoop(ctl, st.fs, st.sps, st.t_base_s, st.return_delay_s, st.n_samples)
 
 
 def transmit_half(s: Scenario, tl: budget.Timeline, st: Stretch, loop: AcmLoop) -> tuple[Any, Any, Any]:

@@ -282,7 +282,9 @@ def test_worker_death_and_errors_do_not_lose_the_campaign(tmp_path: Path) -> Non
     n = {h: calls(out).count(h) for h in {Path(r["run_dir"]).name for r in by.values()}}
     for seed in (1, 2):
         assert n[Path(by[("crash", seed)]["run_dir"]).name] >= 2  # run once more (retries = 1), then failed
-        assert n[Path(by[("raise", seed)]["run_dir"]).name] == 1  # a Python error is not retried
+        # a Python error is not retried; a point that was running beside a worker that died is re-queued once
+        # (a process pool loses every task in flight when one of its workers dies), so it may have run twice
+        assert n[Path(by[("raise", seed)]["run_dir"]).name] in (1, 2)
     assert any("requeue" in ln for ln in lines)
     # A re-run leaves failed points alone; --retry-failed runs them again.
     res = run_campaign(spec, out, workers=1, runner=FAKE, progress=None, figures=False)

@@ -129,8 +129,11 @@ class dvbs2_tx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         out = output_items[0]
         with self._lock:
             modcod = self._modcod
-        if self.modcod_source is not None:
-            modcod = self.modcod_source(self.nitems_written(0) + self._out.size)
+        # with a MODCOD source (ACM over a sample-clock return path that may wait on the receiver) the next frame is
+        # made only once every sample made so far is out, so the receiver can always get what it waits for
+        room = self._out.size < len(out) if self.modcod_source is None else self._out.size == 0
+        if room and self.modcod_source is not None:
+            modcod = self.modcod_source(self.nitems_written(0))
         cap = self._tx.frame_capacity_bytes(modcod)
         # take input only while less than one frame is queued (bounded memory)
         used = 0
@@ -139,7 +142,7 @@ class dvbs2_tx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
             self._take_input(np.asarray(inp[:used], dtype=np.uint8))
         self.consume(0, used)
         # make frames while there is data for a full one and little output queued
-        if self._out.size < len(out) and self._tx.pending_bytes >= cap:
+        if room and self._tx.pending_bytes >= cap:
             samples = self._tx.modulate([(modcod, None)])
             self._tags.append((self._out.size, modcod))
             self.frame_log.append((self.nitems_written(0) + self._out.size, modcod))
