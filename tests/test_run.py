@@ -136,6 +136,7 @@ def test_interrupted_run_is_a_valid_partial_run(tmp_path):
 
 
 @pytest.mark.usefixtures("gr")
+@pytest.mark.timeout(240)  # a hang guard (a sample-clock wait that cannot be met), not a speed target
 @pytest.mark.parametrize("path", list_shipped(), ids=lambda p: p.stem)
 def test_shipped_scenario_runs_short(path, tmp_path):
     s = load_scenario(path)
