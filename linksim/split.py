@@ -223,4 +223,4 @@ def _channel_for(s: Scenario, tl: budget.Timeline, st: Any) -> Any:
     return channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
 
 
-__all__ = ["SplitLink", "run_rx_half", "run_tx_half", "np"]
+__all__ = ["SplitLink", "run_rx_half", "run_tx_half"]
