@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 from gnuradio import gr
 
-from ..dvbs2.bbframe import TS_PACKET_BYTES
 from ..dvbs2.tx import random_ts_packets
 from .channel import channel_cc
 from .dvbs2_rx import dvbs2_rx
@@ -80,8 +79,6 @@ class receive_chain(gr.hier_block2):  # noqa: N801
         self.connect(self, self.rx, self)
 
 
-__all__ = ["TS_PACKET_BYTES", "receive_chain", "transmit_chain", "ts_source"]
-
 
 class scenario_transmit(gr.hier_block2):  # noqa: N801
     """The transmit chain set up from a scenario file: its MODCOD, frame, pilots, roll-off and sps, and a channel
@@ -106,3 +103,6 @@ class scenario_transmit(gr.hier_block2):  # noqa: N801
         self.message_port_register_hier_in("modcod")
         self.msg_connect(self, "modcod", self.tx, "modcod")
         self.connect(self.chain, self)
+
+
+__all__ = ["receive_chain", "scenario_transmit", "transmit_chain", "ts_source"]
