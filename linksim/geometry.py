@@ -68,7 +68,7 @@ _WGS84_EP2 = WGS84_E2 / (1.0 - WGS84_E2)  # second eccentricity squared
 _J2000_UNIX_S = 946_728_000.0  # 2000-01-01T12:00:00 (JD 2451545.0) as POSIX seconds
 _UNIX_EPOCH_JD = 2_440_587.5
 _DAY_S = 86_400.0
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 
 
 # --------------------------------------------------------------------------------------------- time

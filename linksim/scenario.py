@@ -12,11 +12,10 @@ import copy
 import hashlib
 import json
 import math
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from .dbmath import EARTH_RADIUS_EQ_M
 from .errors import ScenarioError

@@ -39,7 +39,8 @@ def _hil_enabled() -> bool:
 def pytest_report_header(config) -> str:
     if _hil_enabled():
         return "linksim: hardware-in-the-loop tests enabled (LINKSIM_HIL=1)"
-    return "linksim: hardware-in-the-loop tests (marker hil) not collected: set LINKSIM_HIL=1 in the lab (hw/HIL-PROCEDURE.md)"
+    return ("linksim: hardware-in-the-loop tests (marker hil) not collected: set LINKSIM_HIL=1 in the lab "
+            "(hw/HIL-PROCEDURE.md)")
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -1,10 +1,10 @@
-"""DVB-S2 frame parameters: ETSI EN 302 307-1 Tables 5a/5b (BCH and LDPC sizes) and the MODCOD numbering of the PLS code."""
+"""DVB-S2 frame parameters: ETSI EN 302 307-1 Tables 5a/5b (BCH and LDPC sizes) and the PLS code's MODCOD numbers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 from ..errors import InputError
 from ..modcods import BITS_PER_SYMBOL, normalize_name
@@ -100,7 +100,7 @@ class FrameParams:
         return (2 if self.frame == SHORT else 0) | (1 if self.pilots else 0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def frame_params(modcod: str, frame: str = NORMAL, pilots: bool = True) -> FrameParams:
     name = normalize_name(modcod)
     if name not in MODCOD_NUMBERS:
