@@ -46,8 +46,7 @@ class FrameRecord:
 @dataclass
 class RunState:
     out_dir: Path
-    frames: list[FrameRecord] = field(default_factory=list)
-    bins: list[dict[str, Any]] = field(default_factory=list)
+    bins: list[dict[str, Any]] = field(default_factory=list)  # frames go to frames.csv as each stretch ends
     wall_s: float = 0.0
     stretch_wall_s: float = 0.0  # wall time inside the stretches (flowgraphs and measurement)
     sim_symbols: float = 0.0
@@ -56,8 +55,9 @@ class RunState:
 
 def account(s: Scenario, st: Stretch, frame_log: list[tuple[int, str]], reports: list, latency: float,
             delay_samples_fn: Callable[[np.ndarray], np.ndarray], device_latency: bool = False) -> list[FrameRecord]:
-    """Every PLFRAME sent in the stretch with what the receiver made of it (matched by sample index); only frames
-    wholly inside [t0, t1] are returned."""
+    """Every PLFRAME sent in the stretch with what the receiver made of it (matched by sample index, after the
+    transmit filter's and channel's latency, the propagation delay's change and, through devices, their latency);
+    the frames that start inside [t0, t1) are returned."""
     c = s.carrier
     sent = []
     for idx, name in frame_log:

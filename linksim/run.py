@@ -445,7 +445,6 @@ def write_run(s: Scenario, out: Path, tl: budget.Timeline, stretches: list[tuple
             if stop_ev.is_set():
                 interrupted = True
                 break
-            state.frames.extend(fr)
             _write_frames(frames_csv, fr, header=False)
             state.bins.extend(bin_frames(fr, tl, [(t0, t1)], bin_v, acm))
             _write_measured(out / "measured.csv", state.bins, jam_names)
