@@ -245,14 +245,11 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
     if s.propagation.mode == "timeseries":
         from . import weather
 
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ValidityWarning)
-            ws = weather.synthesize_weather(
-                site_lat_deg=lat, site_lon_deg=lon, site_alt_m=alt_m, freq_hz=freq_hz,
-                elevation_deg=np.where(up, el, np.nan), t_s=time_s, seed=p.seed + seed_offset,
-                antenna_diameter_m=diameter_m, antenna_efficiency=s.terminal.antenna_efficiency, rec=p.rec,
-            )
-        ts_notes = [str(w.message) for w in caught if issubclass(w.category, ValidityWarning)]
+        ws, ts_notes = _with_validity_notes(
+            weather.synthesize_weather, site_lat_deg=lat, site_lon_deg=lon, site_alt_m=alt_m, freq_hz=freq_hz,
+            elevation_deg=np.where(up, el, np.nan), t_s=time_s, seed=p.seed + seed_offset,
+            antenna_diameter_m=diameter_m, antenna_efficiency=s.terminal.antenna_efficiency, rec=p.rec,
+        )
         gas = np.nan_to_num(ws.gas_db) if p.gas else zeros
         cloud = np.nan_to_num(ws.cloud_db) if p.cloud else zeros
         rain = np.nan_to_num(ws.rain_db) if p.rain else zeros
@@ -263,14 +260,10 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
         return _Atmosphere(gas, cloud, rain, scint, total, low,
                            [f"weather synthesized (P.1853 style), seed {p.seed + seed_offset}", *ts_notes])
     pct = 50.0 if p.mode == "clear_sky" else p.exceedance_pct
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ValidityWarning)
-        al = propagation.atmospheric_losses(
-            lat, lon, alt_m, freq_hz, np.where(up, el, np.nan), pct, diameter_m,
-            s.terminal.antenna_efficiency, rec=p.rec,
-        )
-    notes = list(getattr(al, "notes", [])) or [str(w.message) for w in caught
-                                                if issubclass(w.category, ValidityWarning)]
+    al, caught = _with_validity_notes(propagation.atmospheric_losses, lat, lon, alt_m, freq_hz,
+                                      np.where(up, el, np.nan), pct, diameter_m, s.terminal.antenna_efficiency,
+                                      rec=p.rec)
+    notes = list(al.notes) or caught
     gas = np.nan_to_num(al.gas_db) if p.gas else zeros
     cloud = np.nan_to_num(al.cloud_db) if p.cloud else zeros
     rain = np.nan_to_num(al.rain_db) if (p.rain and p.mode != "clear_sky") else zeros
@@ -279,6 +272,14 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
     total = gas + np.sqrt((rain + cloud) ** 2 + scint**2)
     return _Atmosphere(gas, cloud, rain, scint, total, np.asarray(al.low_elevation, dtype=bool) & up,
                        list(dict.fromkeys(notes)))
+
+
+def _with_validity_notes(fn: Any, *args: Any, **kw: Any) -> tuple[Any, list[str]]:
+    """Call a model and turn the ValidityWarnings it raises into notes for the Timeline (one each)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ValidityWarning)
+        out = fn(*args, **kw)
+    return out, list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ValidityWarning)))
 
 
 def _iono_scintillation(s: Scenario, time_s: np.ndarray) -> np.ndarray:
@@ -500,11 +501,9 @@ def _uplink(s: Scenario, t_unix: np.ndarray, time_s: np.ndarray) -> tuple[np.nda
     from . import propagation
 
     pct = 50.0 if s.propagation.mode == "clear_sky" else s.propagation.exceedance_pct
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ValidityWarning)
-        al = propagation.atmospheric_losses(lat, lon, alt, up.freq_hz, el, pct, up.antenna_diameter_m, 0.65,
-                                            rec=s.propagation.rec)
-    notes += [f"uplink: {w.message}" for w in caught]
+    al, caught = _with_validity_notes(propagation.atmospheric_losses, lat, lon, alt, up.freq_hz, el, pct,
+                                      up.antenna_diameter_m, 0.65, rec=s.propagation.rec)
+    notes += [f"uplink: {m}" for m in caught]
     a_up = np.nan_to_num(al.total_db) if s.propagation.mode != "clear_sky" else np.nan_to_num(al.gas_db + al.cloud_db)
     c_rx = up.eirp_dbw - fspl_db(up.freq_hz, rng) - a_up
     cn0_up = c_rx + s.satellite.g_over_t_dbk - BOLTZMANN_DBW_K_HZ

@@ -7,7 +7,6 @@ from numpy.typing import ArrayLike
 
 C_M_S = 299_792_458.0
 BOLTZMANN_DBW_K_HZ = -228.5991631  # 10 log10(1.380649e-23)
-BOLTZMANN_J_K = 1.380649e-23
 T0_K = 290.0
 EARTH_RADIUS_EQ_M = 6_378_137.0
 WGS84_F = 1.0 / 298.257223563
@@ -21,16 +20,6 @@ def db_to_lin(x_db: ArrayLike) -> np.ndarray:
 def lin_to_db(x: ArrayLike) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(np.asarray(x, dtype=float))
-
-
-def db_sum(*terms_db: ArrayLike) -> np.ndarray:
-    """Power sum of dB quantities: 10 log10(sum 10^(x/10))."""
-    return lin_to_db(sum(db_to_lin(t) for t in terms_db))
-
-
-def inverse_db_sum(*ratios_db: ArrayLike) -> np.ndarray:
-    """Combine carrier-to-X ratios in dB: 1/total = sum 1/each (e.g. C/N up, C/N down, C/I)."""
-    return -lin_to_db(sum(1.0 / db_to_lin(r) for r in ratios_db))
 
 
 def noise_figure_to_temp_k(nf_db: ArrayLike) -> np.ndarray:

@@ -82,13 +82,25 @@ def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave
     return JammerWave(j.name, wave, offset_db)
 
 
-def channel_profile(tl: Timeline, t0_s: float, t1_s: float) -> ChannelProfile:
-    """The channel's profile over scenario time [t0_s, t1_s] (rows of the Timeline that cover it)."""
-    s = tl.scenario
+def _rows(tl: Timeline, t0_s: float, t1_s: float) -> slice:
+    """The Timeline rows that cover [t0_s, t1_s], with two more each side for the interpolation."""
     t = tl.time_s
     i0 = max(int(np.searchsorted(t, t0_s, side="right")) - 2, 0)
     i1 = min(int(np.searchsorted(t, t1_s, side="left")) + 2, len(t))
-    sl = slice(i0, i1)
+    return slice(i0, i1)
+
+
+def _hold(ts: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A one-row stretch becomes two equal rows a second apart (the channel interpolates between rows)."""
+    if ts.size != 1:
+        return (ts, *cols)
+    return (np.array([ts[0], ts[0] + 1.0]), *(np.repeat(c, 2) for c in cols))
+
+
+def channel_profile(tl: Timeline, t0_s: float, t1_s: float) -> ChannelProfile:
+    """The channel's profile over scenario time [t0_s, t1_s] (rows of the Timeline that cover it)."""
+    s = tl.scenario
+    sl = _rows(tl, t0_s, t1_s)
     esn0 = np.asarray(tl["esn0_db"][sl], dtype=float)
     vis = np.isfinite(esn0)
     if not vis.any():
@@ -100,27 +112,19 @@ def channel_profile(tl: Timeline, t0_s: float, t1_s: float) -> ChannelProfile:
     doppler = np.nan_to_num(tl["doppler_hz"][sl]) * comp
     delay = np.asarray(tl["delay_s"][sl], dtype=float)
     delay = delay - delay.min()
-    ts = t[sl]
-    if ts.size == 1:  # a one-row timeline: hold it
-        ts = np.array([ts[0], ts[0] + 1.0])
-        gain, doppler, delay, esn0 = (np.repeat(a, 2) for a in (gain, doppler, delay, esn0))
+    ts, gain, doppler, delay, esn0 = _hold(tl.time_s[sl], gain, doppler, delay, esn0)
     return ChannelProfile(time_s=ts, gain_db=gain, doppler_hz=doppler, delay_s=delay, esn0_db=esn0)
 
 
 def jammer_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: float) -> list[JammerSpec]:
     """Each scenario jammer as a JammerSpec with its J/S profile (switched off as -100 dB when inactive)."""
     s = tl.scenario
-    t = tl.time_s
-    i0 = max(int(np.searchsorted(t, t0_s, side="right")) - 2, 0)
-    i1 = min(int(np.searchsorted(t, t1_s, side="left")) + 2, len(t))
+    sl = _rows(tl, t0_s, t1_s)
     specs = []
     for j, series in zip(s.jammers, tl.jammers, strict=True):
         wave = jammer_waveform(j, s, sample_rate_hz)
-        js = np.where(series.active[i0:i1], series.js_db[i0:i1] + wave.js_offset_db, -100.0)
-        js = np.nan_to_num(js, nan=-100.0, neginf=-100.0)
-        ts = t[i0:i1]
-        if ts.size == 1:
-            ts, js = np.array([ts[0], ts[0] + 1.0]), np.repeat(js, 2)
+        js = np.where(series.active[sl], series.js_db[sl] + wave.js_offset_db, -100.0)
+        ts, js = _hold(tl.time_s[sl], np.nan_to_num(js, nan=-100.0, neginf=-100.0))
         specs.append(JammerSpec(waveform=wave.waveform, js_db=(ts, js)))
     return specs
 

@@ -229,9 +229,16 @@ def tx_latency_samples(txc: Any, ch: Any) -> int:
 
 
 def run_flowgraph(tb: Any, stop: threading.Event, on_end: Callable[[], None] | None = None) -> None:
+    done = threading.Event()
+
+    def waiter() -> None:  # tb.wait() cannot time out: wait in a thread, poll the stop event here
+        tb.wait()
+        done.set()
+
     tb.start()
+    threading.Thread(target=waiter, daemon=True).start()
     try:
-        while not _wait_done(tb, 0.2):
+        while not done.wait(0.2):
             if stop.is_set():
                 break
     finally:
@@ -305,22 +312,6 @@ def _delay_samples(ch: Any, tx_idx: np.ndarray, fs: float, t_base: float) -> np.
     except Exception:  # noqa: BLE001
         return np.zeros_like(tx_idx)
     return np.asarray(d_s, dtype=float) * fs
-
-
-def _wait_done(tb: Any, timeout_s: float) -> bool:
-    """Wait up to timeout_s for the flowgraph to finish; True if it did."""
-    done = threading.Event()
-
-    def waiter() -> None:
-        tb.wait()
-        done.set()
-
-    if not hasattr(tb, "_linksim_waiter"):
-        th = threading.Thread(target=waiter, daemon=True)
-        th.start()
-        tb._linksim_waiter = (th, done)  # noqa: SLF001
-    th, ev = tb._linksim_waiter  # noqa: SLF001
-    return ev.wait(timeout_s)
 
 
 def _write_frames(path: Path, frames: list[FrameRecord], header: bool) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .dbmath import EARTH_RADIUS_EQ_M
+from .dbmath import noise_figure_to_temp_k
 from .errors import ScenarioError
 from .schema import build, spec, to_table
 
@@ -74,7 +74,7 @@ class Terminal:
         if self.noise_temp_k is not None:
             return self.noise_temp_k
         assert self.noise_figure_db is not None
-        return 290.0 * (10.0 ** (self.noise_figure_db / 10.0) - 1.0)
+        return float(noise_figure_to_temp_k(self.noise_figure_db))
 
 
 @dataclass(frozen=True)
@@ -320,7 +320,9 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
         except Exception as e:  # noqa: BLE001
             raise ScenarioError("satellite.tle", str(e), source) from None
     if sat.geo_lon_deg is not None and geometry is None:
-        el = geo_elevation_deg(site.lat_deg, site.lon_deg, sat.geo_lon_deg)
+        from .geometry import geo_elevation_closed_form_deg
+
+        el = float(geo_elevation_closed_form_deg(site.lat_deg, sat.geo_lon_deg - site.lon_deg))
         if el < terminal.min_elevation_deg:
             raise ScenarioError(
                 "satellite.geo_lon_deg",
@@ -434,15 +436,6 @@ def apply_overrides(d: dict[str, Any], overrides: dict[str, Any], source: str | 
         else:
             node[last] = value
     return out
-
-
-def geo_elevation_deg(lat_deg: float, lon_deg: float, geo_lon_deg: float) -> float:
-    """Spherical-Earth elevation of an ideal GEO satellite (for the below-horizon check)."""
-    phi = math.radians(lat_deg)
-    dlon = math.radians(geo_lon_deg - lon_deg)
-    c = math.cos(phi) * math.cos(dlon)
-    ratio = EARTH_RADIUS_EQ_M / 42_164_170.0
-    return math.degrees(math.atan2(c - ratio, math.sqrt(max(1.0 - c * c, 0.0))))
 
 
 def list_shipped(root: str | Path | None = None) -> list[Path]:

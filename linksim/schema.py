@@ -154,21 +154,3 @@ def to_table(obj: Any) -> dict[str, Any]:
             v = [to_table(x) for x in v]
         out[f.name] = v
     return out
-
-
-def describe(cls: type) -> list[tuple[str, str, str, str]]:
-    """(key, type, default, doc) rows for documentation of a section."""
-    hints = typing.get_type_hints(cls)
-    rows = []
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        if f.default is not _MISSING:
-            d = repr(f.default)
-        elif f.default_factory is not _MISSING:
-            d = repr(f.default_factory())
-        else:
-            d = "required"
-        doc = f.metadata.get("doc", "") if f.metadata else ""
-        rows.append((f.name, str(hints[f.name]).replace("typing.", ""), d, doc))
-    return rows

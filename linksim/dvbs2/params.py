@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import cache
 
 from ..errors import InputError
@@ -113,7 +112,3 @@ def frame_params(modcod: str, frame: str = NORMAL, pilots: bool = True) -> Frame
         raise InputError(f"{name} has no {frame} frame (9/10 is normal frames only)")
     k_bch, n_bch, t = table[rate]
     return FrameParams(name, frame, bool(pilots), const, rate, MODCOD_NUMBERS[name], k_bch, n_bch, t, N_LDPC[frame])
-
-
-def rate_fraction(rate: str) -> Fraction:
-    return Fraction(rate)
