@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -49,10 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
-
-
-def _mul(v: object, k: float) -> object:
-    return v * k if isinstance(v, int | float) else v
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,18 +133,15 @@ def _print_summary(args: argparse.Namespace, s: object, sm: dict, out: Path) -> 
         print(json.dumps(sm, indent=2, default=str))
         return 0
 
-    def f(v: object, unit: str = "", fmt: str = "{:.2f}") -> str:
-        return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else fmt.format(v) + unit
+    from ..report import fmt, fmt_bps  # the report's number formatting (units, n/a for missing)
 
     print(f"{s.name}: {sm['status']} ({'ACM' if sm['acm'] else 'CCM ' + sm['modcod']}, seed {sm['seed']})")
-    print(f"  frames            {sm['frames_total']} sent, {sm['frames_ok']} ok, FER {f(sm['fer'], '', '{:.4f}')}")
-    kb = 1e-3
-    print(f"  goodput           {f(_mul(sm['goodput_bps_mean'], kb), ' kb/s')} measured, "
-          f"{f(_mul(sm['predicted_goodput_bps_mean'], kb), ' kb/s')} predicted, "
-          f"{f(_mul(sm['clear_sky_goodput_bps'], kb), ' kb/s')} clear sky")
-    print(f"  degradation       {f(sm['degradation_pct'], ' %')}   availability {f(sm['availability_pct'], ' %')}")
-    print(f"  Es/N0 bias        {f(sm['esn0_bias_db'], ' dB')} (measured - predicted)")
-    print(f"  real-time factor  {f(sm['realtime_factor'])}")
+    print(f"  frames            {sm['frames_total']} sent, {sm['frames_ok']} ok, FER {fmt(sm['fer'], digits=4)}")
+    print(f"  goodput           {fmt_bps(sm['goodput_bps_mean'])} measured, "
+          f"{fmt_bps(sm['predicted_goodput_bps_mean'])} predicted, {fmt_bps(sm['clear_sky_goodput_bps'])} clear sky")
+    print(f"  degradation       {fmt(sm['degradation_pct'], '%')}   availability {fmt(sm['availability_pct'], '%')}")
+    print(f"  Es/N0 bias        {fmt(sm['esn0_bias_db'], 'dB', signed=True)} (measured - predicted)")
+    print(f"  real-time factor  {fmt(sm['realtime_factor'])}")
     report = out / "report.html"
     print(f"report: {report if report.exists() else out}")
     return 0
