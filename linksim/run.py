@@ -398,6 +398,7 @@ def write_run(s: Scenario, out: Path, tl: budget.Timeline, stretches: list[tuple
     bin_v = min(bin_v, dur) if dwell_s is None else min(bin_v, dwell_s)
     say = progress or (lambda msg: None)
     stop_ev = stop or threading.Event()
+    say(f"{s.name}: writing {out} ({len(stretches)} stretch{'es' if len(stretches) != 1 else ''})")
     (out / "scenario.toml").write_text(tomli_w.dumps(s.resolved()))
     tl.to_csv(out / "timeline.csv")
     clear = clear_sky_goodput_bps(s, tl, acm)

@@ -75,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.role:
         return _split(args, s, out, progress)
-    progress(f"{s.name}: writing {out}")
     lab = []
     try:
         if devices is not None and args.attenuator:
@@ -120,7 +119,7 @@ def _split(args: argparse.Namespace, s: object, out: Path, progress: object) -> 
             n = run_tx_half(s, link, drop_every=args.inject_drop_every, **common)
             progress(f"sent {n} stretches")
             return 0
-        progress(f"{s.name}: receive half from {link.iq}, writing {out}")
+        progress(f"{s.name}: receive half from {link.iq}")
         sm = run_rx_half(s, out, link, report=not args.no_report, progress=progress, **common)
     except KeyboardInterrupt:
         sys.stderr.write(f"linksim run: interrupted; partial results in {out}\n")
