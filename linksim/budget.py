@@ -235,7 +235,7 @@ class _Atmosphere:
 
 
 def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float, lat: float, lon: float,
-                alt_m: float, diameter_m: float, seed_offset: int = 0) -> _Atmosphere:
+                alt_m: float, diameter_m: float) -> _Atmosphere:
     from . import propagation
 
     n = len(el)
@@ -247,7 +247,7 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
 
         ws, ts_notes = _with_validity_notes(
             weather.synthesize_weather, site_lat_deg=lat, site_lon_deg=lon, site_alt_m=alt_m, freq_hz=freq_hz,
-            elevation_deg=np.where(up, el, np.nan), t_s=time_s, seed=p.seed + seed_offset,
+            elevation_deg=np.where(up, el, np.nan), t_s=time_s, seed=p.seed,
             antenna_diameter_m=diameter_m, antenna_efficiency=s.terminal.antenna_efficiency, rec=p.rec,
         )
         gas = np.nan_to_num(ws.gas_db) if p.gas else zeros
@@ -258,7 +258,7 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
         low = np.asarray(getattr(ws, "low_elevation", el < 5.0), dtype=bool)
         total = gas + cloud + rain + scint
         return _Atmosphere(gas, cloud, rain, scint, total, low,
-                           [f"weather synthesized (P.1853 style), seed {p.seed + seed_offset}", *ts_notes])
+                           [f"weather synthesized (P.1853 style), seed {p.seed}", *ts_notes])
     pct = 50.0 if p.mode == "clear_sky" else p.exceedance_pct
     al, caught = _with_validity_notes(propagation.atmospheric_losses, lat, lon, alt_m, freq_hz,
                                       np.where(up, el, np.nan), pct, diameter_m, s.terminal.antenna_efficiency,
@@ -296,7 +296,7 @@ def _iono_scintillation(s: Scenario, time_s: np.ndarray) -> np.ndarray:
     return -np.asarray(amp_db, dtype=float)  # a loss: positive when the amplitude fades
 
 
-def _antenna_events(s: Scenario, time_s: np.ndarray, rain_rate: np.ndarray | None) -> np.ndarray:
+def _antenna_events(s: Scenario, time_s: np.ndarray) -> np.ndarray:
     if not s.events:
         return np.zeros(len(time_s))
     from . import antenna_events
@@ -336,7 +336,7 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
                       term.antenna_diameter_m)
     notes += atm.notes
     iono = _iono_scintillation(s, time_s)
-    events_db = _antenna_events(s, time_s, None)
+    events_db = _antenna_events(s, time_s)
     atmospheric = atm.total + iono
 
     # receive side: sky noise, events, feed, LNA
@@ -467,6 +467,7 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
         "best_modcod": np.where(visible, best_name, ""),
         "best_eta": np.where(visible, best_eta, 0.0),
     }
+    assert tuple(cols) == COLUMNS, "Timeline columns and budget.COLUMNS disagree"
     if not visible.all():
         notes.append(f"{int((~visible).sum())} of {n} rows below min_elevation_deg: no link (NaN)")
     return Timeline(s, t0, cols, jammer_series, list(dict.fromkeys(notes)))
