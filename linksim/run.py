@@ -235,17 +235,21 @@ def run_flowgraph(tb: Any, stop: threading.Event, on_end: Callable[[], None] | N
         tb.wait()
         done.set()
 
-    tb.start()
-    threading.Thread(target=waiter, daemon=True).start()
+    # Ctrl-C can land anywhere here, even inside tb.start(): whatever happens, the flowgraph is stopped and joined
+    # (a top block left running keeps the process from exiting)
     try:
+        tb.start()
+        threading.Thread(target=waiter, daemon=True).start()
         while not done.wait(0.2):
             if stop.is_set():
                 break
     finally:
-        if on_end is not None:
-            on_end()
-        tb.stop()
-        tb.wait()
+        try:
+            if on_end is not None:
+                on_end()
+        finally:
+            tb.stop()
+            tb.wait()
 
 
 def _run_stretch(s: Scenario, tl: budget.Timeline, k: int, t0: float, t1: float, acm: bool, seed: int,
