@@ -24,26 +24,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from linksim import modcods  # noqa: E402
 from linksim.dvbs2.link import LinkResult, run_link  # noqa: E402
+from linksim.dvbs2.params import RX_LDPC_ITERATIONS  # noqa: E402
 
 
 def _one(args: tuple) -> dict:
-    name, frames, frames_full, frames_below, seed, demapper = args
+    name, frames, frames_full, frames_below, seed, demapper, max_iter = args
     thr = modcods.get(name).esn0_qef_db
     t0 = time.perf_counter()
     nan = float("nan")
     skipped = LinkResult(name, nan, "-", 0, 0, 0, 0, 0, nan, nan, 0.0, 0, nan)
-    g = run_link(name, thr + 0.3, frames=frames, sync="genie", seed=seed, demapper=demapper) if frames else skipped
+    g = (run_link(name, thr + 0.3, frames=frames, sync="genie", seed=seed, demapper=demapper, max_iter=max_iter)
+         if frames else skipped)
     full_esn0 = thr + 1.0
     f = skipped
     if frames_full:
         f = run_link(name, full_esn0, frames=frames_full, sync="full", cfo_hz=10e3, symbol_rate_baud=1e6,
-                     timing_offset_samples=0.37, seed=seed + 1, demapper=demapper)
+                     timing_offset_samples=0.37, seed=seed + 1, demapper=demapper, max_iter=max_iter)
         while f.fer > 1e-2 and thr < 1.0 and full_esn0 < thr + 3.0:
             full_esn0 += 0.5
             f = run_link(name, full_esn0, frames=frames_full, sync="full", cfo_hz=10e3, symbol_rate_baud=1e6,
-                         timing_offset_samples=0.37, seed=seed + 1, demapper=demapper)
-    b = (run_link(name, thr - 0.5, frames=frames_below, sync="genie", seed=seed + 2, demapper=demapper)
-         if frames_below else skipped)
+                         timing_offset_samples=0.37, seed=seed + 1, demapper=demapper, max_iter=max_iter)
+    b = (run_link(name, thr - 0.5, frames=frames_below, sync="genie", seed=seed + 2, demapper=demapper,
+                  max_iter=max_iter) if frames_below else skipped)
     return {
         "modcod": name, "table13_db": thr,
         "genie_esn0_db": thr + 0.3, "genie_frames": g.frames, "genie_errors": g.frame_errors, "genie_fer": g.fer,
@@ -64,10 +66,12 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (1)")
     ap.add_argument("--seed", type=int, default=1, help="random seed (1)")
     ap.add_argument("--demapper", choices=["exact", "maxlog"], default="maxlog", help="receiver demapper (maxlog)")
+    ap.add_argument("--max-iter", type=int, default=RX_LDPC_ITERATIONS,
+                    help=f"LDPC iteration limit ({RX_LDPC_ITERATIONS}, the receiver's)")
     ap.add_argument("--out", help="write the markdown table to this file")
     args = ap.parse_args()
     names = [m.strip() for m in args.modcods.split(",") if m.strip()] or [m.name for m in modcods.table13()]
-    work = [(n, args.frames, args.frames_full, args.frames_below, args.seed + 10 * i, args.demapper)
+    work = [(n, args.frames, args.frames_full, args.frames_below, args.seed + 10 * i, args.demapper, args.max_iter)
             for i, n in enumerate(names)]
     t0 = time.perf_counter()
     rows = []

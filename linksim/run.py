@@ -28,7 +28,7 @@ import numpy as np
 
 from . import budget, modcods
 from .dvbs2.acm import ModcodController
-from .dvbs2.params import frame_params
+from .dvbs2.params import RX_LDPC_ITERATIONS, frame_params
 from .errors import InputError
 from .metrics import FrameRecord, RunState, account, bin_frames, clear_sky_goodput_bps, summarize
 from .run_devices import Devices, lab_threads, open_devices, recorder
@@ -367,7 +367,7 @@ def _check_span(s: Scenario, start_s: float, duration_s: float | None) -> float:
 def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None = None, seed: int | None = None,
                  acm: bool | None = None, progress: Callable[[str], None] | None = None,
                  every_s: float | None = None, dwell_s: float | None = None, bin_s: float | None = None,
-                 max_iter: int = 50, report: bool = True, stop: threading.Event | None = None,
+                 max_iter: int = RX_LDPC_ITERATIONS, report: bool = True, stop: threading.Event | None = None,
                  devices: Devices | None = None, start_s: float = 0.0,
                  record: Path | None = None) -> dict[str, Any]:
     """Run a scenario end to end in one process (loopback, or through devices) and write its run directory;

@@ -23,6 +23,7 @@ import numpy as np
 import zmq
 
 from . import budget
+from .dvbs2.params import RX_LDPC_ITERATIONS
 from .errors import DeviceError
 from .metrics import RunState, account
 from .run import (
@@ -133,7 +134,7 @@ def run_tx_half(s: Scenario, link: SplitLink, *, duration_s: float | None = None
 
 def run_rx_half(s: Scenario, out_dir: Path, link: SplitLink, *, duration_s: float | None = None,
                 seed: int | None = None, acm: bool | None = None, start_s: float = 0.0, every_s: float | None = None,
-                dwell_s: float | None = None, max_iter: int = 50, report: bool = True,
+                dwell_s: float | None = None, max_iter: int = RX_LDPC_ITERATIONS, report: bool = True,
                 progress: Any = None) -> dict[str, Any]:
     """Receive the IQ of a split run, measure, and write the run directory (as linksim.run.run_scenario does)."""
     from gnuradio import blocks, gr

@@ -301,3 +301,24 @@ def test_bch_rejects_bad_input():
         bch_decode(np.zeros(10, np.uint8), "short", "9/10")
     with pytest.raises(InputError, match="integer"):
         bch_encode(np.zeros(32208, np.float32), "normal", "1/2")
+
+
+def test_flooding_schedule_needs_about_twice_the_layered_iterations():
+    """The flooding schedule (Table 13's belief-propagation simulations) and the layered one decode the same
+    frames; flooding needs about twice the iterations (the receiver's 25 layered = Table 13's 50 flooding)."""
+    code = dvbs2_code("short", "1/2")
+    rng = np.random.default_rng(9)
+    info = rng.integers(0, 2, (4, code.k), dtype=np.uint8)
+    cw = code.encode(info)
+    esn0_db = modcods.get("QPSK 1/2").esn0_qef_db + 0.8  # short frames need a little more than Table 13
+    n0 = 10 ** (-esn0_db / 10)
+    y = (1 - 2.0 * cw) / np.sqrt(2) + np.sqrt(n0 / 2) * rng.standard_normal(cw.shape)
+    llr = (2 * np.sqrt(2) * y / n0).astype(np.float32)
+    lay = code.decode(llr, max_iter=100)
+    flo = code.decode(llr, max_iter=100, schedule="flooding")
+    assert lay.ok.all() and flo.ok.all()
+    assert np.array_equal(lay.bits, cw) and np.array_equal(flo.bits, cw)
+    ratio = flo.iterations.sum() / lay.iterations.sum()
+    assert 1.6 <= ratio <= 2.5, (lay.iterations, flo.iterations)
+    with pytest.raises(InputError):
+        code.decode(llr, schedule="random")

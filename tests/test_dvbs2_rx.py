@@ -12,13 +12,15 @@ import pytest
 
 from linksim import modcods
 from linksim.dvbs2.link import run_link
-from linksim.dvbs2.params import frame_params
+from linksim.dvbs2.params import RX_LDPC_ITERATIONS, frame_params
 from linksim.dvbs2.rx import Receiver
-from linksim.dvbs2.sync import decode_plsc, decode_plsc_differential
+from linksim.dvbs2.sync import combined_offset_phasor, decode_plsc, header_metric
 from linksim.errors import InputError
 
-# (MODCOD, frame size) of the short FER checks: one per constellation
+# MODCODs of the short FER checks: one per constellation, and the two lowest code rates (whose waterfalls move
+# most with the decoding effort)
 FER_CASES = ["QPSK 1/2", "8PSK 3/4", "16APSK 3/4", "32APSK 9/10"]
+LOW_RATES = ["QPSK 1/4", "QPSK 1/3"]
 
 
 def _awgn(x: np.ndarray, esn0_db: float, sps: int, seed: int) -> np.ndarray:
@@ -54,7 +56,11 @@ def test_plsc_decoding_of_gr_dtv_headers_with_noise_and_offset(gr):
         for _ in range(40):
             y = hdr * np.exp(1j * (2 * np.pi * f * np.arange(90) + rng.uniform(0, 2 * np.pi)))
             y = y + (rng.standard_normal(90) + 1j * rng.standard_normal(90)) * np.sqrt(10 ** 0.2 / 2)
-            pls_d, _, f_est = decode_plsc_differential(y)
+            # without a carrier estimate (the receiver's search before any spectral estimate): the offset from
+            # the header's differential correlations, then the grid around it
+            _, c_sof, c_pls = header_metric(y)
+            f_d = float(np.angle(combined_offset_phasor(c_sof[0], c_pls[0])) / (2 * np.pi))
+            pls_d, _, _ = decode_plsc(y, f_d, 0.1)
             pls_c, _, _ = decode_plsc(y, f)
             errors += (pls_d != want) + (pls_c != want)
         assert errors == 0, f"{modcod} {frame} pilots={pilots}: {errors} PLSC decoding errors"
@@ -96,16 +102,16 @@ def test_decodes_gr_dtv_transmitter_ts_out_equals_ts_in(gr, modcod, frame, pilot
 # ------------------------------------------------------------------------------------------------ FER vs Table 13
 
 
-@pytest.mark.parametrize("modcod", FER_CASES)
+@pytest.mark.parametrize("modcod", LOW_RATES + FER_CASES)
 def test_genie_fer_at_threshold_plus_0p3_db_and_failure_below(modcod):
     """Table 13 + 0.3 dB: no frame error in 6 (genie sync); Table 13 - 0.5 dB: at least half the frames fail
-    (and they are reported, not dropped)."""
+    (and they are reported, not dropped), with the receiver's default decoding effort."""
     thr = modcods.get(modcod).esn0_qef_db
     good = run_link(modcod, thr + 0.3, frames=6, sync="genie", seed=11)
     assert good.frames == 6 and good.missed == 0
     assert good.frame_errors == 0, f"{modcod} at {thr + 0.3:.2f} dB: FER {good.fer}"
     assert good.bit_errors == 0
-    bad = run_link(modcod, thr - 0.5, frames=4, sync="genie", seed=12, max_iter=30)
+    bad = run_link(modcod, thr - 0.5, frames=4, sync="genie", seed=12)
     assert bad.missed == 0  # failed frames are reported
     assert bad.fer >= 0.5, f"{modcod} at {thr - 0.5:.2f} dB decodes too well: FER {bad.fer}"
     assert bad.bit_errors > 0
@@ -172,7 +178,7 @@ def test_frames_lost_to_noise_are_reported_not_dropped():
     reps = _decode_all(y, Receiver(), chunk=50000)
     assert [r.sample_index for r in reps] == starts
     assert [r.ok for r in reps] == [True, True, False, True, True]
-    assert reps[2].payload == b"" and reps[2].ldpc_iterations == 50
+    assert reps[2].payload == b"" and reps[2].ldpc_iterations == RX_LDPC_ITERATIONS
 
 
 def test_receiver_rejects_bad_parameters():
@@ -254,3 +260,72 @@ def test_full_sync_with_a_carrier_offset_of_20_percent_of_the_symbol_rate(cfo_fr
                  timing_offset_samples=0.21, frame="short", seed=31, keep_reports=True)
     assert r.missed == 0 and r.frame_errors == 0, r.as_dict()
     assert r.reports[-1].cfo_cyc == pytest.approx(cfo_fraction, abs=1e-4)
+
+
+def test_more_decoding_effort_moves_the_lowest_rate_waterfall_below_table13():
+    """The default effort (25 layered iterations, Table 13's 50 flooding ones) fails QPSK 1/4 at T - 0.5 dB;
+    the same frames with 50 layered iterations mostly decode (docs/dvbs2-fer.md, waterfall tables)."""
+    thr = modcods.get("QPSK 1/4").esn0_qef_db
+    default = run_link("QPSK 1/4", thr - 0.5, frames=6, sync="genie", seed=41)
+    more = run_link("QPSK 1/4", thr - 0.5, frames=6, sync="genie", seed=41, max_iter=50)
+    assert default.fer >= 0.5 and more.fer <= 0.5, (default.fer, more.fer)
+
+
+# ------------------------------------------------------------------------------------------------ acquisition
+
+
+def _noise(n: int, seed: int, power: float = 1.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) * np.sqrt(power / 2)).astype(np.complex64)
+
+
+def test_pure_noise_gives_no_frame_and_no_lock():
+    """Two million samples of noise (a link that is down): no frame reported, never locked, and the searching
+    receiver does not fall behind (its symbol buffer stays bounded)."""
+    rx = Receiver()
+    reps = []
+    for i in range(8):
+        reps += rx.process(_noise(1 << 18, seed=100 + i))
+        assert rx._sym.size < 4 * 33282  # searched windows are dropped, not piled up
+    reps += rx.flush()
+    assert reps == [] and rx.stats["lost_lock"] == 0
+
+
+def _late_signal(modcod: str, esn0_db: float, frames: int, lead_samples: int, cfo_cyc: float,
+                 seed: int) -> np.ndarray:
+    """`lead_samples` of noise, then `frames` frames with a carrier offset of cfo_cyc cycles/symbol and a
+    0.37-sample timing offset, all at one noise level (sps 2)."""
+    from linksim.dvbs2.link import fractional_delay
+    from linksim.dvbs2.tx import Transmitter
+
+    rng = np.random.default_rng(seed)
+    tx = Transmitter(sps=2, stream="generic")
+    cap = tx.frame_capacity_bytes(modcod)
+    syms = [tx.frame_symbols(modcod, rng.integers(0, 256, cap, dtype=np.uint8).tobytes()) for _ in range(frames)]
+    x = np.concatenate([np.zeros(lead_samples, np.complex64), tx.shape(np.concatenate(syms)), tx.flush()])
+    x = fractional_delay((x * np.exp(1j * np.pi * cfo_cyc * np.arange(x.size))).astype(np.complex64), 0.37)
+    return _awgn(x, esn0_db, 2, seed=seed + 1)
+
+
+@pytest.mark.parametrize(("modcod", "esn0_db", "cfo_cyc", "min_ok"),
+                         [("QPSK 1/2", 3.0, -0.3, 6), ("QPSK 1/4", -2.35, 0.01, 4)])
+def test_a_signal_that_starts_after_noise_is_found(modcod, esn0_db, cfo_cyc, min_ok):
+    """The receiver is started half a second before the transmitter (as on a lab bench): the spectral carrier
+    estimate and the timing loop must not stay where the noise left them. Frames from the third on are all
+    found (reported); at QPSK 1/4's threshold some of them fail to decode, as the decoder's FER there says."""
+    x = _late_signal(modcod, esn0_db, frames=8, lead_samples=1_000_000, cfo_cyc=cfo_cyc, seed=5)
+    rx = Receiver()
+    reps = [r for r in _decode_all(x, rx, chunk=65536) if r.modcod == modcod]
+    assert len(reps) >= 6 and sum(r.ok for r in reps) >= min_ok, [(r.sample_index, r.ok) for r in reps]
+    assert rx.cfo_cyc == pytest.approx(cfo_cyc, abs=2e-3)
+
+
+def test_full_sync_acquires_and_holds_lock_half_a_db_below_the_lowest_threshold():
+    """QPSK 1/4 at Table 13 - 0.5 dB (where the differential header metric barely rises out of the noise), 1 %
+    carrier offset, 0.37-sample timing offset: at most the first frame is lost to acquisition and lock is never
+    lost; decoding failures are the decoder's (reported frames)."""
+    thr = modcods.get("QPSK 1/4").esn0_qef_db
+    r = run_link("QPSK 1/4", thr - 0.5, frames=16, sync="full", cfo_hz=10e3, symbol_rate_baud=1e6,
+                 timing_offset_samples=0.37, seed=3, max_iter=50)
+    assert r.missed <= 1, r.as_dict()
+    assert r.frame_errors - r.missed <= 3, r.as_dict()

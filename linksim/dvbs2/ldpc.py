@@ -75,6 +75,7 @@ def _dvbs2_encode_frames(info: np.ndarray, addr: np.ndarray, addr_ptr: np.ndarra
 
 NMS, OMS, CMS = 0, 1, 2  # check-node rules: normalized, offset, corrected (3-min boxplus) min-sum
 ALGORITHMS = {"nms": NMS, "oms": OMS, "cms": CMS}
+SCHEDULES = ("layered", "flooding")
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -332,11 +333,15 @@ def _row_layered(
     alpha: float,
     beta: float,
     post: np.ndarray,  # (n,) float32 out: a-posteriori LLRs
+    flooding: bool = False,
 ) -> tuple[int, bool]:
-    """Row-by-row layered min-sum (any sparse code)."""
+    """Row-by-row layered min-sum (any sparse code); with flooding, every check of an iteration works from the
+    a-posteriori LLRs of the previous iteration (the schedule of classic belief propagation) instead of those
+    the checks before it just updated."""
     n = llr.shape[0]
     m = row_ptr.shape[0] - 1
     R = np.zeros(cols.shape[0], np.float32)
+    prev = np.empty(n, np.float32) if flooding else post
     dmax = 0
     for c in range(m):
         dmax = max(dmax, row_ptr[c + 1] - row_ptr[c])
@@ -353,6 +358,10 @@ def _row_layered(
     best_it = 0
     while it < max_iter:
         it += 1
+        if flooding:
+            for v in range(n):
+                prev[v] = post[v]
+                post[v] = llr[v]
         for c in range(m):
             e0 = row_ptr[c]
             d = row_ptr[c + 1] - e0
@@ -361,7 +370,7 @@ def _row_layered(
             m3 = _BIG
             sg = one
             for j in range(d):  # branch-free: the three smallest magnitudes and the sign product
-                x = post[cols[e0 + j]] - R[e0 + j]
+                x = prev[cols[e0 + j]] - R[e0 + j]
                 Q[j] = x
                 mg = abs(x)
                 m3 = min(m3, max(mg, m2))
@@ -390,7 +399,10 @@ def _row_layered(
                 o = v1 if ax == m1 else o
                 r = -o if x < zero else o
                 R[e0 + j] = r
-                post[cols[e0 + j]] = x + r
+                if flooding:
+                    post[cols[e0 + j]] += r
+                else:
+                    post[cols[e0 + j]] = x + r
         if early_stop or stall > 0 or it == max_iter:
             bad = _row_unsatisfied(post, row_ptr, cols, stall <= 0)
             ok = bad == 0
@@ -486,8 +498,12 @@ class LdpcCode:
         return ok.reshape(lead)
 
     def decode(self, llr: np.ndarray, max_iter: int = 50, early_stop: bool = True, algorithm: str = "cms",
-               alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA, stall_iter: int = 0) -> LdpcResult:
-        """Row-by-row layered min-sum over the sparse matrix (see `ldpc_decode` for the arguments)."""
+               alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA, stall_iter: int = 0,
+               schedule: str = "layered") -> LdpcResult:
+        """Row-by-row min-sum over the sparse matrix, layered or flooding (see `ldpc_decode` for the
+        arguments)."""
+        if schedule not in SCHEDULES:
+            raise InputError(f"LDPC schedule must be one of {SCHEDULES}, not {schedule!r}")
         x, lead = _as_llr(llr, self.n)
         max_iter = _check_iter(max_iter)
         mode = _mode(algorithm)
@@ -498,7 +514,7 @@ class LdpcCode:
         post = np.empty(self.n, np.float32)
         for f in range(len(x)):
             its[f], ok[f] = _row_layered(x[f], self.row_ptr, self.cols, max_iter, bool(early_stop), stall,
-                                         mode, float(alpha), float(beta), post)
+                                         mode, float(alpha), float(beta), post, schedule == "flooding")
             bits[f] = post < 0
         return LdpcResult(bits.reshape(lead + (self.n,)), its.reshape(lead), ok.reshape(lead))
 
@@ -619,8 +635,12 @@ class DvbS2Code(LdpcCode):
         return out.reshape(lead + (self.n,))
 
     def decode(self, llr: np.ndarray, max_iter: int = 50, early_stop: bool = True, algorithm: str = "cms",
-               alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA, stall_iter: int = 0) -> LdpcResult:
-        """Layered min-sum on the 360-group structure (see `ldpc_decode` for the arguments)."""
+               alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA, stall_iter: int = 0,
+               schedule: str = "layered") -> LdpcResult:
+        """Layered min-sum on the 360-group structure (see `ldpc_decode` for the arguments); the flooding
+        schedule runs on the plain sparse matrix (slower: for comparisons with flooding references)."""
+        if schedule != "layered":
+            return super().decode(llr, max_iter, early_stop, algorithm, alpha, beta, stall_iter, schedule)
         x, lead = _as_llr(llr, self.n)
         max_iter = _check_iter(max_iter)
         mode = _mode(algorithm)
@@ -658,7 +678,7 @@ def ldpc_encode(bits: np.ndarray, frame: str, rate: str) -> np.ndarray:
 
 def ldpc_decode(llr: np.ndarray, frame: str, rate: str, max_iter: int = 50, early_stop: bool = True,
                 algorithm: str = "cms", alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA,
-                stall_iter: int = 0) -> LdpcResult:
+                stall_iter: int = 0, schedule: str = "layered") -> LdpcResult:
     """DVB-S2 LDPC decoding of LLRs float (..., n_ldpc) (positive = bit 0) by layered min-sum.
 
     algorithm: "cms" (default) corrected min-sum: each edge gets the boxplus of the two or three smallest incoming
@@ -671,6 +691,9 @@ def ldpc_decode(llr: np.ndarray, frame: str, rate: str, max_iter: int = 50, earl
     stall_iter > 0 (off by default) gives a frame up, ok False, after that many iterations without a new lowest
     number of unsatisfied checks: it bounds the time spent on frames that will not converge (a receiver that
     must keep real time below threshold), at a small FER cost near the threshold (see docs/ldpc.md).
+    schedule: "layered" (default: each check works from what the checks before it just updated, which
+    converges in about half the iterations) or "flooding" (all checks from the previous iteration, the
+    schedule of the belief-propagation simulations behind DVB-S2 Table 13; slower here).
     """
     return dvbs2_code(frame, rate).decode(llr, max_iter=max_iter, early_stop=early_stop, algorithm=algorithm,
-                                          alpha=alpha, beta=beta, stall_iter=stall_iter)
+                                          alpha=alpha, beta=beta, stall_iter=stall_iter, schedule=schedule)

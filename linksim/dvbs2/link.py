@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from .params import frame_params
+from .params import RX_LDPC_ITERATIONS, frame_params
 from .rx import FrameReport, Receiver
 from .tx import Transmitter
 
@@ -77,7 +77,8 @@ def fractional_delay(x: np.ndarray, delay_samples: float, ntaps: int = 33) -> np
 
 def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", cfo_hz: float = 0.0,
              symbol_rate_baud: float = 1e6, sps: int = 2, rolloff: float = 0.2, seed: int = 0,
-             pilots: bool = True, frame: str = "normal", max_iter: int = 50, timing_offset_samples: float = 0.0,
+             pilots: bool = True, frame: str = "normal", max_iter: int = RX_LDPC_ITERATIONS,
+             timing_offset_samples: float = 0.0,
              gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False,
              demapper: str = "maxlog") -> LinkResult:
     """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right."""
@@ -194,7 +195,7 @@ class AcmFrame:
 
 def run_acm_link(esn0_db_at, duration_s: float, controller, symbol_rate_baud: float = 50e3, sps: int = 2,
                  frame: str = "short", pilots: bool = True, rolloff: float = 0.2, seed: int = 0,
-                 max_iter: int = 50) -> list[AcmFrame]:
+                 max_iter: int = RX_LDPC_ITERATIONS) -> list[AcmFrame]:
     """TX -> fading AWGN channel -> RX with the MODCOD of every frame chosen by `controller`
     (acm.ModcodController) from the receiver's Es/N0 reports, delivered over its delayed return path.
 

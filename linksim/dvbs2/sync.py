@@ -205,6 +205,12 @@ class GardnerTiming:
         self._t = 4.0 + t0
         self._state[3] = float(np.mean(np.abs(seg) ** 2)) or 1.0
 
+    def restart(self) -> None:
+        """Start over as at the beginning of a stream (feed-forward initial phase, acquisition bandwidth, clock
+        offset forgotten): for a signal that appears after noise, during which the loop's clock-offset
+        integrator wanders (by 1e-3 over a second of noise, a slip of 30 symbols per long frame)."""
+        self._state[:] = 0.0
+
     def process(self, x: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(x, dtype=np.complex64)
         self._buf = np.concatenate([self._buf, x])
@@ -277,6 +283,29 @@ def header_metric(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return metric, c_sof.astype(np.complex128), c_pls.astype(np.complex128)
 
 
+def sof_metric(y: np.ndarray, f_cyc: float, spread_cyc: float = 0.01) -> np.ndarray:
+    """Coherent SOF correlation for every start index p with p + 90 <= len(y), once the carrier offset is known
+    to about +-spread_cyc (cycles/symbol): rho^2 = |sum y conj(sof)|^2 / (26 sum |y|^2) over the 26 SOF symbols,
+    the best of three offsets f_cyc - spread_cyc, f_cyc, f_cyc + spread_cyc. About S / (S + N) at a PLHEADER
+    (0.37 at Es/N0 -2.35 dB); for noise, exponential with mean 1/26. Coherent, it finds headers that the
+    differential `header_metric` misses near the lowest thresholds (about 3 dB more sensitive)."""
+    y = np.asarray(y, dtype=np.complex64)
+    n = y.size - PLHEADER_SYMBOLS + 1
+    if n <= 0:
+        return np.zeros(0)
+    sof = sof_symbols().astype(np.complex128)
+    k = np.arange(SOF_LEN)
+    e = np.abs(y[: n + SOF_LEN - 1]) ** 2
+    cs = np.concatenate([[0.0], np.cumsum(e, dtype=np.float64)])
+    energy = np.maximum(cs[SOF_LEN : SOF_LEN + n] - cs[:n], 1e-30)
+    best = np.zeros(n)
+    for f in (f_cyc - spread_cyc, f_cyc, f_cyc + spread_cyc):
+        ref = (sof * np.exp(2j * np.pi * f * k)).astype(np.complex64)
+        c = np.correlate(y[: n + SOF_LEN - 1], ref, mode="valid")[:n]
+        np.maximum(best, np.abs(c) ** 2, out=best)
+    return best / (SOF_LEN * energy)
+
+
 def combined_offset_phasor(c_sof: complex, c_pls: complex) -> complex:
     """SOF and PLSC differential correlations added with the PLSC sign that aligns them."""
     s = 1.0 if (c_sof * np.conj(c_pls)).real >= 0 else -1.0
@@ -321,23 +350,29 @@ def decode_plsc(y90: np.ndarray, f_cyc: float = 0.0, span_cyc: float = 0.0) -> t
     return best, conf, complex(corr[fi, best] / PLHEADER_SYMBOLS)
 
 
-@lru_cache(maxsize=1)
-def _diff_table() -> np.ndarray:
-    h = _header_refs()[2].astype(np.complex128)
-    return (h[:, 1:] * np.conj(h[:, :-1])).astype(np.complex64)
+def coherent_header_check(headers: list[np.ndarray], codes: list[int], f_cyc: float,
+                          span_cyc: float = 0.1) -> tuple[np.ndarray, float]:
+    """Coherent correlation of several received PLHEADERs (90-symbol slices) with their known headers (PLS codes
+    `codes`), all under one carrier offset searched within f_cyc +- span_cyc (grid 1/400 cycles/symbol), the
+    offset that maximises the sum of the normalised squared correlations (each header with its own phase).
 
-
-def decode_plsc_differential(y90: np.ndarray, span_cyc: float = 0.1) -> tuple[int, float, float]:
-    """PLS decoding that needs no carrier estimate. The products y[k+1] conj(y[k]) correlated with each
-    header's differential sequence give a carrier offset; the PLS code is then decided jointly with the offset
-    within +-span_cyc of it (`decode_plsc`). Returns (pls_code, confidence, offset in cycles/symbol)."""
-    y = np.asarray(y90, dtype=np.complex64)
-    d = y[1:] * np.conj(y[:-1])
-    corr = np.conj(_diff_table()) @ d
-    best = int(np.argmax(np.abs(corr)))
-    f = float(np.angle(corr[best]) / (2 * np.pi))
-    pls, conf, _ = decode_plsc(y, f, span_cyc)
-    return pls, conf, f
+    Returns (rho, offset): rho[i] = |sum y conj(h)| / sqrt(90 sum |y|^2) of header i at that offset, in [0, 1]:
+    the amplitude share of the signal, sqrt(S / (S + N)) for a header (0.58 at Es/N0 -2.85 dB); for noise rho^2
+    is exponential with mean 1/90 (rho > 0.35 has probability 2e-5 per header and offset). Coherent over all 90
+    symbols, this holds up about 3 dB lower in Es/N0 than the differential `header_metric`.
+    """
+    n = int(np.ceil(span_cyc / 0.0025)) if span_cyc > 0 else 0
+    k = np.arange(PLHEADER_SYMBOLS) - 44.5
+    rot = np.exp(-2j * np.pi * f_cyc * k).astype(np.complex64)
+    table = _header_refs()[2]
+    mags = np.empty((len(headers), 2 * n + 1))
+    for i, (y, c) in enumerate(zip(headers, codes, strict=True)):
+        y = np.asarray(y, dtype=np.complex64)
+        e = float(np.vdot(y, y).real)
+        corr = _offset_grid(n) @ (y * rot * np.conj(table[c]))
+        mags[i] = np.abs(corr) / np.sqrt(PLHEADER_SYMBOLS * max(e, 1e-30))
+    best = int(np.argmax(np.sum(mags**2, axis=0)))
+    return mags[:, best], float(f_cyc + 0.0025 * (best - n))
 
 
 def header_symbols(pls: int) -> np.ndarray:
@@ -549,19 +584,23 @@ def soft_demap(symbols: np.ndarray, points: np.ndarray, labels_bits: np.ndarray,
 
 
 def coarse_offset_psd(x: np.ndarray, sps: float, rolloff: float, max_offset_cyc: float = 0.35,
-                      nfft: int = 1024) -> float:
+                      nfft: int = 1024) -> tuple[float, float]:
     """Blind carrier-offset estimate (cycles per symbol) from the power spectrum: the shift that best matches
     the averaged periodogram of x (sps samples per symbol) to the raised-cosine power shape |H(f)|^2 (white noise
     adds a constant and does not move the match). Accuracy about 0.2 % of the symbol rate with 30 000 samples;
     used before the matched filter so that offsets up to +-35 % of the symbol rate lose no signal in the filter.
+
+    Returns (offset, contrast): contrast is the mean power density inside the matched band's flat part over the
+    mean outside its edges, minus 1 (about Es/N0 for a signal alone in the band, near 0 for white noise, whose
+    estimate means nothing). With sps <= 1 + rolloff there is no "outside": contrast is then inf.
     """
     x = np.asarray(x, dtype=np.complex64)
     nseg = x.size // nfft
     if nseg < 4:
-        return 0.0
+        return 0.0, 0.0
     seg = x[: nseg * nfft].reshape(nseg, nfft) * np.hanning(nfft).astype(np.float32)
-    psd = np.fft.fftshift(np.mean(np.abs(np.fft.fft(seg, axis=1)) ** 2, axis=0))
-    psd = psd - np.median(psd)  # remove most of the white-noise floor
+    raw = np.fft.fftshift(np.mean(np.abs(np.fft.fft(seg, axis=1)) ** 2, axis=0))
+    psd = raw - np.median(raw)  # remove most of the white-noise floor
     f = (np.arange(nfft) - nfft // 2) / nfft * sps  # cycles per symbol
     a = rolloff
 
@@ -578,4 +617,10 @@ def coarse_offset_psd(x: np.ndarray, sps: float, rolloff: float, max_offset_cyc:
         y0, y1, y2 = score[i - 1], score[i], score[i + 1]
         den = y0 - 2 * y1 + y2
         frac = float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5)) if den < 0 else 0.0
-    return float(shifts[i] + frac * 0.002)
+    f_hat = float(shifts[i] + frac * 0.002)
+    d = np.abs((f - f_hat + sps / 2) % sps - sps / 2)  # distance from the band centre, wrapped
+    inside = d <= 0.9 * (1 - a) / 2
+    outside = d >= 1.1 * (1 + a) / 2
+    if not outside.any():
+        return f_hat, float("inf")
+    return f_hat, float(np.mean(raw[inside]) / max(float(np.mean(raw[outside])), 1e-30) - 1.0)

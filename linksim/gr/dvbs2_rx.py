@@ -20,6 +20,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from ..dvbs2.params import RX_LDPC_ITERATIONS
 from ..dvbs2.rx import FrameReport, Receiver
 
 FRAMES_PORT = "frames"
@@ -45,7 +46,8 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     """DVB-S2 receiver block. sps: input samples per symbol (>= 2); rolloff: 0.35, 0.25, 0.20; gold_code: PL
     scrambling code; max_iter: LDPC iteration limit."""
 
-    def __init__(self, sps: int = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = 50) -> None:
+    def __init__(self, sps: int = 2, rolloff: float = 0.2, gold_code: int = 0,
+                 max_iter: int = RX_LDPC_ITERATIONS) -> None:
         gr.basic_block.__init__(self, name="dvbs2_rx", in_sig=[np.complex64], out_sig=[np.uint8])
         self._rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter)
         self._pending = np.zeros(0, dtype=np.uint8)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from gnuradio import gr
 
+from ..dvbs2.params import RX_LDPC_ITERATIONS
 from ..dvbs2.tx import random_ts_packets
 from .channel import channel_cc
 from .dvbs2_rx import dvbs2_rx
@@ -72,7 +73,8 @@ class transmit_chain(gr.hier_block2):  # noqa: N801
 class receive_chain(gr.hier_block2):  # noqa: N801
     """DVB-S2 RX: complex64 in, received TS packets out (bytes); reports go to `rx.report_sink`."""
 
-    def __init__(self, sps: int = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = 50) -> None:
+    def __init__(self, sps: int = 2, rolloff: float = 0.2, gold_code: int = 0,
+                 max_iter: int = RX_LDPC_ITERATIONS) -> None:
         gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_char))
         self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter)
