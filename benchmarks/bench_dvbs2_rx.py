@@ -16,7 +16,10 @@ compilation, code tables), then a fresh receiver decodes the stream in 65 536-sa
 
 The LDPC decoder alone against GNU Radio's fec.ldpc_decoder is benchmarks/bench_ldpc.py.
 
-Usage: .venv/bin/python benchmarks/bench_dvbs2_rx.py [--frames N] [--demapper exact|maxlog] [--no-gr]
+With --search, also the receiver searching pure noise (4 million samples, no signal: a link that is down),
+in symbols per CPU second; it must report nothing.
+
+Usage: .venv/bin/python benchmarks/bench_dvbs2_rx.py [--frames N] [--demapper exact|maxlog] [--no-gr] [--search]
 """
 
 from __future__ import annotations
@@ -92,6 +95,25 @@ def decode(args: tuple[str, int, str, int, int]) -> dict:
     return best
 
 
+def search_rate(samples: int = 4_000_000, seed: int = 9) -> dict:
+    """Symbols per CPU second of a receiver searching pure noise (a link that is down): every window's header
+    candidates are decoded and checked; nothing may be reported."""
+    rng = np.random.default_rng(seed)
+    blocks = [((rng.standard_normal(BLOCK) + 1j * rng.standard_normal(BLOCK)) * 0.7).astype(np.complex64)
+              for _ in range(samples // BLOCK)]
+    warm = Receiver()
+    for b in blocks[:4]:
+        warm.process(b)
+    rx = Receiver()
+    c0 = time.process_time()
+    reps = []
+    for b in blocks:
+        reps += rx.process(b)
+    reps += rx.flush()
+    cpu = time.process_time() - c0
+    return {"symbols": len(blocks) * BLOCK / 2, "cpu": cpu, "reports": len(reps), "searches": rx.stats["searches"]}
+
+
 def grdtv_tx_rate(modcod: str, frames: int) -> float:
     """Symbols/s (wall clock) of GNU Radio's gr-dtv DVB-S2 transmitter chain for `frames` frames of `modcod`."""
     from gnuradio import blocks, dtv, gr
@@ -135,6 +157,7 @@ def main() -> int:
     ap.add_argument("--no-gr", action="store_true", help="skip the gr-dtv reference")
     ap.add_argument("--repeats", type=int, default=3, help="one-core runs per MODCOD, the best is kept (3)")
     ap.add_argument("--modcods", default=",".join(CASES))
+    ap.add_argument("--search", action="store_true", help="also time the search on pure noise (no signal)")
     args = ap.parse_args()
     names = [m.strip() for m in args.modcods.split(",") if m.strip()]
     print(f"linksim DVB-S2 receiver, demapper {args.demapper}, {args.frames} normal frames per MODCOD with pilots,"
@@ -156,6 +179,10 @@ def main() -> int:
               f"{one['info_bits'] / one['cpu'] / 1e6:>6.2f} {one['steady_sym_per_cpu_s'] / 1e6:>6.2f} "
               f"(wall {one['symbols'] / one['wall'] / 1e6:>6.3f}) | {two_rate / 1e6:>14.3f} | "
               f"{ref / 1e6:>16.3f} {sps_cpu / ref:>6.2f}", flush=True)
+    if args.search:
+        s = search_rate()
+        print(f"searching pure noise: {s['symbols'] / s['cpu'] / 1e6:.3f} Msym/s per CPU second "
+              f"({s['searches']} search windows, {s['reports']} frames reported)")
     return 0
 
 

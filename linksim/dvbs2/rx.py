@@ -493,11 +493,15 @@ class Receiver:
         next headers yet)."""
         n = self._sym.size
         heads = [p]
-        codes = [decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], f_c, span)[0]]
+        y = self._sym[p : p + PLHEADER_SYMBOLS]
+        pls, _, gain = decode_plsc(y, f_c, span)
+        codes = [pls]
         # the candidate alone, at its own best offset, bounds what it can reach at an offset common to all
-        rho, f_coh = coherent_header_check([self._sym[p : p + PLHEADER_SYMBOLS]], codes, f_c, span)
-        if rho[0] < self.RHO_CONFIRM:
+        # (rho of its decided header there: the gain is mean(y h*), symbols and header at unit power)
+        rho_own = abs(gain) * np.sqrt(PLHEADER_SYMBOLS / max(float(np.vdot(y, y).real), 1e-30))
+        if rho_own < self.RHO_CONFIRM:
             return None
+        f_coh = f_c
         ms = [m1]
         q = p
         for _ in range(2):
@@ -521,8 +525,9 @@ class Receiver:
             if float(np.min(rho)) < self.RHO_CONFIRM:
                 return None
         if len(heads) == 1:  # end of the stream, no header follows: a lone header must be unmistakable
-            if m1 < 0.5 or rho[0] < self.RHO_LONE:
+            if m1 < 0.5 or rho_own < self.RHO_LONE:
                 return None
+            f_coh = coherent_header_check([y], codes, f_c, span)[1]
         return f_coh, float(np.mean(ms))
 
     def _lock(self, p: int, f_cyc: float, metric: float) -> None:

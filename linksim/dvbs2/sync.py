@@ -583,6 +583,21 @@ def soft_demap(symbols: np.ndarray, points: np.ndarray, labels_bits: np.ndarray,
 # ------------------------------------------------------------------------------------------- coarse carrier (blind)
 
 
+@lru_cache(maxsize=8)
+def _rc_power_shapes(sps: float, rolloff: float, max_offset_cyc: float, nfft: int) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (cycles/symbol, 0.002 apart) and the raised-cosine power shape |H(f - offset)|^2 on the nfft
+    periodogram bins (fftshifted) for each: (offsets, (offsets, nfft) matrix)."""
+    f = (np.arange(nfft) - nfft // 2) / nfft * sps
+    a = rolloff
+    shifts = np.arange(-max_offset_cyc, max_offset_cyc + 1e-9, 0.002)
+    af = np.abs(f[None, :] - shifts[:, None])
+    mid = 0.5 * (1 + np.cos(np.pi / a * (np.clip(af, (1 - a) / 2, (1 + a) / 2) - (1 - a) / 2)))
+    shapes = np.where(af <= (1 - a) / 2, 1.0, np.where(af <= (1 + a) / 2, mid, 0.0))
+    shifts.setflags(write=False)
+    shapes.setflags(write=False)
+    return shifts, shapes
+
+
 def coarse_offset_psd(x: np.ndarray, sps: float, rolloff: float, max_offset_cyc: float = 0.35,
                       nfft: int = 1024) -> tuple[float, float]:
     """Blind carrier-offset estimate (cycles per symbol) from the power spectrum: the shift that best matches
@@ -603,14 +618,8 @@ def coarse_offset_psd(x: np.ndarray, sps: float, rolloff: float, max_offset_cyc:
     psd = raw - np.median(raw)  # remove most of the white-noise floor
     f = (np.arange(nfft) - nfft // 2) / nfft * sps  # cycles per symbol
     a = rolloff
-
-    def shape(fr: np.ndarray) -> np.ndarray:
-        af = np.abs(fr)
-        mid = 0.5 * (1 + np.cos(np.pi / a * (np.clip(af, (1 - a) / 2, (1 + a) / 2) - (1 - a) / 2)))
-        return np.where(af <= (1 - a) / 2, 1.0, np.where(af <= (1 + a) / 2, mid, 0.0))
-
-    shifts = np.arange(-max_offset_cyc, max_offset_cyc + 1e-9, 0.002)
-    score = shape(f[None, :] - shifts[:, None]) @ psd
+    shifts, shapes = _rc_power_shapes(float(sps), float(rolloff), float(max_offset_cyc), nfft)
+    score = shapes @ psd
     i = int(np.argmax(score))
     frac = 0.0
     if 0 < i < shifts.size - 1:
