@@ -438,26 +438,29 @@ class Receiver:
         k = self.SEARCH_CANDIDATES
         top = np.argpartition(metric, -k)[-k:] if metric.size > k else np.arange(metric.size)
         order = top[np.argsort(metric[top])[::-1]]
-        cands = [int(p) for p in order if metric[p] >= max(0.6 * metric[order[0]], mu + 2.5 * sd)]
-        # carrier offset left after the NCO, if the spectrum showed a signal: the coherent SOF correlation then
-        # adds its own candidates, and PLS codes are decided over a narrow offset range around it (fewer
-        # hypotheses: noise correlates less)
+        # differential candidates: carrier offset from their own differential correlations, +-0.1 cycles/symbol
+        cands: list[tuple[int, float, float]] = []  # (position, offset, offset range)
+        for p in order:
+            if metric[p] < max(0.6 * metric[order[0]], mu + 2.5 * sd):
+                break
+            ph = combined_offset_phasor(c_sof[p], c_pls[p])
+            cands.append((int(p), float(np.angle(ph) / (2 * np.pi)), 0.1))
+        # if the spectrum showed a signal, the carrier offset left after the NCO is known to about +-0.015
+        # cycles/symbol: the coherent SOF correlation adds its own candidates, decided over a narrow offset range
+        # (fewer hypotheses: noise correlates less). A spectral estimate pulled off by a jammer does not stop the
+        # differential candidates.
         f_res = None if self._f_spec is None else self._f_spec - (self._nco or 0.0) * self.sps
         if f_res is not None:
             rho2 = sof_metric(self._sym[: win + PLHEADER_SYMBOLS], f_res)
             top = np.argpartition(rho2, -k)[-k:] if rho2.size > k else np.arange(rho2.size)
-            seen = set(cands)
-            cands += [int(p) for p in top[np.argsort(rho2[top])[::-1]] if int(p) not in seen]
+            seen = {c[0] for c in cands}
+            cands += [(int(p), f_res, self.SPAN_AFTER_SPECTRUM) for p in top[np.argsort(rho2[top])[::-1]]
+                      if int(p) not in seen]
         best: tuple[int, float, float] | None = None  # earliest confirmed header: (p, f, metric)
         wait = False
-        for p in cands:
+        for p, f_c, span in cands:
             if best is not None and p >= best[0]:
                 continue
-            if f_res is None:
-                ph = combined_offset_phasor(c_sof[p], c_pls[p])
-                f_c, span = float(np.angle(ph) / (2 * np.pi)), 0.1
-            else:
-                f_c, span = f_res, self.SPAN_AFTER_SPECTRUM
             conf = self._confirm(p, f_c, span, float(metric[p]), can_wait)
             if conf == "wait":
                 wait = True
