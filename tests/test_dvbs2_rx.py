@@ -274,9 +274,9 @@ def test_more_decoding_effort_moves_the_lowest_rate_waterfall_below_table13():
 # ------------------------------------------------------------------------------------------------ acquisition
 
 
-def _noise(n: int, seed: int, power: float = 1.0) -> np.ndarray:
+def _noise(n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) * np.sqrt(power / 2)).astype(np.complex64)
+    return ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) * np.sqrt(0.5)).astype(np.complex64)
 
 
 def test_pure_noise_gives_no_frame_and_no_lock():
@@ -287,6 +287,7 @@ def test_pure_noise_gives_no_frame_and_no_lock():
     for i in range(8):
         reps += rx.process(_noise(1 << 18, seed=100 + i))
         assert rx._sym.size < 4 * 33282  # searched windows are dropped, not piled up
+        assert not rx._locked
     reps += rx.flush()
     assert reps == [] and rx.stats["lost_lock"] == 0
 
