@@ -9,7 +9,10 @@ For every MODCOD (threshold T from Table 13):
 Prints a markdown table (and writes it with --out). The reference is Table 13 itself (the Es/N0 column is the
 DVB-S2 quasi-error-free threshold, FER about 1e-7 after BCH with ideal decoding, 50 iterations).
 
-    .venv/bin/python benchmarks/fer_table.py --frames 100 --frames-full 50 --frames-below 20 --out docs/dvbs2-fer.md
+    .venv/bin/python benchmarks/fer_table.py --frames 200 --frames-full 100 --frames-below 40 --jobs 2 --out /tmp/fer.md
+
+(--out writes the table alone: copy it into docs/dvbs2-fer.md by hand, that file holds more than the table.)
+--max-iter defaults to the receiver's LDPC effort (RX_LDPC_ITERATIONS, 25: Table 13's, see docs/ldpc.md).
 """
 
 from __future__ import annotations
