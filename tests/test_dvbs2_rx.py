@@ -213,7 +213,7 @@ def test_cli_ber_json_and_rx_on_a_vcm_recording(tmp_path):
     r = _cli("rx", "--in", str(f), "--sps", "2", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["frames"] == 5 and d["frame_errors"] == 0
+    assert d["frames"] == 5 and d["frame_errors"] == 0 and d["lock_lost"] == 0
     assert set(d["per_modcod"]) == {"QPSK 2/3", "8PSK 3/4", "16APSK 3/4", "32APSK 4/5", "QPSK 1/4"}
     bad = _cli("rx", "--in", str(tmp_path / "missing.cf32"))
     assert bad.returncode == 2 and bad.stderr.startswith("linksim: error:") and "Traceback" not in bad.stderr

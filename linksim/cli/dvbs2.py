@@ -243,7 +243,7 @@ def run_rx(args: argparse.Namespace) -> int:
     summary = {
         "in": str(path), "samples": total["samples"], "frames": total["frames"], "frame_errors":
         total["frames"] - total["ok"], "ts_packets": total["ts_packets"], "per_modcod": rows,
-        "cfo_hz_per_baud": rx.cfo_cyc, "seconds": round(elapsed, 3),
+        "cfo_hz_per_baud": rx.cfo_cyc, "lock_lost": rx.stats["lost_lock"], "seconds": round(elapsed, 3),
         "msym_per_s": round(total["samples"] / args.sps / elapsed / 1e6, 3) if elapsed > 0 else None,
     }
     if args.json:
@@ -253,8 +253,9 @@ def run_rx(args: argparse.Namespace) -> int:
         for m, r in rows.items():
             e = "" if r["esn0_est_db"] is None else f"{r['esn0_est_db']:.2f}"
             print(f"{m:<12} {r['frames']:>7} {r['errors']:>7} {e:>9}")
+        lost = f"; lock lost {summary['lock_lost']} times" if summary["lock_lost"] else ""
         print(f"{total['frames']} frames, {summary['frame_errors']} with errors, {total['ts_packets']} TS packets; "
-              f"carrier offset {rx.cfo_cyc:+.5f} x symbol rate; {summary['msym_per_s']} Msym/s")
+              f"carrier offset {rx.cfo_cyc:+.5f} x symbol rate{lost}; {summary['msym_per_s']} Msym/s")
     return 0
 
 
