@@ -193,6 +193,21 @@ def test_rrc_pair_is_nyquist(rolloff, sps):
     assert np.max(np.abs(isi)) < 1e-3
 
 
+def test_rrc_taps_at_a_fractional_rate_and_refusals():
+    """Taps at 2.5 samples per symbol (a receiver's matched filter for an SDR capture) are the same pulse: odd
+    length, symmetric, unit energy, and equal (up to the normalisation) to every other tap at 5 samples per symbol,
+    which fall on the same times."""
+    h = rrc_taps(0.2, 2.5, span_symbols=24)
+    assert h.size == 61 and np.sum(h * h) == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(h, h[::-1], atol=0)
+    h5 = rrc_taps(0.2, 5, span_symbols=24)[::2]
+    np.testing.assert_allclose(h, h5 / np.sqrt(np.sum(h5 * h5)), rtol=0, atol=1e-12)
+    with pytest.raises(InputError):
+        rrc_taps(0.2, 0.5)
+    with pytest.raises(InputError):
+        RrcInterpolator(0.2, 2.5)  # the transmitter makes whole samples per symbol
+
+
 def test_rrc_interpolator_stateful_and_matched_filter_recovers_symbols():
     rng = np.random.default_rng(3)
     const = C.constellation("16APSK", "3/4")

@@ -185,6 +185,8 @@ def test_receiver_rejects_bad_parameters():
     with pytest.raises(InputError):
         Receiver(sps=1)
     with pytest.raises(InputError):
+        Receiver(sps=2.5, sync="genie")  # genie sampling needs whole samples per symbol
+    with pytest.raises(InputError):
         Receiver(rolloff=0.3)
     with pytest.raises(InputError):
         Receiver(sync="magic")
@@ -210,7 +212,7 @@ def test_cli_ber_json_and_rx_on_a_vcm_recording(tmp_path):
     x, data = _short_stream(esn0_db=15.0)
     f = tmp_path / "vcm.cf32"
     x.astype(np.complex64).tofile(f)
-    r = _cli("rx", "--in", str(f), "--sps", "2", "--json")
+    r = _cli("rx", "--in", str(f), "--sps", "2.0", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["frames"] == 5 and d["frame_errors"] == 0 and d["lock_lost"] == 0
@@ -330,3 +332,22 @@ def test_full_sync_acquires_and_holds_lock_half_a_db_below_the_lowest_threshold(
                  timing_offset_samples=0.37, seed=3, max_iter=50)
     assert r.missed <= 1, r.as_dict()
     assert r.frame_errors - r.missed <= 3, r.as_dict()
+
+
+@pytest.mark.parametrize(("modcod", "esn0_db", "up", "down"), [("QPSK 1/2", 3.0, 5, 4), ("32APSK 9/10", 17.0, 7, 5)])
+def test_full_sync_at_a_sample_rate_that_is_no_multiple_of_the_symbol_rate(modcod, esn0_db, up, down):
+    """An SDR capture at 2.5 or 2.8 samples per symbol (the 2-sps stream resampled by up/down): every frame
+    decodes, the carrier offset and Es/N0 are right and frame times are in the capture's samples."""
+    from scipy.signal import resample_poly
+
+    x = _late_signal(modcod, esn0_db, frames=6, lead_samples=0, cfo_cyc=0.01, seed=3)
+    ref = [r for r in _decode_all(x, Receiver(), chunk=65536) if r.modcod == modcod]
+    y = resample_poly(x, up, down).astype(np.complex64)
+    rx = Receiver(sps=2 * up / down)
+    reps = [r for r in _decode_all(y, rx, chunk=65536) if r.modcod == modcod]
+    assert len(reps) == len(ref) == 6 and all(r.ok for r in reps)
+    assert rx.cfo_cyc == pytest.approx(0.01, abs=2e-4)
+    est = 10 * np.log10(np.mean([10 ** (r.esn0_est_db / 10) for r in reps[1:]]))
+    assert est == pytest.approx(esn0_db, abs=0.4)
+    for a, b in zip(ref, reps, strict=True):  # same frame, its time scaled to the new sample rate (+-2 samples)
+        assert b.sample_index == pytest.approx(a.sample_index * up / down, abs=2.0)

@@ -175,7 +175,8 @@ def register_rx(dsub: argparse._SubParsersAction) -> None:
         "over a complex64 (cf32) recording with any MODCOD mix, carrier and timing offset.",
     )
     p.add_argument("--in", dest="infile", required=True, metavar="FILE.cf32", help="input IQ file (complex64)")
-    p.add_argument("--sps", type=int, default=2, help="samples per symbol (2)")
+    p.add_argument("--sps", type=float, default=2.0,
+                   help="samples per symbol (2); any value >= 2: sample rate / symbol rate of the recording")
     p.add_argument("--rolloff", type=float, default=0.2, choices=[0.35, 0.25, 0.2], help="RRC roll-off (0.2)")
     p.add_argument("--gold-code", type=int, default=0, metavar="N", help="PL scrambling Gold code n (0)")
     p.add_argument("--max-iter", type=int, default=RX_LDPC_ITERATIONS,

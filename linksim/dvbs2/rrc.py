@@ -39,15 +39,17 @@ def rrc_impulse(t_sym: np.ndarray, rolloff: float) -> np.ndarray:
     return out
 
 
-def rrc_taps(rolloff: float, sps: int, span_symbols: int = DEFAULT_SPAN_SYMBOLS) -> np.ndarray:
-    """RRC FIR taps (float64, length span_symbols*sps + 1, symmetric, unit energy)."""
+def rrc_taps(rolloff: float, sps: float, span_symbols: int = DEFAULT_SPAN_SYMBOLS) -> np.ndarray:
+    """RRC FIR taps (float64, symmetric, unit energy) sampled every 1/sps symbol: length span_symbols*sps + 1
+    for an integer sps; for any other sps >= 1 (a receiver whose sample rate is not a multiple of the symbol
+    rate) the nearest odd length, centred on the peak."""
     if not 0 < rolloff <= 1:
         raise InputError(f"roll-off must be in (0, 1], not {rolloff}")
-    if int(sps) != sps or sps < 1:
-        raise InputError(f"samples per symbol must be a positive integer, not {sps}")
+    if not np.isfinite(sps) or sps < 1:
+        raise InputError(f"samples per symbol must be a number >= 1, not {sps}")
     if int(span_symbols) != span_symbols or span_symbols < 2 or span_symbols % 2:
         raise InputError(f"span must be an even number of symbols >= 2, not {span_symbols}")
-    n = int(span_symbols) * int(sps)
+    n = 2 * int(round(span_symbols * sps / 2))
     t = (np.arange(n + 1) - n / 2) / sps
     h = rrc_impulse(t, rolloff)
     return h / np.sqrt(np.sum(h * h))
@@ -79,6 +81,8 @@ class RrcInterpolator:
     """
 
     def __init__(self, rolloff: float = 0.2, sps: int = 2, span_symbols: int = DEFAULT_SPAN_SYMBOLS) -> None:
+        if int(sps) != sps or sps < 1:
+            raise InputError(f"the transmitter needs a whole number of samples per symbol, not {sps}")
         self.sps = int(sps)
         self.rolloff = float(rolloff)
         self.span_symbols = int(span_symbols)

@@ -239,10 +239,7 @@ class Receiver:
         self.decode = decode
         self.keep_raw_field = False  # fill FrameReport.raw_field (decoded data field bits, right or wrong)
         self.phase_bn_t = phase_bn_t
-        self._mf = MatchedFilter(int(round(sps)) if sync == "genie" else max(2, int(round(sps))), rolloff) \
-            if abs(sps - round(sps)) < 1e-12 else None
-        if self._mf is None:
-            raise InputError("non-integer samples per symbol are not supported yet")
+        self._mf = MatchedFilter(int(round(sps)) if sync == "genie" else self.sps, rolloff)
         self._timing = GardnerTiming(self.sps, bn_t=timing_bn_t, rolloff=rolloff) if sync == "full" else None
         if genie_delay_samples is None:
             genie_delay_samples = DEFAULT_SPAN_SYMBOLS // 2 * int(sps)

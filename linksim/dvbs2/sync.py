@@ -38,8 +38,8 @@ PLSC_LEN = 64
 class MatchedFilter:
     """Streaming RRC matched filter. `process(x)` returns as many samples as it gets (complex64)."""
 
-    def __init__(self, sps: int, rolloff: float, span_symbols: int = 24) -> None:
-        taps = rrc_taps(rolloff, int(sps), span_symbols)
+    def __init__(self, sps: float, rolloff: float, span_symbols: int = 24) -> None:
+        taps = rrc_taps(rolloff, sps, span_symbols)
         self.taps = taps.astype(np.float32)
         self._taps_c = self.taps.astype(np.complex64)
         self.delay = (taps.size - 1) // 2
