@@ -16,6 +16,9 @@ compilation, code tables), then a fresh receiver decodes the stream in 65 536-sa
 
 The LDPC decoder alone against GNU Radio's fec.ldpc_decoder is benchmarks/bench_ldpc.py.
 
+With --sps S (default 2), the 2-sps stream is resampled to S samples per symbol first (an SDR capture whose rate is
+no multiple of the symbol rate); symbols/s are counted at S.
+
 With --search, also the receiver searching pure noise (4 million samples, no signal: a link that is down),
 in symbols per CPU second; it must report nothing.
 
@@ -60,16 +63,28 @@ def make_samples(modcod: str, frames: int, seed: int = 0) -> np.ndarray:
     return x.astype(np.complex64)
 
 
-def decode(args: tuple[str, int, str, int, int]) -> dict:
-    modcod, frames, demapper, seed, repeats = args
-    x = make_samples(modcod, frames, seed)
-    warm = Receiver(demapper=demapper)
+def resampled(x: np.ndarray, sps: float) -> np.ndarray:
+    """The 2-sps stream at `sps` samples per symbol (rational resampling; an SDR capture at another rate)."""
+    if sps == 2:
+        return x
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    r = Fraction(sps / 2).limit_denominator(64)
+    return resample_poly(x, r.numerator, r.denominator).astype(np.complex64)
+
+
+def decode(args: tuple[str, int, str, int, int, float]) -> dict:
+    modcod, frames, demapper, seed, repeats, sps = args
+    x = resampled(make_samples(modcod, frames, seed), sps)
+    warm = Receiver(sps=sps, demapper=demapper)
     warm.process(x[: min(x.size, 400000)])
     warm.flush()
     best = None
     t_first = time.perf_counter()
     for _ in range(repeats):  # the best of a few runs: other processes on a shared machine only slow it down
-        rx = Receiver(demapper=demapper)
+        rx = Receiver(sps=sps, demapper=demapper)
         c0, w0 = time.process_time(), time.perf_counter()
         reps = []
         steady_cpu = 0.0
@@ -84,9 +99,9 @@ def decode(args: tuple[str, int, str, int, int]) -> dict:
         reps += rx.flush()
         cpu, wall = time.process_time() - c0, time.perf_counter() - w0
         r = {
-            "modcod": modcod, "symbols": x.size / 2, "frames": len(reps), "ok": sum(r.ok for r in reps),
+            "modcod": modcod, "symbols": x.size / sps, "frames": len(reps), "ok": sum(r.ok for r in reps),
             "info_bits": sum(r.info_bits for r in reps if r.ok), "cpu": cpu, "wall": wall,
-            "steady_sym_per_cpu_s": steady_samples / 2 / steady_cpu if steady_cpu > 0 else float("nan"),
+            "steady_sym_per_cpu_s": steady_samples / sps / steady_cpu if steady_cpu > 0 else float("nan"),
             "iters": float(np.mean([r.ldpc_iterations for r in reps])) if reps else float("nan"),
         }
         if best is None or r["cpu"] < best["cpu"]:
@@ -158,19 +173,23 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3, help="one-core runs per MODCOD, the best is kept (3)")
     ap.add_argument("--modcods", default=",".join(CASES))
     ap.add_argument("--search", action="store_true", help="also time the search on pure noise (no signal)")
+    ap.add_argument("--sps", type=float, default=2.0,
+                    help="samples per symbol at the receiver (2); another value resamples the 2-sps stream")
     args = ap.parse_args()
+    if args.sps < 2:
+        ap.error("--sps must be >= 2")
     names = [m.strip() for m in args.modcods.split(",") if m.strip()]
     print(f"linksim DVB-S2 receiver, demapper {args.demapper}, {args.frames} normal frames per MODCOD with pilots,"
-          f" Table 13 + 1 dB, CFO 1 % of Rs; {os.cpu_count()} CPUs, load average "
+          f" Table 13 + 1 dB, CFO 1 % of Rs, {args.sps:g} samples/symbol; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}")
     hdr = (f"{'MODCOD':<12} {'ok/frames':>9} {'it':>4} | {'1 core Msym/s':>13} {'Mbps':>6} {'steady':>6} "
            f"(wall {'Msym/s':>6}) | {'2 cores Msym/s':>14} | {'gr-dtv TX Msym/s':>16} {'RX/TX':>6}")
     print(hdr)
     print("-" * len(hdr))
     for m in names:
-        one = decode((m, args.frames, args.demapper, 1, args.repeats))
+        one = decode((m, args.frames, args.demapper, 1, args.repeats, args.sps))
         with ProcessPoolExecutor(2) as ex:
-            two = list(ex.map(decode, [(m, args.frames, args.demapper, 2, 1), (m, args.frames, args.demapper, 3, 1)]))
+            two = list(ex.map(decode, [(m, args.frames, args.demapper, s, 1, args.sps) for s in (2, 3)]))
         span = max(r["t_end"] for r in two) - min(r["t_start"] for r in two)
         two_rate = sum(r["symbols"] for r in two) / span
         sps_cpu = one["symbols"] / one["cpu"]
