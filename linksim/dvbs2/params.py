@@ -16,7 +16,7 @@ N_LDPC = {NORMAL: 64800, SHORT: 16200}
 # 50 iterations of belief propagation with the flooding schedule; the receiver's layered decoder reaches the same
 # FER in half the iterations (benchmarks/ldpc_schedules.py: flooding 50 and layered 25 give the same FER at every
 # Es/N0 measured, with about twice the iterations), so 25 layered iterations is the effort Table 13 assumes.
-# max_iter=50 decodes up to 0.5 dB lower at the lowest code rates, 0.05 to 0.1 dB at the others
+# max_iter=50 decodes up to 0.5 dB lower at the lowest code rates, 0.02 to 0.17 dB at the others
 # (docs/dvbs2-fer.md, waterfall table).
 RX_LDPC_ITERATIONS = 25
 
