@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from linksim import modcods
-from linksim.dvbs2.link import run_link
+from linksim.dvbs2.link import late_stream, run_link
 from linksim.dvbs2.params import RX_LDPC_ITERATIONS, frame_params
 from linksim.dvbs2.rx import Receiver
 from linksim.dvbs2.sync import combined_offset_phasor, decode_plsc, header_metric
@@ -294,29 +294,13 @@ def test_pure_noise_gives_no_frame_and_no_lock():
     assert reps == [] and rx.stats["lost_lock"] == 0
 
 
-def _late_signal(modcod: str, esn0_db: float, frames: int, lead_samples: int, cfo_cyc: float,
-                 seed: int) -> np.ndarray:
-    """`lead_samples` of noise, then `frames` frames with a carrier offset of cfo_cyc cycles/symbol and a
-    0.37-sample timing offset, all at one noise level (sps 2)."""
-    from linksim.dvbs2.link import fractional_delay
-    from linksim.dvbs2.tx import Transmitter
-
-    rng = np.random.default_rng(seed)
-    tx = Transmitter(sps=2, stream="generic")
-    cap = tx.frame_capacity_bytes(modcod)
-    syms = [tx.frame_symbols(modcod, rng.integers(0, 256, cap, dtype=np.uint8).tobytes()) for _ in range(frames)]
-    x = np.concatenate([np.zeros(lead_samples, np.complex64), tx.shape(np.concatenate(syms)), tx.flush()])
-    x = fractional_delay((x * np.exp(1j * np.pi * cfo_cyc * np.arange(x.size))).astype(np.complex64), 0.37)
-    return _awgn(x, esn0_db, 2, seed=seed + 1)
-
-
 @pytest.mark.parametrize(("modcod", "esn0_db", "cfo_cyc", "min_ok"),
                          [("QPSK 1/2", 3.0, -0.3, 6), ("QPSK 1/4", -2.35, 0.01, 4)])
 def test_a_signal_that_starts_after_noise_is_found(modcod, esn0_db, cfo_cyc, min_ok):
     """The receiver is started half a second before the transmitter (as on a lab bench): the spectral carrier
     estimate and the timing loop must not stay where the noise left them. Frames from the third on are all
     found (reported); at QPSK 1/4's threshold some of them fail to decode, as the decoder's FER there says."""
-    x = _late_signal(modcod, esn0_db, frames=8, lead_samples=1_000_000, cfo_cyc=cfo_cyc, seed=5)
+    x = late_stream(modcod, esn0_db, frames=8, lead_samples=1_000_000, cfo_cyc=cfo_cyc, seed=5)
     rx = Receiver()
     reps = [r for r in _decode_all(x, rx, chunk=65536) if r.modcod == modcod]
     assert len(reps) >= 6 and sum(r.ok for r in reps) >= min_ok, [(r.sample_index, r.ok) for r in reps]
@@ -340,7 +324,7 @@ def test_full_sync_at_a_sample_rate_that_is_no_multiple_of_the_symbol_rate(modco
     decodes, the carrier offset and Es/N0 are right and frame times are in the capture's samples."""
     from scipy.signal import resample_poly
 
-    x = _late_signal(modcod, esn0_db, frames=6, lead_samples=0, cfo_cyc=0.01, seed=3)
+    x = late_stream(modcod, esn0_db, frames=6, lead_samples=0, cfo_cyc=0.01, seed=3)
     ref = [r for r in _decode_all(x, Receiver(), chunk=65536) if r.modcod == modcod]
     y = resample_poly(x, up, down).astype(np.complex64)
     rx = Receiver(sps=2 * up / down)

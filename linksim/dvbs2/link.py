@@ -75,6 +75,23 @@ def fractional_delay(x: np.ndarray, delay_samples: float, ntaps: int = 33) -> np
     return y[half : half + x.size].astype(np.complex64)
 
 
+def late_stream(modcod: str, esn0_db: float, frames: int, lead_samples: int, cfo_cyc: float,
+                seed: int) -> np.ndarray:
+    """`lead_samples` of noise, then `frames` random frames of `modcod` (normal, pilots) with a carrier offset of
+    cfo_cyc cycles/symbol and a 0.37-sample timing offset, one noise level throughout (Es/N0 esn0_db), 2 samples
+    per symbol: a receiver started before its transmitter (or, with lead_samples=0, an ordinary capture)."""
+    rng = np.random.default_rng(seed)
+    tx = Transmitter(sps=2, stream="generic")
+    cap = tx.frame_capacity_bytes(modcod)
+    syms = [tx.frame_symbols(modcod, rng.integers(0, 256, cap, dtype=np.uint8).tobytes()) for _ in range(frames)]
+    x = np.concatenate([np.zeros(lead_samples, np.complex64), tx.shape(np.concatenate(syms)), tx.flush()])
+    x = fractional_delay((x * np.exp(1j * np.pi * cfo_cyc * np.arange(x.size))).astype(np.complex64), 0.37)
+    rng = np.random.default_rng(seed + 1)
+    n0 = 2 / 10 ** (esn0_db / 10)
+    noise = (rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size)) * np.sqrt(n0 / 2)
+    return (x + noise).astype(np.complex64)
+
+
 def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", cfo_hz: float = 0.0,
              symbol_rate_baud: float = 1e6, sps: int = 2, rolloff: float = 0.2, seed: int = 0,
              pilots: bool = True, frame: str = "normal", max_iter: int = RX_LDPC_ITERATIONS,

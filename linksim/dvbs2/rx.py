@@ -223,7 +223,7 @@ class Receiver:
             raise InputError(f"roll-off must be 0.35, 0.25 or 0.20, not {rolloff}")
         if sync == "genie" and abs(sps - round(sps)) > 1e-12:
             raise InputError("genie sync needs an integer number of samples per symbol")
-        if sps < 2:
+        if not sps >= 2 or not np.isfinite(sps):
             raise InputError(f"the receiver needs at least 2 samples per symbol, not {sps}")
         if demapper not in ("exact", "maxlog"):
             raise InputError(f"demapper must be 'exact' or 'maxlog', not {demapper!r}")
