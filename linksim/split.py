@@ -76,16 +76,14 @@ def run_tx_half(s: Scenario, link: SplitLink, *, duration_s: float | None = None
     drop_every > 0 drops every n-th IQ message (a test of the link's drop detection)."""
     from gnuradio import gr
 
-    from .hw.zmqlink import zmq_iq_sink
+    from .hw.zmqlink import open_socket, zmq_iq_sink
 
     seed_v = int(seed if seed is not None else s.propagation.seed)
     acm_v = bool(s.run.acm if acm is None else acm)
     tl, stretches, _ = _stretches(s, duration_s, start_s, every_s, dwell_s)
     ctx = zmq.Context.instance()
-    up = ctx.socket(zmq.PULL)
-    up.bind(_bind_addr(link.up))
-    down = ctx.socket(zmq.PUSH)
-    down.bind(_bind_addr(link.down))
+    up = open_socket(ctx, zmq.PULL, _bind_addr(link.up), bind=True, what="split run control (reports in)")
+    down = open_socket(ctx, zmq.PUSH, _bind_addr(link.down), bind=True, what="split run control (MODCODs out)")
     stop = threading.Event()
     try:
         for k, (t0, t1) in enumerate(stretches):
@@ -139,17 +137,15 @@ def run_rx_half(s: Scenario, out_dir: Path, link: SplitLink, *, duration_s: floa
     """Receive the IQ of a split run, measure, and write the run directory (as linksim.run.run_scenario does)."""
     from gnuradio import blocks, gr
 
-    from .hw.zmqlink import zmq_iq_source
+    from .hw.zmqlink import open_socket, zmq_iq_source
     from .run import write_run
 
     seed_v = int(seed if seed is not None else s.propagation.seed)
     acm_v = bool(s.run.acm if acm is None else acm)
     tl, stretches, dur = _stretches(s, duration_s, start_s, every_s, dwell_s)
     ctx = zmq.Context.instance()
-    up = ctx.socket(zmq.PUSH)
-    up.connect(link.up)
-    down = ctx.socket(zmq.PULL)
-    down.connect(link.down)
+    up = open_socket(ctx, zmq.PUSH, link.up, bind=False, what="split run control (reports out)")
+    down = open_socket(ctx, zmq.PULL, link.down, bind=False, what="split run control (MODCODs in)")
     stop = threading.Event()
     links: list[dict[str, Any]] = []
 

@@ -74,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     if args.role:
+        unsupported = [o for o, v in (("--tx/--rx", devices), ("--record", args.record), ("--bin", args.bin)) if v]
+        if unsupported:  # the two halves carry neither hardware nor these options
+            raise InputError(f"{', '.join(unsupported)} not supported with --role (split runs are loopback only)")
         return _split(args, s, out, progress)
     lab = []
     try:

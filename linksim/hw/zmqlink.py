@@ -80,6 +80,21 @@ class LinkStats:
         }
 
 
+def open_socket(ctx: zmq.Context, kind: int, address: str, *, bind: bool, what: str,
+                options: dict[int, Any] | None = None) -> zmq.Socket:
+    """A ZMQ socket of `kind` with `options` set, bound to or connected to `address`; an address that cannot be
+    used (taken, malformed, unknown host) is a DeviceError naming `what` and the address, not a traceback."""
+    sock = ctx.socket(kind)
+    try:
+        for opt, val in (options or {}).items():
+            sock.setsockopt(opt, val)
+        (sock.bind if bind else sock.connect)(address)
+    except zmq.ZMQError as e:
+        sock.close(0)
+        raise DeviceError(f"{what} cannot {'bind' if bind else 'connect'} {address}: {e}") from None
+    return sock
+
+
 def _check_pattern(pattern: str) -> None:
     if pattern not in PATTERNS:
         raise InputError(f"ZMQ pattern {pattern!r} is not one of {', '.join(PATTERNS)}")
@@ -102,16 +117,11 @@ class IQSender:
         self.address = address
         self.pattern = pattern
         self._ctx = context or zmq.Context.instance()
-        self._sock = self._ctx.socket(zmq.PUSH if pattern == "pushpull" else zmq.PUB)
-        self._sock.setsockopt(zmq.SNDHWM, int(hwm))
-        self._sock.setsockopt(zmq.LINGER, 2000)
+        opts = {zmq.SNDHWM: int(hwm), zmq.LINGER: 2000}
         if send_timeout_s is not None:
-            self._sock.setsockopt(zmq.SNDTIMEO, int(send_timeout_s * 1000))
-        try:
-            (self._sock.bind if bind else self._sock.connect)(address)
-        except zmq.ZMQError as e:
-            self._sock.close(0)
-            raise DeviceError(f"ZMQ IQ sender cannot {'bind' if bind else 'connect'} {address}: {e}") from None
+            opts[zmq.SNDTIMEO] = int(send_timeout_s * 1000)
+        self._sock = open_socket(self._ctx, zmq.PUSH if pattern == "pushpull" else zmq.PUB, address, bind=bind,
+                                 what="ZMQ IQ sender", options=opts)
         # the address actually bound (resolves a wildcard port such as tcp://127.0.0.1:*)
         self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT) if bind else address
         self.stream_id = int.from_bytes(os.urandom(4), "little")
@@ -168,16 +178,11 @@ class IQReceiver:
         self.address = address
         self.fill_gaps = fill_gaps
         self._ctx = context or zmq.Context.instance()
-        self._sock = self._ctx.socket(zmq.PULL if pattern == "pushpull" else zmq.SUB)
-        self._sock.setsockopt(zmq.RCVHWM, int(hwm))
-        self._sock.setsockopt(zmq.LINGER, 0)
+        opts: dict[int, Any] = {zmq.RCVHWM: int(hwm), zmq.LINGER: 0}
         if pattern == "pubsub":
-            self._sock.setsockopt(zmq.SUBSCRIBE, b"")
-        try:
-            (self._sock.bind if bind else self._sock.connect)(address)
-        except zmq.ZMQError as e:
-            self._sock.close(0)
-            raise DeviceError(f"ZMQ IQ receiver cannot {'bind' if bind else 'connect'} {address}: {e}") from None
+            opts[zmq.SUBSCRIBE] = b""
+        self._sock = open_socket(self._ctx, zmq.PULL if pattern == "pushpull" else zmq.SUB, address, bind=bind,
+                                 what="ZMQ IQ receiver", options=opts)
         self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT) if bind else address
         self.stats = LinkStats()
         self._expect_sample: int | None = None
