@@ -25,6 +25,7 @@ import datetime as _dt
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -63,16 +64,16 @@ def _check_suffix(path: str | os.PathLike, what: str) -> None:
         raise InputError(f"{what} {p}: unknown IQ file type (use .cf32 raw complex64 or .sigmf-meta/.sigmf-data)")
 
 
-def _sigmf_version() -> str:
+@cache
+def sigmf_version() -> str:
+    """The SigMF specification version to write (the installed sigmf package's; imported on first use only:
+    it pulls in jsonschema, a quarter of a second that readers of raw .cf32 files should not pay)."""
     try:
         import sigmf
 
         return str(getattr(sigmf, "__specification__", "1.2.0"))
     except ImportError:  # pragma: no cover
         return "1.2.0"
-
-
-SIGMF_VERSION = _sigmf_version()
 
 
 def sigmf_meta(
@@ -94,7 +95,7 @@ def sigmf_meta(
     glob: dict[str, Any] = {
         "core:datatype": "cf32_le",
         "core:sample_rate": float(sample_rate_hz),
-        "core:version": SIGMF_VERSION,
+        "core:version": sigmf_version(),
         "core:recorder": f"linksim {__version__}",
         "core:num_channels": 1,
     }

@@ -20,12 +20,12 @@ import numpy as np
 
 from . import __version__, budget, modcods
 from .dvbs2.params import frame_params
+from .report_data import AVAILABLE_FER
 from .scenario import Scenario
 
 if TYPE_CHECKING:
     from .run import Stretch
 
-AVAILABLE_FER = 0.1  # a bin counts as available when its FER is at most this
 
 
 @dataclass

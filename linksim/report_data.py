@@ -31,7 +31,7 @@ FRAME_COLUMNS = ("time_s", "sample_index", "modcod", "ok", "ldpc_iterations", "b
 SUMMARY_KEYS = ("scenario", "status", "seed", "acm", "goodput_bps_mean", "clear_sky_goodput_bps", "degradation_pct",
                 "availability_pct", "frames_total", "frames_ok", "fer", "esn0_bias_db", "symbol_rate_baud", "sps",
                 "duration_s", "wall_time_s", "realtime_factor", "versions", "notes", "jammers")
-AVAILABLE_FER = 0.1  # a bin counts as available when its FER is at most this (as linksim.run counts it),
+AVAILABLE_FER = 0.1  # a bin counts as available when its FER is at most this (linksim.metrics counts with it),
 # unless summary.json says otherwise in availability_fer_max
 STRING_COLUMNS = frozenset({"time_utc", "modcod", "best_modcod"})
 _BOOL_WORDS = {"true": 1.0, "false": 0.0}

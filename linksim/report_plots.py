@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import modcods
-from .plots import _pyplot, time_scale
+from .plots import _pyplot, save_png, time_scale
 from .report_data import RunData
 from .report_gap import BinGaps
 
@@ -304,11 +304,7 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
 
         xlabel = xlabel.replace("start", f"start ({format_utc(start).replace('T', ' ').replace('Z', ' UTC')})")
     axes[-1].set_xlabel(xlabel)
-    fig.tight_layout()
-    p = Path(path)
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
-    return p
+    return save_png(fig, path, dpi=100)
 
 
 def _modcods_shown(r: RunData) -> list[str]:
@@ -420,11 +416,7 @@ def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
     ax.set_title(f"{title}; Rs = {rs / 1e6:g} Msym/s")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    p = Path(path)
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
-    return p
+    return save_png(fig, path, dpi=100)
 
 
 def plot_frame_esn0(r: RunData, path: str | Path) -> Path | None:
@@ -461,11 +453,7 @@ def plot_frame_esn0(r: RunData, path: str | Path) -> Path | None:
     ax.set_ylabel("frames (log scale)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, borderaxespad=0.0)
-    fig.tight_layout()
-    p = Path(path)
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
-    return p
+    return save_png(fig, path, dpi=100)
 
 
 def _qef_or_inf(name: str) -> float:

@@ -30,14 +30,12 @@ from . import budget, modcods
 from .dvbs2.acm import ModcodController
 from .dvbs2.params import RX_LDPC_ITERATIONS, frame_params
 from .errors import InputError
-from .metrics import FrameRecord, RunState, account, bin_frames, clear_sky_goodput_bps, summarize
+from .metrics import FRAME_COLUMNS, FrameRecord, RunState, account, bin_frames, clear_sky_goodput_bps, summarize
 from .run_devices import Devices, lab_threads, open_devices, recorder
 from .scenario import Scenario
 
 LEAD_IN_S_MIN = 0.12  # receiver acquisition before a stretch's measurement starts
 TAIL_S = 0.06  # extra time after a stretch so its last frames complete (at least 1.5 of the longest frame)
-FRAME_COLUMNS = ("time_s", "stretch", "sample_index", "modcod", "ok", "found", "ldpc_iterations", "bch_corrected",
-                 "esn0_est_db", "info_bits")
 ACM_WINDOW = 4  # the ACM controller acts on the lowest of the last few Es/N0 reports (single-frame MER is noisy)
 
 
@@ -202,7 +200,8 @@ def transmit_half(s: Scenario, tl: budget.Timeline, st: Stretch, loop: AcmLoop) 
     """TS source -> DVB-S2 TX -> channel -> head(n_samples): (hier block, its last block, the channel)."""
     from gnuradio import blocks, gr
 
-    from .gr.link import _big_buffers, transmit_chain
+    from .gr.buffers import large_output_buffer
+    from .gr.link import transmit_chain
     from .link_channel import channel_from_timeline
 
     c = s.carrier
@@ -211,7 +210,7 @@ def transmit_half(s: Scenario, tl: budget.Timeline, st: Stretch, loop: AcmLoop) 
     if st.acm:
         txc.tx.modcod_source = loop.modcod_at
     head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
-    _big_buffers(head)
+    large_output_buffer(head)
     return txc, head, ch
 
 
@@ -352,7 +351,9 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
-def _check_span(s: Scenario, start_s: float, duration_s: float | None) -> float:
+def check_span(s: Scenario, start_s: float, duration_s: float | None) -> float:
+    """The duration of a run from start_s (the rest of the scenario if None); InputError if the span does not lie
+    inside the scenario."""
     if start_s < 0 or start_s >= s.meta.duration_s:
         raise InputError(f"start {start_s:g} s is outside the scenario (0 to {s.meta.duration_s:g} s)")
     dur = float(duration_s if duration_s is not None else s.meta.duration_s - start_s)
@@ -374,7 +375,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
     returns the summary. KeyboardInterrupt (or `stop` set) ends the run after writing what was measured
     (status "partial") and re-raises KeyboardInterrupt."""
     s = scenario
-    dur = _check_span(s, start_s, duration_s)
+    dur = check_span(s, start_s, duration_s)
     seed_v = int(seed if seed is not None else s.propagation.seed)
     acm_v = bool(s.run.acm if acm is None else acm)
     stop_ev = stop or threading.Event()

@@ -27,9 +27,9 @@ from .dvbs2.params import RX_LDPC_ITERATIONS
 from .errors import DeviceError
 from .metrics import RunState, account
 from .run import (
-    _check_span,
     _delay_samples,
     acm_loop,
+    check_span,
     plan_stretch,
     plan_stretches,
     receive_half,
@@ -63,7 +63,7 @@ def _bind_addr(addr: str) -> str:
 
 def _stretches(s: Scenario, duration_s: float | None, start_s: float, every_s: float | None,
                dwell_s: float | None) -> tuple[budget.Timeline, list[tuple[float, float]], float]:
-    dur = _check_span(s, start_s, duration_s)
+    dur = check_span(s, start_s, duration_s)
     tl = budget.compute_timeline(s, duration_s=max(start_s + dur, s.meta.step_s))
     return tl, plan_stretches(tl, dur, every_s, dwell_s, start_s), dur
 

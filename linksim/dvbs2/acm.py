@@ -96,7 +96,8 @@ class ModcodController:
         while self._in_flight and self._in_flight[0][0] <= t_s:
             _, t_rep, e = self._in_flight.popleft()
             self._arrived.append(e)
-            self._history.append((t_rep, e))
+            if self.predict:
+                self._history.append((t_rep, e))
         while self._history and self._history[0][0] < t_s - self.return_delay_s - self.trend_window_s:
             self._history.popleft()
 

@@ -21,6 +21,7 @@ from ..dvbs2.bbframe import TS_PACKET_BYTES, TS_SYNC
 from ..dvbs2.params import MODCOD_NAMES, frame_params
 from ..dvbs2.tx import Transmitter
 from ..errors import InputError
+from .buffers import large_output_buffer
 
 _LOG = gr.logger("linksim.dvbs2_tx")
 
@@ -75,9 +76,7 @@ class dvbs2_tx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         # ACM/VCM hook: called with the output sample index where the next PLFRAME will start; returns its MODCOD
         self.modcod_source = None
         self.frame_log: list[tuple[int, str]] = []  # (first output sample index, MODCOD) of every PLFRAME made
-        # large output chunks: a normal PLFRAME is tens of thousands of samples, and each Python work call costs
-        self.set_log_level("warn")  # GNU Radio logs the buffer request at info level, on stdout
-        self.set_min_output_buffer(1 << 17)
+        large_output_buffer(self)
         self.message_port_register_in(pmt.intern("modcod"))
         self.set_msg_handler(pmt.intern("modcod"), self._handle_modcod)
 

@@ -14,20 +14,12 @@ from gnuradio import gr
 
 from ..dvbs2.params import RX_LDPC_ITERATIONS
 from ..dvbs2.tx import random_ts_packets
+from .buffers import large_output_buffer
 from .channel import channel_cc
 from .dvbs2_rx import dvbs2_rx
 from .dvbs2_tx import dvbs2_tx
 
 PACKETS_PER_BLOCK = 64
-
-
-BUFFER_ITEMS = 1 << 17  # a normal PLFRAME is tens of thousands of samples; every Python work() call costs
-
-
-def _big_buffers(block: object) -> None:
-    """Large output buffers so Python blocks downstream get big chunks (GNU Radio logs the request: silenced)."""
-    block.set_log_level("warn")
-    block.set_min_output_buffer(BUFFER_ITEMS)
 
 
 class ts_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
@@ -63,7 +55,7 @@ class transmit_chain(gr.hier_block2):  # noqa: N801
         self.tx = dvbs2_tx(modcod, frame, pilots, rolloff, sps, gold_code, "ts", ccm=True)
         if channel is not None:
             self.channel = channel_cc(channel=channel)
-            _big_buffers(self.channel)
+            large_output_buffer(self.channel)
             self.connect(self.source, self.tx, self.channel, self)
         else:
             self.channel = None
@@ -73,7 +65,7 @@ class transmit_chain(gr.hier_block2):  # noqa: N801
 class receive_chain(gr.hier_block2):  # noqa: N801
     """DVB-S2 RX: complex64 in, received TS packets out (bytes); reports go to `rx.report_sink`."""
 
-    def __init__(self, sps: int = 2, rolloff: float = 0.2, gold_code: int = 0,
+    def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
                  max_iter: int = RX_LDPC_ITERATIONS) -> None:
         gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_char))
@@ -84,17 +76,20 @@ class receive_chain(gr.hier_block2):  # noqa: N801
 
 class scenario_transmit(gr.hier_block2):  # noqa: N801
     """The transmit chain set up from a scenario file: its MODCOD, frame, pilots, roll-off and sps, and a channel
-    that follows the scenario's Timeline from `start_s` for `duration_s` (sample 0 at start_s). For GRC; the CLI
-    builds the same chain through linksim.run. The "modcod" message port of `tx` changes the MODCOD live."""
+    that follows the scenario's Timeline from `start_s` for `duration_s` (sample 0 at start_s; a duration past the
+    scenario's end is clipped there, a start outside it is an InputError). For GRC; the CLI builds its chains
+    through linksim.run (with a lead-in and per-stretch seeds, so the samples differ). The "modcod" message port of
+    `tx` changes the MODCOD live."""
 
     def __init__(self, scenario_path: str, start_s: float = 0.0, duration_s: float = 60.0, seed: int = 1) -> None:
         from ..budget import compute_timeline
         from ..link_channel import channel_from_timeline
+        from ..run import check_span
         from ..scenario import load_scenario
 
         s = load_scenario(scenario_path)
         c = s.carrier
-        end = min(start_s + duration_s, s.meta.duration_s)
+        end = start_s + check_span(s, start_s, min(duration_s, s.meta.duration_s - start_s))
         tl = compute_timeline(s, duration_s=max(end, s.meta.step_s))
         ch = channel_from_timeline(tl, start_s, end, s.channel.sps, seed)
         gr.hier_block2.__init__(self, "linksim_scenario_transmit", gr.io_signature(0, 0, 0),

@@ -22,18 +22,18 @@ import numpy as np
 
 from ..errors import InputError
 from ..iqfile import (
-    SIGMF_VERSION,
     IQReader,
     read_sigmf_meta,
     sigmf_base,
     sigmf_data_path,
     sigmf_meta,
     sigmf_paths,
+    sigmf_version,
     write_sigmf_meta,
 )
 
 __all__ = [
-    "SIGMF_VERSION",
+    "sigmf_version",
     "EXTENSION",
     "base_path",
     "scenario_hash",

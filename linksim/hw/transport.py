@@ -256,7 +256,7 @@ class HttpTransport(Transport):
             raise InputError(f"{url}: no host in HTTP URL")
         self._https = parsed.scheme == "https"
         self._host = parsed.hostname
-        self._port = parsed.port
+        self._port = _url_port(parsed, url)
         self._prefix = parsed.path
 
     def transact(
@@ -372,11 +372,21 @@ def open_transport(url: str, *, baudrate: int = 9600, timeout_s: float = DEFAULT
     return SerialTransport(url, baudrate=baudrate, timeout_s=timeout_s)
 
 
+def _url_port(parsed: urllib.parse.SplitResult, url: str) -> int | None:
+    """The port of a parsed URL (None if it has none); a port that is not a number in 0..65535 is an InputError
+    (urllib raises a bare ValueError)."""
+    try:
+        return parsed.port
+    except ValueError:
+        raise InputError(f"{url}: the port is not a number in 0..65535") from None
+
+
 def _host_port(url: str) -> tuple[str, int]:
     parsed = urllib.parse.urlsplit(url)
-    if not parsed.hostname or parsed.port is None:
+    port = _url_port(parsed, url)
+    if not parsed.hostname or port is None:
         raise InputError(f"{url}: expected tcp://HOST:PORT")
-    return parsed.hostname, parsed.port
+    return parsed.hostname, port
 
 
 def _nonempty_lines(text: str) -> list[str]:

@@ -26,6 +26,7 @@ import numpy as np
 import zmq
 
 from ..errors import DeviceError, InputError
+from ..gr.buffers import large_output_buffer
 
 MAGIC = b"LSIQ"
 VERSION = 1
@@ -265,13 +266,6 @@ class IQReceiver:
 # dropped by the caller would be collected while its scheduler thread still calls work() (a segfault).
 # Each block registers itself here and leaves on stop().
 _LIVE: set[Any] = set()
-BUFFER_ITEMS = 131072  # complex samples per buffer around the Python blocks
-
-
-def _large_buffer(block: Any) -> None:
-    """Ask for a large output buffer (GNU Radio logs this at info level: silenced for this one call)."""
-    block.set_log_level("warn")
-    block.set_min_output_buffer(BUFFER_ITEMS)
 
 
 def zmq_iq_sink(
@@ -335,7 +329,7 @@ def zmq_iq_sink(
                 self, "linksim_zmq_iq_sink", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0)
             )
             self.copy = blocks.copy(gr.sizeof_gr_complex)
-            _large_buffer(self.copy)
+            large_output_buffer(self.copy)
             self.sink = ZmqIqSink()
             self.sender = self.sink.sender
             self.connect(self, self.copy, self.sink)
@@ -366,7 +360,7 @@ def zmq_iq_source(
     class ZmqIqSource(gr.sync_block):
         def __init__(self) -> None:
             gr.sync_block.__init__(self, name="linksim_zmq_iq_source", in_sig=None, out_sig=[np.complex64])
-            _large_buffer(self)
+            large_output_buffer(self)
             self.receiver = IQReceiver(
                 address, pattern=pattern, bind=bind, hwm=hwm, fill_gaps=fill_gaps, context=context
             )
