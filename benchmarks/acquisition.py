@@ -22,9 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from linksim import modcods  # noqa: E402
 from linksim.dvbs2.link import late_stream, run_link  # noqa: E402
 from linksim.dvbs2.rx import Receiver  # noqa: E402
+from linksim.scenario import modcods  # noqa: E402
 
 BLOCK = 65536
 LATE_CASES = [("QPSK 1/4", -2.35, 0.01), ("QPSK 1/4", -2.35, 0.2), ("QPSK 1/2", 3.0, -0.3), ("8PSK 3/4", 9.0, -0.2),

@@ -17,8 +17,8 @@ import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from linksim import budget  # noqa: E402
-from linksim.scenario import load_scenario  # noqa: E402
+from linksim.budget import timeline as budget  # noqa: E402
+from linksim.scenario.model import load_scenario  # noqa: E402
 
 TARGET_ROWS_S = 50_000.0
 

@@ -29,9 +29,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from linksim.channel import Channel, ChannelProfile, JammerSpec  # noqa: E402
-from linksim.fading import RicianFading  # noqa: E402
-from linksim.jammers import BarrageJammer, CWJammer, band_filter  # noqa: E402
+from linksim.channel.core import Channel, ChannelProfile, JammerSpec  # noqa: E402
+from linksim.channel.fading import RicianFading  # noqa: E402
+from linksim.channel.jammers import BarrageJammer, CWJammer, band_filter  # noqa: E402
 
 FS = 10e6
 SPS = 4

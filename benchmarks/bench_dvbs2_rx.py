@@ -42,9 +42,9 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from linksim import modcods  # noqa: E402
 from linksim.dvbs2.rx import Receiver  # noqa: E402
 from linksim.dvbs2.tx import Transmitter  # noqa: E402
+from linksim.scenario import modcods  # noqa: E402
 
 CASES = ["QPSK 1/2", "8PSK 3/4", "16APSK 3/4", "32APSK 9/10"]
 BLOCK = 65536

@@ -35,10 +35,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from linksim import modcods  # noqa: E402
 from linksim.dvbs2.bch import bch_code  # noqa: E402
 from linksim.dvbs2.ldpc import AlistCode, dvbs2_code  # noqa: E402
 from linksim.dvbs2.params import frame_params  # noqa: E402
+from linksim.scenario import modcods  # noqa: E402
 
 ALIST = "n_1800_k_0902_gap_28.alist"
 

@@ -23,8 +23,8 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from linksim.run import run_scenario  # noqa: E402
-from linksim.scenario import scenario_from_dict  # noqa: E402
+from linksim.run.loop import run_scenario  # noqa: E402
+from linksim.scenario.model import scenario_from_dict  # noqa: E402
 
 BASE = {
     "scenario": {"name": "bench-run", "start": "2026-01-01T00:00:00Z", "duration_s": 60.0, "step_s": 1.0},

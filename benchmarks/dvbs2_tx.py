@@ -16,11 +16,11 @@ import time
 
 import numpy as np
 
-from linksim import modcods
 from linksim.dvbs2.constellations import for_modcod, llrs
 from linksim.dvbs2.params import MODCOD_NUMBERS, frame_params
 from linksim.dvbs2.rrc import DEFAULT_SPAN_SYMBOLS, rrc_taps
 from linksim.dvbs2.tx import Transmitter, random_ts_packets
+from linksim.scenario import modcods
 
 
 def ours(modcod: str, ts: bytes, n_frames: int, sps: int) -> float:

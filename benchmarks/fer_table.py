@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from linksim import modcods  # noqa: E402
 from linksim.dvbs2.link import LinkResult, run_link  # noqa: E402
 from linksim.dvbs2.params import RX_LDPC_ITERATIONS  # noqa: E402
+from linksim.scenario import modcods  # noqa: E402
 
 
 def _one(args: tuple) -> dict:

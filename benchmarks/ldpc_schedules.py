@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from linksim import modcods  # noqa: E402
 from linksim.dvbs2.ldpc import dvbs2_code  # noqa: E402
+from linksim.scenario import modcods  # noqa: E402
 
 CONFIGS = [("flooding", 50), ("layered", 25), ("layered", 50)]
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from linksim import modcods  # noqa: E402
 from linksim.dvbs2.link import run_link  # noqa: E402
+from linksim.scenario import modcods  # noqa: E402
 
 
 def crossing_db(points: list[tuple[float, float]], level: float = 0.5) -> float:

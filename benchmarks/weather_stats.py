@@ -3,7 +3,7 @@
 Run: .venv/bin/python benchmarks/weather_stats.py [--years 20] [--step-s 60] [--scint-years 20]
 
 Rain: per site and exceedance percentage, the reference (the ITU-R P.618-13 validation example where the site is
-one, else P.618-13 through linksim.propagation), then for each synthesis variant the mean of the yearly exceedance
+one, else P.618-13 through linksim.propagation.itu), then for each synthesis variant the mean of the yearly exceedance
 values, the standard error of that mean (spread of the yearly values / sqrt(years)), the difference (dB) and the
 ratio synthesized / reference. Variants: "table" = P.1853-2 driver with P.618's own curve (the default),
 "lognorm" = P.1853-2 as published (least-squares log-normal fit), "P.1853-1" = Maseng-Bakken with offset.
@@ -20,10 +20,10 @@ import warnings
 
 import numpy as np
 
-from linksim import propagation as prop
-from linksim import weather
 from linksim.errors import ValidityWarning
-from linksim.scintillation import low_elevation_fade_db, p618_fade_factor
+from linksim.propagation import itu as prop
+from linksim.propagation import weather
+from linksim.propagation.scintillation import low_elevation_fade_db, p618_fade_factor
 
 # name, lat, lon, alt_m, freq_hz, elevation_deg, tau_deg, ITU-R validation A_rain at 1, 0.1, 0.01 % (or None)
 SITES = [

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from linksim import modcods
-from linksim.scenario import Scenario
+from linksim.scenario import modcods
+from linksim.scenario.model import Scenario
 
 
 def _log_call(out_dir: Path) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
-from linksim import modcods
-from linksim.budget import Timeline
+from linksim.budget.timeline import Timeline
 from linksim.dvbs2.params import frame_params
+from linksim.scenario import modcods
 
 
 @dataclass

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linksim import modcods
 from linksim.dvbs2.acm import ModcodController
 from linksim.dvbs2.link import run_acm_link
 from linksim.dvbs2.params import frame_params
 from linksim.errors import InputError
+from linksim.scenario import modcods
 
 
 def test_ccm_and_vcm_schedules():

@@ -9,10 +9,10 @@ import warnings
 import numpy as np
 import pytest
 
-from linksim import antenna as a
 from linksim.dbmath import C_M_S, fspl_db
 from linksim.errors import InputError, ValidityWarning
-from linksim.geometry import geo_range_closed_form_m
+from linksim.geometry import antenna as a
+from linksim.geometry.orbit import geo_range_closed_form_m
 
 # the X-band terminal of the worked example: 1.2 m, 7.5 GHz, efficiency 0.65
 D_M, ETA, F_HZ = 1.2, 0.65, 7.5e9

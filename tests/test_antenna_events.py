@@ -1,4 +1,4 @@
-"""Antenna events (linksim.antenna_events): scheduled wet-antenna and snow loss, and the noise they add.
+"""Antenna events (linksim.propagation.antenna_events): scheduled wet-antenna and snow loss, and the noise they add.
 
 Outside authorities: the static permittivity of water (80.1 at 20 C, 87.9 at 0 C, CRC Handbook) and its Debye
 relaxation near 17 GHz at 20 C (relaxation time about 9.3 ps, Kaatze 1989) for the P.840 water model; Fabry-Perot
@@ -14,9 +14,9 @@ import math
 import numpy as np
 import pytest
 
-from linksim import antenna_events as ae
 from linksim.dbmath import C_M_S
 from linksim.errors import InputError
+from linksim.propagation import antenna_events as ae
 
 
 def test_water_permittivity_static_limit_and_relaxation():

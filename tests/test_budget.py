@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from linksim import budget, propagation
+from linksim.budget import timeline as budget
 from linksim.errors import ValidityWarning
-from linksim.scenario import scenario_from_dict
+from linksim.propagation import itu as propagation
+from linksim.scenario.model import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 C = 299_792_458.0

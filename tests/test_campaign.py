@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from linksim import modcods
-from linksim.campaign import load_spec, run_campaign
-from linksim.campaign_db import CampaignDB, total_js_db
-from linksim.campaign_plots import make_figures
+from linksim.campaign.db import CampaignDB, total_js_db
+from linksim.campaign.plots import make_figures
+from linksim.campaign.runner import load_spec, run_campaign
 from linksim.cli import main
 from linksim.errors import InputError
+from linksim.scenario import modcods
 
 ROOT = Path(__file__).parent.parent
 TESTS = Path(__file__).parent

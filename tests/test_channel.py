@@ -11,12 +11,10 @@ import pytest
 from scipy import signal, stats
 from scipy.interpolate import PchipInterpolator
 
-from linksim.channel import CONTROL_BLOCK, Channel, ChannelProfile, JammerSpec, measure_power
-from linksim.delay import LATENCY
-from linksim.errors import InputError
-from linksim.fading import RicianFading
-from linksim.fastnoise import complex_normal, stream_key
-from linksim.jammers import (
+from linksim.channel.core import CONTROL_BLOCK, Channel, ChannelProfile, JammerSpec, measure_power
+from linksim.channel.delay import LATENCY
+from linksim.channel.fading import RicianFading
+from linksim.channel.jammers import (
     BarrageJammer,
     ChirpJammer,
     CWJammer,
@@ -25,7 +23,9 @@ from linksim.jammers import (
     MultitoneJammer,
     PulsedJammer,
 )
-from linksim.phase_noise import PhaseNoise
+from linksim.channel.noise import complex_normal, stream_key
+from linksim.channel.phase_noise import PhaseNoise
+from linksim.errors import InputError
 
 FS = 1e6
 

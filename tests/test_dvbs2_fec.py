@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from linksim import modcods
 from linksim.dvbs2.bch import BchResult, _clmul, bch_code, bch_decode, bch_encode, table_polynomials
 from linksim.dvbs2.ldpc import AlistCode, LdpcCode, LdpcResult, dvbs2_code, ldpc_decode, ldpc_encode
 from linksim.dvbs2.params import _BCH_NORMAL, _BCH_SHORT, N_LDPC
 from linksim.errors import InputError
+from linksim.scenario import modcods
 
 CODES = [("normal", r) for r in _BCH_NORMAL] + [("short", r) for r in _BCH_SHORT]
 _IDS = [f"{f}-{r}" for f, r in CODES]

@@ -10,12 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-from linksim import modcods
 from linksim.dvbs2.link import late_stream, run_link
 from linksim.dvbs2.params import RX_LDPC_ITERATIONS, frame_params
 from linksim.dvbs2.rx import Receiver
 from linksim.dvbs2.sync import combined_offset_phasor, decode_plsc, header_metric
 from linksim.errors import InputError
+from linksim.scenario import modcods
 
 # MODCODs of the short FER checks: one per constellation, and the two lowest code rates (whose waterfalls move
 # most with the decoding effort)

@@ -15,10 +15,10 @@ import pytest
 from scipy import integrate
 from scipy.special import j0
 
-from linksim.channel import Channel, ChannelProfile
+from linksim.channel.core import Channel, ChannelProfile
+from linksim.channel.fading import LooFading, LutzFading, RicianFading, parse_fading
+from linksim.channel.noise import stream_key
 from linksim.errors import InputError
-from linksim.fading import LooFading, LutzFading, RicianFading, parse_fading
-from linksim.fastnoise import stream_key
 
 FS = 1e6
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from linksim import geometry as g
 from linksim.dbmath import C_M_S, EARTH_RADIUS_EQ_M, GEO_RADIUS_M
 from linksim.errors import InputError
+from linksim.geometry import orbit as g
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent

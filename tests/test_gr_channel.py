@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linksim.channel import Channel, ChannelProfile, measure_power
-from linksim.fading import parse_fading
-from linksim.jammers import parse_jammer
+from linksim.channel.core import Channel, ChannelProfile, measure_power
+from linksim.channel.fading import parse_fading
+from linksim.channel.jammers import parse_jammer
 
 FS = 1e6
 JAMS = ["type=cw,js_db=-3,offset_hz=12000", "type=barrage,js_db=0,bandwidth_hz=2e5,offset_hz=-1e5",

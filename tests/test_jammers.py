@@ -15,9 +15,8 @@ import pytest
 from scipy import signal
 from scipy.special import erfc
 
-from linksim.channel import Channel, ChannelProfile, JammerSpec, measure_power
-from linksim.errors import InputError
-from linksim.jammers import (
+from linksim.channel.core import Channel, ChannelProfile, JammerSpec, measure_power
+from linksim.channel.jammers import (
     BarrageJammer,
     ChirpJammer,
     CWJammer,
@@ -29,6 +28,7 @@ from linksim.jammers import (
     parse_jammer,
     rrc_pulse,
 )
+from linksim.errors import InputError
 
 FS = 1e6
 

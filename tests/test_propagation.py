@@ -1,4 +1,4 @@
-"""linksim.propagation against the ITU-R validation examples (ITU-R SG3 validation file, as shipped with itur's
+"""linksim.propagation.itu against the ITU-R validation examples (ITU-R SG3 validation file, as shipped with itur's
 own tests; copies with their header rows in tests/data/itu/), plus the adapter's own promises: numpy error
 state, revisions as parameters, the interpolated timeline path, low-elevation flags and sky noise.
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from linksim import propagation as prop
 from linksim.errors import InputError, ValidityWarning
+from linksim.propagation import itu as prop
 
 ITU = Path(__file__).parent / "data" / "itu"
 ABS_TOL = 0.01
@@ -221,7 +221,7 @@ def test_import_is_lazy_and_keeps_numpy_error_state() -> None:
         "import sys, numpy as np\n"
         "np.seterr(divide='raise', invalid='warn')\n"
         "before = np.geterr()\n"
-        "import linksim.propagation as p\n"
+        "import linksim.propagation.itu as p\n"
         "assert 'itur' not in sys.modules, 'itur imported at linksim import'\n"
         "p._load_itur()\n"
         "assert 'itur' in sys.modules\n"

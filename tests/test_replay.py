@@ -35,8 +35,8 @@ def test_hw_recording_replays_through_dvbs2_rx(tmp_path):
 def test_run_records_the_receiver_input_as_sigmf(gr, tmp_path):
     from linksim.dvbs2.rx import Receiver
     from linksim.hw.sigmf_io import read_sigmf
-    from linksim.run import Devices, run_scenario
-    from linksim.scenario import load_scenario
+    from linksim.run.loop import Devices, run_scenario
+    from linksim.scenario.model import load_scenario
 
     s = load_scenario("scenarios/contested-x-cw.toml")
     dev = Devices("loopback", "loopback", tx_enable=True)

@@ -19,13 +19,13 @@ import pytest
 from conftest import DATA, ROOT
 from synthetic_run import Gap, write_run_dir
 
-from linksim.budget import Timeline, compute_timeline
+from linksim.budget.timeline import Timeline, compute_timeline
 from linksim.cli import main
-from linksim.report import band_name, build_report, fmt_bps, fmt_ratio, orbit_text
-from linksim.report_data import RunData, check_run_dir, load_run_dir, read_csv_columns
-from linksim.report_gap import bin_gaps, frame_quantum_bps, gap_intervals
-from linksim.report_plots import run_window
-from linksim.scenario import load_scenario
+from linksim.report.data import RunData, check_run_dir, load_run_dir, read_csv_columns
+from linksim.report.gap import bin_gaps, frame_quantum_bps, gap_intervals
+from linksim.report.html import band_name, build_report, fmt_bps, fmt_ratio, orbit_text
+from linksim.report.plots import run_window
+from linksim.scenario.model import load_scenario
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GAP = Gap(t_start_s=300.0, t_end_s=340.0, esn0_offset_db=-2.0, extra_loss=0.5)

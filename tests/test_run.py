@@ -10,10 +10,10 @@ import threading
 
 import pytest
 
-from linksim import modcods
-from linksim.report_data import check_run_dir
-from linksim.run import run_scenario
-from linksim.scenario import list_shipped, load_scenario, scenario_from_dict
+from linksim.report.data import check_run_dir
+from linksim.run.loop import run_scenario
+from linksim.scenario import modcods
+from linksim.scenario.model import list_shipped, load_scenario, scenario_from_dict
 
 
 def bench(modcod: str = "QPSK 1/2", eirp_dbw: float = 40.0, jammers: list | None = None) -> dict:
@@ -142,7 +142,7 @@ def test_interrupted_run_is_a_valid_partial_run(tmp_path):
 def test_shipped_scenario_runs_short(path, tmp_path):
     s = load_scenario(path)
     # a short stretch from the first moment the satellite is up
-    from linksim import budget
+    from linksim.budget import timeline as budget
 
     tl = budget.compute_timeline(s)
     start = float(tl.time_s[tl["visible"]][0])

@@ -7,9 +7,9 @@ import json
 import subprocess
 import sys
 
-from linksim import budget
+from linksim.budget import timeline as budget
 from linksim.hw.fakes import FakeAttenuator, FakeRotctld, serve_tcp
-from linksim.scenario import load_scenario
+from linksim.scenario.model import load_scenario
 
 SCENARIO = "scenarios/svalbard-x-leo-pass.toml"
 

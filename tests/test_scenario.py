@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from linksim.errors import ScenarioError
-from linksim.scenario import apply_overrides, list_shipped, load_scenario, scenario_from_dict
+from linksim.scenario.model import apply_overrides, list_shipped, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ROOT / "scenarios" / "longyearbyen-ka-geo.toml"

@@ -1,4 +1,4 @@
-"""Scintillation models (linksim.scintillation) and the scintillation part of linksim.weather.
+"""Scintillation models (linksim.propagation.scintillation) and the scintillation part of linksim.propagation.weather.
 
 Outside authorities: the ITU-R P.618-13 validation examples (tests/data/itu_p618_13_rain_scintillation.csv) for
 sigma and a(p) sigma; P.618 section 2.4.1 a(p) for the synthesized series; P.618 sections 2.4.2/2.4.3 (their
@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from linksim import scintillation as sc
-from linksim import weather
 from linksim.errors import InputError, ValidityWarning
+from linksim.propagation import scintillation as sc
+from linksim.propagation import weather
 
 YEAR_S = 365.25 * 86400.0
 LYR = dict(site_lat_deg=78.22, site_lon_deg=15.65, site_alt_m=10.0, freq_hz=20.2e9)

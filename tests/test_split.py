@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from linksim.run import run_scenario
-from linksim.scenario import load_scenario
-from linksim.split import SplitLink, run_rx_half
+from linksim.run.loop import run_scenario
+from linksim.run.split import SplitLink, run_rx_half
+from linksim.scenario.model import load_scenario
 
 
 def free_base_port() -> int:

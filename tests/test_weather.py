@@ -1,7 +1,7 @@
-"""Synthesized weather (linksim.weather) against ITU-R statistics.
+"""Synthesized weather (linksim.propagation.weather) against ITU-R statistics.
 
 Outside authorities: the ITU-R P.618-13 validation examples (tests/data/itu_p618_13_rain_scintillation.csv) for an
-ITU validation site (London), and P.618 / P.837 / P.676 / P.840 through linksim.propagation (itself tested
+ITU validation site (London), and P.618 / P.837 / P.676 / P.840 through linksim.propagation.itu (itself tested
 against the ITU-R validation tables) for an Arctic site (Longyearbyen, where no ITU example exists).
 
 Series length and statistical uncertainty: rain exceedances come from 8-year series at a 120 s step (2.1 million
@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from scipy.special import ndtri
 
-from linksim import propagation as prop
-from linksim import weather
 from linksim.errors import InputError, ValidityWarning
-from linksim.scintillation import p618_fade_factor
+from linksim.propagation import itu as prop
+from linksim.propagation import weather
+from linksim.propagation.scintillation import p618_fade_factor
 
 YEAR_S = 365.25 * 86400.0
 STEP_S = 120.0

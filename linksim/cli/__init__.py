@@ -1,4 +1,7 @@
-"""The `linksim` command. Each sub-command lives in its own module with a `register(subparsers)` function."""
+"""The `linksim` command. Each sub-command lives in its own module with a `register(subparsers)` function.
+
+Layer: the top, beside linksim.api; may import any stage, and nothing in the package imports it.
+"""
 
 from __future__ import annotations
 

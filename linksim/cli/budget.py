@@ -43,8 +43,10 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import budget, budget_report, geometry
-    from ..scenario import load_scenario
+    from ..budget import tables as budget_report
+    from ..budget import timeline as budget
+    from ..geometry import orbit as geometry
+    from ..scenario.model import load_scenario
 
     s = load_scenario(args.scenario, parse_overrides(args.set))
     at = geometry.parse_utc(args.at) if args.at else None
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         tl.to_csv(args.csv)
     if args.plot:
-        from ..plots import plot_budget
+        from ..budget.plots import plot_budget
 
         plot_budget(tl, args.plot)
     if args.json:

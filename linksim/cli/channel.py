@@ -7,9 +7,9 @@
 IN and OUT are raw complex64 (.cf32) or SigMF (.sigmf-meta/.sigmf-data; a SigMF input gives the sample rate).
 Without --esn0-db (or a scenario) no noise is added. The input's mean power (Es = sps x mean |x|^2) is measured
 over the whole file unless --input-power declares it. A jammer SPEC is a comma list such as
-`type=cw,js_db=0,offset_hz=1000` or `type=barrage,js_db=3,bandwidth_hz=2e6` (see linksim.jammers).
---scenario FILE drives the channel from the scenario's budget Timeline (linksim.budget.compute_timeline and
-linksim.link_channel), starting at scenario time --start-s; --jammer and --fading add to it.
+`type=cw,js_db=0,offset_hz=1000` or `type=barrage,js_db=3,bandwidth_hz=2e6` (see linksim.channel.jammers).
+--scenario FILE drives the channel from the scenario's budget Timeline (linksim.budget.timeline.compute_timeline and
+linksim.channel.from_budget), starting at scenario time --start-s; --jammer and --fading add to it.
 --json prints what was applied: measured signal, noise and jammer powers (dB) and realised Es/N0 and J/S.
 """
 
@@ -56,17 +56,17 @@ def _db(x: float) -> float | None:
 
 def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_power: float):
     """The Channel for these arguments (and its set Es/N0 and per-jammer J/S descriptions)."""
-    from ..channel import Channel, ChannelProfile
-    from ..fading import parse_fading
-    from ..jammers import parse_jammer
+    from ..channel.core import Channel, ChannelProfile
+    from ..channel.fading import parse_fading
+    from ..channel.jammers import parse_jammer
 
     jams = [parse_jammer(s) for s in args.jammer]
     fading = parse_fading(args.fading) if args.fading else None
     duration = max(n_samples / fs, 1e-9)
     if args.scenario:
-        from .. import link_channel
-        from ..budget import compute_timeline
-        from ..scenario import load_scenario
+        from ..budget.timeline import compute_timeline
+        from ..channel import from_budget as link_channel
+        from ..scenario.model import load_scenario
 
         s = load_scenario(args.scenario)
         tl = compute_timeline(s)
@@ -79,7 +79,7 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
                      phase_noise=link_channel.phase_noise_model(s), jammers=scen_jams + jams, seed=args.seed,
                      t0_s=t0)
         # the set values over the stretch: time averages of the profile's dB values (reported as "set")
-        from ..channel import Column
+        from ..channel.core import Column
 
         tt = np.linspace(t0, t1, 201)
         esn0_set = float(np.mean(Column(prof.time_s, prof.esn0_db)(tt)))
@@ -95,7 +95,7 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..channel import measure_power
+    from ..channel.core import measure_power
     from ..iqfile import IQReader, IQWriter
 
     reader = IQReader(args.inp)

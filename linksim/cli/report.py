@@ -26,8 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
-    from ..report import FIGURES, build_report
-    from ..report_data import check_run_dir
+    from ..report.data import check_run_dir
+    from ..report.html import FIGURES, build_report
 
     if args.esn0_tol <= 0 or args.goodput_tol <= 0:
         raise InputError("--esn0-tol and --goodput-tol must be positive")

@@ -52,8 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
-    from ..run import Devices, run_scenario
-    from ..scenario import load_scenario
+    from ..run.loop import Devices, run_scenario
+    from ..scenario.model import load_scenario
     from .budget import parse_overrides
 
     s = load_scenario(args.scenario, parse_overrides(args.set))
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _split(args: argparse.Namespace, s: object, out: Path, progress: object) -> int:
     from ..errors import InputError
-    from ..split import SplitLink, run_rx_half, run_tx_half
+    from ..run.split import SplitLink, run_rx_half, run_tx_half
 
     try:
         proto, rest = args.link.split("://", 1)
@@ -135,7 +135,7 @@ def _print_summary(args: argparse.Namespace, s: object, sm: dict, out: Path) -> 
         print(json.dumps(sm, indent=2, default=str))
         return 0
 
-    from ..report import fmt, fmt_bps  # the report's number formatting (units, n/a for missing)
+    from ..report.html import fmt, fmt_bps  # the report's number formatting (units, n/a for missing)
 
     print(f"{s.name}: {sm['status']} ({'ACM' if sm['acm'] else 'CCM ' + sm['modcod']}, seed {sm['seed']})")
     print(f"  frames            {sm['frames_total']} sent, {sm['frames_ok']} ok, FER {fmt(sm['fer'], digits=4)}")

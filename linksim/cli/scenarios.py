@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..scenario import list_shipped, load_scenario
+    from ..scenario.model import list_shipped, load_scenario
 
     rows = []
     for path in list_shipped():

@@ -33,7 +33,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..campaign import DEFAULT_RUNNER, load_spec, run_campaign
+    from ..campaign.runner import DEFAULT_RUNNER, load_spec, run_campaign
     from ..errors import InputError
 
     runner = args.runner or DEFAULT_RUNNER

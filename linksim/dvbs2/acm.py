@@ -22,7 +22,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import InputError
-from ..modcods import Modcod, get, table13
+from ..scenario.modcods import Modcod, get, table13
 
 MODES = ("ccm", "vcm", "acm")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..errors import InputError
-from ..modcods import BITS_PER_SYMBOL, normalize_name
+from ..scenario.modcods import BITS_PER_SYMBOL, normalize_name
 
 NORMAL = "normal"
 SHORT = "short"

@@ -1,16 +1,16 @@
-"""GNU Radio block over linksim.channel.Channel: gain, Doppler (with rate), delay, fading, AWGN and jammers.
+"""GNU Radio block over linksim.channel.core.Channel: gain, Doppler (with rate), delay, fading, AWGN and jammers.
 
 channel_cc(sample_rate_hz, sps, esn0_db, gain_db, doppler_hz, doppler_rate_hz_s, delay_s, max_delay_s,
            fading, jammers, input_power, seed, channel=None)
     complex in -> complex out, one output sample per input sample.
     esn0_db: Es/N0 realised for `sps` samples per symbol and an input of mean power `input_power`
              (>= 400 or float('inf'): no noise).
-    fading:  "" or a spec such as "rician:K=4,doppler_hz=50" (linksim.fading.parse_fading).
-    jammers: list of jammer specs ("type=cw,js_db=0,offset_hz=1000", ...; linksim.jammers.parse_jammer).
-    channel: an already built linksim.channel.Channel (e.g. linksim.link_channel.channel_from_timeline); the
+    fading:  "" or a spec such as "rician:K=4,doppler_hz=50" (linksim.channel.fading.parse_fading).
+    jammers: list of jammer specs ("type=cw,js_db=0,offset_hz=1000", ...; linksim.channel.jammers.parse_jammer).
+    channel: an already built linksim.channel.core.Channel (e.g. linksim.channel.from_budget.channel_from_timeline); the
              other parameters are then ignored except for the live setters.
 The block runs on the SAMPLE clock: sample n of its input (nitems_read) is at t0 + n / sample_rate_hz, whatever
-the scheduler or the OS do. Its output equals linksim.channel.Channel.process on the whole stream (the channel
+the scheduler or the OS do. Its output equals linksim.channel.core.Channel.process on the whole stream (the channel
 is chunk-invariant), so a flowgraph and the numpy API give bit-identical IQ for the same seed.
 
 Live updates, from GRC callbacks or the "ctrl" message port: a PMT dict or pair (symbol . number) with keys
@@ -25,7 +25,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from ..channel import Channel, ChannelProfile
+from ..channel.core import Channel, ChannelProfile
 from ..errors import InputError
 
 
@@ -59,8 +59,8 @@ class channel_cc(gr.sync_block):  # noqa: N801 - GNU Radio block naming
     ) -> None:
         gr.sync_block.__init__(self, name="linksim_channel", in_sig=[np.complex64], out_sig=[np.complex64])
         if channel is None:
-            from ..fading import parse_fading
-            from ..jammers import parse_jammer
+            from ..channel.fading import parse_fading
+            from ..channel.jammers import parse_jammer
 
             prof = ChannelProfile.constant(gain_db=gain_db, doppler_hz=doppler_hz, delay_s=delay_s,
                                            esn0_db=esn0_db)

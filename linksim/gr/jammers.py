@@ -1,10 +1,10 @@
 """GNU Radio block that adds one linksim jammer to a stream: jammer_cc(sample_rate_hz, spec, signal_power, seed).
 
-complex in (the victim signal) -> complex out = in + jammer. The jammer (a linksim.jammers spec such as
+complex in (the victim signal) -> complex out = in + jammer. The jammer (a linksim.channel.jammers spec such as
 "type=barrage,js_db=3,bandwidth_hz=2e6"; its js_db is the initial J/S) has power signal_power * 10^(js_db/10):
 J/S relative to the DECLARED mean power of the victim at this point of the flowgraph (`signal_power`, mean
 |x|^2). A follower jammer senses the incoming victim signal. The block runs on the sample clock (nitems_read)
-and is chunk-invariant: same seed, same output as linksim.channel.Channel with that jammer.
+and is chunk-invariant: same seed, same output as linksim.channel.core.Channel with that jammer.
 Live updates: set_js_db(js_db) (GRC callback) or the "ctrl" message port with a pair or dict {js_db: value}.
 """
 
@@ -14,9 +14,9 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from ..channel import Channel
+from ..channel.core import Channel
+from ..channel.jammers import parse_jammer
 from ..errors import InputError
-from ..jammers import parse_jammer
 from .channel import _pmt_items
 
 

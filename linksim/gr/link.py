@@ -45,7 +45,7 @@ class ts_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
 
 
 class transmit_chain(gr.hier_block2):  # noqa: N801
-    """TS source -> DVB-S2 TX -> channel. `channel` is a linksim.channel.Channel (or None for none)."""
+    """TS source -> DVB-S2 TX -> channel. `channel` is a linksim.channel.core.Channel (or None for none)."""
 
     def __init__(self, modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True, rolloff: float = 0.2,
                  sps: int = 2, gold_code: int = 0, seed: int = 0, channel: object | None = None) -> None:
@@ -82,14 +82,13 @@ class scenario_transmit(gr.hier_block2):  # noqa: N801
     `tx` changes the MODCOD live."""
 
     def __init__(self, scenario_path: str, start_s: float = 0.0, duration_s: float = 60.0, seed: int = 1) -> None:
-        from ..budget import compute_timeline
-        from ..link_channel import channel_from_timeline
-        from ..run import check_span
-        from ..scenario import load_scenario
+        from ..budget.timeline import compute_timeline
+        from ..channel.from_budget import channel_from_timeline
+        from ..scenario.model import load_scenario
 
         s = load_scenario(scenario_path)
         c = s.carrier
-        end = start_s + check_span(s, start_s, min(duration_s, s.meta.duration_s - start_s))
+        end = start_s + s.span_s(start_s, min(duration_s, s.meta.duration_s - start_s))
         tl = compute_timeline(s, duration_s=max(end, s.meta.step_s))
         ch = channel_from_timeline(tl, start_s, end, s.channel.sps, seed)
         gr.hier_block2.__init__(self, "linksim_scenario_transmit", gr.io_signature(0, 0, 0),

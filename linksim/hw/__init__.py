@@ -4,4 +4,7 @@ and fakes.
 
 Only `sdr`, `zmqlink` (its GNU Radio blocks) and `sigmf_io` (its blocks) need GNU Radio; the lab-gear
 drivers need pyserial only.
+
+Layer: above the GNU Radio blocks (the IQ links use their buffers); below run. Never imports run, report,
+campaign or cli.
 """

@@ -1,0 +1,405 @@
+"""Fast (small-scale) fading for the sample-clocked channel: Rician (Rayleigh for K = 0), Loo, two-state Lutz.
+
+Each model is a frozen dataclass of parameters; `model.runtime(sample_rate_hz, key)` gives a stateful generator
+whose `gains(n0, n)` returns the complex gain h for absolute samples n0..n0+n-1 (complex64). Given the same key,
+the output does not depend on how the stream is cut into chunks.
+
+How the diffuse (scattered) component is made: complex white Gaussian noise (counter-based, linksim.channel.noise)
+at a low rate fs_l = fs / D with D = max(1, floor(fs / (32 f_D))) (at least 32 samples per Doppler period)
+goes through a FIR whose amplitude response is the square root of the Jakes (Clarke) Doppler spectrum
+S(f) = 1 / sqrt(1 - (f/f_D)^2), |f| < f_D, 8192 taps (256 Doppler periods, Kaiser beta 2): its autocorrelation
+follows J0(2 pi f_D tau) within 0.025 over three Doppler periods. The process is generated in fixed batches of
+16384 low-rate samples (so batching never depends on the caller's chunks) and interpolated linearly to the
+sample rate, with the small power loss of linear interpolation (neighbour correlation J0(2 pi/32) = 0.98)
+compensated so that the diffuse part keeps unit mean power. The diffuse component is exactly Gaussian, so Rician and
+Rayleigh envelopes have their exact first-order statistics; the autocorrelation approximates J0(2 pi f_D tau).
+
+Models (amplitudes relative to the unfaded signal):
+    RicianFading(k_factor, doppler_hz, los_doppler_hz=0, los_phase_rad=0):
+        h = sqrt(K/(K+1)) exp(j(2 pi f_LOS t + phase)) + sqrt(1/(K+1)) g(t); E|h|^2 = 1. K = 0 is Rayleigh.
+    LooFading(doppler_hz, los_mean_db, los_std_db, multipath_db, shadow_corr_s, los_doppler_hz=0):
+        h = 10^(S(t)/20) exp(j 2 pi f_LOS t) + 10^(MP/20) g(t), S Gaussian in dB (mean alpha, std psi),
+        Gauss-Markov with correlation time shadow_corr_s (Loo 1985). Absolute: E|h|^2 is the model's mean power.
+    LutzFading(k_factor_good, doppler_hz, mean_good_s, mean_bad_s, bad_mean_db, bad_std_db, shadow_corr_s):
+        two-state Markov chain (Lutz et al. 1991, durations exponential with the given means); good state is
+        Rician(K) with unit LOS power scale; bad state is Rayleigh whose mean power is lognormal (Suzuki),
+        10^(S/10) with S ~ N(bad_mean_db, bad_std_db) Gauss-Markov. Absolute, as for Loo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass
+
+import numba as nb
+import numpy as np
+from scipy.signal import fftconvolve
+from scipy.special import ndtr
+
+from ..errors import InputError
+from .noise import complex_normal, standard_normal, stream_key
+
+SAMPLES_PER_DOPPLER_PERIOD = 32
+FIR_TAPS = 8192
+FIR_KAISER_BETA = 2.0
+BATCH = 16384
+MAX_DECIM = 1 << 16
+
+
+def _check(name: str, value: float, lo: float = 0.0, strict: bool = False) -> float:
+    v = float(value)
+    if not np.isfinite(v) or (v <= lo if strict else v < lo):
+        raise InputError(f"{name}: must be {'>' if strict else '>='} {lo}, got {value}")
+    return v
+
+
+def jakes_fir(doppler_norm: float, taps: int = FIR_TAPS) -> np.ndarray:
+    """Unit-energy FIR (complex128) whose power response follows the Jakes spectrum for f_D = doppler_norm * fs."""
+    nfft = 1 << int(np.ceil(np.log2(8 * taps)))
+    f = np.fft.fftfreq(nfft)
+    u = np.abs(f) / doppler_norm
+    s = np.zeros(nfft)
+    inside = u < 1.0
+    s[inside] = 1.0 / np.sqrt(1.0 - u[inside] ** 2)
+    # the integrable edge singularity: cap at the value one bin inside the edge
+    edge = 1.0 / np.sqrt(1.0 - (1.0 - 1.0 / (doppler_norm * nfft)) ** 2) if doppler_norm * nfft > 1 else 1.0
+    s = np.minimum(s, edge)
+    if not np.any(inside):
+        s[0] = 1.0
+    h = np.fft.fftshift(np.fft.ifft(np.sqrt(s)))
+    c = nfft // 2
+    h = h[c - taps // 2 : c - taps // 2 + taps] * np.kaiser(taps, FIR_KAISER_BETA)
+    return h / np.sqrt(np.sum(np.abs(h) ** 2))
+
+
+class _Diffuse:
+    """Unit-power complex Gaussian process with Jakes spectrum at the low rate, in fixed batches."""
+
+    def __init__(self, fs: float, doppler_hz: float, key: np.uint64) -> None:
+        self.decim = min(MAX_DECIM, max(1, int(np.floor(fs / (SAMPLES_PER_DOPPLER_PERIOD * doppler_hz)))))
+        self.fs_low = fs / self.decim
+        self.fir = jakes_fir(doppler_hz / self.fs_low)
+        if self.decim > 1:
+            # linear interpolation between low-rate samples with correlation rho keeps on average
+            # 2/3 + rho/3 of the power: scale it back so the diffuse part has unit mean power
+            rho = float(np.vdot(self.fir[:-1], self.fir[1:]).real)
+            self.fir = self.fir / np.sqrt(2.0 / 3.0 + rho / 3.0)
+        self.key = key
+        self._cache: dict[int, np.ndarray] = {}
+
+    def batch(self, b: int) -> np.ndarray:
+        got = self._cache.get(b)
+        if got is None:
+            m0 = b * BATCH
+            w = complex_normal(self.key, m0 - FIR_TAPS + 1 + (1 << 40), BATCH + FIR_TAPS - 1)
+            got = fftconvolve(w.astype(np.complex128), self.fir, mode="valid")
+            self._cache[b] = got
+            for old in [k for k in self._cache if k < b - 2]:
+                del self._cache[old]
+        return got
+
+    def low(self, m_lo: int, m_hi: int) -> np.ndarray:
+        """Low-rate samples m_lo..m_hi inclusive."""
+        b_lo, b_hi = m_lo // BATCH, m_hi // BATCH
+        parts = [self.batch(b) for b in range(b_lo, b_hi + 1)]
+        a = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        off = m_lo - b_lo * BATCH
+        return a[off : off + (m_hi - m_lo + 1)]
+
+
+@nb.njit(cache=True)
+def _interp_kernel(n0, decim, low, m_lo, los_amp, anchor, rot, diff_amp, has_los, out):
+    """out[i] = los(n) + diff(n) * interp(low, n / decim), n = n0 + i (complex64 out).
+
+    los(n) = los_amp(n) * anchor[m] * rot[n - m decim]: anchor[m] is the exact LOS phasor at sample m * decim and
+    rot[k] = exp(j 2 pi f_LOS k / fs), so every sample's value depends only on its absolute index.
+    """
+    nn = out.shape[0]
+    inv = 1.0 / decim
+    i = 0
+    while i < nn:
+        n = n0 + i
+        m = n // decim
+        k0 = n - m * decim
+        j = m - m_lo
+        g0 = low[j]
+        dg = low[j + 1] - g0
+        a0 = diff_amp[j]
+        da = diff_amp[j + 1] - a0
+        l0 = los_amp[j]
+        dl = los_amp[j + 1] - l0
+        an = anchor[j]
+        cnt = min(decim - k0, nn - i)
+        for k in range(k0, k0 + cnt):
+            fr = k * inv
+            v = (a0 + fr * da) * (g0 + fr * dg)
+            if has_los:
+                v += (l0 + fr * dl) * an * rot[k]
+            out[i] = v
+            i += 1
+
+
+class _FadingRuntime:
+    """Common machinery: diffuse process + per-low-rate-sample LOS and diffuse amplitudes (from a subclass)."""
+
+    def __init__(self, fs: float, doppler_hz: float, key: np.uint64, los_doppler_hz: float,
+                 los_phase_rad: float) -> None:
+        self.fs = fs
+        self.diffuse = _Diffuse(fs, doppler_hz, key)
+        self.decim = self.diffuse.decim
+        self.los_cyc = los_doppler_hz / fs
+        self.los_phase = los_phase_rad
+        k = np.arange(self.decim)
+        self._rot = np.exp(2j * np.pi * ((self.los_cyc * k) % 1.0))
+        self._amp_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._next_batch = 0
+
+    def _amps_batch(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """(los_amp, diffuse_amp) for low-rate batch b; generated strictly in order (may carry state)."""
+        while self._next_batch <= b:
+            self._amp_cache[self._next_batch] = self._make_amps(self._next_batch)
+            self._next_batch += 1
+            for old in [k for k in self._amp_cache if k < self._next_batch - 3]:
+                del self._amp_cache[old]
+        return self._amp_cache[b]
+
+    def _make_amps(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _amps(self, m_lo: int, m_hi: int) -> tuple[np.ndarray, np.ndarray]:
+        b_lo, b_hi = m_lo // BATCH, m_hi // BATCH
+        parts = [self._amps_batch(b) for b in range(b_lo, b_hi + 1)]
+        off = m_lo - b_lo * BATCH
+        cnt = m_hi - m_lo + 1
+        los = np.concatenate([p[0] for p in parts])[off : off + cnt]
+        dif = np.concatenate([p[1] for p in parts])[off : off + cnt]
+        return los, dif
+
+    def gains(self, n0: int, n: int) -> np.ndarray:
+        """Complex gain for absolute samples n0..n0+n-1 (complex64)."""
+        out = np.empty(n, dtype=np.complex64)
+        if n == 0:
+            return out
+        m_lo = n0 // self.decim
+        m_hi = (n0 + n - 1) // self.decim + 1
+        low = self.diffuse.low(m_lo, m_hi)
+        los, dif = self._amps(m_lo, m_hi)
+        mm = np.arange(m_lo, m_hi + 1, dtype=np.int64) * self.decim
+        anchor = np.exp(1j * (2.0 * np.pi * ((self.los_cyc * mm) % 1.0) + self.los_phase))
+        _interp_kernel(np.int64(n0), np.int64(self.decim), low, np.int64(m_lo), los, anchor, self._rot, dif,
+                       bool(np.any(los != 0.0)), out)
+        return out
+
+
+class _GaussMarkov:
+    """Sequential Gauss-Markov (AR(1)) process in dB, stationary N(mean, std), correlation time tau."""
+
+    def __init__(self, key: np.uint64, mean_db: float, std_db: float, corr_s: float, fs_low: float) -> None:
+        self.key = key
+        self.mean = mean_db
+        self.std = std_db
+        self.rho = float(np.exp(-1.0 / (corr_s * fs_low))) if corr_s > 0 else 0.0
+        self.state = None
+
+    def batch(self, b: int) -> np.ndarray:
+        w = standard_normal(self.key, b * BATCH, BATCH)
+        return _ar1(w, self.rho, np.nan if self.state is None else self.state, self._set_state)
+
+    def _set_state(self, v: float) -> None:
+        self.state = v
+
+    def to_db(self, x: np.ndarray) -> np.ndarray:
+        return self.mean + self.std * x
+
+
+def _ar1(w: np.ndarray, rho: float, start: float, setter) -> np.ndarray:
+    out = np.empty_like(w)
+    _ar1_kernel(w, rho, start, out)
+    setter(float(out[-1]))
+    return out
+
+
+@nb.njit(cache=True)
+def _ar1_kernel(w, rho, start, out):
+    c = np.sqrt(1.0 - rho * rho)
+    s = w[0] if np.isnan(start) else rho * start + c * w[0]
+    out[0] = s
+    for i in range(1, w.shape[0]):
+        s = rho * s + c * w[i]
+        out[i] = s
+
+
+@dataclass(frozen=True)
+class RicianFading:
+    """Rician fading with K factor (linear; 0 = Rayleigh) and maximum Doppler (spread) doppler_hz."""
+
+    k_factor: float
+    doppler_hz: float
+    los_doppler_hz: float = 0.0
+    los_phase_rad: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check("fading k_factor", self.k_factor)
+        _check("fading doppler_hz", self.doppler_hz, strict=True)
+
+    def runtime(self, sample_rate_hz: float, key: np.uint64) -> _FadingRuntime:
+        return _RicianRuntime(self, sample_rate_hz, key)
+
+
+class _RicianRuntime(_FadingRuntime):
+    def __init__(self, p: RicianFading, fs: float, key: np.uint64) -> None:
+        super().__init__(fs, p.doppler_hz, key, p.los_doppler_hz, p.los_phase_rad)
+        k = p.k_factor
+        self._los = np.full(BATCH, np.sqrt(k / (k + 1.0)))
+        self._dif = np.full(BATCH, np.sqrt(1.0 / (k + 1.0)))
+
+    def _make_amps(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._los, self._dif
+
+
+@dataclass(frozen=True)
+class LooFading:
+    """Loo (1985) land-mobile satellite model: lognormal LOS plus Rayleigh multipath (dB parameters)."""
+
+    doppler_hz: float
+    los_mean_db: float = 0.0
+    los_std_db: float = 1.0
+    multipath_db: float = -15.0
+    shadow_corr_s: float = 1.0
+    los_doppler_hz: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check("fading doppler_hz", self.doppler_hz, strict=True)
+        _check("fading los_std_db", self.los_std_db)
+        _check("fading shadow_corr_s", self.shadow_corr_s)
+        for name in ("los_mean_db", "multipath_db"):
+            if not np.isfinite(getattr(self, name)):
+                raise InputError(f"fading {name}: must be finite")
+
+    def runtime(self, sample_rate_hz: float, key: np.uint64) -> _FadingRuntime:
+        return _LooRuntime(self, sample_rate_hz, key)
+
+
+class _LooRuntime(_FadingRuntime):
+    def __init__(self, p: LooFading, fs: float, key: np.uint64) -> None:
+        super().__init__(fs, p.doppler_hz, key, p.los_doppler_hz, 0.0)
+        self._shadow = _GaussMarkov(stream_key(int(key), "loo-shadow"), p.los_mean_db, p.los_std_db,
+                                    p.shadow_corr_s, self.diffuse.fs_low)
+        self._dif = np.full(BATCH, 10.0 ** (p.multipath_db / 20.0))
+
+    def _make_amps(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        s_db = self._shadow.to_db(self._shadow.batch(b))
+        return 10.0 ** (s_db / 20.0), self._dif
+
+
+@dataclass(frozen=True)
+class LutzFading:
+    """Lutz et al. (1991) two-state model: good = Rician(K), bad = Rayleigh with lognormal mean power."""
+
+    k_factor_good: float
+    doppler_hz: float
+    mean_good_s: float = 5.0
+    mean_bad_s: float = 1.0
+    bad_mean_db: float = -10.0
+    bad_std_db: float = 3.0
+    shadow_corr_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check("fading k_factor_good", self.k_factor_good)
+        _check("fading doppler_hz", self.doppler_hz, strict=True)
+        _check("fading mean_good_s", self.mean_good_s, strict=True)
+        _check("fading mean_bad_s", self.mean_bad_s, strict=True)
+        _check("fading bad_std_db", self.bad_std_db)
+        _check("fading shadow_corr_s", self.shadow_corr_s)
+        if not np.isfinite(self.bad_mean_db):
+            raise InputError("fading bad_mean_db: must be finite")
+
+    @property
+    def bad_fraction(self) -> float:
+        """Long-run fraction of time in the bad state (Lutz's A)."""
+        return self.mean_bad_s / (self.mean_good_s + self.mean_bad_s)
+
+    def runtime(self, sample_rate_hz: float, key: np.uint64) -> _FadingRuntime:
+        return _LutzRuntime(self, sample_rate_hz, key)
+
+
+class _LutzRuntime(_FadingRuntime):
+    def __init__(self, p: LutzFading, fs: float, key: np.uint64) -> None:
+        super().__init__(fs, p.doppler_hz, key, 0.0, 0.0)
+        fl = self.diffuse.fs_low
+        self._p_gb = 1.0 - np.exp(-1.0 / (p.mean_good_s * fl))
+        self._p_bg = 1.0 - np.exp(-1.0 / (p.mean_bad_s * fl))
+        self._shadow = _GaussMarkov(stream_key(int(key), "lutz-shadow"), p.bad_mean_db, p.bad_std_db,
+                                    p.shadow_corr_s, fl)
+        self._ukey = stream_key(int(key), "lutz-state")
+        k = p.k_factor_good
+        self._good_los = np.sqrt(k / (k + 1.0))
+        self._good_dif = np.sqrt(1.0 / (k + 1.0))
+        self._bad = p.bad_fraction  # start in the stationary distribution
+        self._state = -1  # unknown yet: drawn from the stationary distribution at the first sample
+        self.states = np.empty(0, dtype=np.int8)  # last batch's states (1 = bad), for tests and plots
+
+    def _make_amps(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        u = ndtr(standard_normal(self._ukey, b * BATCH, BATCH))  # uniform (0, 1)
+        st = np.empty(BATCH, dtype=np.int8)
+        s = self._state
+        if s < 0:
+            s = 1 if u[0] < self._bad else 0
+        _markov(u, s, self._p_gb, self._p_bg, st)
+        self._state = int(st[-1])
+        self.states = st
+        shadow_db = self._shadow.to_db(self._shadow.batch(b))
+        bad = st == 1
+        los = np.where(bad, 0.0, self._good_los)
+        dif = np.where(bad, 10.0 ** (shadow_db / 20.0), self._good_dif)
+        return los, dif
+
+
+@nb.njit(cache=True)
+def _markov(u, s, p_gb, p_bg, out):
+    for i in range(u.shape[0]):
+        if i > 0:
+            if s == 0 and u[i] < p_gb:
+                s = 1
+            elif s == 1 and u[i] < p_bg:
+                s = 0
+        out[i] = s
+
+
+def parse_fading(spec: str) -> RicianFading | LooFading | LutzFading:
+    """Parse 'rician:K=4,doppler_hz=50', 'rayleigh:doppler_hz=50', 'loo:doppler_hz=20,los_mean_db=-3,...',
+    'lutz:k_factor_good=10,doppler_hz=50,...'. Raises InputError naming the bad field."""
+    kind, _, rest = spec.partition(":")
+    kind = kind.strip().lower()
+    kw: dict[str, float] = {}
+    for item in filter(None, (s.strip() for s in rest.split(","))):
+        name, eq, val = item.partition("=")
+        if not eq:
+            raise InputError(f"--fading: '{item}' is not NAME=VALUE")
+        try:
+            kw[name.strip()] = float(val)
+        except ValueError:
+            raise InputError(f"--fading: {name.strip()}: '{val}' is not a number") from None
+    if kind in ("rician", "rayleigh"):
+        if "K" in kw:
+            kw["k_factor"] = kw.pop("K")
+        if "k" in kw:
+            kw["k_factor"] = kw.pop("k")
+        if kind == "rayleigh":
+            kw.setdefault("k_factor", 0.0)
+        cls = RicianFading
+    elif kind == "loo":
+        cls = LooFading
+    elif kind == "lutz":
+        if "K" in kw:
+            kw["k_factor_good"] = kw.pop("K")
+        cls = LutzFading
+    else:
+        raise InputError(f"--fading: unknown model '{kind}' (rician, rayleigh, loo, lutz)")
+    fields = set(cls.__dataclass_fields__)
+    for name in kw:
+        if name not in fields:
+            raise InputError(f"--fading: {kind} has no field '{name}' (fields: {', '.join(sorted(fields))})")
+    missing = [f for f, d in cls.__dataclass_fields__.items() if d.default is MISSING and f not in kw]
+    if missing:
+        raise InputError(f"--fading: {kind} needs {', '.join(missing)}")
+    return cls(**kw)

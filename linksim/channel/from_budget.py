@@ -1,0 +1,171 @@
+"""From a budget Timeline to the sample-clocked IQ channel: the profile, the jammer waveforms and their J/S.
+
+The Timeline gives, per row, the end-to-end Es/N0 (thermal), each jammer's in-band J/S, the Doppler and the delay.
+The channel reproduces them on the sample clock:
+- Es/N0: the channel's `esn0_db` profile is the Timeline's `esn0_db`; `gain_db` follows it (relative to its
+  maximum over the stretch), so the noise floor stays put and the carrier fades, as at a real receiver input.
+- J/S: the Timeline's J/S is the power that lands in the victim's occupied band. A jammer waveform in the channel
+  has unit power over its simulated band, which the sample rate may clip (a 4 MHz sweep at 2 Msps is simulated
+  over 0.9 of the sample rate; centred noise wider than the sample rate is white over it); the channel's J/S is
+  raised by the share of the simulated waveform that falls in band, so the in-band J/S is the budget's.
+- Doppler: the Timeline's Doppler less the terminal's orbit-aided compensation (`doppler_compensation_pct`).
+- Delay: the change of the one-way delay over the stretch (the constant part only shifts every frame alike).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..budget.interference import inband_fraction
+from ..budget.timeline import Timeline
+from ..dbmath import lin_to_db
+from ..scenario.model import Jammer, Scenario
+from . import jammers as jw
+from .core import Channel, ChannelProfile, Column, JammerSpec
+
+MIN_GAIN_DB = -60.0
+SIM_BANDWIDTH_SHARE = 0.9  # simulated jammer bands are clipped to this share of the sample rate
+
+
+@dataclass(frozen=True)
+class JammerWave:
+    """A scenario jammer as simulated: its waveform and the dB to add to the budget's in-band J/S."""
+
+    name: str
+    waveform: object
+    js_offset_db: float
+
+
+def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave:
+    """The simulated waveform of a scenario jammer at this sample rate, and its in-band share correction."""
+    c = s.carrier
+    fmax = SIM_BANDWIDTH_SHARE * sample_rate_hz
+    bw = min(j.bandwidth_hz, fmax)
+    noise_like = j.type in ("barrage", "follower") or (j.type == "pulsed" and j.base in ("barrage", "follower"))
+    if noise_like and j.bandwidth_hz >= sample_rate_hz and abs(j.offset_hz) < 1.0:
+        bw = sample_rate_hz  # noise wider than the simulated band is white over it (no filter needed)
+    off = float(np.clip(j.offset_hz, -sample_rate_hz / 2, sample_rate_hz / 2))
+
+    def make(kind: str) -> object:
+        if kind == "cw":
+            return jw.CWJammer(offset_hz=off)
+        if kind == "barrage":
+            return jw.BarrageJammer(bandwidth_hz=bw, offset_hz=off)
+        if kind == "partial_band":
+            return jw.PartialBandJammer(band_hz=bw, rho=j.fraction, offset_hz=off)
+        if kind == "multitone":
+            return jw.MultitoneJammer(n_tones=j.n_tones, bandwidth_hz=bw, offset_hz=off)
+        if kind == "swept":
+            return jw.ChirpJammer(bandwidth_hz=bw, sweep_rate_hz_s=j.sweep_rate_hz_s, offset_hz=off)
+        if kind == "follower":
+            return jw.FollowerJammer(bandwidth_hz=bw if bw > 0 else c.occupied_bw_hz, offset_hz=off,
+                                     reaction_time_s=j.reaction_time_s)
+        if kind == "modulated":
+            order = {"BPSK": 2, "QPSK": 4, "8PSK": 8}[j.modulation]
+            return jw.ModulatedJammer(symbol_rate_hz=j.symbol_rate_baud or c.symbol_rate_baud, order=order,
+                                      rolloff=c.rolloff, offset_hz=off)
+        raise ValueError(kind)
+
+    if j.type == "pulsed":
+        wave = jw.PulsedJammer(base=make(j.base), duty=j.duty_cycle, prf_hz=j.prf_hz)
+    else:
+        wave = make(j.type)
+    # share of the simulated waveform's (average) power in the victim's band, without the duty cycle (the
+    # budget's average J/S already has it, and a pulsed waveform's js_db is its average J/S)
+    kind = j.base if j.type == "pulsed" else j.type
+    frac = inband_fraction(kind, c.occupied_bw_hz, bandwidth_hz=bw, offset_hz=off, fraction=j.fraction,
+                           n_tones=j.n_tones,
+                           modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
+    offset_db = -float(lin_to_db(frac)) if frac > 0 else 0.0
+    return JammerWave(j.name, wave, offset_db)
+
+
+def _rows(tl: Timeline, t0_s: float, t1_s: float) -> slice:
+    """The Timeline rows that cover [t0_s, t1_s], with two more each side for the interpolation."""
+    t = tl.time_s
+    i0 = max(int(np.searchsorted(t, t0_s, side="right")) - 2, 0)
+    i1 = min(int(np.searchsorted(t, t1_s, side="left")) + 2, len(t))
+    return slice(i0, i1)
+
+
+def _hold(ts: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A one-row stretch becomes two equal rows a second apart (the channel interpolates between rows)."""
+    if ts.size != 1:
+        return (ts, *cols)
+    return (np.array([ts[0], ts[0] + 1.0]), *(np.repeat(c, 2) for c in cols))
+
+
+def channel_profile(tl: Timeline, t0_s: float, t1_s: float) -> ChannelProfile:
+    """The channel's profile over scenario time [t0_s, t1_s] (rows of the Timeline that cover it)."""
+    s = tl.scenario
+    sl = _rows(tl, t0_s, t1_s)
+    esn0 = np.asarray(tl["esn0_db"][sl], dtype=float)
+    vis = np.isfinite(esn0)
+    if not vis.any():
+        esn0 = np.full(esn0.shape, -30.0)
+    else:
+        esn0 = np.where(vis, esn0, -30.0)  # below the horizon: nothing but noise
+    gain = np.maximum(esn0 - esn0.max(), MIN_GAIN_DB)
+    comp = 1.0 - s.channel.doppler_compensation_pct / 100.0
+    doppler = np.nan_to_num(tl["doppler_hz"][sl]) * comp
+    delay = np.asarray(tl["delay_s"][sl], dtype=float)
+    delay = delay - delay.min()
+    ts, gain, doppler, delay, esn0 = _hold(tl.time_s[sl], gain, doppler, delay, esn0)
+    return ChannelProfile(time_s=ts, gain_db=gain, doppler_hz=doppler, delay_s=delay, esn0_db=esn0)
+
+
+def delay_profile(tl: Timeline, t0_s: float, t1_s: float) -> Column:
+    """The change of the one-way delay over scenario time [t0_s, t1_s], interpolated as the channel applies it."""
+    p = channel_profile(tl, t0_s, t1_s)
+    return Column(p.time_s, p.delay_s)
+
+
+def jammer_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: float) -> list[JammerSpec]:
+    """Each scenario jammer as a JammerSpec with its J/S profile (switched off as -100 dB when inactive)."""
+    s = tl.scenario
+    sl = _rows(tl, t0_s, t1_s)
+    specs = []
+    for j, series in zip(s.jammers, tl.jammers, strict=True):
+        wave = jammer_waveform(j, s, sample_rate_hz)
+        js = np.where(series.active[sl], series.js_db[sl] + wave.js_offset_db, -100.0)
+        ts, js = _hold(tl.time_s[sl], np.nan_to_num(js, nan=-100.0, neginf=-100.0))
+        specs.append(JammerSpec(waveform=wave.waveform, js_db=(ts, js)))
+    return specs
+
+
+def fading_model(s: Scenario) -> object | None:
+    from . import fading
+
+    ch = s.channel
+    k_lin = 10.0 ** (ch.rician_k_db / 10.0)
+    if ch.fading == "rician":
+        return fading.RicianFading(k_factor=k_lin, doppler_hz=ch.fading_doppler_hz)
+    if ch.fading == "loo":
+        return fading.LooFading(doppler_hz=ch.fading_doppler_hz)
+    if ch.fading == "lutz":
+        return fading.LutzFading(k_factor_good=k_lin, doppler_hz=ch.fading_doppler_hz)
+    return None
+
+
+def phase_noise_model(s: Scenario) -> object | None:
+    if s.channel.phase_noise_dbc_hz is None:
+        return None
+    from . import phase_noise
+
+    lvl = s.channel.phase_noise_dbc_hz  # at 10 kHz; a -20 dB/decade slope, flattening above 100 kHz
+    return phase_noise.PhaseNoise(mask=((1e2, lvl + 40.0), (1e3, lvl + 20.0), (1e4, lvl), (1e5, lvl - 20.0),
+                                        (1e6, lvl - 30.0)))
+
+
+def channel_from_timeline(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed: int,
+                          input_power: float = 1.0) -> Channel:
+    """A Channel that reproduces the Timeline over scenario time [t0_s, t1_s] for a stream at sps samples per
+    symbol whose sample 0 is at t0_s."""
+    s = tl.scenario
+    fs = s.carrier.symbol_rate_baud * sps
+    return Channel(
+        fs, sps, channel_profile(tl, t0_s, t1_s), input_power=input_power, fading=fading_model(s),
+        phase_noise=phase_noise_model(s), jammers=jammer_specs(tl, fs, t0_s, t1_s), seed=seed, t0_s=t0_s,
+    )

@@ -1,0 +1,20 @@
+"""Runs: the preparation shared by every run (`prepare`: span, Timeline, stretches, seed and ACM defaults), the
+in-process loop that builds and runs the flowgraph per stretch and writes the run directory (`loop`), the frame
+accounting and time bins (`metrics`), SDRs and lab gear beside the flowgraph (`devices`), and split runs whose two
+halves talk over ZeroMQ (`split`).
+
+Layer: may import every stage below it (scenario to hw, and report to write a run's report); never campaign or cli.
+`linksim.run.run_scenario` (the campaigns' default runner) is loaded on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: `linksim.run:run_scenario` without importing GNU Radio-side code eagerly
+    if name == "run_scenario":
+        from .loop import run_scenario
+
+        return run_scenario
+    raise AttributeError(f"module 'linksim.run' has no attribute {name!r}")
