@@ -8,7 +8,8 @@ BB descrambling -> BBHEADER CRC -> TS packets.
 
 `Receiver.process(samples)` accepts blocks of any size and returns the frames completed so far; `flush()` ends the
 stream and returns everything still inside (nothing is held back). Every detected PLFRAME gives one
-`FrameReport`, failed ones included.
+`FrameReport`, failed ones included. `process(samples, erasures=mask)` also takes a pulse blanker's mask (True where
+samples were blanked, `linksim.dvbs2.erasure`): the symbols they spoil get zero LLRs and stay out of the estimates.
 
 sync="genie" gives the receiver perfect timing, carrier frequency and phase and the frame start: the first
 PLFRAME's first symbol peaks at input sample `genie_delay_samples` (default: the delay of `rrc.RrcInterpolator`,
@@ -25,6 +26,7 @@ import numpy as np
 from ..errors import InputError
 from .bbframe import BBHEADER_BITS, TS_PACKET_BYTES, TS_SYNC, BbHeader, crc8_rows, parse_bbheader
 from .constellations import constellation
+from .erasure import ErasureRuns
 from .interleave import deinterleave_llrs
 from .params import MODCOD_NAMES, RX_LDPC_ITERATIONS, FrameParams, frame_params
 from .plframe import PILOT_SYMBOL, pilot_mask
@@ -269,20 +271,25 @@ class Receiver:
         self._nco_n = 0
         self._pre: list[np.ndarray] = []
         self._samples_in = 0
+        self._erasures = ErasureRuns(self._mf.taps)
+        self._frame_pos: np.ndarray | None = None  # input-sample positions of the frame being demodulated
         self._flushed = False
         self.stats = {"searches": 0, "lost_lock": 0}
         self._noise_stats = (0.2, 0.075)  # mean and std of the header metric off the headers
 
     # ------------------------------------------------------------------------------------------- public API
 
-    def process(self, samples: np.ndarray) -> list[FrameReport]:
-        """Feed a block of complex baseband samples (any size); returns the frames completed so far."""
+    def process(self, samples: np.ndarray, erasures: np.ndarray | None = None) -> list[FrameReport]:
+        """Feed a block of complex baseband samples (any size); returns the frames completed so far. `erasures`:
+        optional boolean mask, one per sample, True where a blanker blanked the sample."""
         if self._flushed:
             raise InputError("this Receiver was flushed; make a new one for a new stream")
         x = np.asarray(samples)
         if x.ndim != 1:
             x = x.reshape(-1)
         x = x.astype(np.complex64, copy=False)
+        if erasures is not None:
+            self._erasures.add(self._samples_in, erasures, x.size)
         self._samples_in += x.size
         x = self._coarse_carrier(x, final=False)
         if x.size:
@@ -664,7 +671,9 @@ class Receiver:
         self._header = None
         seg = self._sym[p : p + length]
         pos0 = float(self._pos[p])
+        self._frame_pos = self._pos[p : p + length]
         rep = self._demod(seg, pls, pf, pos0, truncated)
+        self._erasures.drop_before(float(self._frame_pos[-1]) if self._frame_pos.size else pos0)
         self._next = p + length
         self._consume(min(p + length, self._sym.size) - 2 if self.sync == "full" else min(p + length, n))
         return rep
@@ -683,6 +692,9 @@ class Receiver:
         known, ref, scr = _frame_reference(pls, pf, self.gold_code)
         pmask = known[PLHEADER_SYMBOLS:]
         k = np.arange(length)
+        erased = self._erased(length)
+        if erased is not None:  # blanked symbols carry nothing: zero, for the estimators and the demapper alike
+            seg = np.where(erased, np.complex64(0), seg).astype(np.complex64)
         if self.sync == "genie":
             z = seg.astype(np.complex64, copy=True)
             z[PLHEADER_SYMBOLS:] *= np.conj(scr)
@@ -743,11 +755,20 @@ class Receiver:
         rep.cfo_cyc = self.cfo_cyc
         return self._deliver(rep)
 
+    def _erased(self, length: int) -> np.ndarray | None:
+        """The current frame's erased symbols (from the blanker's mask), or None."""
+        pos = self._frame_pos
+        if pos is None or pos.size != length:
+            return None
+        return self._erasures.erased_symbols(pos)
+
     def _measure_and_decode(self, v: np.ndarray, pos0: float, pls: int, pf: FrameParams | None,
                             known: np.ndarray, ref: np.ndarray) -> FrameReport:
         """Es/N0 from the known symbols of the phase-corrected frame v, then demapping and decoding."""
-        vk = v[known]
-        rk = ref[known]
+        erased = self._erased(v.size)
+        meas = known & ~erased if erased is not None and (known & ~erased).any() else known  # erased ones measure
+        vk = v[meas]  # nothing
+        rk = ref[meas]
         a = float(np.real(np.vdot(rk, vk)) / np.real(np.vdot(rk, rk)))
         noise = float(np.mean(np.abs(vk - a * rk) ** 2))
         if a <= 0 or noise <= 0:
@@ -762,6 +783,9 @@ class Receiver:
         const = constellation(pf.constellation, pf.rate)
         data = v[PLHEADER_SYMBOLS:][~known[PLHEADER_SYMBOLS:]] / np.float32(a)
         llr = soft_demap(data, const.points, const.labels_bits, noise / (a * a), self.maxlog)
+        if erased is not None:  # the blanked symbols' bits: no information
+            gone = erased[PLHEADER_SYMBOLS:][~known[PLHEADER_SYMBOLS:]]
+            llr.reshape(gone.size, -1)[gone] = 0
         cw = deinterleave_llrs(llr, pf.constellation, pf.rate)
         return self._decode(rep, cw, pf)
 

@@ -279,7 +279,11 @@ def header_metric(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         idx = np.arange(par, n, 2)
         j = (idx - par) // 2
         e_pls[idx] = cp[j + 32] - cp[j]
-    metric = (np.abs(c_sof) + np.abs(c_pls)) / np.maximum(e_sof + e_pls, 1e-30)
+    # a window that falls mostly on zeros (blanked samples, a receiver's drop-out) holds a few products at its edge,
+    # which correlate with anything: the energy is floored at a quarter of the typical window's
+    e = e_sof + e_pls
+    floor = 0.25 * float(np.median(e)) if e.size else 0.0
+    metric = (np.abs(c_sof) + np.abs(c_pls)) / np.maximum(e, max(floor, 1e-30))
     return metric, c_sof.astype(np.complex128), c_pls.astype(np.complex128)
 
 
@@ -297,7 +301,8 @@ def sof_metric(y: np.ndarray, f_cyc: float, spread_cyc: float = 0.01) -> np.ndar
     k = np.arange(SOF_LEN)
     e = np.abs(y[: n + SOF_LEN - 1]) ** 2
     cs = np.concatenate([[0.0], np.cumsum(e, dtype=np.float64)])
-    energy = np.maximum(cs[SOF_LEN : SOF_LEN + n] - cs[:n], 1e-30)
+    energy = cs[SOF_LEN : SOF_LEN + n] - cs[:n]
+    energy = np.maximum(energy, max(0.25 * float(np.median(energy)), 1e-30))  # see header_metric
     best = np.zeros(n)
     for f in (f_cyc - spread_cyc, f_cyc, f_cyc + spread_cyc):
         ref = (sof * np.exp(2j * np.pi * f * k)).astype(np.complex64)
@@ -440,12 +445,18 @@ def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int) -
     zk: symbols times the conjugate of their known reference (only the blocks are used); blocks
     zk[s:s+len]. Each block gives a phase at its centre; the phases are unwrapped by a second-order tracker,
     fitted with a straight line (weighted by block length) and the residuals smoothed over 3 blocks, then
-    interpolated linearly to every symbol 0..n-1. Returns (phase per symbol in radians, fitted slope in
+    interpolated linearly to every symbol 0..n-1. Blocks whose mean |zk| is under a quarter of the median block's
+    (blanked) are left out. Returns (phase per symbol in radians, fitted slope in
     cycles/symbol).
     """
     c = np.array([np.sum(zk[s : s + m]) for s, m in zip(starts, lengths, strict=True)])
     kc = np.array([s + (m - 1) / 2 for s, m in zip(starts, lengths, strict=True)], dtype=np.float64)
     w = np.array(lengths, dtype=np.float64)
+    # a block that was blanked (zeros, or erased symbols set to zero) has no phase: leave it out
+    mag = np.abs(c) / w
+    keep = mag >= 0.25 * float(np.median(mag))
+    if 2 <= int(keep.sum()) < c.size:
+        c, kc, w = c[keep], kc[keep], w[keep]
     th = np.angle(c)
     if th.size == 1:
         return np.full(n, th[0]), 0.0
