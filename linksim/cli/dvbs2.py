@@ -182,10 +182,64 @@ def register_rx(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-iter", type=int, default=RX_LDPC_ITERATIONS,
                    help=f"LDPC iteration limit ({RX_LDPC_ITERATIONS}: the effort of Table 13; 50 decodes lower)")
     p.add_argument("--demapper", choices=["exact", "maxlog"], default="maxlog", help="soft demapper (maxlog)")
+    add_mitigation_options(p)
     p.add_argument("--ts-out", metavar="FILE.ts", help="write the TS packets received")
     p.add_argument("--frames-out", metavar="FILE.jsonl", help="write one JSON line per frame")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run_rx)
+
+
+# --option -> [mitigation] key (linksim.scenario.model.Mitigation), for the receiver's front end
+MITIGATION_OPTIONS = {
+    "excision": "excision", "blanking": "blanking", "fft_size": "fft_size",
+    "excision_threshold_db": "excision_threshold_db", "excision_mode": "excision_mode", "notch_max": "notch_max",
+    "notch_bw_t": "notch_bw_t", "notch_threshold_db": "notch_threshold_db",
+    "blanking_threshold_db": "blanking_threshold_db", "blanking_guard": "blanking_guard_samples",
+    "blanking_mode": "blanking_mode",
+}
+
+
+def add_mitigation_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("mitigation before the matched filter (docs/antijam.md)")
+    g.add_argument("--excision", choices=["none", "fft", "notch"], default="none",
+                   help="narrowband jammer excision: FFT-domain, or a bank of adaptive notches (none)")
+    g.add_argument("--blanking", choices=["none", "pulse"], default="none",
+                   help="blank pulses and erase the symbols they hit (none)")
+    g.add_argument("--fft-size", type=int, default=None, metavar="N", help="FFT excision frame, samples (1024)")
+    g.add_argument("--excision-threshold-db", type=float, default=None, metavar="DB",
+                   help="FFT excision: bin level over the local reference (10)")
+    g.add_argument("--excision-mode", choices=["zero", "clip"], default=None, help="FFT excision: remove or clip")
+    g.add_argument("--notch-max", type=int, default=None, metavar="N", help="notch: most tones at once (8)")
+    g.add_argument("--notch-bw-t", type=float, default=None, metavar="BT",
+                   help="notch: -3 dB width times the symbol period (0.002)")
+    g.add_argument("--notch-threshold-db", type=float, default=None, metavar="DB",
+                   help="notch: tone level over the local spectrum (15)")
+    g.add_argument("--blanking-threshold-db", type=float, default=None, metavar="DB",
+                   help="pulse level over the running power level (8)")
+    g.add_argument("--blanking-guard", type=int, default=None, metavar="SAMPLES",
+                   help="samples blanked either side of a pulse (1)")
+    g.add_argument("--blanking-mode", choices=["zero", "clip"], default=None, help="zero or clip a pulse (zero)")
+
+
+def mitigation_from_args(args: argparse.Namespace):  # -> linksim.scenario.model.Mitigation
+    """The [mitigation] settings the command line asks for; a bad value is an InputError naming the option."""
+    from ..errors import ScenarioError
+    from ..scenario.model import Mitigation
+    from ..scenario.schema import build
+
+    table = {key: getattr(args, opt) for opt, key in MITIGATION_OPTIONS.items() if getattr(args, opt) is not None}
+    for opt in table:
+        need = {"fft": ("excision", "fft"), "exc": ("excision", "fft"), "not": ("excision", "notch"),
+                "bla": ("blanking", "pulse")}.get(opt[:3])
+        if need and opt not in ("excision", "blanking") and table.get(need[0]) != need[1]:
+            name = next(o for o, k in MITIGATION_OPTIONS.items() if k == opt)
+            raise InputError(f"--{name.replace('_', '-')} needs --{need[0]} {need[1]}")
+    try:
+        return build(Mitigation, table, "mitigation")
+    except ScenarioError as e:
+        key = e.key.split(".", 1)[1]
+        opt = next(o for o, k in MITIGATION_OPTIONS.items() if k == key)
+        raise InputError(f"--{opt.replace('_', '-')}: {e.problem}") from None
 
 
 def run_rx(args: argparse.Namespace) -> int:
@@ -196,8 +250,14 @@ def run_rx(args: argparse.Namespace) -> int:
     path = Path(args.infile)
     if not path.is_file():
         raise InputError(f"--in {args.infile}: no such file")
+    mit = mitigation_from_args(args)
     rx = Receiver(sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code, max_iter=args.max_iter,
                   demapper=args.demapper)
+    front = None
+    if mit.active:
+        from ..mitigation.chain import ReceiverMitigation
+
+        front = ReceiverMitigation(mit, args.sps)
     chunk = 1 << 20
     ts_f = open(args.ts_out, "wb") if args.ts_out else None  # noqa: SIM115 - closed below
     fr_f = open(args.frames_out, "w") if args.frames_out else None  # noqa: SIM115
@@ -224,7 +284,14 @@ def run_rx(args: argparse.Namespace) -> int:
 
         for x in IQReader(path, chunk_samples=chunk):
             total["samples"] += x.size
-            consume(rx.process(x))
+            if front is not None:
+                y, mask = front.process(x)
+                consume(rx.process(y, erasures=mask))
+            else:
+                consume(rx.process(x))
+        if front is not None:
+            y, mask = front.flush()
+            consume(rx.process(y, erasures=mask))
         consume(rx.flush())
     finally:
         if ts_f:
@@ -247,6 +314,8 @@ def run_rx(args: argparse.Namespace) -> int:
         "cfo_hz_per_baud": rx.cfo_cyc, "lock_lost": rx.stats["lost_lock"], "seconds": round(elapsed, 3),
         "msym_per_s": round(total["samples"] / args.sps / elapsed / 1e6, 3) if elapsed > 0 else None,
     }
+    if front is not None:
+        summary["mitigation"] = front.stats()
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -254,10 +323,26 @@ def run_rx(args: argparse.Namespace) -> int:
         for m, r in rows.items():
             e = "" if r["esn0_est_db"] is None else f"{r['esn0_est_db']:.2f}"
             print(f"{m:<12} {r['frames']:>7} {r['errors']:>7} {e:>9}")
+        if front is not None:
+            print(mitigation_text(summary["mitigation"]))
         lost = f"; lock lost {summary['lock_lost']} times" if summary["lock_lost"] else ""
         print(f"{total['frames']} frames, {summary['frame_errors']} with errors, {total['ts_packets']} TS packets; "
               f"carrier offset {rx.cfo_cyc:+.5f} x symbol rate{lost}; {summary['msym_per_s']} Msym/s")
     return 0
+
+
+def mitigation_text(st: dict) -> str:
+    """One line saying what the front end did."""
+    parts = []
+    if st.get("excision") == "fft":
+        parts.append(f"FFT excision: {100 * st['excised_fraction']:.2f} % of the bins, "
+                     f"{100 * st['excised_power_fraction']:.1f} % of the power")
+    elif st.get("excision") == "notch":
+        parts.append(f"notch bank: {st['tones_found']} tones found, {st['mean_notches_active']:.1f} notches on "
+                     "average")
+    if st.get("blanking") == "pulse":
+        parts.append(f"blanking: {100 * st['blanked_fraction']:.2f} % of the samples ({st['pulses']} pulses)")
+    return "; ".join(parts)
 
 
 # ------------------------------------------------------------------------------------------------ ber

@@ -45,11 +45,14 @@ def report_to_pmt(r: FrameReport) -> pmt.pmt_base:
 class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     """DVB-S2 receiver block. sps: input samples per symbol (>= 2, need not be an integer: sample rate / symbol
     rate of an SDR capture); rolloff: 0.35, 0.25, 0.20; gold_code: PL scrambling code; max_iter: LDPC iteration
-    limit."""
+    limit; erasures: a second input, bytes beside the samples (non-zero: the sample was blanked, e.g. by
+    linksim.gr.mitigation.pulse_blanker_cb), whose symbols the receiver erases."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
-                 max_iter: int = RX_LDPC_ITERATIONS) -> None:
-        gr.basic_block.__init__(self, name="dvbs2_rx", in_sig=[np.complex64], out_sig=[np.uint8])
+                 max_iter: int = RX_LDPC_ITERATIONS, erasures: bool = False) -> None:
+        in_sig = [np.complex64, np.uint8] if erasures else [np.complex64]
+        gr.basic_block.__init__(self, name="dvbs2_rx", in_sig=in_sig, out_sig=[np.uint8])
+        self._erasures = bool(erasures)
         self._rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter)
         self._pending = np.zeros(0, dtype=np.uint8)
         self._lock = threading.Lock()
@@ -79,11 +82,12 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
 
     def general_work(self, input_items, output_items):  # type: ignore[no-untyped-def]
         x = input_items[0]
-        n = len(x)
+        n = min(len(x), len(input_items[1])) if self._erasures else len(x)
         with self._lock:
             if n:
-                self._publish(self._rx.process(np.array(x, dtype=np.complex64)))
-                self.consume(0, n)
+                er = np.asarray(input_items[1][:n]) != 0 if self._erasures else None
+                self._publish(self._rx.process(np.array(x[:n], dtype=np.complex64), erasures=er))
+                self.consume_each(n)
             out = output_items[0]
             m = min(len(out), self._pending.size)
             if m:

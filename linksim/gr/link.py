@@ -63,14 +63,46 @@ class transmit_chain(gr.hier_block2):  # noqa: N801
 
 
 class receive_chain(gr.hier_block2):  # noqa: N801
-    """DVB-S2 RX: complex64 in, received TS packets out (bytes); reports go to `rx.report_sink`."""
+    """[pulse blanking] -> [excision] -> DVB-S2 RX: complex64 in, received TS packets out (bytes); reports go to
+    `rx.report_sink`. `mitigation` (a linksim.scenario.model.Mitigation: the scenario's [mitigation]), or the
+    `excision` ("none", "fft", "notch") and `blanking` ("none", "pulse") switches with default parameters, put
+    the front end of linksim.gr.mitigation before the receiver; the blanker's erasure mask goes to the receiver
+    beside the samples. `mitigation_stats()` says what the front end did."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
-                 max_iter: int = RX_LDPC_ITERATIONS) -> None:
+                 max_iter: int = RX_LDPC_ITERATIONS, excision: str = "none", blanking: str = "none",
+                 mitigation: object | None = None) -> None:
         gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_char))
-        self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter)
-        self.connect(self, self.rx, self)
+        from ..scenario.model import Mitigation
+
+        m = mitigation if isinstance(mitigation, Mitigation) else Mitigation(excision=excision, blanking=blanking)
+        self.front: list = []
+        self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter, erasures=m.blanking == "pulse")
+        head: object = self
+        if m.active:
+            from .mitigation import excision_cc, pulse_blanker_cb
+
+            if m.blanking == "pulse":
+                bl = pulse_blanker_cb(m.blanking_threshold_db, m.blanking_guard_samples, m.blanking_mode)
+                self.front.append(bl)
+                self.connect(self, (bl, 0))
+                self.connect((bl, 1), (self.rx, 1))
+                head = bl
+            if m.excision != "none":
+                ex = excision_cc(m.excision, sps, m.fft_size, m.excision_threshold_db, m.excision_mode, m.notch_bw_t,
+                                 m.notch_max, m.notch_threshold_db)
+                self.front.append(ex)
+                self.connect((head, 0), ex)
+                head = ex
+        self.connect((head, 0), (self.rx, 0))
+        self.connect(self.rx, self)
+
+    def mitigation_stats(self) -> dict:
+        out: dict = {}
+        for b in self.front:
+            out.update(b.stats())
+        return out
 
 
 

@@ -26,6 +26,9 @@ PATTERNS = ("S.465", "S.580", "AP8")
 PROPAGATION_MODES = ("statistical", "timeseries", "clear_sky")
 FADING_MODELS = ("none", "rician", "loo", "lutz")
 EVENT_TYPES = ("wet_antenna", "wet_radome", "snow")
+EXCISION_KINDS = ("none", "fft", "notch")
+BLANKING_KINDS = ("none", "pulse")
+NULLING_KINDS = ("none", "mvdr", "power_inversion")
 
 
 def _modcod_check(v: str) -> str | None:
@@ -55,6 +58,50 @@ class Site:
     name: str = spec("", doc="site name for reports")
 
 
+def _power_of_two(v: int) -> str | None:
+    return None if v > 0 and v & (v - 1) == 0 else f"{v} is not a power of two"
+
+
+@dataclass(frozen=True)
+class TerminalArray:
+    """[terminal.array]: the terminal is a panel of `elements` antennas, each with the [terminal] pattern, whose
+    streams an adaptive combiner sums (linksim.geometry.array, linksim.mitigation.array)."""
+
+    elements: int = spec(4, lo=2, hi=16, doc="antenna elements")
+    layout: str = spec("ula", choices=("ula", "ura"), doc="a line, or a rows x columns grid")
+    spacing_wavelengths: float = spec(0.5, lo=0.05, hi=100.0, doc="element spacing")
+    orientation_deg: float = spec(0.0, lo=-180.0, hi=360.0, doc="rotation of the panel's rows about its normal "
+                                  "(0: horizontal); the normal points at the satellite")
+    error_db: float = spec(0.0, lo=0.0, hi=6.0, doc="rms gain error of each element chain across the band")
+    error_deg: float = spec(0.0, lo=0.0, hi=60.0, doc="rms phase error of each element chain across the band")
+    error_seed: int = spec(1, lo=0, doc="seed of the element errors (the hardware's, fixed)")
+    nulling: str = spec("none", choices=NULLING_KINDS, doc="combiner: none (sum toward the satellite), mvdr, "
+                        "power_inversion")
+    window_samples: int = spec(4096, lo=64, hi=1 << 20, doc="samples per sample-matrix estimate")
+    loading_db: float = spec(0.0, lo=-30.0, hi=30.0, doc="diagonal loading over the noise power per element")
+
+
+@dataclass(frozen=True)
+class Mitigation:
+    """[mitigation]: what the receiver does against jamming before its matched filter (linksim.mitigation)."""
+
+    excision: str = spec("none", choices=EXCISION_KINDS, doc="none, fft (FFT-domain excision), notch (notch bank)")
+    blanking: str = spec("none", choices=BLANKING_KINDS, doc="none, pulse (blank pulses, erase their symbols)")
+    fft_size: int = spec(1024, lo=64, hi=65536, check=_power_of_two, doc="fft excision: frame length in samples")
+    excision_threshold_db: float = spec(10.0, lo=3.0, hi=40.0, doc="fft excision: bin level over the reference")
+    excision_mode: str = spec("zero", choices=("zero", "clip"), doc="fft excision: remove or clip a bin")
+    notch_max: int = spec(8, lo=1, hi=32, doc="notch: most tones followed at once")
+    notch_bw_t: float = spec(0.002, lo=2e-5, hi=0.1, doc="notch: -3 dB width times the symbol period")
+    notch_threshold_db: float = spec(15.0, lo=6.0, hi=40.0, doc="notch: tone level over the local spectrum")
+    blanking_threshold_db: float = spec(8.0, lo=3.0, hi=40.0, doc="pulse level over the running power level")
+    blanking_guard_samples: int = spec(1, lo=0, hi=1024, doc="samples blanked either side of a pulse")
+    blanking_mode: str = spec("zero", choices=("zero", "clip"), doc="zero the pulse, or clip it to the threshold")
+
+    @property
+    def active(self) -> bool:
+        return self.excision != "none" or self.blanking != "none"
+
+
 @dataclass(frozen=True)
 class Terminal:
     antenna_diameter_m: float = spec(lo=0.05, hi=50.0)
@@ -68,6 +115,7 @@ class Terminal:
     min_elevation_deg: float = spec(0.0, lo=-5.0, hi=90.0, doc="below this the link is counted unavailable")
     other_losses_db: float = spec(0.0, lo=0.0, hi=30.0, doc="implementation/other losses on the signal")
     physical_temp_k: float = spec(290.0, lo=150.0, hi=350.0, doc="physical temperature of feed and radome")
+    array: TerminalArray | None = None
 
     @property
     def lna_temp_k(self) -> float:
@@ -169,6 +217,8 @@ class Jammer:
     symbol_rate_baud: float | None = spec(None, lo=1.0, doc="modulated interferer; default the victim's")
     start_s: float = spec(0.0, lo=0.0, doc="jammer switches on at this time")
     stop_s: float | None = spec(None, lo=0.0, doc="and off at this one")
+    azimuth_deg: float | None = spec(None, lo=0.0, hi=360.0, doc="fixed-J/S jammer: its direction (terminal array)")
+    elevation_deg: float | None = spec(None, lo=-5.0, hi=90.0, doc="fixed-J/S jammer: its direction (terminal array)")
 
     @property
     def has_position(self) -> bool:
@@ -221,6 +271,7 @@ class Scenario:
     channel: Channel = field(default_factory=Channel)
     run: Run = field(default_factory=Run)
     source: str | None = None
+    mitigation: Mitigation = field(default_factory=Mitigation)
 
     @property
     def name(self) -> str:
@@ -256,7 +307,7 @@ class Scenario:
 
 
 SECTION_KEYS = ("scenario", "site", "terminal", "satellite", "carrier", "propagation", "geometry", "uplink",
-                "jammer", "antenna_event", "channel", "run")
+                "jammer", "antenna_event", "channel", "run", "mitigation")
 
 
 def _resolved_table(s: Scenario) -> dict[str, Any]:
@@ -278,6 +329,8 @@ def _resolved_table(s: Scenario) -> dict[str, Any]:
         t["jammer"] = [to_table(j) for j in s.jammers]
     if s.events:
         t["antenna_event"] = [to_table(e) for e in s.events]
+    if s.mitigation != Mitigation():
+        t["mitigation"] = to_table(s.mitigation)
     return t
 
 
@@ -313,7 +366,18 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
     if meta.duration_s / meta.step_s > 5_000_000:
         raise ScenarioError("scenario.step_s", "more than 5 million timeline rows: use a longer step", source)
     site = build(Site, d["site"], "site", source)
-    terminal = build(Terminal, d["terminal"], "terminal", source)
+    term_raw = dict(d["terminal"]) if isinstance(d["terminal"], dict) else d["terminal"]
+    array = None
+    if isinstance(term_raw, dict) and "array" in term_raw:
+        array = build(TerminalArray, term_raw.pop("array"), "terminal.array", source)
+        if array.layout == "ura":
+            from ..geometry.array import layout_shape
+
+            try:
+                layout_shape(array.elements, "ura")
+            except InputError as e:
+                raise ScenarioError("terminal.array.elements", str(e), source) from None
+    terminal = build(Terminal, term_raw, "terminal", source, array=array)
     if terminal.noise_temp_k is None and terminal.noise_figure_db is None:
         raise ScenarioError("terminal.noise_temp_k", "give noise_temp_k or noise_figure_db", source)
     if terminal.noise_temp_k is not None and terminal.noise_figure_db is not None:
@@ -382,12 +446,22 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
             raise ScenarioError(f"{key}.target", "an uplink jammer needs an [uplink] section", source)
         if j.stop_s is not None and j.stop_s <= j.start_s:
             raise ScenarioError(f"{key}.stop_s", "must be after start_s", source)
+        if (j.azimuth_deg is None) != (j.elevation_deg is None):
+            raise ScenarioError(f"{key}.azimuth_deg", "give both azimuth_deg and elevation_deg, or neither", source)
+        if j.azimuth_deg is not None and j.js_db is None:
+            raise ScenarioError(f"{key}.azimuth_deg", "a positioned jammer's direction follows from its position; "
+                                "azimuth_deg and elevation_deg go with js_db", source)
+        if array is not None and j.js_db is not None and j.azimuth_deg is None and j.target == "downlink":
+            raise ScenarioError(f"{key}.azimuth_deg", "a terminal array needs every jammer's direction: give a "
+                                "position, or azimuth_deg and elevation_deg with js_db", source)
         jammers.append(j)
     events = [build(AntennaEvent, et, f"antenna_event[{i}]", source)
               for i, et in enumerate(_list_of_tables(d.get("antenna_event"), "antenna_event", source))]
     channel = build(Channel, d.get("channel"), "channel", source)
     run = build(Run, d.get("run"), "run", source)
-    return Scenario(meta, site, terminal, sat, carrier, prop, geometry, uplink, jammers, events, channel, run, source)
+    mitigation = build(Mitigation, d.get("mitigation"), "mitigation", source)
+    return Scenario(meta, site, terminal, sat, carrier, prop, geometry, uplink, jammers, events, channel, run, source,
+                    mitigation)
 
 
 def _check_track(track: list[list[float]], key: str, source: str | None) -> None:
