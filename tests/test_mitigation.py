@@ -146,7 +146,7 @@ def test_blanker_finds_every_pulse_and_marks_what_it_blanked():
     assert np.sum(np.abs(j[on & ~m]) ** 2) < 1e-3 * np.sum(np.abs(j) ** 2)
     assert np.mean(m & ~on) < 0.025  # the guard samples and a few false alarms
     assert np.all(y[m] == 0) and np.array_equal(y[~m], (x + j)[~m].astype(np.complex64))
-    assert bl.stats.pulses == pytest.approx(x.size / FS * 10e3, rel=0.02)
+    assert 1.0 <= bl.stats.pulses / (x.size / FS * 10e3) < 1.1  # a deep fade inside a pulse splits it
     y2, m2 = run(PulseBlanker(), x + j.astype(np.complex64), 7001)
     assert np.array_equal(y, y2) and np.array_equal(m, m2)
 
