@@ -25,6 +25,20 @@ import numpy as np
 from ..dbmath import lin_to_db
 
 FLAT_POINTS = 4001  # samples of a flat band (the shares are exact to about 1/FLAT_POINTS)
+SIM_BANDWIDTH_SHARE = 0.9  # a simulated jammer band is clipped to this share of the sample rate
+
+
+def simulated_band(jam_type: str, bandwidth_hz: float, offset_hz: float, sample_rate_hz: float,
+                   base: str = "barrage") -> tuple[float, float]:
+    """(bandwidth, offset) of a jammer as an IQ channel at this sample rate simulates it: bands are clipped to
+    SIM_BANDWIDTH_SHARE of the sample rate, except that centred noise wider than the sample rate is white over it
+    (no filter needed); offsets are clipped to +-fs/2."""
+    fmax = SIM_BANDWIDTH_SHARE * sample_rate_hz
+    bw = min(bandwidth_hz, fmax)
+    noise_like = jam_type in ("barrage", "follower") or (jam_type == "pulsed" and base in ("barrage", "follower"))
+    if noise_like and bandwidth_hz >= sample_rate_hz and abs(offset_hz) < 1.0:
+        bw = sample_rate_hz
+    return bw, float(np.clip(offset_hz, -sample_rate_hz / 2, sample_rate_hz / 2))
 
 
 def jammer_spectrum(

@@ -59,6 +59,12 @@ class JammerSeries:
     off_axis_deg: np.ndarray  # angle off the jammed antenna's boresight (NaN for fixed-J/S jammers)
     jammer_range_km: np.ndarray
     active: np.ndarray  # bool
+    # direction seen from the terminal (NaN when unknown: an uplink jammer, a fixed J/S without a direction)
+    azimuth_deg: np.ndarray | None = None
+    elevation_deg: np.ndarray | None = None
+    # with a terminal array ([terminal.array]): J/S after the combiner and the null depth it predicts (budget.nulling)
+    js_nulled_db: np.ndarray | None = None
+    null_depth_db: np.ndarray | None = None
 
 
 @dataclass
@@ -132,6 +138,9 @@ class Timeline:
         for j in self.jammers:
             for c in JAMMER_COLUMNS:
                 cols[f"{c}[{j.name}]"] = getattr(j, c)
+            for c in ("js_nulled_db", "null_depth_db"):  # a terminal array's prediction
+                if getattr(j, c) is not None:
+                    cols[f"{c}[{j.name}]"] = getattr(j, c)
         return cols
 
     def to_csv(self, path: str | Path) -> None:
@@ -396,6 +405,9 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
             js = np.full(n, j.js_db)
             jammer_series.append(JammerSeries(j.name, j.type, j.target, js, np.full(n, np.nan), np.full(n, np.nan),
                                               active))
+            if j.azimuth_deg is not None:  # a bench jammer's given direction
+                jammer_series[-1].azimuth_deg = np.full(n, j.azimuth_deg)
+                jammer_series[-1].elevation_deg = np.full(n, j.elevation_deg)
         elif j.target == "downlink":
             jpos = _jammer_positions(j, time_s)
             jla = geometry.look_angles(site, jpos, np.zeros(3))
@@ -405,7 +417,9 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
             j_rx = (j.eirp_dbw + share_db - fspl_db(c.freq_hz, rng) - j.polarization_loss_db
                     - j.extra_path_loss_db + g_off)
             js = j_rx - s_rx_ref
-            jammer_series.append(JammerSeries(j.name, j.type, j.target, js, off, rng / 1e3, active))
+            jammer_series.append(JammerSeries(j.name, j.type, j.target, js, off, rng / 1e3, active,
+                                              np.broadcast_to(jla.azimuth_deg, (n,)).astype(float),
+                                              np.broadcast_to(jla.elevation_deg, (n,)).astype(float)))
         else:  # uplink jammer: J/S at the satellite's input, relative to the uplink carrier
             assert up_geom is not None
             jpos = _jammer_positions(j, time_s)
@@ -484,7 +498,12 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     assert tuple(cols) == COLUMNS, "Timeline columns and budget.COLUMNS disagree"
     if not visible.all():
         notes.append(f"{int((~visible).sum())} of {n} rows below min_elevation_deg: no link (NaN)")
-    return Timeline(s, t0, cols, jammer_series, list(dict.fromkeys(notes)))
+    tl = Timeline(s, t0, cols, jammer_series, list(dict.fromkeys(notes)))
+    if term.array is not None:  # a terminal array: what its combiner leaves of each jammer (budget.nulling)
+        from .nulling import add_array_columns
+
+        add_array_columns(tl, esn0_down, n_up, j_up_share, eff_offsets_db)
+    return tl
 
 
 def _uplink(s: Scenario, t_unix: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str],

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..budget.interference import inband_fraction
+from ..budget.interference import inband_fraction, simulated_band
 from ..budget.timeline import Timeline
 from ..dbmath import lin_to_db
 from ..scenario.model import Jammer, Scenario
@@ -26,7 +26,6 @@ from . import jammers as jw
 from .core import Channel, ChannelProfile, Column, JammerSpec
 
 MIN_GAIN_DB = -60.0
-SIM_BANDWIDTH_SHARE = 0.9  # simulated jammer bands are clipped to this share of the sample rate
 
 
 @dataclass(frozen=True)
@@ -41,12 +40,7 @@ class JammerWave:
 def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave:
     """The simulated waveform of a scenario jammer at this sample rate, and its in-band share correction."""
     c = s.carrier
-    fmax = SIM_BANDWIDTH_SHARE * sample_rate_hz
-    bw = min(j.bandwidth_hz, fmax)
-    noise_like = j.type in ("barrage", "follower") or (j.type == "pulsed" and j.base in ("barrage", "follower"))
-    if noise_like and j.bandwidth_hz >= sample_rate_hz and abs(j.offset_hz) < 1.0:
-        bw = sample_rate_hz  # noise wider than the simulated band is white over it (no filter needed)
-    off = float(np.clip(j.offset_hz, -sample_rate_hz / 2, sample_rate_hz / 2))
+    bw, off = simulated_band(j.type, j.bandwidth_hz, j.offset_hz, sample_rate_hz, j.base)
 
     def make(kind: str) -> object:
         if kind == "cw":

@@ -45,15 +45,25 @@ class ts_source(gr.sync_block):  # noqa: N801 - GNU Radio block naming
 
 
 class transmit_chain(gr.hier_block2):  # noqa: N801
-    """TS source -> DVB-S2 TX -> channel. `channel` is a linksim.channel.core.Channel (or None for none)."""
+    """TS source -> DVB-S2 TX -> channel. `channel` is a linksim.channel.core.Channel (or None for none), or a
+    linksim.channel.array.ArrayChannel: then the chain has one output per array element."""
 
     def __init__(self, modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True, rolloff: float = 0.2,
                  sps: int = 2, gold_code: int = 0, seed: int = 0, channel: object | None = None) -> None:
+        n_out = int(getattr(channel, "elements", 1))
         gr.hier_block2.__init__(self, "linksim_transmit_chain", gr.io_signature(0, 0, 0),
-                                gr.io_signature(1, 1, gr.sizeof_gr_complex))
+                                gr.io_signature(n_out, n_out, gr.sizeof_gr_complex))
         self.source = ts_source(seed)
         self.tx = dvbs2_tx(modcod, frame, pilots, rolloff, sps, gold_code, "ts", ccm=True)
-        if channel is not None:
+        if n_out > 1:
+            from .array import array_channel_cc
+
+            self.channel = array_channel_cc(channel)
+            large_output_buffer(self.channel)
+            self.connect(self.source, self.tx, self.channel)
+            for m in range(n_out):
+                self.connect((self.channel, m), (self, m))
+        elif channel is not None:
             self.channel = channel_cc(channel=channel)
             large_output_buffer(self.channel)
             self.connect(self.source, self.tx, self.channel, self)
@@ -63,16 +73,19 @@ class transmit_chain(gr.hier_block2):  # noqa: N801
 
 
 class receive_chain(gr.hier_block2):  # noqa: N801
-    """[pulse blanking] -> [excision] -> DVB-S2 RX: complex64 in, received TS packets out (bytes); reports go to
-    `rx.report_sink`. `mitigation` (a linksim.scenario.model.Mitigation: the scenario's [mitigation]), or the
-    `excision` ("none", "fft", "notch") and `blanking` ("none", "pulse") switches with default parameters, put
-    the front end of linksim.gr.mitigation before the receiver; the blanker's erasure mask goes to the receiver
-    beside the samples. `mitigation_stats()` says what the front end did."""
+    """[array combiner] -> [pulse blanking] -> [excision] -> DVB-S2 RX: complex64 in (one stream per element with
+    an array), received TS packets out (bytes); reports go to `rx.report_sink`. `mitigation` (a
+    linksim.scenario.model.Mitigation: the scenario's [mitigation]), or the `excision` ("none", "fft", "notch") and
+    `blanking` ("none", "pulse") switches with default parameters, put the front end of linksim.gr.mitigation
+    before the receiver; the blanker's erasure mask goes to the receiver beside the samples. `array` (a
+    linksim.scenario.model.TerminalArray: the scenario's [terminal.array]) takes its element streams into the
+    adaptive combiner of linksim.gr.array first. `mitigation_stats()` says what the front end did."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
                  max_iter: int = RX_LDPC_ITERATIONS, excision: str = "none", blanking: str = "none",
-                 mitigation: object | None = None) -> None:
-        gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(1, 1, gr.sizeof_gr_complex),
+                 mitigation: object | None = None, array: object | None = None) -> None:
+        n_in = int(getattr(array, "elements", 1))
+        gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(n_in, n_in, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_char))
         from ..scenario.model import Mitigation
 
@@ -80,13 +93,22 @@ class receive_chain(gr.hier_block2):  # noqa: N801
         self.front: list = []
         self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter, erasures=m.blanking == "pulse")
         head: object = self
+        self.combiner = None
+        if array is not None:
+            from .array import array_combiner_cc
+
+            self.combiner = array_combiner_cc(n_in, array.nulling, array.window_samples,  # type: ignore[attr-defined]
+                                              array.loading_db)  # type: ignore[attr-defined]
+            for k in range(n_in):
+                self.connect((self, k), (self.combiner, k))
+            head = self.combiner
         if m.active:
             from .mitigation import excision_cc, pulse_blanker_cb
 
             if m.blanking == "pulse":
                 bl = pulse_blanker_cb(m.blanking_threshold_db, m.blanking_guard_samples, m.blanking_mode)
                 self.front.append(bl)
-                self.connect(self, (bl, 0))
+                self.connect((head, 0), (bl, 0))
                 self.connect((bl, 1), (self.rx, 1))
                 head = bl
             if m.excision != "none":

@@ -91,7 +91,8 @@ def acm_loop(s: Scenario, st: Stretch) -> AcmLoop:
 
 
 def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tuple[Any, Any, Any]:
-    """TS source -> DVB-S2 TX -> channel -> head(n_samples): (hier block, its last block, the channel)."""
+    """TS source -> DVB-S2 TX -> channel -> head(n_samples): (hier block, its last block, the channel). With a
+    terminal array the channel has one output per element, and the last block is a list of heads, one each."""
     from gnuradio import blocks, gr
 
     from ..channel.from_budget import channel_from_timeline
@@ -99,10 +100,20 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
     from ..gr.link import transmit_chain
 
     c = s.carrier
-    ch = channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
+    if s.terminal.array is not None:
+        from ..channel.array import array_channel_from_timeline
+
+        ch: Any = array_channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
+    else:
+        ch = channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
     txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, 0, st.payload_seed, ch)
     if st.acm:
         txc.tx.modcod_source = loop.modcod_at
+    if s.terminal.array is not None:
+        heads = [blocks.head(gr.sizeof_gr_complex, st.n_samples) for _ in range(s.terminal.array.elements)]
+        for h in heads:
+            large_output_buffer(h)
+        return txc, heads, ch
     head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
     large_output_buffer(head)
     return txc, head, ch
@@ -111,7 +122,7 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
 def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None]) -> Any:
     from ..gr.link import receive_chain
 
-    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter)
+    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter, mitigation=s.mitigation, array=s.terminal.array)
     rxc.rx.report_sink = on_reports
     return rxc
 
@@ -166,7 +177,11 @@ def _run_stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, stop: th
     rxc = receive_half(s, st, max_iter, on_reports)
     sink = blocks.null_sink(gr.sizeof_char)
     rec = None
-    if devices is None:
+    if isinstance(head, list):  # a terminal array: one stream per element into the receive chain's combiner
+        for m, h in enumerate(head):
+            tb.connect((txc, m), h, (rxc, m))
+        tb.connect(rxc, sink)
+    elif devices is None:
         tb.connect(txc, head, rxc, sink)
         if record is not None:
             rec = recorder(record, s, st)
@@ -197,6 +212,12 @@ def _run_stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, stop: th
         state.notes.append(f"receiver input of stretch {st.k} recorded to {rec.base}.sigmf-meta")
     if devices is not None:
         devices.metadata = [dev_tx.metadata(), dev_rx.metadata()]
+    if s.mitigation.active or s.terminal.array is not None:
+        from .antijam import stretch_record
+
+        n0 = int(round((st.t0_s - st.t_base_s) * st.fs))
+        n1 = int(round((st.t1_s - st.t_base_s) * st.fs))
+        state.mitigation.append(stretch_record(s, rxc, ch, n0, n1, 0.5 * (st.t0_s + st.t1_s)))
     state.sim_symbols += st.n_samples / st.sps
     return account(s, st, txc.tx.frame_log, reports, tx_latency_samples(txc, ch), plan.frame_delay_samples(st),
                    device_latency=devices is not None)
@@ -245,6 +266,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
     """Run a scenario end to end in one process (loopback, or through devices) and write its run directory;
     returns the summary. KeyboardInterrupt (or `stop` set) ends the run after writing what was measured
     (status "partial") and re-raises KeyboardInterrupt."""
+    from .antijam import check_array_run
+
+    check_array_run(scenario, devices, record)
     plan = prepare_run(scenario, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s,
                        seed=seed, acm=acm)
     stop_ev = stop or threading.Event()
@@ -289,6 +313,10 @@ def write_run(plan: RunPlan, out: Path, one_stretch: Callable[[int, RunState], l
     def write_summary(st: str) -> dict[str, Any]:
         state.wall_s = time.monotonic() - t_start
         sm = summarize(s, state, st, seed, acm, clear, dur)
+        if state.mitigation or s.mitigation.active or s.terminal.array is not None:
+            from .antijam import run_record
+
+            sm["mitigation"] = run_record(s, tl, state.mitigation, state.bins, stretches)
         sm.update(extra or {})
         if devices is not None:
             sm["devices"] = devices.metadata

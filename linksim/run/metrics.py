@@ -53,6 +53,7 @@ class RunState:
     stretch_wall_s: float = 0.0  # wall time inside the stretches (flowgraphs and measurement)
     sim_symbols: float = 0.0
     notes: list[str] = field(default_factory=list)
+    mitigation: list[dict[str, Any]] = field(default_factory=list)  # per stretch (run.antijam.stretch_record)
 
 
 def account(s: Scenario, st: Stretch, frame_log: list[tuple[int, str]], reports: list, latency: float,
@@ -126,7 +127,8 @@ def bin_frames(frames: list[FrameRecord], tl: budget.Timeline, stretches: list[t
             ok = [f for f in fr if f.ok]
             est = [f.esn0_est_db for f in fr if f.found and math.isfinite(f.esn0_est_db)]
             m = tl.rows_within(b0, b1, include_end=False)
-            cnij = np.asarray(tl["cnij_db"][m], dtype=float)
+            # with a terminal array the receiver sees the combiner's output: the budget's post-combiner C/(N+I+J)
+            cnij = np.asarray(tl.columns.get("cnij_array_db", tl["cnij_db"])[m], dtype=float)
             pred = float(np.nanmean(cnij)) if np.isfinite(cnij).any() else math.nan
             names = sorted({f.modcod for f in fr}, key=lambda n: [x.name for x in modcods.table13()].index(n))
             row: dict[str, Any] = {
@@ -170,7 +172,7 @@ def clear_sky_goodput_bps(s: Scenario, tl: budget.Timeline, acm: bool) -> float:
     clear = replace(s, propagation=replace(s.propagation, mode="clear_sky"), jammers=[], events=[])
     ctl = budget.compute_timeline(clear, duration_s=float(tl.time_s[-1]) if len(tl) > 1 else None)
     vis = np.asarray(tl["visible"], dtype=bool)
-    e = np.asarray(ctl["esn0_db"], dtype=float)[vis]
+    e = np.asarray(ctl.columns.get("cnij_array_db", ctl["esn0_db"]), dtype=float)[vis]  # an array's gain counts
     if not e.size:
         return 0.0
     return float(np.mean([predicted_goodput_bps(s, float(x), acm) for x in e[:: max(1, e.size // 2000)]]))

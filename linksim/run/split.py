@@ -60,7 +60,9 @@ def run_tx_half(s: Scenario, link: SplitLink, *, duration_s: float | None = None
     from gnuradio import gr
 
     from ..hw.zmqlink import open_socket, zmq_iq_sink
+    from .antijam import check_array_run
 
+    check_array_run(s, split=True)
     plan = prepare_run(s, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s, seed=seed,
                        acm=acm)
     ctx = zmq.Context.instance()
@@ -120,7 +122,9 @@ def run_rx_half(s: Scenario, out_dir: Path, link: SplitLink, *, duration_s: floa
     from gnuradio import blocks, gr
 
     from ..hw.zmqlink import open_socket, zmq_iq_source
+    from .antijam import check_array_run
 
+    check_array_run(s, split=True)
     plan = prepare_run(s, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s, seed=seed,
                        acm=acm)
     ctx = zmq.Context.instance()
