@@ -60,6 +60,15 @@ def timeline_directions(tl: Timeline) -> Directions:
                       np.asarray(tl["elevation_deg"], dtype=float), jam_az, jam_el)
 
 
+@dataclass
+class ArrayParts:
+    """One chunk's components at each element, after the element chains: (N, n) each."""
+
+    signal: np.ndarray
+    noise: np.ndarray
+    jammers: list[np.ndarray]
+
+
 class ArrayChannel:
     """N element streams from one transmitted stream (see the module docstring). `process(x)` -> (N, len(x))."""
 
@@ -73,6 +82,7 @@ class ArrayChannel:
         self.directions = directions
         self._taps = geometry.errors.taps  # (N, K)
         self._hist = np.zeros((n, self._taps.shape[1] - 1), dtype=np.complex64)
+        self._part_hist: dict[str, np.ndarray] = {}  # process_parts: each component's own chain history
         self.last_steering: tuple[np.ndarray, list[np.ndarray]] | None = None
 
     @property
@@ -100,29 +110,49 @@ class ArrayChannel:
         return a_s, a_k
 
     def process(self, x: np.ndarray) -> np.ndarray:
+        """The element streams (N, len(x)) of the next chunk."""
+        return self._run(x, False)[0]
+
+    def process_parts(self, x: np.ndarray) -> tuple[np.ndarray, ArrayParts]:
+        """Like process, and each component at each element after its chain: signal, noise and each jammer
+        (their sum is the output, to float rounding). Use it for every chunk of a stream whose parts you need."""
+        y, parts = self._run(x, True)
+        assert parts is not None
+        return y, parts
+
+    def _run(self, x: np.ndarray, want_parts: bool) -> tuple[np.ndarray, ArrayParts | None]:
         t = self.base.time_s
-        parts = self.base.process_parts(x)
+        p = self.base.process_parts(x)
         a_s, a_k = self.steering(t)
         self.last_steering = (a_s, a_k)
-        y = np.empty((self.elements, parts.y.size), dtype=np.complex64)
-        y[:] = a_s[:, None] * parts.signal[None, :]
-        for a, j in zip(a_k, parts.jammers, strict=True):
-            y += (a[:, None] * j[None, :]).astype(np.complex64)
-        y[0] += parts.noise
-        z = np.zeros(parts.y.size, dtype=np.complex64)
+        n = p.y.size
+        sig = (a_s[:, None] * p.signal[None, :]).astype(np.complex64)
+        jams = [(a[:, None] * j[None, :]).astype(np.complex64) for a, j in zip(a_k, p.jammers, strict=True)]
+        noise = np.empty((self.elements, n), dtype=np.complex64)
+        noise[0] = p.noise
+        z = np.zeros(n, dtype=np.complex64)
         for m, ch in enumerate(self.noise, start=1):
-            y[m] += ch.process(z)
-        return self._chains(y)
+            noise[m] = ch.process(z)
+        y = sig + noise
+        for j in jams:
+            y += j
+        out, self._hist = self._chains(y, self._hist)
+        if not want_parts:
+            return out, None
+        comps = {"signal": sig, "noise": noise, **{f"j{i}": j for i, j in enumerate(jams)}}
+        filt = {}
+        for key, c in comps.items():  # each component through the chains with its own history
+            filt[key], self._part_hist[key] = self._chains(c, self._part_hist.get(key, np.zeros_like(self._hist)))
+        return out, ArrayParts(filt["signal"], filt["noise"], [filt[f"j{i}"] for i in range(len(jams))])
 
-    def _chains(self, y: np.ndarray) -> np.ndarray:
-        """Each element's chain filter (streaming FIR, history kept)."""
+    def _chains(self, y: np.ndarray, hist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each element's chain filter over y, `hist` holding the samples before it: (output, the new history)."""
         k = self._taps.shape[1]
-        buf = np.concatenate([self._hist, y], axis=1)
+        buf = np.concatenate([hist, y], axis=1)
         out = np.empty_like(y)
         for m in range(y.shape[0]):
             out[m] = np.convolve(buf[m], self._taps[m], mode="valid").astype(np.complex64)
-        self._hist = buf[:, buf.shape[1] - (k - 1):]
-        return out
+        return out, buf[:, buf.shape[1] - (k - 1):]
 
 
 def array_channel_from_timeline(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed: int) -> ArrayChannel:

@@ -326,13 +326,20 @@ def _check_frames(r: RunData, n_ok: float) -> list[str]:
     return out
 
 
+def cnij_column(r: RunData) -> str:
+    """The timeline column the run predicted the receiver's Es/N0 with: C/(N+I+J), after the combiner with a terminal
+    array (cnij_array_db)."""
+    return "cnij_array_db" if "cnij_array_db" in r.timeline else "cnij_db"
+
+
 def _check_predicted(r: RunData) -> list[str]:
     """predicted_esn0_db must lie within the timeline's C/(N+I+J) over the bin: the rows inside it, the values
     interpolated at its ends and the rows either side (a run may hold a budget value until the next step)."""
-    if not r.n_bins or "cnij_db" not in r.timeline or "predicted_esn0_db" not in r.measured:
+    col = cnij_column(r)
+    if not r.n_bins or col not in r.timeline or "predicted_esn0_db" not in r.measured:
         return []
     tt = r.num("timeline", "time_s")
-    cn = r.num("timeline", "cnij_db")
+    cn = r.num("timeline", col)
     fin = np.isfinite(cn) & np.isfinite(tt)
     tt, cn = tt[fin], cn[fin]
     if not tt.size:
@@ -354,7 +361,7 @@ def _check_predicted(r: RunData) -> list[str]:
             bad.append(k)
     if bad:
         k = bad[0]
-        return [f"measured.csv: predicted_esn0_db differs from timeline.csv cnij_db in {len(bad)} bin(s), first at "
+        return [f"measured.csv: predicted_esn0_db differs from timeline.csv {col} in {len(bad)} bin(s), first at "
                 f"time_s {t0[k]:g} ({pred[k]:.3f} dB)"]
     return []
 

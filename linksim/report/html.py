@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import plots as report_plots
-from .data import AVAILABLE_FER, RunData, check_run, load_run_dir
+from .data import AVAILABLE_FER, RunData, check_run, cnij_column, load_run_dir
 from .gap import ESN0_TOL_DB, GOODPUT_TOL_PCT, BinGaps, GapInterval, bin_gaps, gap_intervals
 
 MAX_GAP_ROWS = 60
@@ -316,13 +316,51 @@ def _results_section(r: RunData) -> str:
     return _table(rows, ("quantity", "value", "meaning"), cls="results")
 
 
+def _mitigation_section(r: RunData) -> str:
+    """What the receiver's front end and a terminal array did (summary.json "mitigation"); empty without."""
+    m = r.summary.get("mitigation") or {}
+    if not m:
+        return ""
+    pct = lambda k: fmt(100.0 * m[k], "%", 2) if _isnum(m.get(k)) else "n/a"  # noqa: E731
+    rows: list[tuple[Any, ...]] = [("Excision", _e(m.get("excision", "none")), "before the matched filter: FFT "
+                                    "bins over an adaptive threshold, or adaptive notches")]
+    if m.get("excision") == "fft":
+        rows.append(("Excised bins", pct("excised_fraction"), "share of the time-frequency bins removed"))
+        rows.append(("Excised power", pct("excised_power_fraction"), "share of the input power taken out"))
+    if m.get("excision") == "notch":
+        rows.append(("Tones found", str(m.get("tones_found", "n/a")), "notches started (a tone, a sweep's return)"))
+        rows.append(("Notches on", fmt(m.get("mean_notches_active"), "", 2), "mean number of notches working"))
+    rows.append(("Blanking", _e(m.get("blanking", "none")), "pulses far above the running level blanked, their "
+                 "symbols erased in the demapper"))
+    if m.get("blanking") == "pulse":
+        rows.append(("Blanked samples", pct("blanked_fraction"), f"{m.get('pulses', 'n/a')} pulses"))
+    html = _table(rows, ("front end", "value", "meaning"), cls="results")
+    a = m.get("array")
+    if a:
+        html += (f"<p class='small'>Terminal array: {a.get('elements')} elements ({_e(a.get('layout'))}), combiner "
+                 f"{_e(a.get('nulling'))}, element errors {fmt(a.get('error_db'), 'dB', 2)} and "
+                 f"{fmt(a.get('error_deg'), 'deg', 1)} rms across the band. Measured: the adapted pattern of the "
+                 "combiner's weights over the measured spans (null depth: a jammer's J/S after the combiner over "
+                 "its J/S at one element); the SINR gain is the receiver's Es/N0 estimate over the budget's "
+                 "C/(N+I+J) at one element. Predicted: the budget's combiner at convergence.</p>")
+        arows: list[tuple[Any, ...]] = [
+            ("array SNR gain (thermal)", fmt(a.get("array_gain_db"), "dB", 2),
+             fmt(a.get("predicted_array_gain_db"), "dB", 2)),
+            ("SINR gain", fmt(a.get("sinr_gain_db"), "dB", 2), fmt(a.get("predicted_sinr_gain_db"), "dB", 2))]
+        for j in a.get("jammers", []):
+            arows.append((f"null depth, {_e(j['name'])} (J/S {fmt(j.get('js_db'), 'dB', 1)} at an element)",
+                          fmt(j.get("null_depth_db"), "dB", 1), fmt(j.get("predicted_null_depth_db"), "dB", 1)))
+        html += _table(arows, ("array", "measured", "predicted"), cls="results")
+    return html
+
+
 def _mean_or_nan(a: np.ndarray) -> float:
     a = a[np.isfinite(a)]
     return float(np.mean(a)) if a.size else math.nan
 
 
 def _predicted_text(r: RunData) -> str:
-    a = _series(r, "cnij_db")
+    a = _series(r, cnij_column(r))
     if not a.size:
         return "n/a"
     return f"mean {np.mean(a):.2f} dB, {_range_text(a, 'dB', 2)}"
@@ -553,6 +591,7 @@ def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
         f"{_e((r.summary.get('versions') or {}).get('linksim', ''))}.</p>",
         _status_banner(r), _headline(r),
         "<h2>Results</h2>", _results_section(r),
+        *(["<h2>Mitigation</h2>", _mitigation_section(r)] if r.summary.get("mitigation") else []),
         "<h2>Scenario</h2>", _scenario_section(r),
         "<h2>Figures</h2>", *figs,
         "<h2>Gap between prediction and measurement</h2>",

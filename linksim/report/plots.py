@@ -12,7 +12,7 @@ import numpy as np
 
 from ..plots import _pyplot, save_png, time_scale
 from ..scenario import modcods
-from .data import RunData
+from .data import RunData, cnij_column
 from .gap import BinGaps
 
 LOSS_TERMS = (("gas_db", "gas"), ("cloud_db", "cloud"), ("rain_db", "rain"),
@@ -254,7 +254,9 @@ def plot_overview(r: RunData, path: str | Path, gaps: BinGaps | None = None) -> 
 
     ax = ax_of["esn0"]
     if tt.size:
-        ax.plot(x, r.num("timeline", "cnij_db"), color=C_PRED, lw=1.2, label="predicted C/(N+I+J)")
+        if cnij_column(r) != "cnij_db":  # a terminal array: the receiver sees the combiner's output
+            ax.plot(x, r.num("timeline", "cnij_db"), color=C_PRED, lw=0.8, ls=":", label="C/(N+I+J), one element")
+        ax.plot(x, r.num("timeline", cnij_column(r)), color=C_PRED, lw=1.2, label="predicted C/(N+I+J)")
         th = r.num("timeline", "esn0_db")
         if np.nanmax(np.abs(np.nan_to_num(th - r.num("timeline", "cnij_db")))) > 0.05:
             ax.plot(x, th, color=C_PRED, lw=0.8, ls="--", label="predicted Es/N0 (thermal only)")
