@@ -207,7 +207,7 @@ def add_mitigation_options(p: argparse.ArgumentParser) -> None:
                    help="blank pulses and erase the symbols they hit (none)")
     g.add_argument("--fft-size", type=int, default=None, metavar="N", help="FFT excision frame, samples (1024)")
     g.add_argument("--excision-threshold-db", type=float, default=None, metavar="DB",
-                   help="FFT excision: bin level over the local reference (10)")
+                   help="FFT excision: bin level over the local reference (13)")
     g.add_argument("--excision-mode", choices=["zero", "clip"], default=None, help="FFT excision: remove or clip")
     g.add_argument("--notch-max", type=int, default=None, metavar="N", help="notch: most tones at once (8)")
     g.add_argument("--notch-bw-t", type=float, default=None, metavar="BT",

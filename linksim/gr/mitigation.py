@@ -48,7 +48,7 @@ class _Pending:
 class excision_cc(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     """Narrowband jammer excision before the matched filter (see the module docstring)."""
 
-    def __init__(self, kind: str = "fft", sps: float = 2.0, fft_size: int = 1024, threshold_db: float = 10.0,
+    def __init__(self, kind: str = "fft", sps: float = 2.0, fft_size: int = 1024, threshold_db: float = 13.0,
                  mode: str = "zero", notch_bw_t: float = 0.002, notch_max: int = 8,
                  notch_threshold_db: float = 15.0) -> None:
         gr.basic_block.__init__(self, name="linksim_excision", in_sig=[np.complex64], out_sig=[np.complex64])

@@ -8,13 +8,16 @@ and overlap-added: w^2[k] + w^2[k + N/2] = 1 (a constant-overlap-add pair), so a
 
 Cleaning: a bin whose power exceeds `threshold_db` over the reference at its frequency is removed (mode "zero") or
 brought down to the reference level with its phase kept (mode "clip"); `guard_bins` neighbours of each such bin go
-with it (the window's leakage). The reference is the receiver's own spectrum without the jammer: the power
-spectrum averaged over `average_frames` frames, then a running median across frequency over `window_bins` bins.
-The median ignores anything narrower than half its window (a tone, a multitone's lines, the instantaneous
-position of a sweep) but follows the carrier's root-raised-cosine shape, its roll-off and the noise floor outside
-it, so the carrier's own band edges stay under the threshold. The reference is refreshed after every group of
-`average_frames` frames (an exponential average over groups, weight REFERENCE_WEIGHT); frames are cleaned against the
-reference of the groups before theirs, and the first group against its own.
+with it (the window's leakage). So is every bin whose power averaged over the recent frames stays `persist_db` over
+the reference: a jammer that stays (a partial-band noise a few dB over the carrier) is caught however much its
+single-frame bins fluctuate. The reference is the receiver's own spectrum without the jammer: the power spectrum
+averaged over `average_frames` frames, then a running median across frequency over `window_bins` bins (default a
+quarter of the frame). The median ignores anything narrower than half its window (a tone, a multitone's lines, the
+instantaneous position of a sweep, a partial band up to an eighth of the sample rate) but follows the carrier's
+root-raised-cosine shape, its roll-off and the noise floor outside it (a median of a monotone stretch is its middle
+value), so the carrier's own band edges stay under the threshold. The reference and the average are refreshed after
+every group of `average_frames` frames (an exponential average over groups, weight REFERENCE_WEIGHT); frames are
+cleaned against those of the groups before theirs, and the first group against its own.
 
 Noise or a jammer wider than about half the median window (a barrage, a wide partial-band jammer) becomes part of
 the reference and is not excised: there is nothing narrowband to remove.
@@ -35,6 +38,7 @@ from ..errors import InputError
 
 EXCISION_MODES = ("zero", "clip")
 REFERENCE_WEIGHT = 0.25  # weight of the newest group in the reference's exponential average
+PERSIST_DB = 5.0  # a bin whose averaged power stays this far over the reference is excised in every frame
 MEDIAN_STEP = 8  # the running median is evaluated every this many bins and interpolated between
 
 
@@ -99,12 +103,14 @@ class FftExcision:
 
     fft_size: frame length in samples (a power of two, 64 to 65536); threshold_db: how far over the reference a
     bin must be to go (3 to 40 dB); mode: "zero" or "clip"; window_bins: width of the reference's running median
-    (default fft_size / 16 + 1); average_frames: frames per reference update; guard_bins: neighbours removed with
-    each excised bin (0 to 16).
+    (default fft_size / 4 + 1); average_frames: frames per reference update; guard_bins: neighbours removed with
+    each excised bin (0 to 16); persist_db: how far over the reference a bin's averaged power must stay to go in
+    every frame (1 to 40 dB, None: off).
     """
 
-    def __init__(self, fft_size: int = 1024, threshold_db: float = 10.0, mode: str = "zero",
-                 window_bins: int | None = None, average_frames: int = 16, guard_bins: int = 1) -> None:
+    def __init__(self, fft_size: int = 1024, threshold_db: float = 13.0, mode: str = "zero",
+                 window_bins: int | None = None, average_frames: int = 16, guard_bins: int = 1,
+                 persist_db: float | None = PERSIST_DB) -> None:
         n = int(fft_size)
         if n != fft_size or n < 64 or n > 65536 or n & (n - 1):
             raise InputError(f"excision fft_size must be a power of two from 64 to 65536, not {fft_size}")
@@ -112,13 +118,16 @@ class FftExcision:
             raise InputError(f"excision threshold_db must be from 3 to 40 dB, not {threshold_db}")
         if mode not in EXCISION_MODES:
             raise InputError(f"excision mode must be one of {', '.join(EXCISION_MODES)}, not {mode!r}")
-        wb = n // 16 + 1 if window_bins is None else int(window_bins)
+        wb = n // 4 + 1 if window_bins is None else int(window_bins)
         if not 5 <= wb <= n // 2:
             raise InputError(f"excision window_bins must be from 5 to fft_size/2 = {n // 2}, not {window_bins}")
         if not 1 <= int(average_frames) <= 4096:
             raise InputError(f"excision average_frames must be from 1 to 4096, not {average_frames}")
         if not 0 <= int(guard_bins) <= 16:
             raise InputError(f"excision guard_bins must be from 0 to 16, not {guard_bins}")
+        if persist_db is not None and not 1.0 <= float(persist_db) <= 40.0:
+            raise InputError(f"excision persist_db must be from 1 to 40 dB, not {persist_db}")
+        self.persist = None if persist_db is None else float(10.0 ** (float(persist_db) / 10.0))
         self.n = n
         self.hop = n // 2
         self.threshold = float(10.0 ** (float(threshold_db) / 10.0))
@@ -136,6 +145,7 @@ class FftExcision:
         self._emitted = 0  # output samples returned so far
         self._n_in = 0
         self._ref: np.ndarray | None = None
+        self._avg: np.ndarray | None = None  # per-bin power averaged like the reference (before the median)
         self._gsum = np.zeros(n, dtype=np.float64)
         self._gcount = 0
         self._flushed = False
@@ -215,6 +225,8 @@ class FftExcision:
             self._update_reference()
         thr = (self._ref * self.threshold).astype(np.float32)
         flag = p > thr[None, :]
+        if self.persist is not None and self._avg is not None:  # a jammer that stays: its averaged power is over
+            flag |= (self._avg > self._ref * self.persist)[None, :]  # the reference however its bins fluctuate
         rows = np.flatnonzero(flag.any(axis=1))
         st = self.stats
         st.frames += k
@@ -254,8 +266,10 @@ class FftExcision:
     def _update_reference(self) -> None:
         if self._gcount == 0:
             return
-        new = running_median(self._gsum / self._gcount, self.window_bins, self._gcount)
+        mean = self._gsum / self._gcount
+        new = running_median(mean, self.window_bins, self._gcount)
         new = np.maximum(new, 1e-30)
         self._ref = new if self._ref is None else (1.0 - REFERENCE_WEIGHT) * self._ref + REFERENCE_WEIGHT * new
+        self._avg = mean if self._avg is None else (1.0 - REFERENCE_WEIGHT) * self._avg + REFERENCE_WEIGHT * mean
         self._gsum[:] = 0.0
         self._gcount = 0

@@ -39,15 +39,17 @@ def check_array_run(s: Scenario, devices: object | None = None, record: object |
         raise InputError("--record takes one stream: not available with [terminal.array]")
 
 
-def stretch_record(s: Scenario, rxc: Any, ch: Any, n0: int, n1: int, t_s: float) -> dict[str, Any]:
-    """What the front end of receive chain `rxc` did, and with an array the adapted pattern of the combiner's
-    weights for windows starting in samples [n0, n1) (the measured span), the manifold taken at scenario time t_s."""
+def stretch_record(s: Scenario, stats: dict[str, Any], combiner: Any, ch: Any, n0: int, n1: int,
+                   t_s: float) -> dict[str, Any]:
+    """A stretch's record: the front end's `stats`, and with an array (`combiner`, a
+    linksim.mitigation.array.ArrayCombiner, and `ch`, the linksim.channel.array.ArrayChannel) the adapted pattern of
+    the weights of the windows starting in samples [n0, n1) (the measured span), the manifold taken at scenario time
+    t_s."""
     rec: dict[str, Any] = {"samples": int(n1 - n0)}
-    rec.update(rxc.mitigation_stats())
-    comb = getattr(rxc, "combiner", None)
-    if comb is not None and hasattr(ch, "steering"):
+    rec.update(stats)
+    if combiner is not None and hasattr(ch, "steering"):
         g = ch.geometry
-        w = comb.combiner.log.between(n0, n1)
+        w = combiner.log.between(n0, n1)
         a_s, a_k = ch.steering(t_s)
         jp = [jammer_psd(j, s, g.grid)[0] for j in s.jammers if j.target == "downlink"]
         ap = adapted_pattern(w, a_s, a_k, g.response, signal_psd(s, g.grid), jp,

@@ -217,7 +217,8 @@ def _run_stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, stop: th
 
         n0 = int(round((st.t0_s - st.t_base_s) * st.fs))
         n1 = int(round((st.t1_s - st.t_base_s) * st.fs))
-        state.mitigation.append(stretch_record(s, rxc, ch, n0, n1, 0.5 * (st.t0_s + st.t1_s)))
+        comb = rxc.combiner.combiner if rxc.combiner is not None else None
+        state.mitigation.append(stretch_record(s, rxc.mitigation_stats(), comb, ch, n0, n1, 0.5 * (st.t0_s + st.t1_s)))
     state.sim_symbols += st.n_samples / st.sps
     return account(s, st, txc.tx.frame_log, reports, tx_latency_samples(txc, ch), plan.frame_delay_samples(st),
                    device_latency=devices is not None)

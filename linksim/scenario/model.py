@@ -88,7 +88,7 @@ class Mitigation:
     excision: str = spec("none", choices=EXCISION_KINDS, doc="none, fft (FFT-domain excision), notch (notch bank)")
     blanking: str = spec("none", choices=BLANKING_KINDS, doc="none, pulse (blank pulses, erase their symbols)")
     fft_size: int = spec(1024, lo=64, hi=65536, check=_power_of_two, doc="fft excision: frame length in samples")
-    excision_threshold_db: float = spec(10.0, lo=3.0, hi=40.0, doc="fft excision: bin level over the reference")
+    excision_threshold_db: float = spec(13.0, lo=3.0, hi=40.0, doc="fft excision: bin level over the reference")
     excision_mode: str = spec("zero", choices=("zero", "clip"), doc="fft excision: remove or clip a bin")
     notch_max: int = spec(8, lo=1, hi=32, doc="notch: most tones followed at once")
     notch_bw_t: float = spec(0.002, lo=2e-5, hi=0.1, doc="notch: -3 dB width times the symbol period")
