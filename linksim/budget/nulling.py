@@ -11,7 +11,8 @@ Timeline row, on a grid of FREQ_POINTS frequencies across the sample band f (cyc
     mvdr:             w = (R + d I)^-1 a_s / (a_s^H (R + d I)^-1 a_s)
     power_inversion:  w = (R + d I)^-1 e_0          (element 0 is the reference)
     none:             w = a_s / N                   (the beam toward the satellite)
-    d = 10^(loading_db/10) lambda_min(R)           (the noise floor as the combiner sees it)
+    d = 10^(loading_db/10) lambda_min(R)           (the noise floor as the combiner sees it; at least 1e-6 of the
+                                                    mean element power)
 
 s(f) is the carrier's raised-cosine power shape, j_k(f) each jammer's spectrum as the IQ channel simulates it
 (budget.interference: lines for tones, flat bands clipped to the sample band), both normalised to a sum of 1; P_k
@@ -113,14 +114,21 @@ def combiner_weights(r: np.ndarray, a_s: np.ndarray, nulling: str, loading_db: f
     if nulling == "none":
         return a_s / n
     lam = np.linalg.eigvalsh(r)[..., 0]
-    rl = r + (db_to_lin(loading_db) * np.maximum(lam, 1e-30))[..., None, None] * np.eye(n)
+    tr = np.real(np.trace(r, axis1=-2, axis2=-1)) / n
+    # the loading, at least a millionth of the mean element power (a rank-deficient covariance: no noise, a zero
+    # stretch), and a silent window gets the beam toward the satellite
+    d = np.maximum(db_to_lin(loading_db) * np.maximum(lam, 0.0), 1e-6 * tr)
+    silent = ~(tr > 0)
+    rl = r + np.where(silent, 1.0, d)[..., None, None] * np.eye(n)
     if nulling == "mvdr":
         v = np.linalg.solve(rl, a_s[..., None])[..., 0]
-        return v / np.sum(np.conj(a_s) * v, axis=-1, keepdims=True).conj()
-    e0 = np.zeros(a_s.shape, dtype=complex)
-    e0[..., 0] = 1.0
-    v = np.linalg.solve(rl, e0[..., None])[..., 0]
-    return v / v[..., :1]
+        w = v / np.sum(np.conj(a_s) * v, axis=-1, keepdims=True).conj()
+    else:
+        e0 = np.zeros(a_s.shape, dtype=complex)
+        e0[..., 0] = 1.0
+        v = np.linalg.solve(rl, e0[..., None])[..., 0]
+        w = v / v[..., :1]
+    return np.where(silent[..., None], a_s / n, w)
 
 
 def response_power(w: np.ndarray, v: np.ndarray, psd: np.ndarray) -> np.ndarray:

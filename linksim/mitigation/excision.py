@@ -8,16 +8,19 @@ and overlap-added: w^2[k] + w^2[k + N/2] = 1 (a constant-overlap-add pair), so a
 
 Cleaning: a bin whose power exceeds `threshold_db` over the reference at its frequency is removed (mode "zero") or
 brought down to the reference level with its phase kept (mode "clip"); `guard_bins` neighbours of each such bin go
-with it (the window's leakage). So is every bin whose power averaged over the recent frames stays `persist_db` over
-the reference: a jammer that stays (a partial-band noise a few dB over the carrier) is caught however much its
-single-frame bins fluctuate. The reference is the receiver's own spectrum without the jammer: the power spectrum
-averaged over `average_frames` frames, then a running median across frequency over `window_bins` bins (default a
-quarter of the frame). The median ignores anything narrower than half its window (a tone, a multitone's lines, the
-instantaneous position of a sweep, a partial band up to an eighth of the sample rate) but follows the carrier's
-root-raised-cosine shape, its roll-off and the noise floor outside it (a median of a monotone stretch is its middle
-value), so the carrier's own band edges stay under the threshold. The reference and the average are refreshed after
-every group of `average_frames` frames (an exponential average over groups, weight REFERENCE_WEIGHT); frames are
-cleaned against those of the groups before theirs, and the first group against its own.
+with it (the window's leakage). So is every bin whose lasting power (the smallest of the sub-group means below)
+stays `persist_db` over the reference: a jammer that stays (a partial-band noise a few dB over the carrier) is
+caught however much its single-frame bins fluctuate, and a sweep, which stays nowhere, is not.
+
+The reference is the receiver's own spectrum without the jammer. Per bin, the typical power over `average_frames`
+frames (the median of the means of SUBGROUPS sub-groups of them: a sweep that passes through a bin now and then does
+not raise it; a tone or a band that stays does); then a running median across frequency over `window_bins` bins
+(default a quarter of the frame), which ignores anything narrower than half its window (a tone, a multitone's lines,
+a partial band up to an eighth of the sample rate) but follows the carrier's root-raised-cosine shape, its roll-off
+and the noise floor outside it (the median of a monotone stretch is its middle value), so the carrier's own band
+edges stay under the threshold. The reference and the lasting power are refreshed after every group of
+`average_frames` frames (exponential averages over groups, weight REFERENCE_WEIGHT); frames are cleaned against those
+of the groups before theirs, and the first group against its own.
 
 Noise or a jammer wider than about half the median window (a barrage, a wide partial-band jammer) becomes part of
 the reference and is not excised: there is nothing narrowband to remove.
@@ -30,6 +33,7 @@ stream is cut into chunks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import fft as sp_fft
@@ -40,6 +44,35 @@ EXCISION_MODES = ("zero", "clip")
 REFERENCE_WEIGHT = 0.25  # weight of the newest group in the reference's exponential average
 PERSIST_DB = 5.0  # a bin whose averaged power stays this far over the reference is excised in every frame
 MEDIAN_STEP = 8  # the running median is evaluated every this many bins and interpolated between
+
+
+SUBGROUPS = 4  # a group's frames are averaged in this many sub-groups before the per-bin median
+
+
+@lru_cache(maxsize=64)
+def _subgroup_scales(frames: int) -> tuple[float, float]:
+    """E[median] and E[min] over SUBGROUPS of the means of frames / SUBGROUPS unit exponentials (the statistics of
+    `typical_power` for noise-like bins), by a fixed-seed simulation."""
+    rng = np.random.default_rng(12345)
+    k = max(frames // SUBGROUPS, 1)
+    g = min(SUBGROUPS, frames)
+    x = rng.exponential(size=(20000, g, k)).mean(axis=2)
+    x.sort(axis=1)
+    return float(np.mean(0.5 * (x[:, (g - 1) // 2] + x[:, g // 2]))), float(np.mean(x[:, 0]))
+
+
+def typical_power(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin, from a group of frames' power spectra p (frames, bins), split into SUBGROUPS sub-groups of
+    consecutive frames and averaged in each: (the median of the sub-group means, their minimum), both scaled to the
+    mean for noise-like bins. A sweep that passes through a bin raises one or two sub-groups: not the median, and
+    not the minimum; a tone or a band that stays raises all of them."""
+    f = p.shape[0]
+    g = min(SUBGROUPS, f)
+    k = f // g
+    m = p[: g * k].reshape(g, k, -1).mean(axis=1, dtype=np.float64)
+    m.sort(axis=0)
+    med, low = _subgroup_scales(f)
+    return 0.5 * (m[(g - 1) // 2] + m[g // 2]) / med, m[0] / low
 
 
 def sqrt_hann(n: int) -> np.ndarray:
@@ -145,9 +178,8 @@ class FftExcision:
         self._emitted = 0  # output samples returned so far
         self._n_in = 0
         self._ref: np.ndarray | None = None
-        self._avg: np.ndarray | None = None  # per-bin power averaged like the reference (before the median)
-        self._gsum = np.zeros(n, dtype=np.float64)
-        self._gcount = 0
+        self._avg: np.ndarray | None = None  # per-bin lasting power (the smallest sub-group mean, averaged)
+        self._group: list[np.ndarray] = []  # the power spectra of the current group's frames
         self._flushed = False
         self.stats = ExcisionStats()
 
@@ -219,9 +251,8 @@ class FftExcision:
         xw = frames * self._w
         spec = sp_fft.fft(xw, axis=1, workers=1)
         p = (spec.real * spec.real + spec.imag * spec.imag).astype(np.float32)
-        self._gsum += p.sum(axis=0, dtype=np.float64)
-        self._gcount += k
-        if self._ref is None:
+        self._group.append(p)
+        if self._ref is None:  # the first group: cleaned against its own reference
             self._update_reference()
         thr = (self._ref * self.threshold).astype(np.float32)
         flag = p > thr[None, :]
@@ -235,17 +266,21 @@ class FftExcision:
         y = frames * self._w2  # frames left alone come back as x w^2
         if rows.size:
             fl = flag[rows]
-            if self.guard_bins:
+            if self.guard_bins:  # circular dilation by guard_bins along frequency
+                g = self.guard_bins
+                ext = np.concatenate([fl[:, n - g:], fl, fl[:, :g]], axis=1)
                 grown = fl.copy()
-                for g in range(1, self.guard_bins + 1):
-                    grown |= np.roll(fl, g, axis=1) | np.roll(fl, -g, axis=1)
+                for d in range(1, g + 1):
+                    grown |= ext[:, g - d:g - d + n]
+                    grown |= ext[:, g + d:g + d + n]
                 fl = grown
             sp = spec[rows]
             pr = p[rows]
-            st.bins_excised += int(fl.sum())
+            st.bins_excised += int(np.count_nonzero(fl))
             if self.mode == "zero":
-                st.power_excised += float(pr[fl].sum(dtype=np.float64))
-                sp[fl] = 0
+                keep = ~fl
+                st.power_excised += float(np.sum(pr, dtype=np.float64) - np.sum(pr * keep, dtype=np.float64))
+                sp *= keep
             else:
                 ref = np.broadcast_to(self._ref.astype(np.float32), pr.shape)
                 scale = np.sqrt(np.minimum(ref[fl] / np.maximum(pr[fl], 1e-30), 1.0)).astype(np.float32)
@@ -264,12 +299,11 @@ class FftExcision:
         return out.reshape(-1).astype(np.complex64, copy=False)
 
     def _update_reference(self) -> None:
-        if self._gcount == 0:
+        if not self._group:
             return
-        mean = self._gsum / self._gcount
-        new = running_median(mean, self.window_bins, self._gcount)
-        new = np.maximum(new, 1e-30)
+        p = np.concatenate(self._group)
+        self._group = []
+        typ, low = typical_power(p)
+        new = np.maximum(running_median(typ, self.window_bins, p.shape[0]), 1e-30)
         self._ref = new if self._ref is None else (1.0 - REFERENCE_WEIGHT) * self._ref + REFERENCE_WEIGHT * new
-        self._avg = mean if self._avg is None else (1.0 - REFERENCE_WEIGHT) * self._avg + REFERENCE_WEIGHT * mean
-        self._gsum[:] = 0.0
-        self._gcount = 0
+        self._avg = low if self._avg is None else (1.0 - REFERENCE_WEIGHT) * self._avg + REFERENCE_WEIGHT * low
