@@ -73,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"linksim run: {msg}\n")
         sys.stderr.flush()
 
+    from ..run.antijam import check_array_run
+
+    check_array_run(s, devices, args.record, split=bool(args.role))  # a terminal array runs in loopback only
     if args.role:
         unsupported = [o for o, v in (("--tx/--rx", devices), ("--record", args.record), ("--bin", args.bin)) if v]
         if unsupported:  # the two halves carry neither hardware nor these options
