@@ -92,11 +92,24 @@ def apply_channel(iq: np.ndarray, *, sample_rate_hz: float, sps: float, esn0_db:
 
 
 def receive(iq: np.ndarray, *, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
-            max_iter: int = RX_LDPC_ITERATIONS, sync: str = "full") -> list[FrameReport]:
+            max_iter: int = RX_LDPC_ITERATIONS, sync: str = "full", excision: str = "none",
+            blanking: str = "none") -> list[FrameReport]:
     """Decode a whole capture with linksim's DVB-S2 receiver (full sync: acquisition, timing, carrier, all 28
-    MODCODs); returns one FrameReport per PLFRAME found (`modcod`, `ok`, `esn0_est_db`, `ts`, ...)."""
+    MODCODs); returns one FrameReport per PLFRAME found (`modcod`, `ok`, `esn0_est_db`, `ts`, ...). `excision`
+    ("fft", "notch") and `blanking` ("pulse") put the anti-jam front end before it (docs/antijam.md), with the
+    defaults of a scenario's [mitigation]."""
     rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, sync=sync)
-    return rx.process(np.asarray(iq)) + rx.flush()
+    if excision == "none" and blanking == "none":
+        return rx.process(np.asarray(iq)) + rx.flush()
+    from .mitigation.chain import ReceiverMitigation
+    from .scenario.model import Mitigation
+    from .scenario.schema import build
+
+    front = ReceiverMitigation(build(Mitigation, {"excision": excision, "blanking": blanking}, "mitigation"), sps)
+    y, mask = front.process(np.asarray(iq))
+    y2, m2 = front.flush()
+    er = None if mask is None else np.concatenate([mask, m2])
+    return rx.process(np.concatenate([y, y2]), erasures=er) + rx.flush()
 
 
 __all__ = ["FrameReport", "Scenario", "Timeline", "apply_channel", "list_shipped", "load_scenario", "receive",
