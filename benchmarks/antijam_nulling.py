@@ -19,11 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from linksim.budget.nulling import array_geometry  # noqa: E402
+from linksim.budget.nulling import array_geometry, first_order_floor_db  # noqa: E402
 from linksim.budget.timeline import compute_timeline  # noqa: E402
 from linksim.scenario.model import load_scenario  # noqa: E402
 
@@ -35,12 +33,9 @@ def first_order_db(tl) -> float:
     s = tl.scenario
     geo = array_geometry(s.terminal.array)
     j = tl.jammers[0]
-    a = geo.steering(tl["azimuth_deg"][:1], tl["elevation_deg"][:1], j.azimuth_deg[:1], j.elevation_deg[:1])[0]
-    n = a.size
-    rho2 = abs(np.sum(a) / n) ** 2
-    z = np.log(geo.errors.knots)
-    var = float(np.mean(np.abs(z - z.mean(axis=1, keepdims=True)) ** 2))
-    return 10 * math.log10(var / (n * (1 - rho2))) if var > 0 else -math.inf
+    a_s = geo.steering(tl["azimuth_deg"][:1], tl["elevation_deg"][:1], tl["azimuth_deg"][:1], tl["elevation_deg"][:1])
+    a_k = geo.steering(tl["azimuth_deg"][:1], tl["elevation_deg"][:1], j.azimuth_deg[:1], j.elevation_deg[:1])
+    return first_order_floor_db(geo, a_s[0], a_k[0])
 
 
 def main(argv: list[str] | None = None) -> int:

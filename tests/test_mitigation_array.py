@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from linksim.budget.nulling import array_geometry, jammer_psd, signal_psd
+from linksim.budget.nulling import array_geometry, first_order_floor_db, jammer_psd, signal_psd
 from linksim.budget.timeline import compute_timeline
 from linksim.errors import InputError, ScenarioError
 from linksim.geometry import array as ga
@@ -75,18 +75,13 @@ def test_prediction_array_gain_and_the_beams_array_factor():
 
 
 def _rough_error_floor_db(tl) -> float:
-    """First-order theory of the deepest null errors allow: the ripple of the chains across the band (the drawn
-    errors less each element's mean over the band, which the weights learn) through the MVDR weights, whose norm is
-    1 / (N (1 - rho^2)) for one jammer with spatial correlation rho^2 = |a_k^H a_s|^2 / N^2 with the satellite."""
-    s = tl.scenario
-    geo = array_geometry(s.terminal.array)
+    """budget.nulling.first_order_floor_db for the scenario's jammer (first-order theory of the errors' floor)."""
+    geo = array_geometry(tl.scenario.terminal.array)
     j = tl.jammers[0]
-    a = geo.steering(tl["azimuth_deg"][:1], tl["elevation_deg"][:1], j.azimuth_deg[:1], j.elevation_deg[:1])[0]
-    n = a.size
-    rho2 = abs(np.sum(a) / n) ** 2
-    z = np.log(geo.errors.knots)  # ln gain + j phase, per element and knot
-    var = float(np.mean(np.abs(z - z.mean(axis=1, keepdims=True)) ** 2))
-    return 10 * math.log10(var / (n * (1 - rho2)))
+    sat = (tl["azimuth_deg"][:1], tl["elevation_deg"][:1])
+    a_s = geo.steering(*sat, *sat)[0]
+    a_k = geo.steering(*sat, j.azimuth_deg[:1], j.elevation_deg[:1])[0]
+    return first_order_floor_db(geo, a_s, a_k)
 
 
 def test_prediction_null_is_limited_by_the_element_errors():

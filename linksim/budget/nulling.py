@@ -143,6 +143,18 @@ def element_power(v: np.ndarray, psd: np.ndarray) -> np.ndarray:
     return np.sum(psd * np.mean(np.abs(v) ** 2, axis=-2), axis=-1)
 
 
+def first_order_floor_db(geo: ArrayGeometry, a_s: np.ndarray, a_k: np.ndarray) -> float:
+    """First-order theory of the deepest null the element errors allow against a strong jammer (dB): the chains'
+    ripple across the band (the drawn errors, ln gain + j phase, less each element's mean over the band, which the
+    weights learn) through the MVDR weights, whose norm is 1 / (N (1 - rho^2)) for one jammer with spatial
+    correlation rho^2 = |a_k^H a_s|^2 / (N^2) with the satellite. -inf without errors."""
+    n = a_s.size
+    rho2 = abs(np.vdot(a_k, a_s) / n) ** 2
+    z = np.log(geo.errors.knots)
+    var = float(np.mean(np.abs(z - z.mean(axis=1, keepdims=True)) ** 2))
+    return float(10 * np.log10(var / (n * (1 - rho2)))) if var > 0 else -np.inf
+
+
 def add_array_columns(tl: object, esn0_down_db: np.ndarray, n_up: np.ndarray, j_up_share: np.ndarray,
                       eff_offsets_db: list[float]) -> None:
     """Add the array's prediction to a Timeline: columns array_gain_db and cnij_array_db, and per downlink jammer
