@@ -1,9 +1,13 @@
 """Pulse blanking: samples far above the running power level are zeroed (or clipped), and marked as erasures.
 
-The stream is cut into blocks of `block` samples; a block whose mean power exceeds `threshold_db` over the running
-level is a pulse. The running level of a segment of SEGMENT samples (absolute boundaries) is the median block power
-over it and the HISTORY - 1 segments before it: a median, so pulses up to half the time do not lift it, and a
-lasting change of level (a fade, a jammer that stays on) is followed within a few segments. The samples of a
+The stream is cut into blocks of `block` samples. A block whose mean power exceeds `threshold_db` over the running
+level is a pulse; so is a block whose neighbourhood (the moving average over LONG_BLOCKS blocks, eroded by half that
+so it does not reach past a pulse's edges) exceeds a threshold LONG_MARGIN_DB lower: a pulse a few dB over the level
+fluctuates through the short blocks' threshold (noise-like pulse samples are exponential), its neighbourhood average
+does not. Gaps of up to 2 CLOSE_BLOCKS blocks between pulse blocks are pulse too (a closing: holes inside a pulse are
+filled, nothing else grows). The running level of a segment of SEGMENT samples (absolute boundaries) is the median
+block power over it and the HISTORY - 1 segments before it: a median, so pulses up to half the time do not lift it,
+and a lasting change of level (a fade, a jammer that stays on) is followed within a few segments. The samples of a
 pulse's blocks and `guard_samples` either side are blanked: set to zero (mode "zero"), or, in mode "clip", the
 samples of the pulse brought down to the threshold's amplitude with their phase kept (the guard samples pass).
 
@@ -27,6 +31,28 @@ from ..errors import InputError
 BLANKING_MODES = ("zero", "clip")
 SEGMENT = 4096  # samples per update of the running level
 HISTORY = 4  # segments in the running level's median
+LONG_BLOCKS = 8  # short blocks per long block (16 samples with the default 2)
+LONG_MARGIN_DB = 4.0  # the long blocks' threshold is this much under the short blocks'
+CLOSE_BLOCKS = 2  # gaps of up to twice this many short blocks inside a pulse are blanked too
+
+
+def _dilate(flags: np.ndarray, r: int) -> np.ndarray:
+    """True where any of the +-r neighbours is."""
+    n = flags.size
+    c = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+    i = np.arange(n)
+    return (c[np.minimum(i + r + 1, n)] - c[np.maximum(i - r, 0)]) > 0
+
+
+def _erode(flags: np.ndarray, r: int) -> np.ndarray:
+    """True where all of the +-r neighbours are."""
+    return ~_dilate(~flags, r)
+
+
+def _close(flags: np.ndarray, r: int) -> np.ndarray:
+    """Morphological closing of a boolean sequence by +-r: gaps of up to 2 r between flagged stretches are filled,
+    nothing else grows."""
+    return _erode(_dilate(flags, r), r)
 
 
 @dataclass
@@ -63,6 +89,7 @@ class PulseBlanker:
         if mode not in BLANKING_MODES:
             raise InputError(f"blanking mode must be one of {', '.join(BLANKING_MODES)}, not {mode!r}")
         self.threshold = float(10.0 ** (float(threshold_db) / 10.0))
+        self.long_threshold = float(10.0 ** ((float(threshold_db) - LONG_MARGIN_DB) / 10.0))
         self.block = int(block)
         self.guard = int(guard_samples)
         self.mode = mode
@@ -101,7 +128,11 @@ class PulseBlanker:
             pw = np.mean((seg.real * seg.real + seg.imag * seg.imag).reshape(-1, self.block), axis=1)
             self._pw.append(pw)
             level = float(np.median(np.concatenate([*self._hist, *self._pw][-HISTORY:])))
-            self._flags.append(pw > self.threshold * level)
+            # short blocks over the threshold, or long blocks (LONG_BLOCKS short ones) over a lower one: a pulse only
+            # a few dB over the level fluctuates through the short blocks' threshold, its long blocks do not
+            long_pw = np.convolve(pw, np.full(LONG_BLOCKS, 1.0 / LONG_BLOCKS), mode="same")
+            long_hot = _erode(long_pw > self.long_threshold * level, LONG_BLOCKS // 2)
+            self._flags.append((pw > self.threshold * level) | long_hot)
             self._levels.append(level)
         # output the segments whose successor is measured (all of them at the end)
         n_out = n_seg if final else n_seg - 1
@@ -116,8 +147,6 @@ class PulseBlanker:
                                self._levels[i])
             ys.append(y)
             ms.append(m)
-            self.stats.pulses += int(np.count_nonzero(np.diff(np.concatenate([[self._prev_flags[-1]],
-                                                                              self._flags[i]]).astype(np.int8)) == 1))
             self._prev_flags = self._flags[i]
             self._hist = [*self._hist, self._pw[i]][-(HISTORY - 1):]
         self._x = self._x[n_out * SEGMENT:]
@@ -134,11 +163,14 @@ class PulseBlanker:
                level: float) -> tuple[np.ndarray, np.ndarray]:
         """One segment blanked, from its own pulse flags and its neighbours' (whose guards reach into it)."""
         b, g = self.block, self.guard
-        reach = -(-g // b) if g else 0  # blocks of a neighbour whose guard reaches this segment
-        near = cur.any() or (reach and (prev[-reach:].any() or nxt[:reach].any()))
+        reach = (-(-g // b) if g else 0) + CLOSE_BLOCKS  # blocks of a neighbour that can reach this segment
+        near = cur.any() or prev[-reach:].any() or nxt[:reach].any()
         if not near:
             return seg.copy(), np.zeros(seg.size, dtype=bool)
-        hot = np.repeat(np.concatenate([prev, cur, nxt]), b)
+        flags = _close(np.concatenate([prev, cur, nxt]), CLOSE_BLOCKS)
+        nb = cur.size
+        self.stats.pulses += int(np.count_nonzero(np.diff(flags[nb - 1:2 * nb].astype(np.int8)) == 1))
+        hot = np.repeat(flags, b)
         if g:
             c = np.concatenate([[0], np.cumsum(hot, dtype=np.int64)])
             idx = np.arange(SEGMENT, 2 * SEGMENT)
@@ -150,6 +182,6 @@ class PulseBlanker:
             y[mask] = 0
         else:
             p = seg.real * seg.real + seg.imag * seg.imag
-            over = np.repeat(cur, b) & (p > self.threshold * level)
+            over = np.repeat(flags[nb:2 * nb], b) & (p > self.threshold * level)
             y[over] *= np.sqrt(self.threshold * level / p[over]).astype(np.float32)
         return y, mask
