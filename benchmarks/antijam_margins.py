@@ -4,9 +4,11 @@ falls to half its value with no jammer; a markdown table, and one goodput-vs-J/S
     linksim sweep campaigns/antijam-margins.toml --out sweeps/antijam --runner linksim.run.inmemory:run_scenario
     .venv/bin/python benchmarks/antijam_margins.py sweeps/antijam [--img docs/img]
 
-Each curve's reference is its own goodput at the lowest J/S of the grid (-12 dB: the jammer far below the noise);
-the margin is interpolated linearly in J/S between the last grid point at or above half of it and the first below.
-">40" means the goodput never halved up to the grid's top, "<-12" that it was already below at the bottom.
+Each curve's reference is its own goodput at the lowest J/S of the grid (-12 dB: the jammer far below the noise). A
+cell gives the J/S intervals (dB) where the goodput is at least half of it, edges interpolated linearly between grid
+points: "up to +12" is the jamming margin of the issue (the J/S where the goodput first halves); a second interval,
+"+2 to +17", is where a mitigation takes the jammer out once it is strong enough to be found; ">40": still at the
+grid's top.
 """
 
 from __future__ import annotations
@@ -45,26 +47,47 @@ def curves(db_path: Path) -> dict[tuple[str, str, str], list[tuple[float, float]
     return {k: sorted(v) for k, v in out.items()}
 
 
-def margin_db(points: list[tuple[float, float]]) -> float:
-    """J/S where the goodput first falls below half its value at the lowest J/S (nan: no reference; +inf: never;
-    -inf: already below)."""
+def windows_db(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The J/S intervals where the goodput is at least half its value at the lowest J/S, edges interpolated linearly
+    between grid points (-inf / +inf where an interval runs off the grid)."""
     if not points or points[0][1] <= 0:
-        return math.nan
+        return []
     half = 0.5 * points[0][1]
-    for (j0, g0), (j1, g1) in zip(points, points[1:], strict=False):
-        if g1 < half:
-            return j0 + (j1 - j0) * (g0 - half) / (g0 - g1) if g0 != g1 else j1
-    return math.inf
+
+    def cross(a: tuple[float, float], b: tuple[float, float]) -> float:
+        (j0, g0), (j1, g1) = a, b
+        return j0 + (j1 - j0) * (g0 - half) / (g0 - g1) if g0 != g1 else j1
+
+    out: list[tuple[float, float]] = []
+    lo: float | None = -math.inf
+    for a, b in zip(points, points[1:], strict=False):
+        up_a, up_b = a[1] >= half, b[1] >= half
+        if up_a and not up_b:
+            out.append((lo if lo is not None else a[0], cross(a, b)))
+            lo = None
+        elif up_b and not up_a:
+            lo = cross(a, b)
+    if lo is not None and points[-1][1] >= half:
+        out.append((lo, math.inf))
+    return out
 
 
-def fmt_margin(m: float, lo: float, hi: float) -> str:
-    if math.isnan(m):
+def margin_db(points: list[tuple[float, float]]) -> float:
+    """The issue's jamming margin: the J/S where the goodput first falls below half its value at the lowest J/S
+    (nan: no reference; +inf: never on the grid)."""
+    w = windows_db(points)
+    return w[0][1] if w else math.nan
+
+
+def fmt_windows(w: list[tuple[float, float]], lo: float, hi: float) -> str:
+    if not w:
         return "n/a"
-    if m == math.inf:
-        return f">{hi:g}"
-    if m == -math.inf or m < lo:
-        return f"<{lo:g}"
-    return f"{m:+.1f}"
+    parts = []
+    for a, b in w:
+        a_s = f"<{lo:g}" if a == -math.inf else f"{a:+.0f}"
+        b_s = f">{hi:g}" if b == math.inf else f"{b:+.0f}"
+        parts.append(f"up to {b_s}" if a == -math.inf else f"{a_s} to {b_s}")
+    return "; ".join(parts)
 
 
 def table(cv: dict[tuple[str, str, str], list[tuple[float, float]]]) -> str:
@@ -74,7 +97,7 @@ def table(cv: dict[tuple[str, str, str], list[tuple[float, float]]]) -> str:
              "|---|---|" + "---|" * len(MITIGATIONS)]
     for jam in JAMMERS:
         for mc in MODCODS:
-            cells = [fmt_margin(margin_db(cv.get((jam, m, mc), [])), lo, hi) for m in MITIGATIONS]
+            cells = [fmt_windows(windows_db(cv.get((jam, m, mc), [])), lo, hi) for m in MITIGATIONS]
             lines.append(f"| {jam} | {mc} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
