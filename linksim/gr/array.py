@@ -17,6 +17,7 @@ import numpy as np
 from gnuradio import gr
 
 from ..mitigation.array import ArrayCombiner
+from .buffers import large_output_buffer
 
 
 class array_channel_cc(gr.sync_block):  # noqa: N801 - GNU Radio block naming
@@ -46,6 +47,7 @@ class array_combiner_cc(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         gr.basic_block.__init__(self, name="linksim_array_combiner", in_sig=[np.complex64] * int(elements),
                                 out_sig=[np.complex64])
         self.combiner = ArrayCombiner(int(elements), nulling, int(window_samples), float(loading_db))
+        large_output_buffer(self)
         self._pending = np.zeros(0, dtype=np.complex64)
         self._lock = threading.Lock()
 

@@ -24,6 +24,7 @@ from gnuradio import gr
 from ..mitigation.blanking import PulseBlanker
 from ..mitigation.excision import FftExcision
 from ..mitigation.notch import NotchBank
+from .buffers import large_output_buffer
 
 
 class _Pending:
@@ -63,6 +64,7 @@ class excision_cc(gr.basic_block):  # noqa: N801 - GNU Radio block naming
 
             raise InputError(f"excision kind must be 'fft' or 'notch', not {kind!r}")
         self.kind = kind
+        large_output_buffer(self)  # large chunks for the receiver after it (one Python call per chunk)
         self._pending = _Pending([np.complex64])
         self._lock = threading.Lock()
 
@@ -94,6 +96,7 @@ class pulse_blanker_cb(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         gr.basic_block.__init__(self, name="linksim_pulse_blanker", in_sig=[np.complex64],
                                 out_sig=[np.complex64, np.uint8])
         self.proc = PulseBlanker(threshold_db=threshold_db, guard_samples=guard_samples, mode=mode)
+        large_output_buffer(self)
         self._pending = _Pending([np.complex64, np.uint8])
         self._lock = threading.Lock()
 

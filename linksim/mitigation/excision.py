@@ -250,7 +250,8 @@ class FftExcision:
         frames = np.lib.stride_tricks.sliding_window_view(seg, n)[::h][:k]
         xw = frames * self._w
         spec = sp_fft.fft(xw, axis=1, workers=1)
-        p = (spec.real * spec.real + spec.imag * spec.imag).astype(np.float32)
+        p = spec.real * spec.real
+        p += spec.imag * spec.imag  # float32, as spec is complex64
         self._group.append(p)
         if self._ref is None:  # the first group: cleaned against its own reference
             self._update_reference()

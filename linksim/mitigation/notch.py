@@ -49,19 +49,32 @@ def _notch_kernel(x, out, active, state, rho, mu1, mu2, alpha):  # pragma: no co
     """Run the active notches over x in cascade. state[m] = [w, rate, e.re, e.im, t.re, t.im, power, min_power,
     start, stop]: w (rad/sample), its rate (rad/sample^2), e = e^{jw}, the tone estimate t, the tone power
     (exponential average with weight alpha), the lowest tone power seen in this call, and the samples of x the
-    notch works on (start <= n < stop: where its tone begins and ends inside the block)."""
+    notch works on (start <= n < stop: where its tone begins and ends inside the block). A cascade of causal
+    filters: each notch runs over the whole block before the next takes its output (the same numbers as sample by
+    sample, with the notch's state in registers)."""
     g = 1.0 - rho
-    m_count = active.shape[0]
-    for n in range(x.shape[0]):
-        xr = np.float64(x[n].real)
-        xi = np.float64(x[n].imag)
-        for m in range(m_count):
-            if not active[m] or n < state[m, 8] or n >= state[m, 9]:
-                continue
-            er = state[m, 2]
-            ei = state[m, 3]
-            pr = state[m, 4]
-            pi_ = state[m, 5]
+    nn = x.shape[0]
+    bre = np.empty(nn)
+    bim = np.empty(nn)
+    for n in range(nn):
+        bre[n] = x[n].real
+        bim[n] = x[n].imag
+    for m in range(active.shape[0]):
+        if not active[m]:
+            continue
+        w = state[m, 0]
+        rate = state[m, 1]
+        er = state[m, 2]
+        ei = state[m, 3]
+        pr = state[m, 4]
+        pi_ = state[m, 5]
+        p = state[m, 6]
+        pmin = state[m, 7]
+        n0 = int(state[m, 8])
+        n1 = min(int(state[m, 9]), nn)
+        for n in range(n0, n1):
+            xr = bre[n]
+            xi = bim[n]
             # t = rho e t_prev + g x
             ur = er * pr - ei * pi_
             ui = er * pi_ + ei * pr
@@ -69,31 +82,38 @@ def _notch_kernel(x, out, active, state, rho, mu1, mu2, alpha):  # pragma: no co
             ti = rho * ui + g * xi
             # phase step of t beyond w: Im(t conj(e t_prev))
             cross = ti * ur - tr * ui
-            p = state[m, 6] + alpha * (tr * tr + ti * ti - state[m, 6])
-            state[m, 6] = p
-            if p < state[m, 7]:
-                state[m, 7] = p
+            p = p + alpha * (tr * tr + ti * ti - p)
+            if p < pmin:
+                pmin = p
             err = cross / (rho * p + 1e-30)
             if err > 0.5:
                 err = 0.5
             elif err < -0.5:
                 err = -0.5
-            rate = state[m, 1] + mu2 * err
-            state[m, 1] = rate
+            rate = rate + mu2 * err
             dw = rate + mu1 * err
-            state[m, 0] += dw
+            w += dw
             # e <- e e^{j dw} (second order), renormalised
             cr = 1.0 - 0.5 * dw * dw
             nr = er * cr - ei * dw
             ni = er * dw + ei * cr
             k = 1.5 - 0.5 * (nr * nr + ni * ni)
-            state[m, 2] = nr * k
-            state[m, 3] = ni * k
-            state[m, 4] = tr
-            state[m, 5] = ti
-            xr -= tr
-            xi -= ti
-        out[n] = complex(xr, xi)
+            er = nr * k
+            ei = ni * k
+            pr = tr
+            pi_ = ti
+            bre[n] = xr - tr
+            bim[n] = xi - ti
+        state[m, 0] = w
+        state[m, 1] = rate
+        state[m, 2] = er
+        state[m, 3] = ei
+        state[m, 4] = pr
+        state[m, 5] = pi_
+        state[m, 6] = p
+        state[m, 7] = pmin
+    for n in range(nn):
+        out[n] = complex(bre[n], bim[n])
 
 
 @dataclass
@@ -252,9 +272,16 @@ class NotchBank:
     def _ends(self, x: np.ndarray) -> None:
         """A notch whose tone stops inside the block stops with it (a resonator left running would ring on for
         its memory, some hundreds of samples of the tone it no longer has), and is released after the block."""
+        last = slice(x.size - PRESENCE_SAMPLES, x.size)
         for m in np.flatnonzero(self._active):
             w, rate = self._state[m, 0], self._state[m, 1]
-            pres = self._presence(x, w / (2 * np.pi), rate / (2 * np.pi)) > PRESENCE_FRACTION * self._state[m, 6]
+            f0, r = w / (2 * np.pi), rate / (2 * np.pi)
+            floor = PRESENCE_FRACTION * self._state[m, 6]
+            nl = self._n[last]  # the usual case first: the tone is still there in the last sub-block
+            c = complex(np.mean(x[last] * np.exp(-2j * np.pi * (f0 * nl + 0.5 * r * nl * nl))))
+            if c.real * c.real + c.imag * c.imag > floor:
+                continue
+            pres = self._presence(x, f0, r) > floor
             if not pres[-1]:
                 on = np.flatnonzero(pres)
                 self._state[m, 9] = (on[-1] + 1) * PRESENCE_SAMPLES if on.size else 0.0
