@@ -26,6 +26,7 @@ PATTERNS = ("S.465", "S.580", "AP8")
 PROPAGATION_MODES = ("statistical", "timeseries", "clear_sky")
 FADING_MODELS = ("none", "rician", "loo", "lutz")
 EVENT_TYPES = ("wet_antenna", "wet_radome", "snow")
+MAX_TIMELINE_ROWS = 5_000_000
 
 
 def _modcod_check(v: str) -> str | None:
@@ -310,8 +311,9 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
         raise ScenarioError("scenario.start", f"not an ISO 8601 UTC time: {meta.start!r} ({e})", source) from None
     if meta.step_s > meta.duration_s:
         raise ScenarioError("scenario.step_s", f"{meta.step_s} is longer than duration_s {meta.duration_s}", source)
-    if meta.duration_s / meta.step_s > 5_000_000:
-        raise ScenarioError("scenario.step_s", "more than 5 million timeline rows: use a longer step", source)
+    if meta.duration_s / meta.step_s > MAX_TIMELINE_ROWS:
+        raise ScenarioError("scenario.step_s", f"duration_s / step_s is more than {MAX_TIMELINE_ROWS} timeline rows: "
+                            f"use a longer step", source)
     site = build(Site, d["site"], "site", source)
     terminal = build(Terminal, d["terminal"], "terminal", source)
     if terminal.noise_temp_k is None and terminal.noise_figure_db is None:
@@ -405,22 +407,43 @@ def _check_track(track: list[list[float]], key: str, source: str | None) -> None
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read and validate a scenario file. Missing file, bad TOML and bad fields raise ScenarioError/InputError."""
+    """Read and validate a scenario file. Missing file, bad TOML and bad fields raise ScenarioError/InputError.
+
+    The file is read as bounded UTF-8 text (linksim.files.read_text: a FIFO, a device, binary or huge content is
+    refused up front). A bad value that came from `overrides` is named by the override's key as it was given
+    (`jammer.0.js_db (override)`), not by the file's."""
+    from ..files import FileError, read_text
+
     p = Path(path)
     src = str(p)
     try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise ScenarioError("(file)", "no such scenario file", src) from None
-    except OSError as e:
-        raise ScenarioError("(file)", f"cannot read: {e.strerror}", src) from None
+        text = read_text(p)
+    except FileError as e:
+        raise ScenarioError("(file)", "no such scenario file" if e.problem == "no such file" else e.problem,
+                            src) from None
     try:
         d = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError("(toml)", f"not valid TOML: {e}", src) from None
     if overrides:
         d = apply_overrides(d, overrides, src)
+        try:
+            return scenario_from_dict(d, src)
+        except ScenarioError as e:
+            typed = {_dotted_key(k): k for k in overrides}.get(e.key)
+            if typed is None:
+                raise
+            raise ScenarioError(f"{typed} (override)", e.problem, src) from None
     return scenario_from_dict(d, src)
+
+
+def _dotted_key(override: str) -> str:
+    """'jammer.0.js_db' -> 'jammer[0].js_db', the way scenario errors name keys."""
+    parts = override.split(".")
+    out = parts[0]
+    for p in parts[1:]:
+        out += f"[{p}]" if p.isdigit() else f".{p}"
+    return out
 
 
 def apply_overrides(d: dict[str, Any], overrides: dict[str, Any], source: str | None = None) -> dict[str, Any]:
