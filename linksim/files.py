@@ -151,6 +151,8 @@ class AtomicOutput:
             st = os.stat(target)
         except FileNotFoundError:
             st = None
+        except NotADirectoryError:
+            raise FileError(path, "a part of the path is not a directory", what) from None
         except OSError as e:
             raise FileError(path, f"cannot write ({e.strerror})", what) from None
         if st is not None and _kind(st.st_mode) is not None:

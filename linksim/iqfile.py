@@ -334,7 +334,8 @@ class IQReader:
         peak = 0.0
         n = 0
         for c in self:
-            p2 = c.real.astype(np.float64) ** 2 + c.imag.astype(np.float64) ** 2
+            with np.errstate(invalid="ignore", over="ignore"):  # random bytes: signalling NaNs, huge values
+                p2 = c.real.astype(np.float64) ** 2 + c.imag.astype(np.float64) ** 2
             bad = ~np.isfinite(p2) | (p2 > max_abs * max_abs)
             if bad.any():
                 i = int(np.argmax(bad))

@@ -191,9 +191,11 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
     if not isinstance(d["base"], str) or not d["base"]:
         raise InputError(f"{src}: base: expected a path to a scenario file")
     base_path = (spec_path.parent / d["base"]).resolve()
-    if not base_path.is_file():
-        raise InputError(f"{src}: base: no such scenario file {d['base']!r} (looked at {base_path})")
-    _, base_table = _read_toml(base_path, "scenario")
+    try:
+        _, base_table = read_toml(base_path)
+    except FileError as e:
+        problem = "no such scenario file" if e.problem == "no such file" else e.problem
+        raise InputError(f"{src}: base: {problem} {d['base']!r} (looked at {base_path})") from None
     try:
         base_scenario = scenario_from_dict(copy.deepcopy(base_table), str(base_path))
     except ScenarioError as e:

@@ -67,7 +67,7 @@ def load_with_options(args: argparse.Namespace):
         return load_scenario(args.scenario, overrides)
     except ScenarioError as e:
         opt = given.get(e.key)
-        if opt is None and e.key == "scenario.step_s" and given:  # too many rows: the two together
+        if e.key.startswith("scenario.step_s") and "rows" in e.problem and given:  # the two together
             opt = " and ".join(given.values())
         if opt is None:
             raise
