@@ -23,10 +23,12 @@ import sys
 import time
 import traceback
 
+_HASHES: dict[tuple[int, int, int, int], str] = {}  # (inode, size, mtime_ns, ctime_ns) -> content hash
+
 
 def snapshot(root: str = ".") -> dict[str, str]:
-    """{relative path: "file SIZE SHA256" (files over 1 MiB: SIZE and mtime) | "dir" | "fifo" | "link -> TARGET" |
-    "other"} (FIFOs are never opened)."""
+    """{relative path: "file SIZE SHA256" | "dir" | "fifo" | "link -> TARGET" | "other"} (FIFOs are never opened;
+    a file whose inode, size, mtime and ctime are unchanged is not hashed again)."""
     out: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         for name in sorted(dirnames + filenames):
@@ -35,13 +37,15 @@ def snapshot(root: str = ".") -> dict[str, str]:
             st = os.lstat(p)
             if stat.S_ISLNK(st.st_mode):
                 out[rel] = f"link -> {os.readlink(p)}"
-            elif stat.S_ISREG(st.st_mode) and st.st_size > 1 << 20:  # big fixtures: a write changes mtime
-                out[rel] = f"file {st.st_size} mtime {st.st_mtime_ns}"
             elif stat.S_ISREG(st.st_mode):
-                h = hashlib.sha256()
-                with open(p, "rb") as f:
-                    h.update(f.read())
-                out[rel] = f"file {st.st_size} {h.hexdigest()[:16]}"
+                key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                if key not in _HASHES:
+                    h = hashlib.sha256()
+                    with open(p, "rb") as f:
+                        while b := f.read(1 << 20):
+                            h.update(b)
+                    _HASHES[key] = h.hexdigest()[:16]
+                out[rel] = f"file {st.st_size} {_HASHES[key]}"
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = "dir"
             elif stat.S_ISFIFO(st.st_mode):

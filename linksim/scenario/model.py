@@ -19,7 +19,7 @@ from typing import Any
 
 from ..dbmath import noise_figure_to_temp_k
 from ..errors import InputError, ScenarioError
-from .schema import build, spec, to_table
+from .schema import build, did_you_mean, spec, to_table
 
 JAMMER_TYPES = ("cw", "barrage", "partial_band", "multitone", "swept", "pulsed", "follower", "modulated")
 PATTERNS = ("S.465", "S.580", "AP8")
@@ -298,7 +298,8 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
         raise ScenarioError("(top level)", "expected a TOML table", source)
     for k in d:
         if k not in SECTION_KEYS:
-            raise ScenarioError(k, f"unknown section (allowed: {', '.join(SECTION_KEYS)})", source)
+            raise ScenarioError(k, f"unknown section{did_you_mean(k, SECTION_KEYS)} (allowed: "
+                                f"{', '.join(SECTION_KEYS)})", source)
     for k in ("scenario", "site", "terminal", "satellite", "carrier"):
         if k not in d:
             raise ScenarioError(k, "required section is missing", source)
@@ -452,7 +453,7 @@ def apply_overrides(d: dict[str, Any], overrides: dict[str, Any], source: str | 
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         if parts[0] not in SECTION_KEYS:
-            raise ScenarioError(dotted, f"unknown section {parts[0]!r}", source)
+            raise ScenarioError(dotted, f"unknown section {parts[0]!r}{did_you_mean(parts[0], SECTION_KEYS)}", source)
         node: Any = out
         for i, part in enumerate(parts[:-1]):
             if isinstance(node, list):
