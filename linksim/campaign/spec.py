@@ -59,6 +59,8 @@ MAX_POINTS = 100_000
 
 # Run options, with their checks (value -> problem or None): those of linksim.run.run_scenario (linksim.run.options).
 _RUN_CHECKS: dict[str, Callable[[Any], str | None]] = dict(RUN_OPTION_CHECKS)
+# Run options every runner takes (the others only if the runner has the keyword).
+_COMMON_RUN_KEYS = ("duration_s", "seed", "acm")
 # Runner keywords the campaign sets itself, or that only a hardware run takes.
 _RESERVED_RUN_KEYS = ("scenario", "out_dir", *NOT_USER_OPTIONS)
 
@@ -210,8 +212,8 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
             raise InputError(f"{src}: {where}: {key!r} is an option of a single hardware run, not of a campaign")
         if key in _RESERVED_RUN_KEYS:
             raise InputError(f"{src}: {where}: {key!r} is set by the campaign itself")
-        if key not in _RUN_CHECKS and key not in kw_names and not var_kw:
-            allowed = sorted((set(_RUN_CHECKS) | kw_names) - set(_RESERVED_RUN_KEYS))
+        if key not in _COMMON_RUN_KEYS and key not in kw_names and not var_kw:
+            allowed = sorted((set(_COMMON_RUN_KEYS) | kw_names) - set(_RESERVED_RUN_KEYS))
             raise InputError(f"{src}: {where}: unknown run option {key!r} (the runner {runner} takes: "
                              f"{', '.join(allowed)}; scenario keys are dotted, e.g. carrier.modcod)")
 

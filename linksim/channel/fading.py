@@ -37,6 +37,7 @@ from scipy.special import ndtr
 
 from ..errors import FieldError, InputError, check_number
 from .noise import complex_normal, standard_normal, stream_key
+from .spec_list import parse_spec_list
 
 SAMPLES_PER_DOPPLER_PERIOD = 32
 FIR_TAPS = 8192
@@ -401,25 +402,18 @@ def parse_fading(spec: str, sample_rate_hz: float | None = None) -> RicianFading
     else:
         raise InputError(f"{head}: unknown model '{kind}' (rician, rayleigh, loo, lutz)")
     names = list(cls.__dataclass_fields__)
+    text, typed = parse_spec_list(rest, head, alias)
     kw: dict[str, float] = {}
-    typed: dict[str, str] = {}
-    for item in filter(None, (s.strip() for s in rest.split(","))):
-        key, eq, val = item.partition("=")
-        key = key.strip()
-        if not eq or not key:
-            raise InputError(f"{head}: '{item}' is not NAME=VALUE")
-        name = alias.get(key, key)
+    for name, val in text.items():
+        key = typed[name]
         if name not in names or (kind == "rayleigh" and name == "k_factor"):
             usable = [n for n in names if not (kind == "rayleigh" and n == "k_factor")]
             extra = " (K)" if alias and kind != "rayleigh" else ""
             raise InputError(f"{head}: {kind} has no parameter '{key}' (its parameters: {', '.join(usable)}{extra})")
-        if name in kw:
-            raise InputError(f"{head}: {key}: given twice")
         try:
             kw[name] = float(val)
         except ValueError:
-            raise InputError(f"{head}: {key}: '{val.strip()}' is not a number") from None
-        typed[name] = key
+            raise InputError(f"{head}: {key}: '{val}' is not a number") from None
     if kind == "rayleigh":
         kw["k_factor"] = 0.0
     missing = [f for f, d in cls.__dataclass_fields__.items() if d.default is MISSING and f not in kw]

@@ -52,6 +52,7 @@ from scipy.signal import firwin
 
 from ..errors import FieldError, InputError, check_number
 from .noise import GAMMA, _mix, complex_normal, stream_key
+from .spec_list import parse_spec_list
 
 _TONE_BLOCK = 1024
 NOISE_BATCH = 1 << 15
@@ -694,18 +695,7 @@ def parse_jammer(spec: str, sample_rate_hz: float | None = None):
     from .core import JammerSpec
 
     head = f"jammer '{spec}'"
-    typed: dict[str, str] = {}  # field name -> the key the user typed for it
-    kw: dict[str, str] = {}
-    for item in filter(None, (s.strip() for s in spec.split(","))):
-        k, eq, v = item.partition("=")
-        k = k.strip()
-        if not eq or not k:
-            raise InputError(f"{head}: '{item}' is not NAME=VALUE")
-        name = _KEY_ALIASES.get(k, k)
-        if name in kw:
-            raise InputError(f"{head}: {k}: given twice" + (f" (as {typed[name]})" if typed[name] != k else ""))
-        kw[name] = v.strip()
-        typed[name] = k
+    kw, typed = parse_spec_list(spec, head, _KEY_ALIASES)  # typed: field name -> the key as the user typed it
     kind = kw.pop("type", None)
     if kind is None:
         raise InputError(f"{head}: type is missing (one of {', '.join(JAMMER_TYPES)})")
