@@ -3,8 +3,8 @@ TS packets end to end: the TS it writes is, byte for byte, a contiguous run of t
 
 from __future__ import annotations
 
+import ast
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -37,9 +37,11 @@ def test_loopback_grc_runs_and_decodes(gr, tmp_path):
     from linksim.dvbs2.tx import random_ts_packets
     from linksim.gr.link import PACKETS_PER_BLOCK
 
-    seeds = re.findall(r"scenario_transmit\([^)]*seed=(\d+)", src.replace("\n", " "))
-    assert len(seeds) == 1, "the flowgraph's transmit chain and its seed"
-    seed = int(seeds[0])
+    calls = [n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call)
+             and getattr(n.func, "attr", getattr(n.func, "id", "")) == "scenario_transmit"]
+    assert len(calls) == 1, "the flowgraph has one transmit chain"
+    seed_arg = ([kw.value for kw in calls[0].keywords if kw.arg == "seed"] or calls[0].args[3:4])
+    seed = ast.literal_eval(seed_arg[0]) if seed_arg else 1  # scenario_transmit's default seed
     sent = np.frombuffer(b"".join(random_ts_packets(PACKETS_PER_BLOCK, seed=seed * 1_000_003 + b)
                                   for b in range(30)), dtype=np.uint8).reshape(-1, 188)
     assert len(np.unique(sent[:, 4:], axis=0)) == len(sent)  # random payloads: a packet's place is unambiguous
