@@ -89,7 +89,7 @@ for cmd, base in (("channel", [*CH[:1], "--in"]), ("rx", RX)):
     for f, says in (("fifo.cf32", "FIFO"), ("zero.cf32", "character device"), ("dir.cf32", "directory"),
                     ("missing.cf32", "no such file"), ("odd.cf32", "whole number of complex samples"),
                     ("nan.cf32", "NaN or infinite"), ("inf.cf32", "NaN or infinite"), ("big.cf32", "magnitude"),
-                    ("rand.cf32", "rand.cf32"), ("bad.sigmf-meta", "core:sha512"),
+                    ("rand.cf32", "rand.cf32"), ("empty.cf32", "no samples"), ("bad.sigmf-meta", "core:sha512"),
                     ("garbage.sigmf-meta", "not readable SigMF"), ("list.sigmf-meta", "not SigMF metadata"),
                     ("nanrate.sigmf-meta", "core:sample_rate"), ("strch.sigmf-meta", "core:num_channels"),
                     ("nodata.sigmf-meta", "no such SigMF data file"), ("hb.sigmf-meta", "header_bytes"),
@@ -257,6 +257,7 @@ FADINGS = [
                                                                "shadow_corr_s"),
     ("rayleigh:K=3,doppler_hz=10", "'K'"), ("nakagami:m=2", "nakagami"), ("rician:K=4", "doppler_hz"),
     ("rician:doppler_hz", "not NAME=VALUE"), ("rician:K=4,doppler_hz=x", "'x' is not a number"),
+    ("", "unknown model ''"), ("rician:K=4,K=5,doppler_hz=10", "given twice"),
 ]
 CASES += [case(f"jammer-{i}-{spec}", [*CH, "--jammer", spec], spec, says) for i, (spec, says) in enumerate(JAMMERS)]
 CASES += [case(f"fading-{i}-{spec}", [*CH, "--fading", spec], spec, says) for i, (spec, says) in enumerate(FADINGS)]
@@ -315,6 +316,7 @@ def _make_files(d: Path) -> None:
     rng = np.random.default_rng(7)
     (d / "rand.cf32").write_bytes(rng.integers(0, 256, 80_000, dtype=np.uint8).tobytes())
     (d / "odd.cf32").write_bytes(b"123")
+    (d / "empty.cf32").write_bytes(b"")
     (d / "exists.cf32").write_bytes(b"an existing output, kept as it is")
     # SigMF recordings: data changed after recording, broken metadata
     meta = json.loads((d / "rec.sigmf-meta").read_text())

@@ -90,7 +90,7 @@ def check_args(args: argparse.Namespace, fs: float, n_samples: int) -> None:
     check_seed("--seed", args.seed)
     for spec in args.jammer:
         parse_jammer(spec, fs)
-    if args.fading:
+    if args.fading is not None:
         parse_fading(args.fading, fs)
     if args.scenario:
         from ..scenario.model import load_scenario
@@ -129,7 +129,7 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
     from ..channel.jammers import parse_jammer
 
     jams = [parse_jammer(s, fs) for s in args.jammer]
-    fading = parse_fading(args.fading, fs) if args.fading else None
+    fading = parse_fading(args.fading, fs) if args.fading is not None else None
     duration = max(n_samples / fs, 1e-9)
     if args.scenario:
         from ..budget.timeline import compute_timeline

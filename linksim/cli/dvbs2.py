@@ -270,6 +270,8 @@ def run_rx(args: argparse.Namespace) -> int:
     check_int_option("--max-iter", args.max_iter, *MAX_ITER)
     path = Path(args.infile)
     reader = IQReader(path, chunk_samples=1 << 20, what="--in")  # raw .cf32 or a SigMF recording (linksim hw)
+    if reader.n_samples == 0:
+        raise InputError(f"--in {args.infile}: no samples")
     per: dict[str, dict] = {}
     total = {"frames": 0, "ok": 0, "ts_packets": 0, "samples": 0}
     with ExitStack() as stack:
