@@ -210,6 +210,8 @@ CASES += [
     case("key-budget-set-duration", [*BUDGET, "--set", "scenario.duration_s=1e12"], "scenario.duration_s"),
     case("key-budget-set-unknown", [*BUDGET, "--set", "jammer.0.duty=0.5"], "jammer.0.duty", "unknown key"),
     case("key-budget-set-not-kv", [*BUDGET, "--set", "nokey"], "--set", "KEY=VALUE"),
+    case("key-budget-set-track-lon", [*BUDGET, "--set", "jammer.0.track=[[0,70,1e9,0],[10,70,15,0]]"],
+         "jammer[0].track[0]", "longitude"),
 ]
 # jammer and fading specs: every field, named as typed
 JAMMERS = [

@@ -403,7 +403,12 @@ def _check_track(track: list[list[float]], key: str, source: str | None) -> None
         if row[0] <= last:
             raise ScenarioError(f"{key}[{i}]", "track times must increase", source)
         if not -90.0 <= row[1] <= 90.0:
-            raise ScenarioError(f"{key}[{i}]", f"latitude {row[1]} is out of range", source)
+            raise ScenarioError(f"{key}[{i}]", f"latitude {row[1]} is out of range (must be in [-90, 90])", source)
+        if not -180.0 <= row[2] <= 360.0:
+            raise ScenarioError(f"{key}[{i}]", f"longitude {row[2]} is out of range (must be in [-180, 360])", source)
+        if not -500.0 <= row[3] <= 40_000.0:
+            raise ScenarioError(f"{key}[{i}]", f"altitude {row[3]} m is out of range (must be in [-500, 40000])",
+                                source)
         last = row[0]
 
 
