@@ -173,6 +173,15 @@ NUMBERS = {
     "rx": ([*RX, "in.cf32"], {
         "--sps": ["1", "nan", "inf", "1e9"], "--gold-code": ["-5", "999999999"], "--max-iter": ["0", "100000000"],
     }),
+    "rx-fft": ([*RX, "in.cf32", "--excision", "fft"], {
+        "--fft-size": ["0", "1000", "131072", "nan"], "--excision-threshold-db": ["nan", "inf", "1", "100"],
+    }),
+    "rx-notch": ([*RX, "in.cf32", "--excision", "notch"], {
+        "--notch-max": ["0", "33"], "--notch-bw-t": ["nan", "0", "1"], "--notch-threshold-db": ["nan", "3"],
+    }),
+    "rx-blank": ([*RX, "in.cf32", "--blanking", "pulse"], {
+        "--blanking-threshold-db": ["nan", "-inf", "2"], "--blanking-guard": ["-1", "5000"],
+    }),
     "ber": (BER, {
         "--esn0-db": ["nan", "inf", "-inf", "1e6", "-1e6"], "--frames": ["0", "10000000000"],
         "--sps": ["1", "100000"], "--cfo-hz": ["nan", "5e6", "5e5", "-5e5"],
