@@ -145,7 +145,7 @@ def test_array_scenario_keys_are_checked(tmp_path):
         load_scenario(SCENARIO, {"terminal.array.elements": 17})
     with pytest.raises(ScenarioError, match="nulling"):
         load_scenario(SCENARIO, {"terminal.array.nulling": "lms"})
-    with pytest.raises(ScenarioError, match=r"jammer\[0\].azimuth_deg"):
+    with pytest.raises(ScenarioError, match=r"jammer(\[0\]|\.0)\.azimuth_deg"):
         load_scenario(SCENARIO, {"jammer.0.elevation_deg": None} | {"jammer.0.azimuth_deg": 10.0})
 
 
