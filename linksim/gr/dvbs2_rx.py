@@ -6,10 +6,12 @@ give no packets. Every PLFRAME, failed ones included, publishes a PMT dictionary
 with the keys sample_index, modcod, frame, pilots, ldpc_iterations, bch_corrected, ok, esn0_est_db, cfo_cyc,
 payload_bytes, ts_packets, ts_crc_errors.
 
-A frame leaves the receiver as soon as its last sample (plus the matched filter's delay, some 30 samples) has
-arrived. At the end of a finite stream GNU Radio gives a Python block no end-of-input call: the frames still in
-the filters are published (messages only) when the flowgraph stops. Append 100 zero samples to a finite
-recording to have its last frame's TS packets on the output too.
+The receiver works on blocks of `Receiver.BLOCK_SYMBOLS` symbols' worth of samples cut at fixed input indices
+(so its reports do not depend on how GNU Radio chunks the stream): a frame leaves it once the block holding its
+last sample (plus the matched filter's delay, some 30 samples) has arrived. At the end of a finite stream GNU
+Radio gives a Python block no end-of-input call: the frames still inside are published (messages only) when the
+flowgraph stops. Append BLOCK_SYMBOLS x sps zero samples to a finite recording to have its last frame's TS
+packets on the output too.
 """
 
 from __future__ import annotations
