@@ -47,14 +47,10 @@ def frames(path) -> list[dict]:
 
 
 def same_frames(a: list[dict], b: list[dict]) -> None:
+    # the receiver's reports do not depend on how the stream is cut (ZeroMQ messages here, GNU Radio buffers
+    # in process): every field is identical, Es/N0 estimates and LDPC iterations included
     assert len(a) == len(b) > 10
-    for fa, fb in zip(a, b, strict=True):
-        for k in ("time_s", "sample_index", "modcod", "ok", "found"):
-            assert fa[k] == fb[k], k
-        # the receiver sums in float32 over whatever chunks GNU Radio hands it: its LLRs differ in the last bits,
-        # which can move the LDPC decoder's early stop by an iteration and the MER estimate by 1e-4 dB
-        assert abs(int(fa["ldpc_iterations"]) - int(fb["ldpc_iterations"])) <= 2
-        assert float(fa["esn0_est_db"]) == pytest.approx(float(fb["esn0_est_db"]), abs=1e-3)
+    assert a == b
 
 
 @pytest.mark.usefixtures("gr")

@@ -27,10 +27,13 @@ DEFAULT_STEP_DB = 0.25
 
 
 def range_from_model(model: str) -> float | None:
-    """Maximum attenuation (dB) from a Mini-Circuits model name (`RCDAT-6000-110` -> 110.0), None if
-    unknown."""
-    m = re.search(r"-(\d+(?:\.\d+)?)(?:[A-Z]*)$", model.strip())
-    return float(m.group(1)) if m else None
+    """Maximum attenuation (dB) from a Mini-Circuits model name, None if unknown: the last number of the name
+    (`RCDAT-6000-110` -> 110.0, `RUDAT-13G-90` -> 90.0), with Mini-Circuits' `R` for a decimal point
+    (`ZX76-31R75PP+` -> 31.75)."""
+    m = re.search(r"-(\d+(?:\.\d+)?)(?:R(\d+))?(?:-?[A-Z]*\+?)$", model.strip())
+    if not m:
+        return None
+    return float(m.group(1) + (f".{m.group(2)}" if m.group(2) else ""))
 
 
 @dataclass

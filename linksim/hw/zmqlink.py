@@ -186,7 +186,7 @@ class IQSender:
                     pass
                 if self.pattern == "pubsub":
                     time.sleep(0.05)
-        self._sock.close()
+        self._sock.close(linger=0 if self.aborted.is_set() else None)  # aborted: drop what is queued
 
 
 class IQReceiver:

@@ -61,6 +61,8 @@ class LabGuard:
         self.rotators: list[Any] = []
         self._mutes: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._safe_lock = threading.Lock()  # one make_safe at a time (signal thread, main thread, atexit)
+        self._closed = False
         self.say = say or (lambda msg: sys.stderr.write(f"linksim: {msg}\n"))
         self.safe_count = 0
         self.failures: list[str] = []
@@ -79,7 +81,14 @@ class LabGuard:
         return not (self.attenuators or self.rotators or self._mutes)
 
     def make_safe(self) -> list[str]:
-        """TX muted, attenuators at maximum, rotators stopped. Returns what could not be done (and says it)."""
+        """TX muted, attenuators at maximum, rotators stopped. Returns what could not be done (and says it).
+        Nothing to do once closed (close() made it safe and released the devices)."""
+        with self._safe_lock:
+            if self._closed:
+                return []
+            return self._make_safe()
+
+    def _make_safe(self) -> list[str]:
         with self._lock:
             mutes, atts, rots = list(self._mutes), list(self.attenuators), list(self.rotators)
         problems = []
@@ -107,12 +116,16 @@ class LabGuard:
 
     def close(self) -> None:
         """Make safe, then release the devices' links."""
-        self.make_safe()
-        for dev in [*self.attenuators, *self.rotators]:
-            try:
-                dev.transport.close()
-            except Exception:  # noqa: BLE001 - closing a dead link must not raise
-                pass
+        with self._safe_lock:
+            if self._closed:
+                return
+            self._make_safe()
+            self._closed = True
+            for dev in [*self.attenuators, *self.rotators]:
+                try:
+                    dev.transport.close()
+                except Exception:  # noqa: BLE001 - closing a dead link must not raise
+                    pass
 
 
 class Supervisor:
