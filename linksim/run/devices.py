@@ -61,7 +61,7 @@ class Devices:
                 if fc is not None and not prof.is_pseudo:
                     prof.check_frequency(fc)
             except InputError as e:
-                opt = "--center-freq" if "freq" in str(e) else f"--{direction}"
+                opt = f"--center-freq {fc:g}" if "frequency" in str(e) else f"--{direction} {name}"
                 raise InputError(f"{opt}: {e}") from None
         att = self.attenuator
         if att is not None and not att.min_db <= self.attenuation_base_db <= att.max_db:
