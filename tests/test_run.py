@@ -83,7 +83,15 @@ def test_barrage_measured_esn0_tracks_cnij(tmp_path):
 def test_jammer_breaks_ccm_and_acm_steps_down(tmp_path):
     """The horizon-jammer scenario at t = 250 s: 8PSK 3/4 (CCM) fails, ACM moves to a QPSK MODCOD that closes."""
     ccm = load_scenario("scenarios/arctic-horizon-jammer-ccm.toml")
-    sm = run_scenario(ccm, tmp_path / "ccm", every_s=250.0, dwell_s=1.0, seed=5, report=False)
+    lines: list[str] = []
+    sm = run_scenario(ccm, tmp_path / "ccm", every_s=250.0, dwell_s=1.0, seed=5, report=False,
+                      progress=lines.append)
+    # each stretch's line gives that stretch's figures, not the run's running totals (which would say FER 0.5
+    # for the jammed second stretch)
+    stretch_lines = [ln for ln in lines if ln.startswith("stretch ")]
+    assert len(stretch_lines) == 3
+    assert "FER 0.000" in stretch_lines[0] and "FER 1.000" in stretch_lines[1] and "goodput 0.0 kb/s" in \
+        stretch_lines[1] and "FER 0.000" in stretch_lines[2]
     rows = read_csv(tmp_path / "ccm" / "measured.csv")
     jammed = [r for r in rows if 250.0 <= float(r["time_s"]) < 450.0]
     clear = [r for r in rows if float(r["time_s"]) < 200.0 or float(r["time_s"]) >= 450.0]

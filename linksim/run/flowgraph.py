@@ -69,16 +69,18 @@ class Fault:
         if self.error is not None:
             raise self.error
 
-    def thread(self, target: Callable[[], None], name: str) -> threading.Thread:
+    def thread(self, target: Callable[[], None], name: str, prefix: bool = True) -> threading.Thread:
         """A daemon thread whose exception becomes this fault (instead of a traceback on stderr), its message
-        prefixed with `name` (e.g. "attenuator: <url>: link lost")."""
+        prefixed with `name` (e.g. "attenuator: <url>: link lost") unless `prefix` is False."""
 
         def run() -> None:
             try:
                 target()
             except LinksimError as e:
-                err = LinksimError(f"{name}: {e}")
-                err.exit_code = e.exit_code
+                err = e
+                if prefix:
+                    err = LinksimError(f"{name}: {e}")
+                    err.exit_code = e.exit_code
                 self.record(err, name)
             except BaseException as e:  # noqa: BLE001 - everything a helper thread raises ends the run cleanly
                 self.record(e, name)

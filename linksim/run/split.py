@@ -70,8 +70,9 @@ def _send(sock: zmq.Socket, msg: dict[str, Any], timeout_s: float, what: str) ->
             return
         except zmq.Again:
             if time.monotonic() > deadline:
-                raise DeviceError(f"split run: {what} not taking control messages for {timeout_s:g} s "
-                                  "(gone?)") from None
+                where = sock.getsockopt_string(zmq.LAST_ENDPOINT) or "its control socket"
+                raise DeviceError(f"split run: {what} took no control message on {where} for {timeout_s:g} s "
+                                  "(not running, or gone?)") from None
             sock.poll(int(POLL_S * 1000), zmq.POLLOUT)
 
 
@@ -149,7 +150,7 @@ def run_tx_half(s: Scenario, link: SplitLink, *, duration_s: float | None = None
                         loop.finish()
                         rx_final.set()
 
-            ctl = fault.thread(control, "split run control")
+            ctl = fault.thread(control, "split run control", prefix=False)
             ctl.start()
             try:
                 FlowgraphRun(tb, [txc, sink], stop_ev, fault=fault, before_stop=loop.finish).run()
