@@ -38,7 +38,7 @@ def free_base_port() -> int:
 def start_tx(scenario: str, base: int, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "linksim", "run", scenario, "--role", "tx", "--link", f"tcp://127.0.0.1:{base}",
-         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--link-timeout", "120", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def frames(path) -> list[dict]:
@@ -64,8 +64,9 @@ def test_split_equals_in_process(tmp_path, scenario, start, acm):
     opts = ["--start", str(start), "--duration", "0.8", "--seed", "11", "--acm" if acm else "--ccm"]
     tx = start_tx(scenario, base, *opts)
     try:
+        # a generous link timeout: on a loaded machine the TX half may take longer than 30 s to start
         sm = run_rx_half(s, tmp_path / "split", SplitLink.on_host("127.0.0.1", base), start_s=start,
-                         duration_s=0.8, seed=11, acm=acm, report=False)
+                         duration_s=0.8, seed=11, acm=acm, report=False, link_timeout_s=120.0)
         out, err = tx.communicate(timeout=300)
     finally:
         tx.kill()
@@ -86,7 +87,8 @@ def test_split_run_reports_dropped_samples(tmp_path):
     try:
         r = subprocess.run(
             [sys.executable, "-m", "linksim", "run", scenario, "--role", "rx", "--link", f"tcp://127.0.0.1:{base}",
-             "--duration", "0.8", "--seed", "5", "--out", str(tmp_path), "--no-report", "--json"],
+             "--duration", "0.8", "--seed", "5", "--out", str(tmp_path), "--no-report", "--json",
+             "--link-timeout", "120"],
             capture_output=True, text=True, timeout=300)
         tx.communicate(timeout=120)
     finally:

@@ -169,8 +169,10 @@ class FlowgraphRun:
 
     def run(self) -> str:
         ended = False
+        self._started = False
         try:
             self.tb.start()
+            self._started = True
 
             def waiter() -> None:
                 self.tb.wait()
@@ -206,7 +208,7 @@ class FlowgraphRun:
             for a in self.aborts:
                 a()
             self.tb.stop()
-            if not self.done.wait(STOP_TIMEOUT_S):
+            if self._started and not self.done.wait(STOP_TIMEOUT_S):
                 _abandoned.append(self.tb.name() if hasattr(self.tb, "name") else "flowgraph")
 
 

@@ -264,7 +264,7 @@ def _run_stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, sink: St
             sink.emit(rows, bins)
 
     def tick() -> None:
-        acct.add_log(txc.tx.frame_log)
+        acct.take_log(txc.tx.frame_log)
         hand_out(*acct.settle())
         stall.check(receiver._samples_in)  # noqa: SLF001
         sink.show(receiver._samples_in / st.n_samples)  # noqa: SLF001
@@ -284,7 +284,7 @@ def _run_stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, sink: St
     except KeyboardInterrupt:
         outcome = "interrupted"
     except LinksimError:
-        acct.add_log(txc.tx.frame_log)
+        acct.take_log(txc.tx.frame_log)
         hand_out(*acct.cut())
         _note_cut(state, st, acct)
         raise
@@ -296,12 +296,13 @@ def _run_stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, sink: St
         if devices is not None and devices.guard is not None:
             devices.guard.clear_mutes()
         if rec is not None:
-            rec.finalize({"frames_sent": len(txc.tx.frame_log), "complete": outcome == "complete"})
+            acct.take_log(txc.tx.frame_log)
+            rec.finalize({"frames_sent": acct.frames_logged, "complete": outcome == "complete"})
             state.notes.append(f"receiver input of stretch {st.k} recorded to {rec.base}.sigmf-meta")
         if devices is not None and dev_tx is not None:
             devices.metadata = [dev_tx.metadata(), dev_rx.metadata()]
     state.sim_symbols += receiver._samples_in / st.sps  # noqa: SLF001
-    acct.add_log(txc.tx.frame_log)
+    acct.take_log(txc.tx.frame_log)
     if outcome == "complete":
         hand_out(*acct.settle(final=True))
     else:
@@ -441,8 +442,9 @@ def write_run(plan: RunPlan, out: Path, one_stretch: Callable[[int, RunState, St
     t_start = time.monotonic()
     interrupted = False
     error: BaseException | None = None
-    # progress: simulated seconds over the whole run (lead-ins and tails included)
-    total_sim = sum(plan.stretch(k)[0].n_samples / plan.stretch(k)[0].fs for k in range(len(stretches)))
+    # progress: simulated seconds over the whole run (each stretch's lead-in and tail as the first one's)
+    extra_s = (lambda st0: st0.n_samples / st0.fs - (st0.t1_s - st0.t0_s))(plan.stretch(0)[0]) if stretches else 0.0
+    total_sim = sum(t1 - t0 + extra_s for t0, t1 in stretches)
     sim_done = [0.0]
 
     def write_summary(st: str) -> dict[str, Any]:

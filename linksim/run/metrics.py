@@ -108,6 +108,7 @@ class StretchAccount:
         self._sym_s = 1.0 / s.carrier.symbol_rate_baud
         self._sent: list[FrameRecord] = []
         self._log_n = 0  # frame-log entries taken
+        self.frames_logged = 0  # frames the transmitter made (take_log trims the log it reads)
         self._reports: list[SlimReport] = []
         self._rx_idx: list[float] = []
         self._lock = threading.Lock()
@@ -127,6 +128,7 @@ class StretchAccount:
         new = []
         for idx, name in entries[self._log_n :]:
             self._log_n += 1
+            self.frames_logged += 1
             if int(idx) >= self.st.n_samples:
                 continue
             pf = frame_params(str(name), c.frame, c.pilots)
@@ -135,6 +137,16 @@ class StretchAccount:
         if new and self.latency is not None:
             self._expect(new)
         self._sent += new
+
+    def take_log(self, log: list[Any]) -> None:
+        """Like add_log, and removes what it took from `log` (the transmitter's list, which another thread appends
+        to: a long stretch then keeps no more of it than the accounting needs)."""
+        n = len(log)
+        entries = log[:n]
+        del log[:n]  # one operation on the list: entries the transmitter appends meanwhile stay
+        self._log_n = 0
+        self.add_log(entries)
+        self._log_n = 0
 
     def set_latency(self, latency: float) -> None:
         self.latency = float(latency)

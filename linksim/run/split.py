@@ -121,7 +121,7 @@ def run_tx_half(s: Scenario, link: SplitLink, *, duration_s: float | None = None
 
             def control(loop: Any = loop, k: int = k, txc: Any = txc, latency: int = latency,
                         ended: threading.Event = ended, rx_final: threading.Event = rx_final) -> None:
-                sent = 0
+                first = True
                 end_sent = False
                 last_log = -1.0
                 while not (rx_final.is_set() and end_sent) and not stop_ev.is_set():
@@ -132,12 +132,14 @@ def run_tx_half(s: Scenario, link: SplitLink, *, duration_s: float | None = None
                             end = ended.is_set()  # read before the log: every frame made is in it then
                             log = txc.tx.frame_log
                             n = len(log)
-                            out = {"k": k, "latency": latency, "log": [[int(i), m] for i, m in log[sent:n]]}
+                            entries = log[:n]
+                            del log[:n]  # sent: the transmitter's list stays short
+                            out = {"k": k, "latency": latency, "log": [[int(i), m] for i, m in entries]}
                             if end:
                                 out["end"] = True
-                            if n > sent or sent == 0 or end:
+                            if entries or first or end:
                                 _send(down, out, link_timeout_s, "the RX half")
-                            sent, end_sent, last_log = n, end, now
+                            first, end_sent, last_log = False, end, now
                         up.poll(int(POLL_S * 1000))
                         continue
                     if "abort" in msg:
@@ -257,7 +259,7 @@ def run_rx_half(s: Scenario, out_dir: Path, link: SplitLink, *, duration_s: floa
 
         def tick() -> None:
             take_down()
-            acct.add_log(log)
+            acct.take_log(log)
             rows, bins = acct.settle()
             if rows or bins:
                 sink.emit(rows, bins)
@@ -305,7 +307,7 @@ def run_rx_half(s: Scenario, out_dir: Path, link: SplitLink, *, duration_s: floa
                     down.poll(int(POLL_S * 1000))
         except LinksimError:
             links.append(stats())
-            acct.add_log(log)
+            acct.take_log(log)
             sink.emit(*acct.cut())
             release(src)
             raise
@@ -316,7 +318,7 @@ def run_rx_half(s: Scenario, out_dir: Path, link: SplitLink, *, duration_s: floa
                                f"({len(d['gaps'])} gaps): frames there count as errors")
         release(src)
         state.sim_symbols += receiver._samples_in / st.sps  # noqa: SLF001
-        acct.add_log(log)
+        acct.take_log(log)
         if outcome == "complete":
             sink.emit(*acct.settle(final=True))
         else:
