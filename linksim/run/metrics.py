@@ -155,7 +155,7 @@ class StretchAccount:
     def _expect(self, frames: list[FrameRecord]) -> None:
         d = self.delay_fn(np.array([f.tx_index for f in frames], dtype=float)) if frames else []
         for f, dd in zip(frames, d, strict=True):
-            f.expect = f.tx_index + float(self.latency or 0.0) + float(dd)
+            f.expect = f.tx_index + float(self.latency or 0.0) + float(dd) + (self._dev_offset or 0.0)
 
     def add_reports(self, batch: list[Any], reported_through: float) -> None:
         """Receiver reports (any objects with FrameReport's fields), and the input index before which it has
