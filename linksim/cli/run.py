@@ -165,6 +165,12 @@ class RunDirLock:
                 pass
 
     def release(self, keep: bool) -> None:
+        """Unlock; unless `keep`, remove what a run that stopped before its first summary wrote in a directory it
+        made, and the directory: nothing half-written stays."""
+        if not keep and self.created:  # (a reused directory keeps the earlier run's files until a run writes)
+            from ..run.loop import clear_run_files
+
+            clear_run_files(self.path)
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         if not keep:

@@ -522,6 +522,7 @@ def write_run(plan: RunPlan, out: Path, one_stretch: Callable[[int, RunState, St
     finally:
         if bar is not None:
             bar.close()
+    ack_stop(stop_ev)  # what is left (summary, report) takes seconds: a signal now needs no KeyboardInterrupt
     if interrupted:
         state.notes.append("run interrupted: partial results")
     if error is not None:
