@@ -265,6 +265,29 @@ def test_ctrl_c_in_a_long_stretch_keeps_what_was_measured_and_locks_the_director
     assert bins == sm["bins"] and bins * 0.5 < 40.0  # a single stretch, cut at its last complete bin
 
 
+def test_ctrl_c_while_the_run_starts_up(tmp_path):
+    """SIGINT while the budget is computed (no flowgraph yet), to a process started as a shell starts a background
+    job (SIGINT ignored): it still ends within 10 s, and leaves no half-written directory."""
+    out = tmp_path / "run"
+    p = subprocess.Popen([sys.executable, "-m", "linksim", "run", str(ROOT / "scenarios" / "svalbard-x-leo-pass.toml"),
+                          "--start", "141", "--duration", "5", "--out", str(out), "--no-report"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        time.sleep(1.5)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=LIMIT_S)
+        dt = time.monotonic() - t0
+    finally:
+        p.kill()
+    assert p.returncode == 130 and dt < 10.0 and "Traceback" not in err, err[-2000:]
+    if out.exists():  # it got as far as writing: then it is a valid partial run
+        assert json.loads((out / "summary.json").read_text())["status"] == "partial", err[-2000:]
+    else:
+        assert "nothing was written" in err
+
+
 INJECT = """
 import sys
 import linksim.channel.core as core

@@ -142,6 +142,7 @@ class Supervisor:
         self.signals: list[int] = []
         self._thread: threading.Thread | None = None
         self._old_mask: set[int] | None = None
+        self._old_int: Any = signal.SIG_DFL
         self._first_at: float | None = None
         self._exit_lock = threading.Lock()
 
@@ -154,6 +155,8 @@ class Supervisor:
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("the supervisor must be installed from the main thread")
         self._old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [*SIGNALS, _QUIT])
+        # interrupt_main needs Python's SIGINT handler (a shell starts background jobs with SIGINT ignored)
+        self._old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
         self._thread = threading.Thread(target=self._loop, name="linksim-signals", daemon=True)
         self._thread.start()
         atexit.register(self.guard.make_safe)
@@ -164,6 +167,7 @@ class Supervisor:
             signal.pthread_kill(self._thread.ident, _QUIT)
             self._thread.join(timeout=2.0)
         if self._old_mask is not None:
+            signal.signal(signal.SIGINT, self._old_int)
             signal.pthread_sigmask(signal.SIG_SETMASK, self._old_mask)
         atexit.unregister(self.guard.make_safe)
 
