@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import LinksimError
+from .safety import ack_stop
 
 TICK_S = 0.25  # how often the run's thread looks at the flowgraph
 STOP_TIMEOUT_S = 5.0  # a stopped flowgraph whose threads have not ended by then is left behind
@@ -181,6 +182,8 @@ class FlowgraphRun:
             threading.Thread(target=waiter, name="linksim-flowgraph-wait", daemon=True).start()
             while not self.done.wait(TICK_S):
                 if self.stop.is_set() or self.fault.event.is_set():
+                    if self.stop.is_set():
+                        ack_stop(self.stop)  # taken: the supervisor need not interrupt this thread
                     break
                 if self.tick is not None:
                     try:
