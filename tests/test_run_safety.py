@@ -75,36 +75,40 @@ def free_base_port() -> int:
 # ---------------------------------------------------------------------------------------------- bad options
 
 BAD_RUN = [
-    (["--duration", "nan"], "--duration nan: must be in"),
-    (["--duration", "inf"], "--duration inf"),
-    (["--duration", "1e12"], "--duration 1e+12"),
-    (["--duration", "0"], "--duration 0"),
-    (["--start", "-1"], "--start -1"),
-    (["--start", "1e9"], "--start 1e+09"),
-    (["--seed", "-1"], "--seed -1: must be an integer in 0.."),
-    (["--seed", str(2**64)], "--seed"),
-    (["--bin", "-1"], "--bin -1"),
-    (["--bin", "0"], "--bin 0"),
-    (["--bin", "nan"], "--bin nan"),
-    (["--bin", "1e-9"], "--bin 1e-09"),
-    (["--bin", "1e6"], "--bin 1e+06"),
-    (["--every", "10"], "--every and --dwell go together"),
-    (["--every", "0", "--dwell", "0"], "--every 0"),
-    (["--every", "nan", "--dwell", "1"], "--every nan"),
-    (["--every", "5", "--dwell", "10"], "--dwell 10"),
-    (["--every", "1e-5", "--dwell", "1e-5"], "--every 1e-05"),
-    (["--set", "scenario.duration_s=2592000", "--every", "0.02", "--dwell", "0.01"], "stretches"),
-    (["--set", "scenario.duration_s=2592000", "--bin", "0.01"], "GB of memory"),
-    (["--link-timeout", "-1"], "--link-timeout -1"),
-    (["--link-timeout", "nan"], "--link-timeout nan"),
+    (["--duration", "nan"], "--duration: expected a duration in seconds > 0, got nan"),
+    (["--duration", "inf"], "--duration: expected a duration in seconds > 0, got inf"),
+    (["--duration", "1e12"], "--duration: start 0 s + duration 1e+12 s goes past the scenario's 60 s"),
+    (["--duration", "0"], "--duration: expected a duration in seconds > 0, got 0.0"),
+    (["--start", "-1"], "--start: expected a number of seconds >= 0, got -1.0"),
+    (["--start", "1e9"], "--start: start 1e+09 s is outside the scenario (0 to 60 s)"),
+    (["--seed", "-1"], "--seed: expected an integer seed in [0, 9223372036854775807], got -1"),
+    (["--seed", str(2**64)], "--seed: expected an integer seed in [0, 9223372036854775807]"),
+    (["--bin", "-1"], "--bin: expected a number of seconds >= 0.01, got -1.0"),
+    (["--bin", "0"], "--bin: expected a number of seconds >= 0.01, got 0.0"),
+    (["--bin", "nan"], "--bin: expected a number of seconds >= 0.01, got nan"),
+    (["--bin", "1e-9"], "--bin: expected a number of seconds >= 0.01, got 1e-09"),
+    (["--bin", "1e6"], "--bin: 1e+06 s is longer than the duration (60 s)"),
+    (["--every", "10"], "--dwell: --every and --dwell go together"),
+    (["--every", "0", "--dwell", "0"], "--every: expected a duration in seconds > 0, got 0.0"),
+    (["--every", "nan", "--dwell", "1"], "--every: expected a duration in seconds > 0, got nan"),
+    (["--every", "5", "--dwell", "10"], "--dwell: 10 s is longer than --every 5 s"),
+    (["--every", "1e-5", "--dwell", "1e-5"], "--every: 1e-05 s makes 6000000 stretches over 60 s (at most 100000)"),
+    (["--every", "100", "--dwell", "1"], "--every: 100 s is longer than the scenario (60 s)"),
+    (["--set", "scenario.duration_s=2592000", "--every", "0.02", "--dwell", "0.01"], "(at most 100000)"),
+    (["--set", "scenario.duration_s=2592000", "--bin", "0.01"], "GB of memory; at most 5000000"),
+    (["--link-timeout", "-1"], "--link-timeout: expected seconds in (0, 86400], got -1.0"),
+    (["--link-timeout", "nan"], "--link-timeout: expected seconds in (0, 86400], got nan"),
     (["--link", "tcp://127.0.0.1:5560"], "--link needs --role"),
     (["--role", "rx", "--link", "udp://host:5560"], "only tcp://"),
     (["--role", "rx", "--link", "tcp://host"], "expected tcp://HOST:PORT"),
     (["--role", "tx", "--link", "tcp://127.0.0.1:65535"], "PORT must be in 1..65533"),
     (["--role", "tx", "--bin", "1"], "--bin not supported with --role"),
-    (["--tx", "loopback", "--rx", "loopback", "--tx-enable", "--tx-scale", "5"], "--tx-scale 5"),
-    (["--tx", "loopback", "--rx", "loopback", "--tx-enable", "--tx-scale", "nan"], "--tx-scale nan"),
-    (["--tx", "loopback", "--rx", "loopback", "--tx-enable", "--center-freq", "-5"], "--center-freq -5"),
+    (["--tx", "loopback", "--rx", "loopback", "--tx-enable", "--tx-scale", "5"],
+     "--tx-scale: 5 is out of range (must be in (0, 1])"),
+    (["--tx", "loopback", "--rx", "loopback", "--tx-enable", "--tx-scale", "nan"],
+     "--tx-scale: must be a finite number (in (0, 1]), got nan"),
+    (["--tx", "loopback", "--rx", "loopback", "--tx-enable", "--center-freq", "-5"],
+     "--center-freq: -5 Hz is out of range (must be > 0 Hz)"),
     (["--tx", "loopback", "--rx", "b210", "--tx-enable", "--center-freq", "1e3"],
      "--center-freq 1000: profile b210: frequency 1000 Hz outside"),
     (["--tx", "loopback", "--rx", "loopback"], "--tx loopback: TX is off"),
@@ -113,8 +117,9 @@ BAD_RUN = [
     (["--tx", "loopback"], "--tx and --rx go together"),
     (["--attenuator", "tcp://127.0.0.1:1"], "need a hardware run"),
     (["--attenuation-base", "3"], "--attenuation-base needs --attenuator"),
-    (["--record", "/no-such-dir-linksim/rec"], "--record /no-such-dir-linksim/rec"),
-    (["--inject-drop-every", "-1"], "--inject-drop-every -1"),
+    (["--record", "/no-such-dir-linksim/rec"], "--record: /no-such-dir-linksim/rec: directory /no-such-dir-linksim "
+                                                "does not exist"),
+    (["--inject-drop-every", "-1"], "--inject-drop-every: -1 is out of range (must be >= 0)"),
 ]
 
 
@@ -134,12 +139,13 @@ def test_bad_run_options_are_one_line_and_write_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("args, frag", [
-    (["set", "5", "--timeout", "-1"], "--timeout -1"),
-    (["set", "5", "--timeout", "nan"], "--timeout nan"),
-    (["set", "5", "--max-db", "200"], "--max-db 200: beyond the device's range 0..110 dB (RCDAT-6000-110)"),
-    (["set", "5", "--max-db", "-3"], "--max-db -3"),
-    (["set", "5", "--step-db", "0"], "--step-db 0"),
-    (["set", "nan"], "attenuator set nan"),
+    (["set", "5", "--timeout", "-1"], "--timeout: -1 s is out of range (must be in (0, 3600] s)"),
+    (["set", "5", "--timeout", "nan"], "--timeout: must be a finite number"),
+    (["set", "5", "--max-db", "200"], "--max-db: 200 dB is beyond the device's range (must be in [0, 110] dB for "
+                                      "RCDAT-6000-110)"),
+    (["set", "5", "--max-db", "-3"], "--max-db: -3 dB is out of range"),
+    (["set", "5", "--step-db", "0"], "--step-db: 0 dB is out of range"),
+    (["set", "nan"], "attenuator set DB: must be a finite number"),
     (["set", "150"], "outside the attenuator's range 0..110 dB"),
 ])
 def test_bad_attenuator_options(args, frag):
@@ -151,10 +157,10 @@ def test_bad_attenuator_options(args, frag):
 
 
 @pytest.mark.parametrize("args, frag", [
-    (["goto", "10", "10", "--wait-timeout", "-5"], "--wait-timeout -5"),
-    (["get", "--timeout", "nan"], "--timeout nan"),
-    (["goto", "10", "10", "--tolerance-deg", "0"], "--tolerance-deg 0"),
-    (["get", "--baud", "0"], "--baud 0"),
+    (["goto", "10", "10", "--wait-timeout", "-5"], "--wait-timeout: -5 s is out of range"),
+    (["get", "--timeout", "nan"], "--timeout: must be a finite number"),
+    (["goto", "10", "10", "--tolerance-deg", "0"], "--tolerance-deg: 0 deg is out of range"),
+    (["get", "--baud", "0"], "--baud: 0 is out of range (must be an integer in [50, 4000000])"),
 ])
 def test_bad_rotator_options(args, frag):
     fake = FakeRotctld()
@@ -165,10 +171,10 @@ def test_bad_rotator_options(args, frag):
 
 
 @pytest.mark.parametrize("args, frag", [
-    (["--attenuation-db", "nan"], "--attenuation-db nan"),
-    (["--attenuation-db", "40", "--level-dbfs", "6"], "--level-dbfs 6"),
-    (["--attenuation-db", "40", "--points", "0"], "--points 0"),
-    (["--attenuation-db", "40", "--rate", "-1"], "--rate -1"),
+    (["--attenuation-db", "nan"], "--attenuation-db: must be a finite number"),
+    (["--attenuation-db", "40", "--level-dbfs", "6"], "--level-dbfs: 6 dBFS is out of range"),
+    (["--attenuation-db", "40", "--points", "0"], "--points: 0 is out of range"),
+    (["--attenuation-db", "40", "--rate", "-1"], "--rate: -1 S/s is out of range"),
 ])
 def test_bad_calibrate_options(args, frag):
     one_line(cli("hw", "calibrate", "--tx", "loopback", "--rx", "loopback", "--tx-enable", *args), 2, frag)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
-import math
 import os
 import re
 import sys
@@ -70,32 +69,50 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # ---------------------------------------------------------------------------------------------- checks
 
+# run options (linksim.run.options keys) as the command line spells them
+CLI_NAMES = {"duration_s": "--duration", "start_s": "--start", "every_s": "--every", "dwell_s": "--dwell",
+             "bin_s": "--bin", "seed": "--seed", "link_timeout_s": "--link-timeout", "record": "--record",
+             "acm": "--acm/--ccm"}
+
+
+def check_run_options(args: argparse.Namespace, s: Any) -> None:
+    """The run's options checked as the run checks them (linksim.run.options), named as typed."""
+    from ..errors import FieldError, InputError
+    from ..run.options import check_run_options as check
+
+    try:
+        check(s, duration_s=args.duration, start_s=args.start, every_s=args.every, dwell_s=args.dwell,
+              seed=args.seed, bin_s=args.bin, link_timeout_s=args.link_timeout, record=args.record)
+    except FieldError as e:
+        problem = e.problem
+        for key, name in CLI_NAMES.items():  # "every_s and dwell_s go together" -> "--every and --dwell ..."
+            if key.endswith("_s"):
+                problem = re.sub(rf"\b{key}\b", name, problem)
+        raise InputError(f"{CLI_NAMES.get(e.field, e.field)}: {problem}") from None
+
+
 def _check_cli(args: argparse.Namespace) -> None:
     """The options that only the command line has (the rest are checked where the run is prepared)."""
     from ..errors import InputError
-    from ..run.prepare import DEFAULT_LINK_TIMEOUT_S, MAX_LINK_TIMEOUT_S
+    from ..run.options import DEFAULT_LINK_TIMEOUT_S
+    from . import check_option
 
     hardware = bool(args.tx or args.rx)
     if args.link is not None and not args.role:
         raise InputError("--link needs --role tx or --role rx (a split run)")
     if args.link_timeout is None:
         args.link_timeout = DEFAULT_LINK_TIMEOUT_S
-    elif not (math.isfinite(args.link_timeout) and 0 < args.link_timeout <= MAX_LINK_TIMEOUT_S):
-        raise InputError(f"--link-timeout {args.link_timeout:g}: must be in 0 < S <= {MAX_LINK_TIMEOUT_S:g} s")
     if args.inject_drop_every < 0:
-        raise InputError(f"--inject-drop-every {args.inject_drop_every}: must be >= 0")
-    if not (math.isfinite(args.tx_scale) and 0.0 < args.tx_scale <= 1.0):
-        raise InputError(f"--tx-scale {args.tx_scale:g}: must be in 0 < A <= 1 (digital full scale)")
+        raise InputError(f"--inject-drop-every: {args.inject_drop_every} is out of range (must be >= 0)")
+    check_option("--tx-scale", args.tx_scale, 0.0, 1.0, lo_open=True)  # digital full scale
     if args.center_freq is not None:
-        if not (math.isfinite(args.center_freq) and args.center_freq > 0):
-            raise InputError(f"--center-freq {args.center_freq:g}: must be a positive frequency in Hz")
+        check_option("--center-freq", args.center_freq, 0.0, None, lo_open=True, unit="Hz")
         if not hardware:
             raise InputError("--center-freq needs a hardware run (--tx PROFILE --rx PROFILE)")
     if args.attenuation_base is not None:
         if not args.attenuator:
             raise InputError("--attenuation-base needs --attenuator URL")
-        if not (math.isfinite(args.attenuation_base) and args.attenuation_base >= 0):
-            raise InputError(f"--attenuation-base {args.attenuation_base:g}: must be >= 0 dB")
+        check_option("--attenuation-base", args.attenuation_base, 0.0, None, unit="dB")
     if hardware and not (args.tx and args.rx):
         raise InputError("--tx and --rx go together (use the loopback profile for the side without hardware)")
     if (args.attenuator or args.rotator) and not hardware:
@@ -201,15 +218,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, guard: Any, stop: Any, sup: Any, bar: Any) -> int:
     from ..errors import LinksimError
-    from ..run.prepare import check_run_options
     from ..scenario.model import load_scenario
     from .budget import parse_overrides
 
     _check_cli(args)
     s = load_scenario(args.scenario, parse_overrides(args.set))
-    check_run_options(s, duration_s=args.duration, start_s=args.start, every_s=args.every, dwell_s=args.dwell,
-                      seed=args.seed, bin_s=args.bin, link_timeout_s=args.link_timeout,
-                      record=Path(args.record) if args.record else None)
+    check_run_options(args, s)
     if args.role == "tx":
         return _tx_half(args, s, stop, sup, bar)
     out = Path(args.out) if args.out else default_out(s.name)

@@ -8,8 +8,6 @@ run's with the same seed.
 
 from __future__ import annotations
 
-import math
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,16 +21,9 @@ from ..dvbs2.params import frame_params
 from ..errors import InputError
 from ..scenario import modcods
 from ..scenario.model import Scenario
+from .options import DEFAULT_LINK_TIMEOUT_S, check_run_options
 
 LEAD_IN_S_MIN = 0.12  # receiver acquisition before a stretch's measurement starts
-DEFAULT_LINK_TIMEOUT_S = 30.0  # a peer, device or receiver silent this long ends the run (exit code 3)
-MAX_LINK_TIMEOUT_S = 86400.0
-MIN_SPAN_S = 0.01  # shortest duration, dwell and bin (the scenario schema's run.bin_s floor)
-MAX_SEED = 2**63 - 1
-MAX_STRETCHES = 100_000  # each stretch builds a flowgraph (about half a second of set-up)
-MAX_BINS = 5_000_000  # bins are kept in memory for the summary (about 1 kB each)
-BIN_BYTES = 1000
-RECORD_BYTES_PER_SAMPLE = 8  # complex64
 TAIL_S = 0.06  # extra time after a stretch so its last frames complete (at least 1.5 of the longest frame)
 ACM_WINDOW = 4  # the ACM controller acts on the lowest of the last few Es/N0 reports (single-frame MER is noisy)
 
@@ -86,80 +77,14 @@ class RunPlan:
         return lambda tx_index: np.asarray(column(st.t_base_s + tx_index / st.fs), dtype=float) * st.fs
 
 
-def _finite(v: float | None) -> bool:
-    return v is not None and isinstance(v, int | float) and math.isfinite(v)
-
-
-def check_run_options(s: Scenario, *, duration_s: float | None = None, start_s: float = 0.0,
-                      every_s: float | None = None, dwell_s: float | None = None, seed: int | None = None,
-                      bin_s: float | None = None, link_timeout_s: float = DEFAULT_LINK_TIMEOUT_S,
-                      record: Path | None = None) -> tuple[float, float]:
-    """Validate a run's options as the scenario's keys are validated: one InputError naming the option (as the
-    command line spells it) and its valid range. Returns (duration_s, bin_s) resolved. Also refuses, before
-    anything is allocated or written, runs whose bins would not fit in memory, dwell plans with an absurd number of
-    stretches and recordings that would not fit on the disk."""
-    end = s.meta.duration_s
-    if not _finite(start_s) or not 0.0 <= start_s < end:
-        raise InputError(f"--start {start_s:g}: must be in 0 <= S < {end:g} s (the scenario's length)")
-    if duration_s is None:
-        dur = end - start_s
-    else:
-        if not _finite(duration_s) or not MIN_SPAN_S <= duration_s <= end - start_s + 1e-9:
-            raise InputError(f"--duration {duration_s:g}: must be in {MIN_SPAN_S:g} <= S <= {end - start_s:g} s "
-                             f"(the scenario's {end:g} s from --start {start_s:g})")
-        dur = float(duration_s)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
-        raise InputError(f"--seed {seed}: must be an integer in 0..{MAX_SEED}")
-    if (every_s is None) != (dwell_s is None):
-        raise InputError("--every and --dwell go together")
-    span = dur
-    if every_s is not None and dwell_s is not None:
-        if not _finite(every_s) or not MIN_SPAN_S <= every_s <= end:
-            raise InputError(f"--every {every_s:g}: must be in {MIN_SPAN_S:g} <= S <= {end:g} s")
-        if not _finite(dwell_s) or not MIN_SPAN_S <= dwell_s <= every_s:
-            raise InputError(f"--dwell {dwell_s:g}: must be in {MIN_SPAN_S:g} <= S <= --every ({every_s:g} s)")
-        n = math.ceil(dur / every_s - 1e-9)
-        if n > MAX_STRETCHES:
-            raise InputError(f"--every {every_s:g}: {n} stretches over {dur:g} s (at most {MAX_STRETCHES}): use a "
-                             "longer --every or a shorter --duration")
-        span = min(dwell_s, dur)
-    if bin_s is None:
-        bin_v = float(s.run.bin_s or s.meta.step_s or 1.0)
-    else:
-        if not _finite(bin_s) or not MIN_SPAN_S <= bin_s <= span + 1e-9:
-            raise InputError(f"--bin {bin_s:g}: must be in {MIN_SPAN_S:g} <= S <= {span:g} s (the "
-                             f"{'dwell' if every_s is not None else 'duration'})")
-        bin_v = float(bin_s)
-    bin_v = min(bin_v, span)
-    measured = dur if every_s is None else math.ceil(dur / every_s - 1e-9) * span
-    n_bins = math.ceil(measured / bin_v - 1e-9)
-    if n_bins > MAX_BINS:
-        raise InputError(f"--bin {bin_v:g}: {n_bins} bins over {measured:g} s (about {n_bins * BIN_BYTES / 1e9:.1f} "
-                         f"GB of memory; at most {MAX_BINS}): use a longer --bin or a shorter --duration")
-    if not _finite(link_timeout_s) or not 0.0 < link_timeout_s <= MAX_LINK_TIMEOUT_S:
-        raise InputError(f"--link-timeout {link_timeout_s:g}: must be in 0 < S <= {MAX_LINK_TIMEOUT_S:g} s")
-    if record is not None:
-        c = s.carrier
-        lead = max(LEAD_IN_S_MIN, 1.0) + TAIL_S  # generous: lead-ins and tails are at most about a second
-        need = (measured + lead * (measured / span)) * c.symbol_rate_baud * s.channel.sps * RECORD_BYTES_PER_SAMPLE
-        where = Path(record).parent if str(Path(record).parent) else Path(".")
-        if not where.is_dir():
-            raise InputError(f"--record {record}: directory {where} does not exist")
-        free = shutil.disk_usage(where).free
-        if need > free:
-            raise InputError(f"--record {record}: the recording needs about {need / 1e9:.1f} GB, {where} has "
-                             f"{free / 1e9:.1f} GB free")
-    return dur, bin_v
-
-
 def prepare_run(s: Scenario, *, duration_s: float | None = None, start_s: float = 0.0, every_s: float | None = None,
                 dwell_s: float | None = None, seed: int | None = None, acm: bool | None = None,
                 bin_s: float | None = None, link_timeout_s: float = DEFAULT_LINK_TIMEOUT_S,
                 record: Path | None = None) -> RunPlan:
-    """Check the options (check_run_options), compute the Timeline and plan the stretches; the seed defaults to
-    the scenario's propagation seed and ACM to its run.acm."""
+    """Check the options (linksim.run.options: the checks a campaign plan makes too), compute the Timeline and plan
+    the stretches; the seed defaults to the scenario's propagation seed and ACM to its run.acm."""
     dur, bin_v = check_run_options(s, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s,
-                                   seed=seed, bin_s=bin_s, link_timeout_s=link_timeout_s, record=record)
+                                   seed=seed, acm=acm, bin_s=bin_s, link_timeout_s=link_timeout_s, record=record)
     seed_v = int(seed if seed is not None else s.propagation.seed)
     acm_v = bool(s.run.acm if acm is None else acm)
     tl = compute_timeline(s, duration_s=max(start_s + dur, s.meta.step_s))
@@ -234,5 +159,5 @@ def plan_stretch(s: Scenario, tl: Timeline, k: int, t0: float, t1: float, acm: b
     return st, note
 
 
-__all__ = ["DEFAULT_LINK_TIMEOUT_S", "RunPlan", "Stretch", "acm_allowed", "acm_controller", "check_run_options",
-           "plan_stretch", "plan_stretches", "prepare_run"]
+__all__ = ["DEFAULT_LINK_TIMEOUT_S", "RunPlan", "Stretch", "acm_allowed", "acm_controller", "plan_stretch",
+           "plan_stretches", "prepare_run"]
