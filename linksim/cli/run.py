@@ -45,6 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--link", metavar="tcp://HOST:PORT", default="tcp://127.0.0.1:5560",
                     help="IQ on PORT, control on PORT+1 and PORT+2 (the tx half binds them)")
     sp.add_argument("--inject-drop-every", type=int, default=0, metavar="N", help=argparse.SUPPRESS)
+    ip = p.add_argument_group("IP traffic in real time (root: namespaces, TUN, iperf3; docs/ip.md)")
+    ip.add_argument("--traffic", metavar="SPEC", help="tcp | udp[:RATE[:BYTES]] | ping | cmd:\"COMMAND\" between a gateway and "
+                    "a terminal namespace, the forward link through the IQ simulation")
+    ip.add_argument("--tcp-cc", metavar="NAME", help="TCP congestion control (cubic, bbr, ... as the kernel offers)")
+    ip.add_argument("--tcp-window", metavar="BYTES", help="iperf3 socket buffer / window (e.g. 16K, 4M)")
+    ip.add_argument("--pep", action="store_true", help="split-TCP performance-enhancing proxy in the namespaces")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
@@ -73,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"linksim run: {msg}\n")
         sys.stderr.flush()
 
+    if args.traffic or args.tcp_cc or args.tcp_window or args.pep:
+        from .traffic import traffic
+
+        return traffic(args, s, devices, out, progress, _print_summary)
     if args.role:
         unsupported = [o for o, v in (("--tx/--rx", devices), ("--record", args.record), ("--bin", args.bin)) if v]
         if unsupported:  # the two halves carry neither hardware nor these options
