@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="IQ on PORT, control on PORT+1 and PORT+2 (the tx half binds them)")
     sp.add_argument("--inject-drop-every", type=int, default=0, metavar="N", help=argparse.SUPPRESS)
     ip = p.add_argument_group("IP traffic in real time (root: namespaces, TUN, iperf3; docs/ip.md)")
-    ip.add_argument("--traffic", metavar="SPEC", help="tcp | udp[:RATE[:BYTES]] | ping | cmd:\"COMMAND\" between a gateway and "
-                    "a terminal namespace, the forward link through the IQ simulation")
+    ip.add_argument("--traffic", metavar="SPEC", help="tcp | udp[:RATE[:BYTES]] | ping | cmd:\"COMMAND\" between a "
+                    "gateway and a terminal namespace, the forward link through the IQ simulation")
     ip.add_argument("--tcp-cc", metavar="NAME", help="TCP congestion control (cubic, bbr, ... as the kernel offers)")
     ip.add_argument("--tcp-window", metavar="BYTES", help="iperf3 socket buffer / window (e.g. 16K, 4M)")
     ip.add_argument("--pep", action="store_true", help="split-TCP performance-enhancing proxy in the namespaces")

@@ -437,6 +437,22 @@ class TrafficResult:
     extra: dict[str, Any]
 
 
+def application_seconds(plan: RunPlan) -> float:
+    """How long the application runs: the stretch less its set-up (a few round trips over the link) and the time
+    its last data needs to arrive. Refuses a run too short for any."""
+    s, tl = plan.scenario, plan.timeline
+    c = s.carrier
+    t0, t1 = plan.spans[0]
+    frame_s = frame_params(c.modcod, c.frame, c.pilots).plframe_symbols / c.symbol_rate_baud
+    fwd = float(np.interp(t0, tl.time_s, forward_delay_s(tl)))
+    rtt_est = fwd + float(np.nanmean(return_series(tl).delay_s)) + 2.0 * frame_s
+    app_s = (t1 - t0) - 6.0 * rtt_est - 2.0
+    if app_s < 1.0:
+        raise InputError(f"--duration: too short for traffic over a {rtt_est * 1e3:.0f} ms round trip "
+                         f"(give at least {t1 - t0 - app_s + 1.0:.0f} s)")
+    return app_s
+
+
 def run_traffic(scenario: Scenario, out_dir: Path, spec: TrafficSpec, *, duration_s: float | None = None,
                 seed: int | None = None, acm: bool | None = None, start_s: float = 0.0,
                 progress: Callable[[str], None] | None = None, report: bool = True,
@@ -452,6 +468,7 @@ def run_traffic(scenario: Scenario, out_dir: Path, spec: TrafficSpec, *, duratio
     plan = prepare_run(scenario, duration_s=duration_s, start_s=start_s, seed=seed, acm=acm)
     if not plan.spans:
         raise InputError("--traffic: the satellite is below the terminal's minimum elevation for the whole run")
+    application_seconds(plan)
     cap = check_realtime(scenario) if check_cpu else math.nan
     out = Path(out_dir)
     extra: dict[str, Any] = {"mode": "traffic"}
@@ -515,13 +532,7 @@ def _traffic_stretch(plan: RunPlan, k: int, spec: TrafficSpec, out: Path, state:
         return st.t_base_s + (wall - clock.t0)
 
     clear_rate = c.symbol_rate_baud * frame_params(c.modcod, c.frame, c.pilots).efficiency
-    # the application's own set-up takes a few round trips over the link, and its last data must arrive
-    frame_s = frame_params(c.modcod, c.frame, c.pilots).plframe_symbols / c.symbol_rate_baud
-    rtt_est = fwd_delay + float(np.nanmean(ret_series.delay_s)) + 2.0 * frame_s
-    app_s = (st.t1_s - st.t0_s) - 6.0 * rtt_est - 2.0
-    if app_s < 1.0:
-        raise InputError(f"--duration: too short for traffic over a {rtt_est * 1e3:.0f} ms round trip "
-                         f"(give at least {st.t1_s - st.t0_s - app_s + 1.0:.0f} s)")
+    app_s = application_seconds(plan)
     net = TrafficNet()
     tb = None
     apps: list = []
@@ -656,17 +667,21 @@ def _results(plan: RunPlan, st: Stretch, spec: TrafficSpec, out: Path, clock: An
     if spec.kind == "udp":
         app = _per_second([scn(w) for w, _ in udp], [8.0 * (n - 28) for _, n in udp], edges) / width
     elif spec.kind in ("tcp", "cmd") and len(rows) > 1:
-        for a, b in zip(rows[:-1], rows[1:], strict=False):
-            i = int(np.floor(scn(b["wall"]) - t0 - 0.5))
-            if not 0 <= i < app.size:
-                continue
-            dt = b["wall"] - a["wall"]
-            app[i] = 8.0 * (b["bytes_received"] - a["bytes_received"]) / dt if dt > 0 else np.nan
-            rtt[i] = b.get("rtt_ms", np.nan)
-            cwnd[i] = b.get("cwnd", np.nan)
-            wnd[i] = b.get("snd_wnd", np.nan)
-            retr[i] = b.get("retrans_total", 0.0) - a.get("retrans_total", 0.0)
-        app = np.maximum(app, 0.0)
+        # the stack's counters are cumulative: read them at the bin edges (linear between samples, 1 s apart)
+        ts = np.array([scn(r["wall"]) for r in rows])
+        recv = np.maximum.accumulate([r.get("bytes_received", 0.0) for r in rows])
+        retx = np.maximum.accumulate([r.get("retrans_total", 0.0) for r in rows])
+        inside = (edges >= ts[0]) & (edges <= ts[-1])
+        cum_rx = np.where(inside, np.interp(edges, ts, recv), np.nan)
+        cum_re = np.where(inside, np.interp(edges, ts, retx), np.nan)
+        app = 8.0 * np.diff(cum_rx) / width
+        retr = np.diff(cum_re)
+        for r, t in zip(rows, ts, strict=True):
+            i = int(np.floor(t - t0))
+            if 0 <= i < app.size:
+                rtt[i] = r.get("rtt_ms", rtt[i])
+                cwnd[i] = r.get("cwnd", cwnd[i])
+                wnd[i] = r.get("snd_wnd", wnd[i])
     ping_rtt = _ping_rtts(out / "ping.txt", scn, edges) if spec.kind == "ping" else None
     if ping_rtt is not None:
         rtt = ping_rtt
