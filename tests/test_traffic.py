@@ -163,8 +163,9 @@ def test_udp_loss_follows_the_frame_loss_model_under_a_jammer(gr, tmp_path, befo
     u = t["udp_loss"]
     assert 0.01 <= u["fer"] <= 0.30
     assert u["packets_model"] >= 200 and u["within_interval"], u
-    # the frame log predicts each loss: every packet iperf3 counts lost touched a lost frame (and vice versa)
-    assert abs(u["lost_by_frame_log"] - t["iperf3"]["udp_lost_packets"]) <= 2
+    # the frame log names each lost packet (those that touched a lost frame): over nearly the same packets (iperf3's
+    # counting window starts on its own clock) the two loss ratios agree
+    assert abs(u["lost_by_frame_log"] / u["packets_model"] - u["iperf3_loss_ratio"]) <= 0.03
     assert (out / "iperf3.json").exists() and (out / "traffic.csv").exists()
     _no_leftovers(before_ns)
 

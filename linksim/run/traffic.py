@@ -56,6 +56,7 @@ RETURN_QUEUE_S = 0.5
 MAX_BEHIND_S = 1.0  # the receiver may fall this far behind the wall clock before the run is stopped
 REALTIME_CPU_SHARE = 0.7  # refuse a symbol rate that needs more than this share of one core
 UDP_PAYLOAD = 1200
+UDP_OMIT_S = 2  # iperf3 -O: UDP counts start 2 s into the test (its set-up has no retry for a lost datagram)
 SS_RE = {k: re.compile(rf"\b{k}:([0-9.]+)") for k in ("cwnd", "bytes_acked", "bytes_received", "snd_wnd",
                                                      "bytes_sent", "delivery_rate")}
 RTT_RE = re.compile(r"\brtt:([0-9.]+)/")
@@ -403,7 +404,8 @@ def start_traffic(net: TrafficNet, spec: TrafficSpec, out: Path, seconds: float)
             time.sleep(1.0)
         argv = ["iperf3", "-c", target, "-p", str(IPERF_PORT), "-t", str(t), "-i", "1", "-J", "--get-server-output"]
         if spec.kind == "udp":
-            argv += ["-u", "-l", str(spec.udp_payload_bytes), "-b", str(int(spec.rate_bps or 100e3))]
+            argv += ["-u", "-l", str(spec.udp_payload_bytes), "-b", str(int(spec.rate_bps or 100e3)),
+                     "-O", str(UDP_OMIT_S)]
         if spec.cc and not spec.pep:
             argv += ["-C", spec.cc]
         if spec.window_bytes:
@@ -784,24 +786,33 @@ def udp_loss_model(log: PacketLog, frames: list[FrameRecord], iperf: dict[str, A
                    scn: Callable[[float], float]) -> dict[str, Any]:
     """iperf3's UDP loss next to the frame-loss model: a lost frame loses every packet or fragment it carries, so a
     packet that used k frames is lost with probability 1 - (1 - FER)^k; the expected loss ratio is the mean of that
-    over the packets, and iperf3's count must fall in the 95 % binomial interval around it."""
+    over the packets, and iperf3's count must fall in the 95 % binomial interval around it. The model takes the
+    packets iperf3 counts (from UDP_OMIT_S after its first datagram) and the FER of the frames that carried them."""
     from scipy.stats import binom
 
     ok_by_index = {f.tx_index: f.ok for f in frames}
-    measured = [f for f in frames]
-    fer = sum(1 for f in measured if not f.ok) / len(measured) if measured else math.nan
-    ks, lost_exact = [], 0
-    for i in range(len(log.arrival)):
-        if not (log.proto[i] == 17 and log.dport[i] == IPERF_PORT) or scn(log.arrival[i]) < t0_s:
+    udp = [i for i in range(len(log.arrival)) if log.proto[i] == 17 and log.dport[i] == IPERF_PORT
+           and scn(log.arrival[i]) >= t0_s]
+    t_from = scn(log.arrival[udp[0]]) + UDP_OMIT_S if udp else math.inf
+    ks, used_frames, lost_exact = [], set(), 0
+    for i in udp:
+        if scn(log.arrival[i]) < t_from:
             continue
         used = [ok_by_index.get(j) for j in log.frames[i]]
         if not used or any(u is None for u in used):
             continue  # not sent inside the measured frames
         ks.append(len(used))
+        used_frames.update(log.frames[i])
         lost_exact += 0 if all(used) else 1
+    if used_frames:
+        lo_f, hi_f = min(used_frames), max(used_frames)
+        span = [f for f in frames if lo_f <= f.tx_index <= hi_f]
+        fer = sum(1 for f in span if not f.ok) / len(span)
+    else:
+        fer = math.nan
     n = len(ks)
     res: dict[str, Any] = {"fer": fer, "packets_model": n, "frames_per_packet_mean": float(np.mean(ks)) if ks else None,
-                           "lost_by_frame_log": lost_exact}
+                           "lost_by_frame_log": lost_exact, "counted_from_s": t_from if udp else None}
     if n and math.isfinite(fer):
         p = float(np.mean(1.0 - (1.0 - fer) ** np.asarray(ks)))
         lo, hi = binom.ppf(0.025, n, p), binom.ppf(0.975, n, p)
