@@ -104,12 +104,13 @@ def open_tun(name: str) -> int:
 class TrafficNet:
     """The two namespaces, their TUN descriptors and the processes started in them (see the module docstring)."""
 
-    def __init__(self, tag: str | None = None) -> None:
+    def __init__(self, tag: str | None = None, half: str | None = None) -> None:
+        """half: None for both namespaces, "gw" or "ut" for one (each host of a split run holds one side)."""
         check_host()
         sweep_stale()
         self.tag = tag or str(os.getpid())
-        self.ns_gw = f"lsim{self.tag}gw"
-        self.ns_ut = f"lsim{self.tag}ut"
+        self.ns_gw = f"lsim{self.tag}gw" if half in (None, "gw") else ""
+        self.ns_ut = f"lsim{self.tag}ut" if half in (None, "ut") else ""
         self.fd_gw = -1
         self.fd_ut = -1
         self.procs: list[subprocess.Popen] = []
@@ -123,12 +124,14 @@ class TrafficNet:
             raise
 
     def _setup(self) -> None:
-        for ns in (self.ns_gw, self.ns_ut):
+        for ns in self._names():
             if ns in list_namespaces():
                 raise DeviceError(f"network namespace {ns} already exists")
             _ip("netns", "add", ns)
         for ns, dev, me, peer, attr in ((self.ns_gw, f"ls{self.tag}g", GW_ADDR, UT_ADDR, "fd_gw"),
                                         (self.ns_ut, f"ls{self.tag}u", UT_ADDR, GW_ADDR, "fd_ut")):
+            if not ns:
+                continue
             dev = dev[:15]
             setattr(self, attr, open_tun(dev))
             _ip("link", "set", dev, "netns", ns)
@@ -137,6 +140,9 @@ class TrafficNet:
             _ip("-n", ns, "link", "set", dev, "mtu", str(MTU), "up")
         self.dev_gw = f"ls{self.tag}g"[:15]
         self.dev_ut = f"ls{self.tag}u"[:15]
+
+    def _names(self) -> list[str]:
+        return [ns for ns in (self.ns_gw, self.ns_ut) if ns]
 
     # ------------------------------------------------------------------------------------------ processes
     def popen(self, ns: str, argv: list[str], stdout: Path | int | None = None, stderr: Path | int | None = None,
@@ -197,12 +203,12 @@ class TrafficNet:
                 except OSError:
                     pass
                 setattr(self, attr, -1)
-        for ns in (self.ns_gw, self.ns_ut):
+        for ns in self._names():
             if ns in list_namespaces():
                 _kill_ns_processes(ns)
                 _ip("netns", "del", ns, check=False)
         deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline and any(ns in list_namespaces() for ns in (self.ns_gw, self.ns_ut)):
+        while time.monotonic() < deadline and any(ns in list_namespaces() for ns in self._names()):
             time.sleep(0.05)
         atexit.unregister(self.close)
 

@@ -260,9 +260,9 @@ class ReturnLink:
     """Terminal -> gateway at packet level: serialisation at the return rate, a drop-tail queue, seeded random loss,
     and the delay, all from the return series at the current scenario time."""
 
-    def __init__(self, fd_in: int, fd_out: int, series: ReturnSeries, scenario_time: Callable[[float], float],
+    def __init__(self, out: Callable[[bytes], None], series: ReturnSeries, scenario_time: Callable[[float], float],
                  seed: int) -> None:
-        self.fd_in, self.fd_out = fd_in, fd_out
+        self.out = out
         self.series = series
         self.scenario_time = scenario_time
         self.rng = np.random.default_rng(seed)
@@ -290,19 +290,20 @@ class ReturnLink:
         while self.heap and self.heap[0][0] <= now:
             _, _, pkt = heapq.heappop(self.heap)
             try:
-                os.write(self.fd_out, pkt)
+                self.out(pkt)
                 self.sent += 1
             except OSError:
                 self.queue_drops += 1
         return self.heap[0][0] if self.heap else math.inf
 
 
-def pump(net: TrafficNet, fwd: ForwardLink, ret: ReturnLink, stop: threading.Event) -> None:
-    """Read both TUNs until stop: gateway packets into the forward queue, terminal packets into the return link."""
-    fds = [net.fd_gw, net.fd_ut]
+def pump(readers: dict[int, Callable[[bytes, float], None]], ret: ReturnLink | None, stop: threading.Event) -> None:
+    """Read the TUNs until stop, each packet to its handler (the forward queue, the return link), and deliver the
+    return link's packets when due."""
+    fds = list(readers)
     while not stop.is_set():
         now = time.monotonic()
-        nxt = ret.deliver_due(now)
+        nxt = ret.deliver_due(now) if ret is not None else math.inf
         timeout = min(max(nxt - now, 0.0), 0.01)
         try:
             ready, _, _ = select.select(fds, [], [], timeout)
@@ -317,10 +318,14 @@ def pump(net: TrafficNet, fwd: ForwardLink, ret: ReturnLink, stop: threading.Eve
                     break
                 if not pkt:
                     break
-                if fd == net.fd_gw:
-                    fwd.on_packet(pkt, now)
-                else:
-                    ret.on_packet(pkt, now)
+                readers[fd](pkt, now)
+
+
+def tun_writer(fd: int) -> Callable[[bytes], None]:
+    def write(pkt: bytes) -> None:
+        os.write(fd, pkt)
+
+    return write
 
 
 # ---------------------------------------------------------------------------------------------- TCP sampler
@@ -359,9 +364,12 @@ class Sampler:
 
     def sample(self) -> None:
         now = time.monotonic()
-        gw = parse_ss(self.net.run(self.net.ns_gw, ["ss", "-tinH", "state", "established", "dst", UT_ADDR]))
-        ut_filter = ["sport", "=", f":{IPERF_PORT}"] if self.spec.kind in ("tcp", "udp") else []
-        ut = parse_ss(self.net.run(self.net.ns_ut, ["ss", "-tinH", "state", "established", *ut_filter]))
+        gw = ut = []
+        if self.net.ns_gw:
+            gw = parse_ss(self.net.run(self.net.ns_gw, ["ss", "-tinH", "state", "established", "dst", UT_ADDR]))
+        if self.net.ns_ut:
+            ut_filter = ["sport", "=", f":{IPERF_PORT}"] if self.spec.kind in ("tcp", "udp") else []
+            ut = parse_ss(self.net.run(self.net.ns_ut, ["ss", "-tinH", "state", "established", *ut_filter]))
         row: dict[str, float] = {"wall": now}
         if gw:
             main = max(gw, key=lambda d: d.get("bytes_acked", 0.0))
@@ -370,7 +378,8 @@ class Sampler:
                     row[k] = main[k]
             row["retrans_total"] = sum(d.get("retrans", 0.0) for d in gw)
             row["bytes_acked"] = sum(d.get("bytes_acked", 0.0) for d in gw)
-        row["bytes_received"] = sum(d.get("bytes_received", 0.0) for d in ut)
+        if self.net.ns_ut:
+            row["bytes_received"] = sum(d.get("bytes_received", 0.0) for d in ut)
         self.rows.append(row)
 
     def loop(self, stop: threading.Event) -> None:
@@ -386,21 +395,33 @@ class Sampler:
 
 def start_traffic(net: TrafficNet, spec: TrafficSpec, out: Path, seconds: float) -> list[Any]:
     """Start the traffic between the namespaces; returns the processes whose end ends the traffic."""
+    start_terminal_side(net, spec, out)
+    return start_gateway_side(net, spec, out, seconds)
+
+
+def start_terminal_side(net: TrafficNet, spec: TrafficSpec, out: Path) -> None:
+    """The terminal's side: the iperf3 server (and the terminal's PEP half)."""
+    if spec.kind not in ("tcp", "udp"):
+        return
+    net.popen(net.ns_ut, ["iperf3", "-s", "-1", "-p", str(IPERF_PORT)], stdout=out / "iperf3-server.txt",
+              stderr=out / "iperf3-server.txt")
+    if spec.pep:
+        net.popen(net.ns_ut, [sys.executable, "-m", "linksim.run.pep", "--listen", f"{UT_ADDR}:{PEP_PORT}",
+                              "--connect", f"127.0.0.1:{IPERF_PORT}", "--satellite-side", "in",
+                              *(["--cc", spec.cc] if spec.cc else [])], stderr=out / "pep-terminal.txt")
+    time.sleep(1.0 if spec.pep else 0.3)
+
+
+def start_gateway_side(net: TrafficNet, spec: TrafficSpec, out: Path, seconds: float) -> list[Any]:
+    """The gateway's side: iperf3's client (through the gateway's PEP half), ping or the user's command."""
     t = max(1, int(seconds))
     if spec.kind in ("tcp", "udp"):
-        net.popen(net.ns_ut, ["iperf3", "-s", "-1", "-p", str(IPERF_PORT)], stdout=out / "iperf3-server.txt",
-                  stderr=out / "iperf3-server.txt")
-        time.sleep(0.3)
         target = UT_ADDR
         if spec.pep:
             target = GW_ADDR
-            py = [sys.executable, "-m", "linksim.run.pep"]
-            net.popen(net.ns_ut, [*py, "--listen", f"{UT_ADDR}:{PEP_PORT}", "--connect", f"127.0.0.1:{IPERF_PORT}",
-                                  "--satellite-side", "in", *(["--cc", spec.cc] if spec.cc else [])],
-                      stderr=out / "pep.txt")
-            net.popen(net.ns_gw, [*py, "--listen", f"{GW_ADDR}:{IPERF_PORT}", "--connect", f"{UT_ADDR}:{PEP_PORT}",
-                                  "--satellite-side", "out", *(["--cc", spec.cc] if spec.cc else [])],
-                      stderr=out / "pep.txt")
+            net.popen(net.ns_gw, [sys.executable, "-m", "linksim.run.pep", "--listen", f"{GW_ADDR}:{IPERF_PORT}",
+                                  "--connect", f"{UT_ADDR}:{PEP_PORT}", "--satellite-side", "out",
+                                  *(["--cc", spec.cc] if spec.cc else [])], stderr=out / "pep-gateway.txt")
             time.sleep(1.0)
         argv = ["iperf3", "-c", target, "-p", str(IPERF_PORT), "-t", str(t), "-i", "1", "-J", "--get-server-output"]
         if spec.kind == "udp":
@@ -420,14 +441,17 @@ def start_traffic(net: TrafficNet, spec: TrafficSpec, out: Path, seconds: float)
                       env=env)]
 
 
-def _tune_namespaces(net: TrafficNet, spec: TrafficSpec) -> None:
-    for ns in (net.ns_gw, net.ns_ut):
+def tune_namespaces(net: TrafficNet, spec: TrafficSpec) -> None:
+    """No IPv6 chatter on the link; the congestion control asked for; a PEP's large initial window."""
+    for ns in (x for x in (net.ns_gw, net.ns_ut) if x):
         net.run(ns, ["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
         if spec.cc and not spec.pep:
             net.run(ns, ["sysctl", "-qw", f"net.ipv4.tcp_congestion_control={spec.cc}"])
     if spec.pep:  # the satellite segment starts with a large window, as PEPs do
         for ns, dev, peer in ((net.ns_gw, net.dev_gw, UT_ADDR), (net.ns_ut, net.dev_ut, GW_ADDR)):
-            net.run(ns, ["ip", "route", "replace", f"{peer}/32", "dev", dev, "initcwnd", "64", "initrwnd", "64"])
+            if ns:
+                net.run(ns, ["ip", "route", "replace", f"{peer}/32", "dev", dev, "initcwnd", "64", "initrwnd",
+                             "64"])
 
 
 # ---------------------------------------------------------------------------------------------- the run
@@ -543,10 +567,10 @@ def _traffic_stretch(plan: RunPlan, k: int, spec: TrafficSpec, out: Path, state:
     loop = None
     worst = 0.0
     try:
-        _tune_namespaces(net, spec)
+        tune_namespaces(net, spec)
         fwd = ForwardLink(net.fd_gw, max(FORWARD_QUEUE_MIN_BYTES, int(FORWARD_QUEUE_S * clear_rate / 8)))
         term = TerminalSide(net.fd_ut, time.monotonic)
-        ret = ReturnLink(net.fd_ut, net.fd_gw, ret_series, scenario_time, st.channel_seed + 17)
+        ret = ReturnLink(tun_writer(net.fd_gw), ret_series, scenario_time, st.channel_seed + 17)
         ch = channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
         txc = ip_transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, fwd.fill, clock, fwd_delay,
                                 ch, ccm=not st.acm)
@@ -572,7 +596,8 @@ def _traffic_stretch(plan: RunPlan, k: int, spec: TrafficSpec, out: Path, state:
         tb = gr.top_block("linksim_traffic")
         tb.connect(txc, pace, head, rxc, blocks.null_sink(gr.sizeof_char))
         sampler = Sampler(net, spec)
-        threads = [threading.Thread(target=pump, args=(net, fwd, ret, link_stop), daemon=True),
+        readers = {net.fd_gw: fwd.on_packet, net.fd_ut: ret.on_packet}
+        threads = [threading.Thread(target=pump, args=(readers, ret, link_stop), daemon=True),
                    threading.Thread(target=sampler.loop, args=(link_stop,), daemon=True)]
         clock.start()
         tb.start()
@@ -636,7 +661,11 @@ def _per_second(times: list[float], values: list[float], edges: np.ndarray) -> n
 
 def _results(plan: RunPlan, st: Stretch, spec: TrafficSpec, out: Path, clock: Any, frames: list[FrameRecord],
              fwd: ForwardLink, term: TerminalSide, ret: ReturnLink, sampler: Sampler, fwd_delay: float,
-             ret_series: ReturnSeries, worst_behind_s: float, late_s: float) -> dict[str, Any]:
+             ret_series: ReturnSeries, worst_behind_s: float, late_s: float,
+             fwd_scn: Callable[[float], float] | None = None) -> dict[str, Any]:
+    """traffic.csv and the summary's "traffic" entry. Times: wall clock of this process, turned into scenario time
+    (sampler rows may carry their scenario time "t_s" instead, and fwd_scn maps the forward packets' arrival times
+    when they come from another host)."""
     s, tl = plan.scenario, plan.timeline
     t0, t1 = st.t0_s, st.t1_s
 
@@ -670,7 +699,8 @@ def _results(plan: RunPlan, st: Stretch, spec: TrafficSpec, out: Path, clock: An
         app = _per_second([scn(w) for w, _ in udp], [8.0 * (n - 28) for _, n in udp], edges) / width
     elif spec.kind in ("tcp", "cmd") and len(rows) > 1:
         # the stack's counters are cumulative: read them at the bin edges (linear between samples, 1 s apart)
-        ts = np.array([scn(r["wall"]) for r in rows])
+        rows = sorted(rows, key=lambda r: r["t_s"] if "t_s" in r else scn(r["wall"]))
+        ts = np.array([r["t_s"] if "t_s" in r else scn(r["wall"]) for r in rows])
         recv = np.maximum.accumulate([r.get("bytes_received", 0.0) for r in rows])
         retx = np.maximum.accumulate([r.get("retrans_total", 0.0) for r in rows])
         inside = (edges >= ts[0]) & (edges <= ts[-1])
@@ -730,7 +760,7 @@ def _results(plan: RunPlan, st: Stretch, spec: TrafficSpec, out: Path, clock: An
             summary["window_limit_bps"] = 8.0 * float(np.median(wmed)) / (float(np.median(fin)) / 1e3)
         summary["recovery"] = _recovery(s, app, phy, edges)
     if spec.kind == "udp":
-        summary["udp_loss"] = udp_loss_model(fwd.log, frames, iperf, st.t0_s, scn)
+        summary["udp_loss"] = udp_loss_model(fwd.log, frames, iperf, st.t0_s, fwd_scn or scn)
     return {"traffic": summary}
 
 
