@@ -59,7 +59,7 @@ def tcp_table(out: Path, duration: float) -> None:
             wl = t.get("window_limit_bps")
             print(f"| {name} | {label} | {k(t['app_goodput_bps_mean'])} | {k(t['phy_goodput_bps_mean'])} | "
                   f"{k(t['predicted_goodput_bps_mean'])} | {t['efficiency']:.2f} | {t['rtt_ms_median']:.0f} | "
-                  f"{t['retransmits']:.0f} | {k(wl) if wl and wl < 1e7 else '-'} | "
+                  f"{t['retransmits']:.0f} | {k(wl) if wl and '--pep' not in opts else '-'} | "
                   f"{rec_s if rec_s is not None else '-'} |", flush=True)
 
 

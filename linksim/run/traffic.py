@@ -21,6 +21,7 @@ the frame-loss model, and TCP's recovery after each jammer stops.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import heapq
 import json
@@ -32,7 +33,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -463,6 +464,23 @@ class TrafficResult:
     extra: dict[str, Any]
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a traffic run as Ctrl-C does: everything stopped and removed, what was measured kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def application_seconds(plan: RunPlan) -> float:
     """How long the application runs: the stretch less its set-up (a few round trips over the link) and the time
     its last data needs to arrive. Refuses a run too short for any."""
@@ -472,7 +490,7 @@ def application_seconds(plan: RunPlan) -> float:
     frame_s = frame_params(c.modcod, c.frame, c.pilots).plframe_symbols / c.symbol_rate_baud
     fwd = float(np.interp(t0, tl.time_s, forward_delay_s(tl)))
     rtt_est = fwd + float(np.nanmean(return_series(tl).delay_s)) + 2.0 * frame_s
-    app_s = (t1 - t0) - 6.0 * rtt_est - 2.0
+    app_s = (t1 - t0) - 8.0 * rtt_est - 3.0
     if app_s < 1.0:
         raise InputError(f"--duration: too short for traffic over a {rtt_est * 1e3:.0f} ms round trip "
                          f"(give at least {t1 - t0 - app_s + 1.0:.0f} s)")
@@ -511,19 +529,8 @@ def run_traffic(scenario: Scenario, out_dir: Path, spec: TrafficSpec, *, duratio
             state.notes.append("run interrupted: partial results")
         return res.frames
 
-    old = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum: int, frame: Any) -> None:  # SIGTERM ends the run like Ctrl-C: cleanup, partial results
-        raise KeyboardInterrupt
-
-    in_main = threading.current_thread() is threading.main_thread()
-    if in_main:
-        signal.signal(signal.SIGTERM, on_term)
-    try:
+    with sigterm_as_interrupt():
         sm = write_run(plan, out, one_stretch, report=report, progress=progress, stop=run_stop, extra=extra)
-    finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, old)
     if interrupted or behind:
         sm["status"] = "partial"
         (out / "summary.json").write_text(json.dumps(_json_safe(sm), indent=2))
@@ -788,6 +795,8 @@ def _read_iperf(path: Path) -> dict[str, Any] | None:
         return {"error": "iperf3 wrote no complete JSON (stopped early?)"}
     end = doc.get("end", {})
     res: dict[str, Any] = {"error": doc.get("error")}
+    if res["error"]:  # an interrupted test: its end sums are the sender's so far, not the receiver's
+        return res
     if "sum_received" in end:
         res["received_bps"] = end["sum_received"].get("bits_per_second")
         res["sent_bps"] = end.get("sum_sent", {}).get("bits_per_second")
@@ -847,7 +856,7 @@ def udp_loss_model(log: PacketLog, frames: list[FrameRecord], iperf: dict[str, A
         p = float(np.mean(1.0 - (1.0 - fer) ** np.asarray(ks)))
         lo, hi = binom.ppf(0.025, n, p), binom.ppf(0.975, n, p)
         res.update(expected_loss_ratio=p, interval_95=[float(lo) / n, float(hi) / n])
-        if iperf and iperf.get("udp_packets"):
+        if iperf and iperf.get("udp_packets") and not iperf.get("error"):
             r = float(iperf["udp_lost_packets"]) / float(iperf["udp_packets"])
             n_i = int(iperf["udp_packets"])
             lo_i, hi_i = binom.ppf(0.025, n_i, p) / n_i, binom.ppf(0.975, n_i, p) / n_i
@@ -877,4 +886,4 @@ def _recovery(s: Scenario, app: np.ndarray, phy: np.ndarray, edges: np.ndarray) 
     return res
 
 
-__all__ = ["TrafficSpec", "check_realtime", "parse_traffic", "run_traffic", "udp_loss_model"]
+__all__ = ["TrafficSpec", "check_realtime", "parse_traffic", "run_traffic", "sigterm_as_interrupt", "udp_loss_model"]

@@ -44,6 +44,7 @@ from .traffic import (
     application_seconds,
     check_realtime,
     pump,
+    sigterm_as_interrupt,
     start_gateway_side,
     start_terminal_side,
     tun_writer,
@@ -78,10 +79,11 @@ def run_traffic_split(s: Scenario, out: Path, spec: TrafficSpec, role: str, link
     plan = prepare_run(s, duration_s=duration_s, start_s=start_s, seed=seed, acm=acm)
     app_s = application_seconds(plan)
     check_realtime(s)
-    if role == "tx":
-        _tx_half(plan, spec, link, app_s, progress)
-        return None
-    return _rx_half(plan, spec, link, Path(out), progress, report)
+    with sigterm_as_interrupt():
+        if role == "tx":
+            _tx_half(plan, spec, link, app_s, progress)
+            return None
+        return _rx_half(plan, spec, link, Path(out), progress, report)
 
 
 def _send(sock: zmq.Socket, lock: threading.Lock, msg: dict[str, Any]) -> None:
@@ -90,7 +92,7 @@ def _send(sock: zmq.Socket, lock: threading.Lock, msg: dict[str, Any]) -> None:
 
 
 def _tx_half(plan: Any, spec: TrafficSpec, link: SplitLink, app_s: float, progress: Any) -> None:
-    from gnuradio import gr
+    from gnuradio import blocks, gr
 
     from ..channel.from_budget import channel_from_timeline
     from ..gr.buffers import BUFFER_ITEMS
@@ -130,9 +132,11 @@ def _tx_half(plan: Any, spec: TrafficSpec, link: SplitLink, app_s: float, progre
             loop = AcmLoop(acm_controller(s, delay, st.initial_modcod), st.fs, st.sps, st.t_base_s, delay,
                            st.n_samples)
             txc.source.modcod_source = loop.modcod_at
-        sink = zmq_iq_sink(_bind_addr(link.iq), bind=True, chunk_samples=max(1, int(IQ_CHUNK_S * st.fs)))
+        sink = zmq_iq_sink(_bind_addr(link.iq), bind=True, chunk_samples=max(1, int(IQ_CHUNK_S * st.fs)),
+                           send_timeout_s=CONTROL_TIMEOUT_S)
+        head = blocks.head(gr.sizeof_gr_complex, st.n_samples)  # the TX flowgraph ends with the stretch
         tb = gr.top_block("linksim_traffic_tx")
-        tb.connect(txc, sink)
+        tb.connect(txc, head, sink)
         say(f"traffic {spec.describe()}: gateway half waiting for the terminal half on {link.up}")
         if not up.poll(int(CONTROL_TIMEOUT_S * 1000)):
             raise DeviceError(f"split traffic run: the terminal half did not connect within {CONTROL_TIMEOUT_S:g} s")
