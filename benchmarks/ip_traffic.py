@@ -28,7 +28,7 @@ TCP_CASES = [
     ("cubic, 4 KiB window + PEP", ["--tcp-cc", "cubic", "--tcp-window", "4K", "--pep"]),
     ("bbr, 4 KiB window + PEP", ["--tcp-cc", "bbr", "--tcp-window", "4K", "--pep"]),
 ]
-UDP_JS_DB = [0.25, 0.35, 0.45]
+UDP_JS_DB = [0.25, 0.3, 0.35, 0.4]
 
 
 def run(args: list[str], out: Path) -> dict:

@@ -256,3 +256,26 @@ def test_an_error_inside_the_run_leaves_nothing_behind(gr, tmp_path, before_ns, 
     subprocess.run(["ip", "netns", "add", "lsim999999gw"], check=True)
     assert "lsim999999gw" in netns.sweep_stale()
     assert "lsim999999gw" not in netns.list_namespaces()
+
+
+@pytest.mark.timeout(240)
+def test_split_run_carries_the_same_traffic(gr, tmp_path, before_ns):
+    """--traffic across a split run: the gateway half (TX) and the terminal half (RX) in two processes, IQ over
+    ZeroMQ, the return link's packets over the control channel."""
+    out = tmp_path / "split"
+    common = [str(GEO_IP), "--traffic", "ping", "--duration", "16", "--link", "tcp://127.0.0.1:5930"]
+    tx = subprocess.Popen([sys.executable, "-m", "linksim", "run", *common, "--role", "tx"], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        res = _linksim("run", *common, "--role", "rx", "--out", str(out), "--no-report")
+        _, tx_err = tx.communicate(timeout=60)
+    finally:
+        if tx.poll() is None:
+            tx.kill()
+    assert res.returncode == 0 and tx.returncode == 0, (res.stderr, tx_err)
+    sm = _summary(out)
+    assert sm["mode"] == "traffic-split" and sm["status"] == "complete" and sm["fer"] == 0.0
+    # 2 x 276 ms of path, half a frame of waiting and one of reception (84 ms frames), on two wall clocks
+    assert 600 <= sm["traffic"]["rtt_ms_median"] <= 900
+    assert (out / "ping.txt").read_text().count("bytes from 10.77.0.2") >= 10
+    _no_leftovers(before_ns)
