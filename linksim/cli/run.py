@@ -113,17 +113,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _split(args: argparse.Namespace, s: object, out: Path, progress: object) -> int:
-    from ..errors import InputError
     from ..run.split import SplitLink, run_rx_half, run_tx_half
 
-    try:
-        proto, rest = args.link.split("://", 1)
-        host, port = rest.rsplit(":", 1)
-        link = SplitLink.on_host(host, int(port))
-    except ValueError:
-        raise InputError(f"--link {args.link!r}: expected tcp://HOST:PORT") from None
-    if proto != "tcp":
-        raise InputError(f"--link {args.link!r}: only tcp:// links are supported")
+    link = SplitLink.parse(args.link)
     common = dict(duration_s=args.duration, seed=args.seed, acm=args.acm, start_s=args.start, every_s=args.every,
                   dwell_s=args.dwell)
     try:

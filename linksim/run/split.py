@@ -45,6 +45,21 @@ class SplitLink:
         return SplitLink(f"tcp://{host}:{base_port}", f"tcp://{host}:{base_port + 1}",
                          f"tcp://{host}:{base_port + 2}")
 
+    @staticmethod
+    def parse(text: str) -> SplitLink:
+        """--link tcp://HOST:PORT -> the three addresses; anything else is an InputError naming --link."""
+        from ..errors import InputError
+
+        try:
+            proto, rest = text.split("://", 1)
+            host, port = rest.rsplit(":", 1)
+            link = SplitLink.on_host(host, int(port))
+        except ValueError:
+            raise InputError(f"--link {text!r}: expected tcp://HOST:PORT") from None
+        if proto != "tcp":
+            raise InputError(f"--link {text!r}: only tcp:// links are supported")
+        return link
+
 
 def _bind_addr(addr: str) -> str:
     proto, rest = addr.split("://", 1)

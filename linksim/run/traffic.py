@@ -464,6 +464,43 @@ class TrafficResult:
     extra: dict[str, Any]
 
 
+def paced_receiver(tb: Any, src: Any, s: Scenario, st: Stretch, clock: Any, max_iter: int,
+                   on_reports: Callable[[list, int], None]) -> Any:
+    """src -> pace to the wall clock -> head(stretch) -> DVB-S2 receiver in tb; returns the head (its count is the
+    receiver's progress)."""
+    from gnuradio import blocks, gr
+
+    from ..gr.ip import pace_cc
+    from .loop import receive_half
+
+    chain = [src, pace_cc(clock), blocks.head(gr.sizeof_gr_complex, st.n_samples),
+             receive_half(s, st, max_iter, on_reports), blocks.null_sink(gr.sizeof_char)]
+    tb.connect(*chain)
+    tb.linksim_blocks = chain  # Python blocks must outlive this function (GNU Radio holds no Python reference)
+    return chain[2]
+
+
+def stop_all(net: TrafficNet, stop: threading.Event, apps: list, tb: Any, loop: Any, threads: list[threading.Thread],
+             then: Callable[[], None] | None = None) -> None:
+    """Whatever happened: the applications, the flowgraph, the ACM loop, the link's threads, `then`, and last (even
+    if one of those fails) the namespaces and TUN devices."""
+    stop.set()
+    try:
+        for p in apps:
+            net.stop_process(p, grace_s=3.0)
+        if tb is not None:
+            tb.stop()
+            tb.wait()
+        if loop is not None:
+            loop.finish()
+        for th in threads:
+            th.join(timeout=5.0)
+        if then is not None:
+            then()
+    finally:
+        net.close()
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM ends a traffic run as Ctrl-C does: everything stopped and removed, what was measured kept."""
@@ -544,12 +581,12 @@ def run_traffic(scenario: Scenario, out_dir: Path, spec: TrafficSpec, *, duratio
 def _traffic_stretch(plan: RunPlan, k: int, spec: TrafficSpec, out: Path, state: RunState, stop: threading.Event,
                      max_iter: int, behind: list[str], progress: Callable[[str], None] | None,
                      interrupted: list[bool]) -> TrafficResult:
-    from gnuradio import blocks, gr
+    from gnuradio import gr
 
     from ..channel.from_budget import channel_from_timeline
     from ..gr.buffers import BUFFER_ITEMS
-    from ..gr.ip import WallClock, ip_transmit_chain, pace_cc
-    from .loop import AcmLoop, receive_half
+    from ..gr.ip import WallClock, ip_transmit_chain
+    from .loop import AcmLoop
 
     s, tl = plan.scenario, plan.timeline
     st, note = plan.stretch(k)
@@ -597,11 +634,8 @@ def _traffic_stretch(plan: RunPlan, k: int, spec: TrafficSpec, out: Path, state:
             if loop is not None:
                 loop.rx_progress(batch, consumed)
 
-        pace = pace_cc(clock)
-        head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
-        rxc = receive_half(s, st, max_iter, on_reports)
         tb = gr.top_block("linksim_traffic")
-        tb.connect(txc, pace, head, rxc, blocks.null_sink(gr.sizeof_char))
+        head = paced_receiver(tb, txc, s, st, clock, max_iter, on_reports)
         sampler = Sampler(net, spec)
         readers = {net.fd_gw: fwd.on_packet, net.fd_ut: ret.on_packet}
         threads = [threading.Thread(target=pump, args=(readers, ret, link_stop), daemon=True),
@@ -622,7 +656,7 @@ def _traffic_stretch(plan: RunPlan, k: int, spec: TrafficSpec, out: Path, state:
             now = time.monotonic()
             if now >= t_end + 2.0 or head.nitems_written(0) >= st.n_samples:
                 break
-            lag = (now - clock.t0) - rxc.rx._rx._samples_in / st.fs  # noqa: SLF001 - the receiver's progress
+            lag = (now - clock.t0) - head.nitems_written(0) / st.fs  # samples the receiver has taken
             worst = max(worst, lag - fwd_delay if now < t_end else 0.0)
             if now < t_end and lag > MAX_BEHIND_S + fwd_delay:
                 behind.append(f"carrier.symbol_rate_baud {c.symbol_rate_baud:g}: the receiver fell {lag:.1f} s "
@@ -634,20 +668,8 @@ def _traffic_stretch(plan: RunPlan, k: int, spec: TrafficSpec, out: Path, state:
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop everything below, keep what was measured
         stop.set()
         interrupted.append(True)
-    finally:  # whatever happened: applications, flowgraph, threads, then the namespaces and TUNs
-        link_stop.set()
-        try:
-            for p in apps:
-                net.stop_process(p, grace_s=3.0)
-            if tb is not None:
-                tb.stop()
-                tb.wait()
-            if loop is not None:
-                loop.finish()
-            for th in threads:
-                th.join(timeout=5.0)
-        finally:
-            net.close()
+    finally:
+        stop_all(net, link_stop, apps, tb, loop, threads)
     if tb is None:
         return TrafficResult([], {"traffic": {"spec": spec.describe()}})
     state.sim_symbols += head.nitems_written(0) / st.sps

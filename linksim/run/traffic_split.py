@@ -5,9 +5,10 @@ terminal's half (DVB-S2 RX, GSE, namespace) on another, IQ over the sample-count
     RX host: terminal namespace --TUN--> return link (rate, loss, delay) == pyzmq "up" ==> TX host --TUN--> gateway
 Control beside the IQ (PUSH/PULL, as linksim.run.split): "up" carries the RX half's ready signal, its receiver
 reports (the ACM return path) and the return link's packets once due; "down" carries the TX half's start, and at
-the end its frame log, forward packet log and TCP samples. Each half paces to its own wall clock, started when the
-RX half says it is ready, so the two clocks differ by the control channel's one-way latency (well under a frame on
-a LAN). The RX half writes the run directory, as in-process traffic runs do.
+the end its frame log, forward packet log and TCP samples. Each half paces to its own wall clock: the TX half starts
+its clock when the RX half is ready, the RX half when it hears that, so the RX clock trails by the control
+channel's one-way latency (well under a frame on a LAN) and the forward delay is never shortened. The RX half
+writes the run directory, as in-process traffic runs do.
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ from .traffic import (
     _results,
     application_seconds,
     check_realtime,
+    paced_receiver,
     pump,
     sigterm_as_interrupt,
     start_gateway_side,
     start_terminal_side,
+    stop_all,
     tun_writer,
     tune_namespaces,
 )
@@ -54,25 +57,11 @@ from .traffic import (
 IQ_CHUNK_S = 0.005  # IQ messages of 5 ms: the link adds little latency
 
 
-def _link(text: str) -> SplitLink:
-    from ..errors import InputError
-
-    try:
-        proto, rest = text.split("://", 1)
-        host, port = rest.rsplit(":", 1)
-        link = SplitLink.on_host(host, int(port))
-    except ValueError:
-        raise InputError(f"--link {text!r}: expected tcp://HOST:PORT") from None
-    if proto != "tcp":
-        raise InputError(f"--link {text!r}: only tcp:// links are supported")
-    return link
-
-
 def run_traffic_split(s: Scenario, out: Path, spec: TrafficSpec, role: str, link_text: str, *,
                       duration_s: float | None = None, seed: int | None = None, acm: bool | None = None,
                       start_s: float = 0.0, progress: Any = None, report: bool = True) -> dict[str, Any] | None:
     """One half of a split traffic run; the RX half returns the summary, the TX half None."""
-    link = _link(link_text)
+    link = SplitLink.parse(link_text)
     need = ["ip", "ss"] + (["iperf3"] if spec.kind in ("tcp", "udp") else []) + (["ping"] if spec.kind == "ping"
                                                                                     else [])
     check_host(tuple(need))
@@ -142,6 +131,7 @@ def _tx_half(plan: Any, spec: TrafficSpec, link: SplitLink, app_s: float, progre
             raise DeviceError(f"split traffic run: the terminal half did not connect within {CONTROL_TIMEOUT_S:g} s")
         json.loads(up.recv())  # "ready"
         clock.start()
+        down.send(json.dumps({"start": True}).encode())  # the terminal half starts its clock on this (a little later)
         tb.start()
         gw_write = tun_writer(net.fd_gw)
         threads.append(threading.Thread(target=pump, args=({net.fd_gw: fwd.on_packet}, None, stop), daemon=True))
@@ -167,19 +157,7 @@ def _tx_half(plan: Any, spec: TrafficSpec, link: SplitLink, app_s: float, progre
                 loop.rx_progress([SimpleNamespace(**r) for r in msg["reports"]], int(msg["consumed"]))
             final = bool(msg.get("final"))
     finally:
-        stop.set()
-        try:
-            for p in apps:
-                net.stop_process(p, grace_s=3.0)
-            if tb is not None:
-                tb.stop()
-                tb.wait()
-            if loop is not None:
-                loop.finish()
-            for th in threads:
-                th.join(timeout=5.0)
-        finally:
-            net.close()
+        stop_all(net, stop, apps, tb, loop, threads)
     texts = {}
     for f in sorted(files.iterdir()):  # the applications' own output goes into the RX half's run directory
         texts[f.name] = f.read_text(errors="replace")
@@ -200,11 +178,11 @@ def _tx_half(plan: Any, spec: TrafficSpec, link: SplitLink, app_s: float, progre
 
 def _rx_half(plan: Any, spec: TrafficSpec, link: SplitLink, out: Path, progress: Any,
              report: bool) -> dict[str, Any]:
-    from gnuradio import blocks, gr
+    from gnuradio import gr
 
-    from ..gr.ip import WallClock, pace_cc
+    from ..gr.ip import WallClock
     from ..hw.zmqlink import open_socket, release, zmq_iq_source
-    from .loop import receive_half, write_run
+    from .loop import write_run
     from .traffic import ForwardLink as _Fwd
 
     s, tl = plan.scenario, plan.timeline
@@ -253,15 +231,17 @@ def _rx_half(plan: Any, spec: TrafficSpec, link: SplitLink, out: Path, progress:
                      "pilots": bool(r.pilots), "esn0_est_db": float(r.esn0_est_db)} for r in batch]})
 
             src = zmq_iq_source(link.iq, bind=False, fill_gaps=True, idle_timeout_s=CONTROL_TIMEOUT_S)
-            pace = pace_cc(clock)
-            head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
-            rxc = receive_half(s, st, RX_LDPC_ITERATIONS, on_reports)
             tb = gr.top_block("linksim_traffic_rx")
-            tb.connect(src, pace, head, rxc, blocks.null_sink(gr.sizeof_char))
+            head = paced_receiver(tb, src, s, st, clock, RX_LDPC_ITERATIONS, on_reports)
             sampler = Sampler(net, spec)
             threads = [threading.Thread(target=pump, args=({net.fd_ut: ret.on_packet}, ret, stop), daemon=True),
                        threading.Thread(target=sampler.loop, args=(stop,), daemon=True)]
             _send(up, send_lock, {"ready": True})
+            # this half's clock starts when the gateway's has started: sample n is never due here before the
+            # gateway could have sent it, so the forward delay is kept (plus the control channel's latency)
+            if not down.poll(int(CONTROL_TIMEOUT_S * 1000)):
+                raise DeviceError(f"split traffic run: the gateway half did not start within {CONTROL_TIMEOUT_S:g} s")
+            json.loads(down.recv())
             clock.start()
             tb.start()
             for th in threads:
@@ -274,16 +254,7 @@ def _rx_half(plan: Any, spec: TrafficSpec, link: SplitLink, out: Path, progress:
                 if pkts:
                     _send(up, send_lock, {"ret": pkts})
         finally:
-            stop.set()
-            try:
-                if tb is not None:
-                    tb.stop()
-                    tb.wait()
-                for th in threads:
-                    th.join(timeout=5.0)
-                _send(up, send_lock, {"final": True})
-            finally:
-                net.close()
+            stop_all(net, stop, [], tb, None, threads, then=lambda: _send(up, send_lock, {"final": True}))
         if not down.poll(int(CONTROL_TIMEOUT_S * 1000)):
             raise DeviceError(f"split traffic run: no frame log from the gateway half within {CONTROL_TIMEOUT_S:g} s")
         msg = json.loads(down.recv())
