@@ -186,7 +186,7 @@ def test_tcp_on_a_clear_geo_link_with_large_and_small_windows(gr, tmp_path, befo
     assert "IP traffic" in html and "traffic.png" in html
     # a small window: goodput = window / RTT, far below the PHY goodput
     out2 = tmp_path / "tcp-small"
-    res = _linksim("run", str(GEO_IP), "--traffic", "tcp", "--tcp-window", "4K", "--duration", "20", "--out",
+    res = _linksim("run", str(GEO_IP), "--traffic", "tcp", "--tcp-window", "4K", "--duration", "16", "--out",
                    str(out2), "--no-report")
     assert res.returncode == 0, res.stderr
     t2 = _summary(out2)["traffic"]
@@ -263,7 +263,7 @@ def test_split_run_carries_the_same_traffic(gr, tmp_path, before_ns):
     """--traffic across a split run: the gateway half (TX) and the terminal half (RX) in two processes, IQ over
     ZeroMQ, the return link's packets over the control channel."""
     out = tmp_path / "split"
-    common = [str(GEO_IP), "--traffic", "ping", "--duration", "16", "--link", "tcp://127.0.0.1:5930"]
+    common = [str(GEO_IP), "--traffic", "ping", "--duration", "14", "--link", "tcp://127.0.0.1:5930"]
     tx = subprocess.Popen([sys.executable, "-m", "linksim", "run", *common, "--role", "tx"], cwd=ROOT,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -277,5 +277,5 @@ def test_split_run_carries_the_same_traffic(gr, tmp_path, before_ns):
     assert sm["mode"] == "traffic-split" and sm["status"] == "complete" and sm["fer"] == 0.0
     # 2 x 276 ms of path, half a frame of waiting and one of reception (84 ms frames), on two wall clocks
     assert 600 <= sm["traffic"]["rtt_ms_median"] <= 900
-    assert (out / "ping.txt").read_text().count("bytes from 10.77.0.2") >= 10
+    assert (out / "ping.txt").read_text().count("bytes from 10.77.0.2") >= 8
     _no_leftovers(before_ns)

@@ -132,14 +132,16 @@ def parse_traffic(text: str, cc: str | None = None, window: str | None = None, p
 # ---------------------------------------------------------------------------------------------- real-time budget
 
 
-def realtime_capacity_baud(s: Scenario, frames: int = 3) -> float:
-    """Symbols per CPU-second this machine manages for TX + receiver on the scenario's carrier (its MODCOD, or
-    the most costly one ACM may pick), measured on a few frames now (the second pass: compilation excluded)."""
+def realtime_capacity_baud(s: Scenario, frames: int = 3, acm: bool = False) -> float:
+    """Symbols per CPU-second this machine manages for TX + receiver on the scenario's carrier (its MODCOD, or with
+    ACM the highest one ACM may pick, the most costly to decode), measured on a few frames now (the second pass:
+    compilation excluded)."""
     from ..dvbs2.rx import Receiver
     from ..dvbs2.tx import Transmitter
+    from .prepare import acm_allowed
 
     c = s.carrier
-    modcod = c.modcod
+    modcod = acm_allowed(s)[-1] if acm else c.modcod
     rate = math.inf
     for _ in range(2):
         tx = Transmitter(c.frame, c.pilots, c.rolloff, s.channel.sps, 0, "generic")
@@ -155,9 +157,9 @@ def realtime_capacity_baud(s: Scenario, frames: int = 3) -> float:
     return float(rate)
 
 
-def check_realtime(s: Scenario) -> float:
+def check_realtime(s: Scenario, acm: bool = False) -> float:
     """Refuse a carrier this machine cannot run in real time; returns the measured capacity (baud per CPU-s)."""
-    cap = realtime_capacity_baud(s)
+    cap = realtime_capacity_baud(s, acm=acm)
     need = s.carrier.symbol_rate_baud
     if need > REALTIME_CPU_SHARE * cap:
         raise InputError(f"carrier.symbol_rate_baud {need:g}: too fast for a real-time traffic run on this machine "
@@ -550,7 +552,7 @@ def run_traffic(scenario: Scenario, out_dir: Path, spec: TrafficSpec, *, duratio
     if not plan.spans:
         raise InputError("--traffic: the satellite is below the terminal's minimum elevation for the whole run")
     application_seconds(plan)
-    cap = check_realtime(scenario) if check_cpu else math.nan
+    cap = check_realtime(scenario, plan.acm) if check_cpu else math.nan
     out = Path(out_dir)
     extra: dict[str, Any] = {"mode": "traffic"}
     behind: list[str] = []

@@ -67,7 +67,7 @@ def run_traffic_split(s: Scenario, out: Path, spec: TrafficSpec, role: str, link
     check_host(tuple(need))
     plan = prepare_run(s, duration_s=duration_s, start_s=start_s, seed=seed, acm=acm)
     app_s = application_seconds(plan)
-    check_realtime(s)
+    check_realtime(s, plan.acm)
     with sigterm_as_interrupt():
         if role == "tx":
             _tx_half(plan, spec, link, app_s, progress)
