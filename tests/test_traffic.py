@@ -277,5 +277,5 @@ def test_split_run_carries_the_same_traffic(gr, tmp_path, before_ns):
     assert sm["mode"] == "traffic-split" and sm["status"] == "complete" and sm["fer"] == 0.0
     # 2 x 276 ms of path, half a frame of waiting and one of reception (84 ms frames), on two wall clocks
     assert 600 <= sm["traffic"]["rtt_ms_median"] <= 900
-    assert (out / "ping.txt").read_text().count("bytes from 10.77.0.2") >= 8
+    assert (out / "ping.txt").read_text().count("bytes from 10.77.0.2") >= 6  # 0.5 s apart for about 4 s
     _no_leftovers(before_ns)
