@@ -319,6 +319,17 @@ class StretchAccount:
         return row
 
 
+def settle_stretch(s: Scenario, st: Stretch, tl: budget.Timeline, bin_s: float, acm: bool, frame_log: list[Any],
+                   reports: list[Any], latency: float, delay_samples_fn: Callable[[np.ndarray], np.ndarray],
+                   ) -> tuple[list[FrameRecord], list[dict[str, Any]]]:
+    """The accounting of a stretch that has run to its end (frame log and receiver reports complete), at once: every
+    frame matched and the bins of `bin_s` (as StretchAccount hands them out while a stretch runs)."""
+    acct = StretchAccount(s, st, tl, bin_s, acm, delay_samples_fn, latency=latency)
+    acct.add_log(list(frame_log))
+    acct.add_reports(list(reports), math.inf)
+    return acct.settle(final=True)
+
+
 def device_offset(sent: list[FrameRecord], reports: list, expect: np.ndarray, sps: int) -> int:
     """Samples between where a frame would be with no devices and where the receiver found it: the offset that
     lines up the most received frames (same MODCOD) with frames sent."""

@@ -208,6 +208,21 @@ class Run:
 
 
 @dataclass(frozen=True)
+class ReturnLink:
+    """The return link (terminal -> satellite -> gateway) that IP traffic runs carry at packet level
+    (linksim.budget.return_link): a fixed rate, or a budget from the terminal's EIRP, and a loss ratio."""
+
+    rate_bps: float | None = spec(None, lo=1e3, hi=1e10, doc="fixed information rate; default from the budget")
+    eirp_dbw: float | None = spec(None, lo=-20.0, hi=80.0, doc="terminal EIRP toward the satellite (return budget)")
+    freq_hz: float | None = spec(None, lo=100e6, hi=100e9, doc="return uplink frequency; default the carrier's")
+    g_over_t_dbk: float | None = spec(None, lo=-40.0, hi=40.0, doc="satellite G/T; default satellite.g_over_t_dbk")
+    symbol_rate_baud: float = spec(256e3, lo=1e3, hi=1e9, doc="return carrier symbol rate")
+    modcod: str = spec("QPSK 1/2", check=_modcod_check, doc="return MODCOD (Table 13 threshold and efficiency)")
+    loss_pct: float = spec(0.0, lo=0.0, hi=100.0, doc="packet loss while the return link closes")
+    delay_s: float | None = spec(None, lo=0.0, hi=10.0, doc="one-way delay; default twice the path delay")
+
+
+@dataclass(frozen=True)
 class Scenario:
     meta: Meta
     site: Site
@@ -222,6 +237,7 @@ class Scenario:
     channel: Channel = field(default_factory=Channel)
     run: Run = field(default_factory=Run)
     source: str | None = None
+    return_link: ReturnLink | None = None
 
     @property
     def name(self) -> str:
@@ -257,7 +273,7 @@ class Scenario:
 
 
 SECTION_KEYS = ("scenario", "site", "terminal", "satellite", "carrier", "propagation", "geometry", "uplink",
-                "jammer", "antenna_event", "channel", "run")
+                "jammer", "antenna_event", "channel", "run", "return_link")
 
 
 def _resolved_table(s: Scenario) -> dict[str, Any]:
@@ -279,6 +295,8 @@ def _resolved_table(s: Scenario) -> dict[str, Any]:
         t["jammer"] = [to_table(j) for j in s.jammers]
     if s.events:
         t["antenna_event"] = [to_table(e) for e in s.events]
+    if s.return_link is not None:
+        t["return_link"] = to_table(s.return_link)
     return t
 
 
@@ -390,7 +408,21 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
               for i, et in enumerate(_list_of_tables(d.get("antenna_event"), "antenna_event", source))]
     channel = build(Channel, d.get("channel"), "channel", source)
     run = build(Run, d.get("run"), "run", source)
-    return Scenario(meta, site, terminal, sat, carrier, prop, geometry, uplink, jammers, events, channel, run, source)
+    ret = _return_link(d.get("return_link"), sat, source)
+    return Scenario(meta, site, terminal, sat, carrier, prop, geometry, uplink, jammers, events, channel, run, source,
+                    ret)
+
+
+def _return_link(raw: Any, sat: Satellite, source: str | None) -> ReturnLink | None:
+    if raw is None:
+        return None
+    r = build(ReturnLink, raw, "return_link", source)
+    if r.rate_bps is None and r.eirp_dbw is None:
+        raise ScenarioError("return_link", "give rate_bps, or eirp_dbw for a return budget", source)
+    if r.eirp_dbw is not None and r.g_over_t_dbk is None and sat.g_over_t_dbk is None:
+        raise ScenarioError("return_link.g_over_t_dbk", "a return budget needs the satellite's G/T "
+                            "(return_link.g_over_t_dbk or satellite.g_over_t_dbk)", source)
+    return r
 
 
 def _check_track(track: list[list[float]], key: str, source: str | None) -> None:
