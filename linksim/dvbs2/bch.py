@@ -3,8 +3,8 @@
 The generator polynomial is the product of the first t polynomials of Table 6a (normal frames, GF(2^16)) or
 Table 6b (short frames, GF(2^14)), or for the DVB-S2X medium (32400) frames of the VL-SNR codes the GF(2^15)
 polynomials of EN 302 307-2 (as gr-dtv's `dvb_bch_bb` holds them); g1 is the field's primitive polynomial.
-Bit order as in the standard: the
-first bit of a block is the coefficient of the highest power of x, and the parity bits follow the message.
+Bit order as in the standard: the first bit of a block is the coefficient of the highest power of x, and the
+parity bits follow the message.
 """
 
 from __future__ import annotations
