@@ -97,7 +97,6 @@ VLSNR_BY_HEADER = {c.header: name for name, c in VLSNR_CODES.items()}
 VLSNR_PLS = {1: 129, 2: 131}  # PLS code (8 bits, S2X: MODCOD 128/130 | pilots) of VL-SNR sets 1 and 2
 VLSNR_HEADER_SYMBOLS = 900
 VLSNR_PLFRAME_SYMBOLS = {1: 33282, 2: 16686}
-RX_LDPC_ITERATIONS_VLSNR = 50  # the VL-SNR codes run at rates 1/5 to 1/3, where iterations 26..50 still gain
 
 
 def bch_params(frame: str, rate: str) -> tuple[int, int, int]:

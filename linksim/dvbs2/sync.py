@@ -157,20 +157,23 @@ class GardnerTiming:
     """Streaming Gardner symbol-timing recovery. `process(x)` -> (symbols complex64, positions float64).
 
     `positions` are the (fractional) input-sample indices, counted from the first sample ever given, at which each
-    symbol was interpolated. `bn_t` is the loop noise bandwidth times the symbol period.
+    symbol was interpolated. `bn_t` is the loop noise bandwidth times the symbol period; `acq_bn_t` the bandwidth it
+    starts from (default BN_T_ACQ).
     """
 
     KD = 0.25  # measured S-curve slope (per unit timing error in symbols) for RRC, unit-power signal, low rolloff
     BN_T_ACQ = 1e-2  # loop bandwidth over the first N_ACQ symbols (fast pull-in), then bn_t
     N_ACQ = 20000
 
-    def __init__(self, sps: float, bn_t: float = 2e-3, rolloff: float = 0.2, initial_offset: float = 0.0) -> None:
+    def __init__(self, sps: float, bn_t: float = 2e-3, rolloff: float = 0.2, initial_offset: float = 0.0,
+                 acq_bn_t: float | None = None) -> None:
         if sps < 2:
             raise InputError(f"timing recovery needs at least 2 samples per symbol, not {sps}")
         self.sps = float(sps)
         kd = self.KD * (rolloff / 0.2) ** 0.5 * 2.0 * np.pi
         kp, ki = loop_gains(bn_t, kd)
-        self._gains = np.array([max(bn_t, self.BN_T_ACQ), bn_t, kp, ki, kd])
+        acq = self.BN_T_ACQ if acq_bn_t is None else acq_bn_t
+        self._gains = np.array([max(bn_t, acq), bn_t, kp, ki, kd])
         self._buf = np.zeros(4, dtype=np.complex64)  # leading zeros: interpolator history
         self._base = -4  # absolute index of _buf[0]
         self._t = 4.0 + float(initial_offset) + self.sps  # relative to _buf; first symbol needs t - sps/2 - 3 >= 0
@@ -434,12 +437,13 @@ def track_phase(z: np.ndarray, known: np.ndarray, ref: np.ndarray, points: np.nd
     return out, float(ph), float(nu)
 
 
-def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int) -> tuple[np.ndarray, float]:
+def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int,
+                smooth: int = 3) -> tuple[np.ndarray, float]:
     """Feed-forward phase trajectory from known-symbol blocks (PLHEADER, pilot blocks).
 
     zk: symbols times the conjugate of their known reference (only the blocks are used); blocks
     zk[s:s+len]. Each block gives a phase at its centre; the phases are unwrapped by a second-order tracker,
-    fitted with a straight line (weighted by block length) and the residuals smoothed over 3 blocks, then
+    fitted with a straight line (weighted by block length) and the residuals smoothed over `smooth` blocks (odd), then
     interpolated linearly to every symbol 0..n-1. Returns (phase per symbol in radians, fitted slope in
     cycles/symbol).
     """
@@ -461,8 +465,10 @@ def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int) -
         slope += 0.5 * innov / dk
     a, b0 = np.polyfit(kc, un, 1, w=np.sqrt(w))
     res = un - (a * kc + b0)
-    if res.size >= 3:
-        sm = np.convolve(np.concatenate([[res[0]], res, [res[-1]]]), np.ones(3) / 3, mode="valid")
+    if res.size >= smooth > 1:
+        h = smooth // 2
+        padded = np.concatenate([np.full(h, res[0]), res, np.full(h, res[-1])])
+        sm = np.convolve(padded, np.ones(2 * h + 1) / (2 * h + 1), mode="valid")
     else:
         sm = res
     k = np.arange(n, dtype=np.float64)

@@ -280,3 +280,21 @@ def vlsnr_frame(bbframe_scrambled: np.ndarray, p: FrameParams, gold_code: int = 
     else:
         out[lay.data] = data * sign[lay.data]
     return out
+
+
+def data_llrs(v: np.ndarray, p: FrameParams, noise_var: float) -> np.ndarray:
+    """LLRs (float32, positive = bit 0) of the coded bits sent, from the data symbols of one frame in data order,
+    descrambled (QPSK: times conj(j^R); pi/2-BPSK: times the sign), phase-corrected and scaled to unit amplitude;
+    noise_var = E|n|^2 at that scale. pi/2-BPSK-S adds the LLRs of a bit's two symbols."""
+    assert p.vlsnr is not None
+    v = np.asarray(v, dtype=np.complex64)
+    if p.constellation == "QPSK":
+        s = np.float32(2 * np.sqrt(2) / noise_var)
+        out = np.empty((v.size, 2), dtype=np.float32)
+        out[:, 0] = v.real * s
+        out[:, 1] = v.imag * s
+        return out.reshape(-1)
+    base = pi2_base(layout(p.vlsnr.set).data)
+    r = (v * np.conj(base)).real * np.float32(4.0 / noise_var)
+    sf = p.vlsnr.spreading
+    return r.reshape(-1, sf).sum(axis=1).astype(np.float32) if sf > 1 else r.astype(np.float32)
