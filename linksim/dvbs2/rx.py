@@ -226,9 +226,9 @@ class Receiver:
     code n. max_iter: LDPC iteration limit (default RX_LDPC_ITERATIONS = 25 layered iterations, the decoding
     effort behind Table 13: see params). sync: "full" or "genie". timing_bn_t / phase_bn_t: loop noise
     bandwidths times the symbol period (timing: 1e-3, or with vlsnr 1e-4, which keeps the Gardner loop from
-    slipping symbols at Es/N0 -10 dB: 0.02 symbol rms jitter there). demapper: "maxlog" (default; exact for QPSK, whose LLRs are linear)
-    or "exact" (log-MAP, slower). vlsnr: also receive DVB-S2X VL-SNR frames (search for their headers, check
-    for them at every expected header; see the module docstring).
+    slipping symbols at Es/N0 -10 dB: 0.02 symbol rms jitter there). demapper: "maxlog" (default; exact for
+    QPSK, whose LLRs are linear) or "exact" (log-MAP, slower). vlsnr: also receive DVB-S2X VL-SNR frames (search
+    for their headers, check for them at every expected header; see the module docstring).
     """
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = RX_LDPC_ITERATIONS,
