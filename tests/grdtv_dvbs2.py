@@ -13,6 +13,18 @@ _RATES = {
 }
 _CONST = {"QPSK": "MOD_QPSK", "8PSK": "MOD_8PSK", "16APSK": "MOD_16APSK", "32APSK": "MOD_32APSK"}
 _ROLLOFF = {0.35: "RO_0_35", 0.25: "RO_0_25", 0.20: "RO_0_20"}
+# DVB-S2X VL-SNR MODCODs in gr-dtv: (frame size, code rate, constellation); pilots are always on
+VLSNR = {
+    "QPSK 2/9": ("FECFRAME_NORMAL", "C2_9_VLSNR", "MOD_QPSK"),
+    "BPSK 1/5": ("FECFRAME_MEDIUM", "C1_5_MEDIUM", "MOD_BPSK"),
+    "BPSK 11/45": ("FECFRAME_MEDIUM", "C11_45_MEDIUM", "MOD_BPSK"),
+    "BPSK 1/3": ("FECFRAME_MEDIUM", "C1_3_MEDIUM", "MOD_BPSK"),
+    "BPSK-S 1/5": ("FECFRAME_SHORT", "C1_5_VLSNR_SF2", "MOD_BPSK_SF2"),
+    "BPSK-S 11/45": ("FECFRAME_SHORT", "C11_45_VLSNR_SF2", "MOD_BPSK_SF2"),
+    "BPSK 1/5 short": ("FECFRAME_SHORT", "C1_5_VLSNR", "MOD_BPSK"),
+    "BPSK 4/15 short": ("FECFRAME_SHORT", "C4_15_VLSNR", "MOD_BPSK"),
+    "BPSK 1/3 short": ("FECFRAME_SHORT", "C1_3_VLSNR", "MOD_BPSK"),
+}
 
 
 def ts_packets(n_packets: int, seed: int = 1) -> bytes:
@@ -25,13 +37,18 @@ def ts_packets(n_packets: int, seed: int = 1) -> bytes:
 
 def grdtv_symbols(modcod: str, ts: bytes, frame: str = "normal", pilots: bool = True, gold_code: int = 0,
                   rolloff: float = 0.2) -> np.ndarray:
-    """PLFRAME symbols (1 sample per symbol, complex64) of gr-dtv's DVB-S2 chain for the TS bytes given."""
+    """PLFRAME symbols (1 sample per symbol, complex64) of gr-dtv's DVB-S2 chain for the TS bytes given (a VL-SNR
+    MODCOD of `VLSNR`: gr-dtv's DVB-S2X VL-SNR chain, frame size and pilots set by the MODCOD)."""
     from gnuradio import blocks, dtv, gr
 
-    const, rate = modcod.split()
-    fs = dtv.FECFRAME_NORMAL if frame == "normal" else dtv.FECFRAME_SHORT
-    cr = getattr(dtv, _RATES[rate])
-    co = getattr(dtv, _CONST[const])
+    if modcod in VLSNR:
+        fs, cr, co = (getattr(dtv, x) for x in VLSNR[modcod])
+        pilots = True
+    else:
+        const, rate = modcod.split()
+        fs = dtv.FECFRAME_NORMAL if frame == "normal" else dtv.FECFRAME_SHORT
+        cr = getattr(dtv, _RATES[rate])
+        co = getattr(dtv, _CONST[const])
     ro = getattr(dtv, _ROLLOFF[round(rolloff, 2)])
     tb = gr.top_block()
     src = blocks.vector_source_b(list(ts), False)

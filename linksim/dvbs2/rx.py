@@ -562,6 +562,7 @@ class Receiver:
     VL_TIMING_ACQ_BN_T = 1e-3
     VL_MAX_OFFSET_CYC = 0.1  # carrier offset range of the VL-SNR search (after the spectral pre-correction)
     VL_RHO = 0.17
+    VL_LOCK_F_VAR = 1e-8  # variance of the offset measured by the coherent header check, (cycles/symbol)^2
 
     def _vl_search(self) -> bool:
         """Look for a VL-SNR header (990 known symbols) in the buffer; lock on the earliest one that passes the
@@ -579,12 +580,15 @@ class Receiver:
                 best = (p, f)
         if best is None:
             return False
-        self._lock(best[0], best[1], 0.0)
+        # the coherent check measures the offset to about 3e-5 cycles/symbol at Es/N0 -9 dB
+        self._lock(best[0], best[1], 0.0, f_var=self.VL_LOCK_F_VAR)
         return True
 
     def _vl_header_at(self, p: int, search: int, span: float) -> tuple[int, int, FrameParams] | None:
         """A VL-SNR header at p (+-search symbols) under the carrier estimate +-span: (position, PLS code, params)
-        or None."""
+        or None. The MODCOD is decided jointly with the offset: a header's block signs seen at a wrong offset look
+        like another MODCOD's (at 0.6 of the true peak for 1/112 cycles/symbol), so the span must hold the true
+        offset."""
         best = None
         for q in range(max(0, p - search), p + search + 1):
             if q + vl.KNOWN_HEAD_SYMBOLS > self._sym.size:
@@ -597,12 +601,12 @@ class Receiver:
         pf = frame_params(best[2])
         return best[0], pf.pls_code, pf
 
-    def _lock(self, p: int, f_cyc: float, metric: float) -> None:
+    def _lock(self, p: int, f_cyc: float, metric: float, f_var: float = 1e-4) -> None:
         self._locked = True
         self._header = None
         self._next = p
         self._f_cyc = f_cyc
-        self._f_var = 1e-4  # variance of the offset estimate (cycles/symbol)^2: header-only at first
+        self._f_var = f_var  # variance of the offset estimate (cycles/symbol)^2: header-only at first
         self._f_frames = 0
         self._misses = 0
         self._metric_avg = float(metric)
@@ -638,19 +642,8 @@ class Receiver:
             if p + PLHEADER_SYMBOLS > self._sym.size:
                 return
             span = min(0.1, 4 * float(np.sqrt(self._f_var)))
-            vh = self._vl_header_at(p, 0, min(span, 0.01)) if self.vlsnr else None
-            if vh is not None:  # a VL-SNR frame: its reference is as sent (scrambled)
-                pf = vh[2]
-                known, ref = vl.frame_reference(pf.modcod, self.gold_code)
-                length = ref.size
-                if p + length > self._sym.size:
-                    return
-                lay = vl.layout(pf.vlsnr.set)
-                k = np.arange(length)
-                z = self._sym[p : p + length] * np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
-                self._f_cyc += self._lr_update(z * np.conj(ref), list(lay.known_starts), list(lay.known_lens))
-                p += length
-                continue
+            if self.vlsnr and self._vl_header_at(p, 0, self._vl_span()) is not None:
+                return  # a VL-SNR frame: its header measured the offset already; each frame's pilots refine it
             pls, _, _ = decode_plsc(self._sym[p : p + PLHEADER_SYMBOLS], self._f_cyc, span if span > 1e-3 else 0.0)
             try:
                 pf = _pls_params(pls)
@@ -678,7 +671,7 @@ class Receiver:
         if self.vlsnr:
             if p + vl.KNOWN_HEAD_SYMBOLS + 2 > n and not final:
                 return None
-            vh = self._vl_header_at(p, 2 if self.sync == "full" else 0, min(span, 0.01))
+            vh = self._vl_header_at(p, 2 if self.sync == "full" else 0, self._vl_span() if self.sync == "full" else 0)
             if vh is not None:
                 self._misses = 0
                 return vh
@@ -832,9 +825,16 @@ class Receiver:
         rep.cfo_cyc = self.cfo_cyc
         return self._deliver(rep)
 
+    def _vl_span(self) -> float:
+        """Offset range (cycles/symbol) of a VL-SNR header check while locked: 4 sigma of the estimate, at least
+        1e-3 (more than the header's own offset error) and at most 0.01."""
+        return float(np.clip(4 * np.sqrt(self._f_var), 1e-3, 0.01))
+
     def _vl_demod(self, seg: np.ndarray, pls: int, pf: FrameParams, pos0: float, truncated: bool) -> FrameReport:
-        """One VL-SNR frame: carrier offset (L&R) and phase (feed-forward over the header and the pilot blocks,
-        smoothed over more blocks at lower Es/N0) from the known symbols, then demapping and decoding."""
+        """One VL-SNR frame: carrier phase from the known symbols (feed-forward over the header and the pilot
+        blocks, which come every ~740 symbols, smoothed over more blocks at lower Es/N0); the slope of the fitted
+        phase refines the carrier offset (about 1e-6 cycles/symbol per frame at -9 dB), then demapping and
+        decoding."""
         assert pf.vlsnr is not None
         if truncated:
             return FrameReport(int(round(pos0)), pf.modcod, pf.frame, True, pls, 0, -1, False, float("nan"),
@@ -847,8 +847,6 @@ class Receiver:
         kk = np.flatnonzero(known)
         zk = np.zeros(lay.length, dtype=np.complex64)
         zk[kk] = seg[kk] * np.conj(ref[kk]) * np.exp(-2j * np.pi * self._f_cyc * kk).astype(np.complex64)
-        df = self._lr_update(zk, starts, lens)
-        zk[kk] *= np.exp(-2j * np.pi * df * kk).astype(np.complex64)
         # Es/N0 of the header decides how many pilot blocks the phase is smoothed over (per 36-symbol block the
         # phase scatters by 1/sqrt(72 Es/N0) rad: 0.37 rad at -10 dB)
         g = np.mean(zk[: vl.KNOWN_HEAD_SYMBOLS])
@@ -856,12 +854,12 @@ class Receiver:
         smooth = 3 if rho > 0.5 else 5 if rho > 0.2 else 7
         phase, slope = pilot_phase(zk, starts, lens, lay.length, smooth)
         k = np.arange(lay.length)
-        ph = 2 * np.pi * (self._f_cyc + df) * k + phase
+        ph = 2 * np.pi * self._f_cyc * k + phase
         v = seg * (np.cos(ph) - 1j * np.sin(ph)).astype(np.complex64)
         rep = self._vl_measure_and_decode(v, pos0, pls, pf, known, ref)
-        self._f_cyc += df + (slope if rep.ok else 0.0)
-        if rep.ok:
-            self._f_var = min(self._f_var, 1e-10)
+        if rep.ok or abs(slope) < 2e-4:  # a failed frame's slope only when it is plausible
+            self._f_cyc += slope
+            self._f_var = min(self._f_var, 1e-10 if rep.ok else 1e-9)
         self._f_frames += 1
         rep.cfo_cyc = self.cfo_cyc
         return self._deliver(rep)
