@@ -246,6 +246,7 @@ class Receiver:
             raise InputError(f"demapper must be 'exact' or 'maxlog', not {demapper!r}")
         self.maxlog = demapper == "maxlog"
         self.vlsnr = bool(vlsnr)
+        self._vl_last: dict[int, FrameParams] = {}  # the last VL-SNR MODCOD received, per set
         self.sps = float(sps)
         self.rolloff = float(rolloff)
         self.gold_code = int(gold_code)
@@ -450,8 +451,7 @@ class Receiver:
         can_wait = not final and n < 3 * MAX_PLFRAME_SYMBOLS + 2 * PLHEADER_SYMBOLS + 8
         if n < PLHEADER_SYMBOLS + 2:
             return False
-        if self.vlsnr and self._vl_search():
-            return True
+        vl_best = self._vl_search() if self.vlsnr else None  # a DVB-S2 header before it is taken first
         self.stats["searches"] += 1
         win = min(n - PLHEADER_SYMBOLS, MAX_PLFRAME_SYMBOLS + PLHEADER_SYMBOLS)
         metric, c_sof, c_pls = header_metric(self._sym[: win + PLHEADER_SYMBOLS])
@@ -481,7 +481,7 @@ class Receiver:
         best: tuple[int, float, float] | None = None  # earliest confirmed header: (p, f, metric)
         wait = False
         for p, f_c, span in cands:
-            if best is not None and p >= best[0]:
+            if (best is not None and p >= best[0]) or (vl_best is not None and p >= vl_best[0]):
                 continue
             conf = self._confirm(p, f_c, span, float(metric[p]), can_wait)
             if conf == "wait":
@@ -490,6 +490,10 @@ class Receiver:
                 best = (p, conf[0], conf[1])
         if wait:
             return False
+        if best is None and vl_best is not None:
+            # the coherent check measures the offset to about 3e-5 cycles/symbol at Es/N0 -9 dB
+            self._lock(vl_best[0], vl_best[1], 0.0, f_var=self.VL_LOCK_F_VAR)
+            return True
         if best is not None:
             self._lock(*best)
             return True
@@ -564,13 +568,13 @@ class Receiver:
     VL_RHO = 0.17
     VL_LOCK_F_VAR = 1e-8  # variance of the offset measured by the coherent header check, (cycles/symbol)^2
 
-    def _vl_search(self) -> bool:
-        """Look for a VL-SNR header (990 known symbols) in the buffer; lock on the earliest one that passes the
-        coherent check. Returns True if locked."""
+    def _vl_search(self) -> tuple[int, float] | None:
+        """Look for a VL-SNR header (990 known symbols) in the buffer: (position, carrier offset) of the earliest
+        one that passes the coherent check, or None."""
         n = self._sym.size
         win = min(n - vl.KNOWN_HEAD_SYMBOLS + 1, MAX_PLFRAME_SYMBOLS + vl.KNOWN_HEAD_SYMBOLS)
         if win <= 0:
-            return False
+            return None
         self.stats["vlsnr_searches"] = self.stats.get("vlsnr_searches", 0) + 1
         best = None
         for p, f1, _ in differential_search(self._sym[: win + vl.KNOWN_HEAD_SYMBOLS - 1],
@@ -578,11 +582,7 @@ class Receiver:
             name, rho, f, _ = coherent_check(self._sym[p : p + vl.KNOWN_HEAD_SYMBOLS], f1, 0.03)
             if rho >= self.VL_RHO and (best is None or p < best[0]):
                 best = (p, f)
-        if best is None:
-            return False
-        # the coherent check measures the offset to about 3e-5 cycles/symbol at Es/N0 -9 dB
-        self._lock(best[0], best[1], 0.0, f_var=self.VL_LOCK_F_VAR)
-        return True
+        return best
 
     def _vl_header_at(self, p: int, search: int, span: float) -> tuple[int, int, FrameParams] | None:
         """A VL-SNR header at p (+-search symbols) under the carrier estimate +-span: (position, PLS code, params)
@@ -674,7 +674,17 @@ class Receiver:
             vh = self._vl_header_at(p, 2 if self.sync == "full" else 0, self._vl_span() if self.sync == "full" else 0)
             if vh is not None:
                 self._misses = 0
+                self._vl_last[vh[2].vlsnr.set] = vh[2]
                 return vh
+            vm = self._vl_missed(p, span)
+            if vm is not None:  # a VL-SNR PLHEADER whose VL-SNR header did not pass: a miss, the frame's length kept
+                self._misses += 1
+                if self._misses >= 3:
+                    self._locked = False
+                    self.stats["lost_lock"] += 1
+                    self._consume(max(0, p))
+                    return None
+                return vm
         span = span if span > 1e-3 else 0.0
         if self.sync == "full":
             lo = max(0, p - 2)
@@ -824,6 +834,21 @@ class Receiver:
         self._f_frames += 1
         rep.cfo_cyc = self.cfo_cyc
         return self._deliver(rep)
+
+    def _vl_missed(self, p: int, span: float) -> tuple[int, int, FrameParams] | None:
+        """When no VL-SNR header passed at p: if the 90-symbol PLHEADER there matches a VL-SNR PLS code (129, 131)
+        better than any DVB-S2 one, (p, PLS code, the last VL-SNR MODCOD seen of that set), else None."""
+        y = self._sym[p : p + PLHEADER_SYMBOLS]
+        if y.size < PLHEADER_SYMBOLS:
+            return None
+        _, _, g = decode_plsc(y, self._f_cyc, span if span > 1e-3 else 0.0)
+        k = np.arange(PLHEADER_SYMBOLS)
+        yr = y * np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
+        best = max((abs(np.vdot(vl.plheader_s2x(pls), yr)) / PLHEADER_SYMBOLS, st) for st, pls in vl.VLSNR_PLS.items())
+        if best[0] <= abs(g):
+            return None
+        pf = self._vl_last.get(best[1]) or frame_params(next(n for n, c in vl.VLSNR_CODES.items() if c.set == best[1]))
+        return p, pf.pls_code, pf
 
     def _vl_span(self) -> float:
         """Offset range (cycles/symbol) of a VL-SNR header check while locked: 4 sigma of the estimate, at least

@@ -39,8 +39,10 @@ from .params import (
     PILOT_PERIOD_SLOTS,
     PLHEADER_SYMBOLS,
     SLOT_SYMBOLS,
+    VLSNR_CODES,
     VLSNR_HEADER_SYMBOLS,
     VLSNR_PLFRAME_SYMBOLS,
+    VLSNR_PLS,
     FrameParams,
 )
 from .plframe import PILOT_SYMBOL, SOF_SYMBOLS, pi2_bpsk, sof_symbols
@@ -55,6 +57,9 @@ KNOWN_HEAD_SYMBOLS = PLHEADER_SYMBOLS + VLSNR_HEADER_SYMBOLS  # 990
 # extra pilot blocks (length per 16-slot group g >= 1, centred in the group's 1440 symbols)
 _EXTRA_PILOTS = {1: [34] * 18 + [36] * 3, 2: [32] * 9 + [36]}
 _SQ = np.float32(1 / np.sqrt(2))
+__all__ = ["VLSNR_CODES", "VLSNR_HEADER_SYMBOLS", "VLSNR_PLS", "data_llrs", "frame_reference", "header_sequences",
+           "header_structure", "layout", "map_data", "mother_llrs", "plheader_s2x", "plsc_bits_s2x", "scrambling",
+           "vlsnr_encode", "vlsnr_frame", "vlsnr_header_symbols"]
 
 
 def plsc_bits_s2x(pls: int) -> np.ndarray:
