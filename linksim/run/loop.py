@@ -29,7 +29,7 @@ from ..dvbs2.params import RX_LDPC_ITERATIONS, frame_params
 from ..scenario.model import Scenario
 from .devices import Devices, lab_threads, open_devices, recorder
 from .metrics import FRAME_COLUMNS, FrameRecord, RunState, account, bin_frames, clear_sky_goodput_bps, summarize
-from .prepare import RunPlan, Stretch, acm_controller, prepare_run
+from .prepare import RunPlan, Stretch, acm_controller, prepare_run, uses_vlsnr
 
 
 class AcmLoop:
@@ -111,7 +111,7 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
 def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None]) -> Any:
     from ..gr.link import receive_chain
 
-    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter)
+    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter, vlsnr=uses_vlsnr(s))
     rxc.rx.report_sink = on_reports
     return rxc
 
