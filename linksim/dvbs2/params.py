@@ -218,7 +218,8 @@ def frame_params(modcod: str, frame: str = NORMAL, pilots: bool = True) -> Frame
         return FrameParams(name, c.frame, True, c.constellation, name.split()[1], 128 + 2 * (c.set - 1), k_bch, n_bch,
                            t, N_LDPC_ALL[c.frame], c)
     if name not in MODCOD_NUMBERS:
-        raise InputError(f"unknown MODCOD {modcod!r}")
+        raise InputError(f"unknown MODCOD {modcod!r}; expected a DVB-S2 one ('QPSK 1/4' .. '32APSK 9/10') or a DVB-S2X "
+                         "VL-SNR one (" + ", ".join(f"'{n}'" for n in VLSNR_CODES) + ")")
     if frame not in N_LDPC:
         raise InputError(f"frame must be 'normal' or 'short', not {frame!r}")
     const, rate = name.split()
