@@ -211,7 +211,7 @@ def frame_params(modcod: str, frame: str = NORMAL, pilots: bool = True) -> Frame
     and always has pilots: `frame` and `pilots` are checked but do not change it."""
     name = normalize_name(modcod)
     if name in VLSNR_CODES:
-        if frame not in N_LDPC:
+        if frame not in N_LDPC_ALL:  # a receiver's report says "medium" for the 32400-bit VL-SNR frames
             raise InputError(f"frame must be 'normal' or 'short', not {frame!r}")
         c = VLSNR_CODES[name]
         k_bch, n_bch, t = bch_params(c.frame, c.bch_rate)
