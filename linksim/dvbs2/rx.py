@@ -54,7 +54,7 @@ from .sync import (
     soft_demap,
     track_phase,
 )
-from .vlsnr_sync import coherent_check, differential_search
+from .vlsnr_sync import block_phase, coherent_check, differential_search
 
 DUMMY = "DUMMY"
 DUMMY_SYMBOLS = PLHEADER_SYMBOLS + 36 * 90
@@ -873,11 +873,11 @@ class Receiver:
         zk = np.zeros(lay.length, dtype=np.complex64)
         zk[kk] = seg[kk] * np.conj(ref[kk]) * np.exp(-2j * np.pi * self._f_cyc * kk).astype(np.complex64)
         # Es/N0 of the header decides how many pilot blocks the phase is smoothed over (per 36-symbol block the
-        # phase scatters by 1/sqrt(72 Es/N0) rad: 0.37 rad at -10 dB)
+        # phase scatters by 1/sqrt(72 Es/N0) rad: 0.37 rad at -10 dB; 9 blocks span about 6600 symbols)
         g = np.mean(zk[: vl.KNOWN_HEAD_SYMBOLS])
         rho = abs(g) ** 2 / max(float(np.mean(np.abs(seg[: vl.KNOWN_HEAD_SYMBOLS]) ** 2)) - abs(g) ** 2, 1e-12)
-        smooth = 3 if rho > 0.5 else 5 if rho > 0.2 else 7
-        phase, slope = pilot_phase(zk, starts, lens, lay.length, smooth)
+        smooth = 3 if rho > 0.5 else 5 if rho > 0.2 else 7 if rho > 0.12 else 9
+        phase, slope = block_phase(zk, starts, lens, lay.length, smooth)
         k = np.arange(lay.length)
         ph = 2 * np.pi * self._f_cyc * k + phase
         v = seg * (np.cos(ph) - 1j * np.sin(ph)).astype(np.complex64)

@@ -437,13 +437,12 @@ def track_phase(z: np.ndarray, known: np.ndarray, ref: np.ndarray, points: np.nd
     return out, float(ph), float(nu)
 
 
-def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int,
-                smooth: int = 3) -> tuple[np.ndarray, float]:
+def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int) -> tuple[np.ndarray, float]:
     """Feed-forward phase trajectory from known-symbol blocks (PLHEADER, pilot blocks).
 
     zk: symbols times the conjugate of their known reference (only the blocks are used); blocks
     zk[s:s+len]. Each block gives a phase at its centre; the phases are unwrapped by a second-order tracker,
-    fitted with a straight line (weighted by block length) and the residuals smoothed over `smooth` blocks (odd), then
+    fitted with a straight line (weighted by block length) and the residuals smoothed over 3 blocks, then
     interpolated linearly to every symbol 0..n-1. Returns (phase per symbol in radians, fitted slope in
     cycles/symbol).
     """
@@ -465,10 +464,8 @@ def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int,
         slope += 0.5 * innov / dk
     a, b0 = np.polyfit(kc, un, 1, w=np.sqrt(w))
     res = un - (a * kc + b0)
-    if res.size >= smooth > 1:
-        h = smooth // 2
-        padded = np.concatenate([np.full(h, res[0]), res, np.full(h, res[-1])])
-        sm = np.convolve(padded, np.ones(2 * h + 1) / (2 * h + 1), mode="valid")
+    if res.size >= 3:
+        sm = np.convolve(np.concatenate([[res[0]], res, [res[-1]]]), np.ones(3) / 3, mode="valid")
     else:
         sm = res
     k = np.arange(n, dtype=np.float64)
