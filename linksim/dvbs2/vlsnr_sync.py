@@ -129,21 +129,57 @@ def differential_search(y: np.ndarray, max_lag: int = 8, max_offset_cyc: float =
     return out
 
 
+_NFFT = 4096  # offset resolution 1/4096 cycles/symbol of the FFT path
+_FFT_SPAN = 0.005  # wider offset ranges go through the FFT, narrower ones through a cached grid
+
+
+@lru_cache(maxsize=32)
+def _offset_grid(nf: int, step: float) -> np.ndarray:
+    """(2 nf + 1, 990) complex64: exp(-j 2 pi f (k - 494.5)) for f = step * (-nf..nf)."""
+    k = np.arange(KNOWN_HEAD_SYMBOLS) - (KNOWN_HEAD_SYMBOLS - 1) / 2
+    g = np.exp(-2j * np.pi * np.outer(step * np.arange(-nf, nf + 1), k)).astype(np.complex64)
+    g.setflags(write=False)
+    return g
+
+
+@lru_cache(maxsize=1)
+def _segment_starts() -> np.ndarray:
+    return np.array([a for a, _ in signature().segments])
+
+
+def _segment_sums(u: np.ndarray, span_cyc: float, step_cyc: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per-segment sums of u exp(-j 2 pi f (k - 494.5)) at offsets f within +-span_cyc: (offsets, (offsets,
+    segments) sums, grid step). Wide spans: one FFT per segment (all offsets 1/4096 apart at once); narrow ones: a
+    cached grid of `step_cyc`."""
+    sig = signature()
+    if span_cyc > _FFT_SPAN:
+        import scipy.fft
+
+        m = np.zeros((len(sig.segments), _NFFT), dtype=np.complex64)
+        m[sig.seg_of, np.arange(KNOWN_HEAD_SYMBOLS)] = u
+        spec = scipy.fft.fft(m, axis=1, workers=1)
+        nb = int(np.ceil(span_cyc * _NFFT))
+        bins = np.arange(-nb, nb + 1)
+        fs = bins / _NFFT
+        # the FFT counts k from 0: turn each offset's sums to the centre of the 990 symbols
+        sums = (spec[:, bins % _NFFT] * np.exp(2j * np.pi * fs * (KNOWN_HEAD_SYMBOLS - 1) / 2)).T
+        return fs, sums.astype(np.complex64), 1.0 / _NFFT
+    nf = int(np.ceil(span_cyc / step_cyc)) if span_cyc > 0 else 0
+    sums = np.add.reduceat(_offset_grid(nf, step_cyc) * u[None, :], _segment_starts(), axis=1)
+    return step_cyc * np.arange(-nf, nf + 1), sums, step_cyc
+
+
 def coherent_check(y990: np.ndarray, f_cyc: float, span_cyc: float, step_cyc: float = 2.5e-4,
                    names: tuple[str, ...] | None = None) -> tuple[str, float, float, complex]:
     """Stage 2 at one position: the coherent correlation of the 990 symbols y990 with each VL-SNR MODCOD's
-    signature, at offsets f_cyc +- span_cyc (grid step_cyc, then a parabolic refinement). Returns (MODCOD name,
-    rho, offset, gain), rho = |sum y h*| / sqrt(990 sum |y|^2) (about sqrt(S/(S+N)) at a header, ~0.03 for noise),
-    gain = mean(y h*) at the offset (amplitude and phase at the signature's centre)."""
+    signature, at offsets f_cyc +- span_cyc (grid step_cyc, or 1/4096 above +-0.005; then a parabolic refinement).
+    Returns (MODCOD name, rho, offset, gain), rho = |sum y h*| / sqrt(990 sum |y|^2) (about sqrt(S/(S+N)) at a
+    header, ~0.03 for noise), gain = mean(y h*) at the offset (amplitude and phase at the signature's centre)."""
     sig = signature()
     y = np.asarray(y990, dtype=np.complex64)
     k = np.arange(KNOWN_HEAD_SYMBOLS) - (KNOWN_HEAD_SYMBOLS - 1) / 2
     u = (y * np.conj(sig.h) * np.exp(-2j * np.pi * f_cyc * k)).astype(np.complex64)
-    nf = int(np.ceil(span_cyc / step_cyc)) if span_cyc > 0 else 0
-    fs = step_cyc * np.arange(-nf, nf + 1)
-    grid = np.exp(-2j * np.pi * np.outer(fs, k)).astype(np.complex64)  # (f, 990)
-    starts = np.array([a for a, _ in sig.segments])
-    seg_sums = np.add.reduceat(grid * u[None, :], starts, axis=1)  # (f, segments)
+    fs, seg_sums, step = _segment_sums(u, span_cyc, step_cyc)
     sel = sig.signs if names is None else sig.signs[[sig.names.index(n) for n in names]]
     corr = seg_sums @ sel.T.astype(np.complex64)  # (f, modcods)
     mag = np.abs(corr)
@@ -156,7 +192,7 @@ def coherent_check(y990: np.ndarray, f_cyc: float, span_cyc: float, step_cyc: fl
     energy = float(np.vdot(y, y).real)
     rho = float(mag[fi, vi] / np.sqrt(KNOWN_HEAD_SYMBOLS * max(energy, 1e-30)))
     name = (sig.names if names is None else names)[vi]
-    return name, rho, float(f_cyc + fs[fi] + frac * step_cyc), complex(corr[fi, vi] / KNOWN_HEAD_SYMBOLS)
+    return name, rho, float(f_cyc + fs[fi] + frac * step), complex(corr[fi, vi] / KNOWN_HEAD_SYMBOLS)
 
 
 def block_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int,
