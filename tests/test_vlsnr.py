@@ -375,3 +375,14 @@ def test_shipped_barrage_scenario_keeps_a_link_only_with_the_vlsnr_ladder(tmp_pa
     assert all(float(r["predicted_goodput_bps"]) > 0 for r in out[True])
     assert out[False] and all(float(r["goodput_bps"]) == 0 for r in out[False])
     assert all(float(r["predicted_goodput_bps"]) == 0 for r in out[False])
+
+
+def test_leo_sized_carrier_offset_at_the_lowest_threshold():
+    """A carrier offset of 30 % of the symbol rate (Ka-band LEO Doppler at 1 Msym/s) at BPSK-S 1/5's ideal Es/N0
+    + 1 dB: the spectral pre-correction (its signal/noise contrast threshold lowered for VL-SNR receivers) brings it
+    within the header search's +-10 %, and every frame decodes."""
+    thr = modcods.get("BPSK-S 1/5").esn0_qef_db
+    r = run_link("BPSK-S 1/5", thr + 1.0, frames=5, sync="full", cfo_hz=300e3, symbol_rate_baud=1e6, seed=16,
+                 keep_reports=True)
+    assert r.frame_errors == 0, r.as_dict()
+    assert r.reports[-1].cfo_cyc == pytest.approx(0.3, abs=1e-4)
