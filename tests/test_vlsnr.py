@@ -386,3 +386,13 @@ def test_leo_sized_carrier_offset_at_the_lowest_threshold():
                  keep_reports=True)
     assert r.frame_errors == 0, r.as_dict()
     assert r.reports[-1].cfo_cyc == pytest.approx(0.3, abs=1e-4)
+
+
+def test_campaign_figure_splits_the_acm_curves_by_ladder():
+    """A campaign that sweeps run.acm_vlsnr draws one goodput curve per ladder (campaigns/contested-x-vlsnr-ladder)."""
+    from linksim.campaign.plots import _group_label
+
+    base = {"acm": 1, "jammer_types": "barrage"}
+    assert _group_label({**base, "run.acm_vlsnr": 1}) == "barrage, ACM with the VL-SNR ladder"
+    assert _group_label({**base, "run.acm_vlsnr": 0}) == "barrage, ACM (DVB-S2 only)"
+    assert _group_label(base) == "barrage, ACM"
