@@ -52,18 +52,6 @@ from linksim.scenario import modcods  # noqa: E402
 
 CASES = ["QPSK 1/2", "8PSK 3/4", "16APSK 3/4", "32APSK 9/10"]
 BLOCK = 65536
-# gr-dtv's names of the VL-SNR MODCODs: (frame size, code rate, constellation)
-GRDTV_VLSNR = {
-    "QPSK 2/9": ("FECFRAME_NORMAL", "C2_9_VLSNR", "MOD_QPSK"),
-    "BPSK 1/5": ("FECFRAME_MEDIUM", "C1_5_MEDIUM", "MOD_BPSK"),
-    "BPSK 11/45": ("FECFRAME_MEDIUM", "C11_45_MEDIUM", "MOD_BPSK"),
-    "BPSK 1/3": ("FECFRAME_MEDIUM", "C1_3_MEDIUM", "MOD_BPSK"),
-    "BPSK-S 1/5": ("FECFRAME_SHORT", "C1_5_VLSNR_SF2", "MOD_BPSK_SF2"),
-    "BPSK-S 11/45": ("FECFRAME_SHORT", "C11_45_VLSNR_SF2", "MOD_BPSK_SF2"),
-    "BPSK 1/5 short": ("FECFRAME_SHORT", "C1_5_VLSNR", "MOD_BPSK"),
-    "BPSK 4/15 short": ("FECFRAME_SHORT", "C4_15_VLSNR", "MOD_BPSK"),
-    "BPSK 1/3 short": ("FECFRAME_SHORT", "C1_3_VLSNR", "MOD_BPSK"),
-}
 
 
 def make_samples(modcod: str, frames: int, seed: int = 0) -> np.ndarray:
@@ -159,8 +147,10 @@ def grdtv_tx_rate(modcod: str, frames: int) -> float:
     rng = np.random.default_rng(0)
     ts = rng.integers(0, 256, (nbytes // 188 + 1, 188), dtype=np.uint8)
     ts[:, 0] = 0x47
-    if modcod in GRDTV_VLSNR:
-        fs, cr, co = (getattr(dtv, a) for a in GRDTV_VLSNR[modcod])
+    from linksim.dvbs2.vlsnr import GRDTV_NAMES
+
+    if modcod in GRDTV_NAMES:
+        fs, cr, co = (getattr(dtv, a) for a in GRDTV_NAMES[modcod])
     else:
         const, rate = modcod.split()
         fs, cr, co = dtv.FECFRAME_NORMAL, rates[rate], consts[const]

@@ -7,24 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from linksim.dvbs2.vlsnr import GRDTV_NAMES as VLSNR  # gr-dtv's names of the VL-SNR MODCODs
+
 _RATES = {
     "1/4": "C1_4", "1/3": "C1_3", "2/5": "C2_5", "1/2": "C1_2", "3/5": "C3_5", "2/3": "C2_3",
     "3/4": "C3_4", "4/5": "C4_5", "5/6": "C5_6", "8/9": "C8_9", "9/10": "C9_10",
 }
 _CONST = {"QPSK": "MOD_QPSK", "8PSK": "MOD_8PSK", "16APSK": "MOD_16APSK", "32APSK": "MOD_32APSK"}
 _ROLLOFF = {0.35: "RO_0_35", 0.25: "RO_0_25", 0.20: "RO_0_20"}
-# DVB-S2X VL-SNR MODCODs in gr-dtv: (frame size, code rate, constellation); pilots are always on
-VLSNR = {
-    "QPSK 2/9": ("FECFRAME_NORMAL", "C2_9_VLSNR", "MOD_QPSK"),
-    "BPSK 1/5": ("FECFRAME_MEDIUM", "C1_5_MEDIUM", "MOD_BPSK"),
-    "BPSK 11/45": ("FECFRAME_MEDIUM", "C11_45_MEDIUM", "MOD_BPSK"),
-    "BPSK 1/3": ("FECFRAME_MEDIUM", "C1_3_MEDIUM", "MOD_BPSK"),
-    "BPSK-S 1/5": ("FECFRAME_SHORT", "C1_5_VLSNR_SF2", "MOD_BPSK_SF2"),
-    "BPSK-S 11/45": ("FECFRAME_SHORT", "C11_45_VLSNR_SF2", "MOD_BPSK_SF2"),
-    "BPSK 1/5 short": ("FECFRAME_SHORT", "C1_5_VLSNR", "MOD_BPSK"),
-    "BPSK 4/15 short": ("FECFRAME_SHORT", "C4_15_VLSNR", "MOD_BPSK"),
-    "BPSK 1/3 short": ("FECFRAME_SHORT", "C1_3_VLSNR", "MOD_BPSK"),
-}
 
 
 def ts_packets(n_packets: int, seed: int = 1) -> bytes:

@@ -45,43 +45,37 @@ from .params import (
     VLSNR_PLS,
     FrameParams,
 )
-from .plframe import PILOT_SYMBOL, SOF_SYMBOLS, pi2_bpsk, sof_symbols
+from .plframe import PILOT_SYMBOL, SOF_SYMBOLS, pi2_bpsk, plsc_bits, sof_symbols
 from .scrambling import pl_scrambling_indices
 
-# (64, 8) PLS code: the row for the S2X bit (the PLS code's MSB), then the DVB-S2 rows (clause 5.5.2.4 of -1)
-_PLSC_G8 = (0x90AC2DDD, 0x55555555, 0x33333333, 0x0F0F0F0F, 0x00FF00FF, 0x0000FFFF, 0xFFFFFFFF)
-_PLSC_SCRAMBLE = 0x719D83C953422DFA
 HEADER_BLOCK_BITS = 56  # the 16 VL-SNR headers differ by one sign per 56-bit block
 HEADER_BLOCKS = 16
 KNOWN_HEAD_SYMBOLS = PLHEADER_SYMBOLS + VLSNR_HEADER_SYMBOLS  # 990
 # extra pilot blocks (length per 16-slot group g >= 1, centred in the group's 1440 symbols)
 _EXTRA_PILOTS = {1: [34] * 18 + [36] * 3, 2: [32] * 9 + [36]}
 _SQ = np.float32(1 / np.sqrt(2))
-__all__ = ["VLSNR_CODES", "VLSNR_HEADER_SYMBOLS", "VLSNR_PLS", "data_llrs", "frame_reference", "header_sequences",
-           "header_structure", "layout", "map_data", "mother_llrs", "plheader_s2x", "plsc_bits_s2x", "scrambling",
+# gr-dtv's names of the VL-SNR MODCODs: (frame size, code rate, constellation) of its DVB-S2X blocks
+GRDTV_NAMES = {
+    "QPSK 2/9": ("FECFRAME_NORMAL", "C2_9_VLSNR", "MOD_QPSK"),
+    "BPSK 1/5": ("FECFRAME_MEDIUM", "C1_5_MEDIUM", "MOD_BPSK"),
+    "BPSK 11/45": ("FECFRAME_MEDIUM", "C11_45_MEDIUM", "MOD_BPSK"),
+    "BPSK 1/3": ("FECFRAME_MEDIUM", "C1_3_MEDIUM", "MOD_BPSK"),
+    "BPSK-S 1/5": ("FECFRAME_SHORT", "C1_5_VLSNR_SF2", "MOD_BPSK_SF2"),
+    "BPSK-S 11/45": ("FECFRAME_SHORT", "C11_45_VLSNR_SF2", "MOD_BPSK_SF2"),
+    "BPSK 1/5 short": ("FECFRAME_SHORT", "C1_5_VLSNR", "MOD_BPSK"),
+    "BPSK 4/15 short": ("FECFRAME_SHORT", "C4_15_VLSNR", "MOD_BPSK"),
+    "BPSK 1/3 short": ("FECFRAME_SHORT", "C1_3_VLSNR", "MOD_BPSK"),
+}
+__all__ = ["GRDTV_NAMES", "VLSNR_CODES", "VLSNR_HEADER_SYMBOLS", "VLSNR_PLS", "data_llrs", "frame_reference",
+           "header_sequences", "header_structure", "layout", "map_data", "mother_llrs", "plheader_s2x", "scrambling",
            "vlsnr_encode", "vlsnr_frame", "vlsnr_header_symbols"]
-
-
-def plsc_bits_s2x(pls: int) -> np.ndarray:
-    """The 64 scrambled PLSC bits (uint8) of an 8-bit PLS code (0..255); below 128 the same as DVB-S2's."""
-    if not 0 <= pls <= 255:
-        raise InputError(f"S2X PLS code must be 0..255, not {pls}")
-    word = 0
-    for i, g in enumerate(_PLSC_G8):  # bits 7..1 of the PLS code, MSB first
-        if (pls >> (7 - i)) & 1:
-            word ^= g
-    y = (word >> np.arange(31, -1, -1)) & 1
-    out = np.empty(64, dtype=np.uint8)
-    out[0::2] = y
-    out[1::2] = y ^ (pls & 1)
-    return (out ^ ((_PLSC_SCRAMBLE >> np.arange(63, -1, -1)) & 1)).astype(np.uint8)
 
 
 @lru_cache(maxsize=8)
 def plheader_s2x(pls: int) -> np.ndarray:
     """The 90 PLHEADER symbols of an 8-bit PLS code (complex64, read-only): SOF, then the PLSC in pi/2-BPSK,
     turned by 90 degrees (times j) when the S2X bit (MSB) is set."""
-    plsc = pi2_bpsk(plsc_bits_s2x(pls), first_index=SOF_SYMBOLS)
+    plsc = pi2_bpsk(plsc_bits(pls), first_index=SOF_SYMBOLS)
     if pls & 0x80:
         plsc = (plsc * np.complex64(1j)).astype(np.complex64)
     out = np.concatenate([sof_symbols(), plsc]).astype(np.complex64)
