@@ -226,8 +226,8 @@ class Receiver:
     code n. max_iter: LDPC iteration limit (default RX_LDPC_ITERATIONS = 25 layered iterations, the decoding
     effort behind Table 13: see params). sync: "full" or "genie". timing_bn_t / phase_bn_t: loop noise
     bandwidths times the symbol period (timing: 1e-3, or with vlsnr 5e-5, which keeps the Gardner loop from
-    slipping symbols at Es/N0 -10 dB). demapper: "maxlog" (default; exact for
-    QPSK, whose LLRs are linear) or "exact" (log-MAP, slower). vlsnr: also receive DVB-S2X VL-SNR frames (search
+    slipping symbols at Es/N0 -10 dB). demapper: "maxlog" (default; exact for QPSK, whose LLRs are linear) or
+    "exact" (log-MAP, slower). vlsnr: also receive DVB-S2X VL-SNR frames (search
     for their headers, check for them at every expected header; see the module docstring).
     """
 
@@ -495,7 +495,7 @@ class Receiver:
         if wait:
             return False
         if best is None and vl_best is not None:
-            # the coherent check measures the offset to about 3e-5 cycles/symbol at Es/N0 -9 dB
+            # the coherent check measures the offset to better than 1e-4 cycles/symbol even at Es/N0 -10.4 dB
             self._lock(vl_best[0], vl_best[1], 0.0, f_var=self.VL_LOCK_F_VAR)
             return True
         if best is not None:
@@ -865,8 +865,7 @@ class Receiver:
     def _vl_demod(self, seg: np.ndarray, pls: int, pf: FrameParams, pos0: float, truncated: bool) -> FrameReport:
         """One VL-SNR frame: carrier phase from the known symbols (feed-forward over the header and the pilot
         blocks, which come every ~740 symbols, smoothed over more blocks at lower Es/N0); the slope of the fitted
-        phase refines the carrier offset (about 1e-6 cycles/symbol per frame at -9 dB), then demapping and
-        decoding."""
+        phase refines the carrier offset; then demapping and decoding."""
         assert pf.vlsnr is not None
         if truncated:
             return FrameReport(int(round(pos0)), pf.modcod, pf.frame, True, pls, 0, -1, False, float("nan"),
