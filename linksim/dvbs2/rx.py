@@ -70,7 +70,8 @@ class FrameReport:
     ldpc_iterations: LDPC iterations used; bch_corrected: bit errors the BCH decoder corrected (-1: not run).
     ok: LDPC converged, BCH decoded and BBHEADER CRC-8 matched. esn0_est_db: Es/N0 measured on the PLHEADER and
     pilots (MER). cfo_cyc: carrier offset estimate in cycles per symbol. payload: the BBFRAME data field (bytes,
-    empty if not ok). ts: the TS packets completed by this frame (188-byte packets, sync bytes restored).
+    empty if not ok; a DVB-S2X medium frame's half byte at the end padded with zeros). ts: the TS packets completed
+    by this frame (188-byte packets, sync bytes restored). frame: "normal", "short" or (VL-SNR) "medium".
     """
 
     sample_index: int
