@@ -446,7 +446,8 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
 
     mc = modcods.get(c.modcod)
     margin = cnij - mc.esn0_qef_db
-    best_name, best_eta = modcods.best_closing_arrays(cnij, 0.0, c.pilots)
+    # a terminal that takes VL-SNR frames (run.acm_vlsnr) closes with them below QPSK 1/4
+    best_name, best_eta = modcods.best_closing_arrays(cnij, 0.0, c.pilots, vlsnr=s.run.acm_vlsnr)
 
     def hide(x: np.ndarray) -> np.ndarray:
         return np.where(visible, x, np.nan)

@@ -86,8 +86,9 @@ class Transmitter:
         return frame_params(modcod, self.frame, self.pilots)
 
     def frame_capacity_bytes(self, modcod: str) -> int:
-        """Input bytes one BBFRAME of `modcod` carries: (K_bch - 80)/8."""
-        return self.params(modcod).data_field_bits // 8
+        """Input bytes one BBFRAME of `modcod` takes: (K_bch - 80)/8, rounded up (the DVB-S2X medium frames carry
+        half bytes; the nibble left over goes into the next frame)."""
+        return -(-self.params(modcod).data_field_bits // 8)
 
     # ---------------------------------------------------------------------------------------- frames
     def bbframe(self, modcod: str, data: bytes | np.ndarray | None = None) -> np.ndarray:
@@ -111,6 +112,10 @@ class Transmitter:
                 self.push(data)
             return dummy_plframe(self.gold_code)
         p = self.params(modcod)
+        if p.vlsnr is not None:  # DVB-S2X VL-SNR: its own coding and framing
+            from .vlsnr import vlsnr_frame
+
+            return vlsnr_frame(self.bbframe(modcod, data), p, self.gold_code)
         codeword = fec_encode(self.bbframe(modcod, data), p)
         return plframe(codeword_to_xfec(codeword, p), p.modcod, self.frame, self.pilots, self.gold_code)
 

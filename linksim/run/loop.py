@@ -40,7 +40,7 @@ from ..scenario.model import Scenario
 from .devices import Devices, lab_threads, open_devices, recorder
 from .flowgraph import Fault, FlowgraphRun
 from .metrics import FRAME_COLUMNS, FrameRecord, RunState, StretchAccount, clear_sky_goodput_bps, summarize
-from .prepare import DEFAULT_LINK_TIMEOUT_S, RunPlan, Stretch, acm_controller, prepare_run
+from .prepare import DEFAULT_LINK_TIMEOUT_S, RunPlan, Stretch, acm_controller, prepare_run, uses_vlsnr
 from .progress import Progress, eta_s, fmt_duration
 from .safety import ack_stop
 
@@ -154,7 +154,7 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
 def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None]) -> Any:
     from ..gr.link import receive_chain
 
-    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter)
+    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter, vlsnr=uses_vlsnr(s))
     rxc.rx.report_sink = on_reports
     return rxc
 

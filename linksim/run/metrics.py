@@ -300,7 +300,7 @@ class StretchAccount:
         m = tl.rows_within(b0, b1, include_end=False)
         cnij = np.asarray(tl["cnij_db"][m], dtype=float)
         pred = float(np.nanmean(cnij)) if np.isfinite(cnij).any() else math.nan
-        order = [x.name for x in modcods.table13()]
+        order = [x.name for x in modcods.all_modcods(vlsnr=True)]
         names = sorted({f.modcod for f, _ in parts}, key=order.index)
         row: dict[str, Any] = {
             "time_s": float(b0),
@@ -356,9 +356,10 @@ def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str
     if not math.isfinite(cnij_db):
         return 0.0
     if acm:
-        names, eta = modcods.best_closing_arrays(np.array([cnij_db]), s.run.acm_margin_db, c.pilots)
+        vl = s.run.acm_vlsnr  # the ladder goes on into VL-SNR
+        names, eta = modcods.best_closing_arrays(np.array([cnij_db]), s.run.acm_margin_db, c.pilots, vlsnr=vl)
         if not names[0]:  # the most robust MODCOD is sent anyway; it closes or not
-            m = min(modcods.table13(), key=lambda x: x.esn0_qef_db)
+            m = min(modcods.all_modcods(vl), key=lambda x: x.esn0_qef_db)
             return c.symbol_rate_baud * m.efficiency(c.pilots) if cnij_db >= m.esn0_qef_db else 0.0
         return c.symbol_rate_baud * float(eta[0])
     m = modcods.get(c.modcod)

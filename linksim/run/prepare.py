@@ -112,15 +112,31 @@ def plan_stretches(tl: Timeline, duration_s: float, every_s: float | None,
 
 
 def acm_allowed(s: Scenario) -> list[str]:
-    """The MODCODs ACM may choose for this carrier (no 9/10 in short frames)."""
+    """The MODCODs ACM may choose for this carrier (no 9/10 in short frames; with run.acm_vlsnr the DVB-S2X VL-SNR
+    MODCODs below QPSK 1/4 too)."""
     c = s.carrier
-    return [m.name for m in modcods.table13() if not (c.frame == "short" and m.name.endswith("9/10"))]
+    return [m.name for m in modcods.all_modcods(s.run.acm_vlsnr)
+            if not (c.frame == "short" and m.name.endswith("9/10"))]
+
+
+def uses_vlsnr(s: Scenario) -> bool:
+    """The receiver must take DVB-S2X VL-SNR frames: the ACM ladder has them, or the carrier's MODCOD is one."""
+    return bool(s.run.acm_vlsnr or modcods.get(s.carrier.modcod).vlsnr)
+
+
+# With VL-SNR in the ladder, a receiver that stops reporting (its lock lost under a sudden barrage) makes the
+# controller fall back to the most robust MODCOD after this many of the longest frames without a report
+ACM_FALLBACK_FRAMES = 6
 
 
 def acm_controller(s: Scenario, return_delay_s: float, initial: str | None = None) -> ModcodController:
+    fallback = None
+    if s.run.acm_vlsnr:
+        longest = max(frame_params(m, s.carrier.frame, s.carrier.pilots).plframe_symbols for m in acm_allowed(s))
+        fallback = ACM_FALLBACK_FRAMES * longest / s.carrier.symbol_rate_baud
     return ModcodController("acm", margin_db=s.run.acm_margin_db, hysteresis_db=s.run.acm_hysteresis_db,
                             return_delay_s=return_delay_s, pilots=s.carrier.pilots, allowed=acm_allowed(s),
-                            initial_modcod=initial, window=ACM_WINDOW)
+                            initial_modcod=initial, window=ACM_WINDOW, fallback_after_s=fallback)
 
 
 def _return_delay_s(s: Scenario, tl: Timeline, acm_allowed_max_symbols: int) -> tuple[float, str | None]:
@@ -160,4 +176,4 @@ def plan_stretch(s: Scenario, tl: Timeline, k: int, t0: float, t1: float, acm: b
 
 
 __all__ = ["DEFAULT_LINK_TIMEOUT_S", "RunPlan", "Stretch", "acm_allowed", "acm_controller", "plan_stretch",
-           "plan_stretches", "prepare_run"]
+           "plan_stretches", "prepare_run", "uses_vlsnr"]

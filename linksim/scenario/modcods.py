@@ -1,4 +1,6 @@
-"""DVB-S2 MODCODs: ETSI EN 302 307-1 Table 13 (ideal Es/N0 for QEF, normal frames, AWGN) and spectral efficiency."""
+"""DVB-S2 MODCODs: ETSI EN 302 307-1 Table 13 (ideal Es/N0 for QEF, normal frames, AWGN) and spectral efficiency;
+the DVB-S2X VL-SNR MODCODs (EN 302 307-2) in a table of their own, used where a caller asks for them (`vlsnr=True`,
+`vlsnr_table`, or by name in `get`)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import numpy as np
 
 from ..errors import InputError
 
-BITS_PER_SYMBOL = {"QPSK": 2, "8PSK": 3, "16APSK": 4, "32APSK": 5}
+BITS_PER_SYMBOL = {"QPSK": 2, "8PSK": 3, "16APSK": 4, "32APSK": 5, "BPSK": 1, "BPSK-S": 1}
+VLSNR_FRAMES = ("normal", "medium", "short")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Modcod:
     eta: float  # information bits per symbol, no pilots (Table 13)
     eta_pilots: float  # with pilot blocks
     esn0_qef_db: float  # Table 13 ideal Es/N0 for QEF
+    vlsnr: bool = False  # a DVB-S2X VL-SNR MODCOD (pilots always on, its own FECFRAME)
 
     @property
     def bits_per_symbol(self) -> int:
@@ -52,8 +56,26 @@ def table13() -> tuple[Modcod, ...]:
     return tuple(rows)
 
 
+@lru_cache(maxsize=1)
+def vlsnr_table() -> tuple[Modcod, ...]:
+    """The 9 DVB-S2X VL-SNR MODCODs (EN 302 307-2), most robust first within a constellation."""
+    text = resources.files("linksim").joinpath("data/dvbs2x_vlsnr_modcods.csv").read_text()
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    return tuple(Modcod(name=r["modcod"], constellation=r["constellation"], rate=Fraction(r["rate"]),
+                        eta=float(r["eta"]), eta_pilots=float(r["eta_pilots"]), esn0_qef_db=float(r["esn0_qef_db"]),
+                        vlsnr=True)
+                 for r in csv.DictReader(lines))
+
+
+def all_modcods(vlsnr: bool = False) -> tuple[Modcod, ...]:
+    """Table 13's 28 MODCODs, followed by the 9 VL-SNR ones with vlsnr=True."""
+    return table13() + (vlsnr_table() if vlsnr else ())
+
+
 def normalize_name(name: str) -> str:
     parts = name.replace("_", " ").split()
+    if len(parts) == 3 and parts[2].lower() == "short":  # "BPSK 1/5 short": the VL-SNR set-2 MODCODs
+        return f"{parts[0].upper()} {parts[1]} short"
     if len(parts) != 2:
         return name.strip()
     const = parts[0].upper()
@@ -63,19 +85,20 @@ def normalize_name(name: str) -> str:
 def get(name: str) -> Modcod:
     """Look a MODCOD up by name ("QPSK 1/2", "8psk 3/4", "16APSK_2/3"). Unknown names raise InputError."""
     key = normalize_name(name)
-    for m in table13():
+    for m in all_modcods(vlsnr=True):
         if m.name == key:
             return m
-    raise InputError(f"unknown MODCOD {name!r}; expected one of Table 13, e.g. 'QPSK 1/2', '8PSK 3/4', '32APSK 9/10'")
+    raise InputError(f"unknown MODCOD {name!r}; expected one of Table 13, e.g. 'QPSK 1/2', '8PSK 3/4', '32APSK 9/10', "
+                     "or a DVB-S2X VL-SNR MODCOD: " + ", ".join(repr(m.name) for m in vlsnr_table()))
 
 
 def best_closing_arrays(
-    esn0_db: np.ndarray | float, margin_db: float = 0.0, pilots: bool = True
+    esn0_db: np.ndarray | float, margin_db: float = 0.0, pilots: bool = True, vlsnr: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised: for each Es/N0, the name ("" if none) and efficiency (0) of the most efficient MODCOD whose
-    Table 13 threshold + margin is met."""
+    Table 13 threshold + margin is met (with vlsnr, the VL-SNR MODCODs compete too)."""
     e = np.atleast_1d(np.asarray(esn0_db, dtype=float))
-    mods = sorted(table13(), key=lambda m: m.efficiency(pilots))
+    mods = sorted(all_modcods(vlsnr), key=lambda m: m.efficiency(pilots))
     idx = np.full(e.shape, -1, dtype=int)
     for k, m in enumerate(mods):  # later (more efficient) MODCODs overwrite earlier ones where they close
         idx[m.esn0_qef_db + margin_db <= e] = k
@@ -84,9 +107,10 @@ def best_closing_arrays(
     return names, etas
 
 
-def best_closing(esn0_db: np.ndarray | float, margin_db: float = 0.0, pilots: bool = True) -> list[Modcod | None]:
+def best_closing(esn0_db: np.ndarray | float, margin_db: float = 0.0, pilots: bool = True,
+                 vlsnr: bool = False) -> list[Modcod | None]:
     """For each Es/N0, the MODCOD with the highest efficiency whose threshold + margin is met (None: none closes)."""
-    names, _ = best_closing_arrays(esn0_db, margin_db, pilots)
+    names, _ = best_closing_arrays(esn0_db, margin_db, pilots, vlsnr)
     return [get(n) if n else None for n in names]
 
 

@@ -93,7 +93,7 @@ class Carrier:
     freq_hz: float = spec(lo=100e6, hi=100e9, doc="downlink carrier frequency")
     symbol_rate_baud: float = spec(lo=1e3, hi=1e9)
     rolloff: float = spec(0.2, choices=(0.35, 0.25, 0.2, 0.15, 0.1, 0.05))
-    modcod: str = spec("QPSK 1/2", check=_modcod_check, doc="DVB-S2 Table 13 MODCOD")
+    modcod: str = spec("QPSK 1/2", check=_modcod_check, doc="DVB-S2 Table 13 MODCOD, or a DVB-S2X VL-SNR one")
     pilots: bool = spec(True)
     frame: str = spec("normal", choices=("normal", "short"))
     polarization_tilt_deg: float = spec(45.0, lo=0.0, hi=90.0, doc="45 for circular polarisation")
@@ -205,6 +205,7 @@ class Run:
     acm_hysteresis_db: float = spec(0.3, lo=0.0, hi=10.0)
     return_delay_s: float | None = spec(None, lo=0.0, hi=10.0, doc="ACM return path; default twice the path delay")
     bin_s: float | None = spec(None, lo=0.01, doc="measurement time bin; default the timeline step")
+    acm_vlsnr: bool = spec(False, doc="the terminal takes DVB-S2X VL-SNR frames: the ACM ladder goes below QPSK 1/4")
 
 
 @dataclass(frozen=True)
