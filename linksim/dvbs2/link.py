@@ -9,6 +9,7 @@ is sps / (Es/N0).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,8 +98,12 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
              pilots: bool = True, frame: str = "normal", max_iter: int = RX_LDPC_ITERATIONS,
              timing_offset_samples: float = 0.0,
              gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False,
-             demapper: str = "maxlog") -> LinkResult:
-    """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right."""
+             demapper: str = "maxlog", transform: Callable[[np.ndarray], np.ndarray] | None = None,
+             transform_latency_samples: int = 0) -> LinkResult:
+    """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right.
+    `transform`, if given, is applied to the transmitted samples before the noise, chunk by chunk in order (a
+    device such as linksim.channel.amplifier.Amplifier.process, whose output must keep unit mean power for esn0_db
+    to hold); it delays the stream by transform_latency_samples."""
     if frames < 1:
         raise InputError(f"frames must be >= 1, not {frames}")
     if symbol_rate_baud <= 0:
@@ -134,6 +139,8 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
             done += nb
         else:
             x = tx.flush()
+        if transform is not None:
+            x = np.asarray(transform(x), dtype=np.complex64)
         n = np.arange(sample, sample + x.size)
         if f_per_sample:
             x = x * np.exp(2j * np.pi * f_per_sample * n).astype(np.complex64)
@@ -148,7 +155,8 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         rx_time += time.perf_counter() - t0
         if last:
             break
-    return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples, sps, timing_offset_samples, rx_time,
+    return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples + transform_latency_samples, sps,
+                  timing_offset_samples, rx_time,
                   symbol, p.data_field_bits, keep_reports)
 
 
