@@ -136,6 +136,9 @@ def jammer_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: float) 
 
 
 def fading_model(s: Scenario) -> object | None:
+    """The scenario's fast fading, with the parameters the budget's fading-loss term uses
+    (linksim.budget.impairments.LOO_PARAMS, LUTZ_PARAMS)."""
+    from ..budget.impairments import LOO_PARAMS, LUTZ_PARAMS
     from . import fading
 
     ch = s.channel
@@ -143,20 +146,20 @@ def fading_model(s: Scenario) -> object | None:
     if ch.fading == "rician":
         return fading.RicianFading(k_factor=k_lin, doppler_hz=ch.fading_doppler_hz)
     if ch.fading == "loo":
-        return fading.LooFading(doppler_hz=ch.fading_doppler_hz)
+        return fading.LooFading(doppler_hz=ch.fading_doppler_hz, **LOO_PARAMS)
     if ch.fading == "lutz":
-        return fading.LutzFading(k_factor_good=k_lin, doppler_hz=ch.fading_doppler_hz)
+        return fading.LutzFading(k_factor_good=k_lin, doppler_hz=ch.fading_doppler_hz, **LUTZ_PARAMS)
     return None
 
 
 def phase_noise_model(s: Scenario) -> object | None:
     if s.channel.phase_noise_dbc_hz is None:
         return None
+    from ..budget.impairments import phase_noise_mask
     from . import phase_noise
 
-    lvl = s.channel.phase_noise_dbc_hz  # at 10 kHz; a -20 dB/decade slope, flattening above 100 kHz
-    return phase_noise.PhaseNoise(mask=((1e2, lvl + 40.0), (1e3, lvl + 20.0), (1e4, lvl), (1e5, lvl - 20.0),
-                                        (1e6, lvl - 30.0)))
+    # the level at 10 kHz and the mask the budget's phase-noise term integrates
+    return phase_noise.PhaseNoise(mask=phase_noise_mask(s.channel.phase_noise_dbc_hz))
 
 
 def channel_from_timeline(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed: int,

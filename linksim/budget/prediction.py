@@ -1,0 +1,110 @@
+"""From C/(N+I+J) on the link to what the receiver measures and what decoding needs: the implementation losses.
+
+The link's C/(N+I+J) (`cnij_link_db`: thermal noise, jamming and interference) is what the channel's noise and
+jammer powers realise. The receiver then also loses to the scenario's amplifier, phase noise and fast fading
+(budget.distortion, budget.impairments), each counted as noise-like power relative to the carrier:
+
+  measured  1/Es/N0_m = F/C_link / g_p + 1/SDR_p + sigma^2_known          -> cnij_db (the report's prediction)
+  decoding  1/Es/N0_d = F/C_link + x_m + sigma^2_data                     -> esn0_decode_db, margin, best MODCOD
+with 1/C_link the link's 1/(C/(N+I+J)), F the fading's mean loss (linear), g_p and SDR_p the amplifier's pilot gain
+and pilot distortion (what the Es/N0 estimator on the PLHEADER and pilots sees), sigma^2 the phase error the carrier
+tracking leaves (over the known and over the data symbols) and x_m the amplifier's decoding degradation D_m of
+MODCOD m as equivalent noise at its threshold T_m: x_m = 10^(-T_m/10) - 10^(-(T_m + D_m)/10). Without these
+impairments both equal C/(N+I+J) of the link.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..scenario import modcods
+from ..scenario.model import Scenario
+from . import impairments
+from .distortion import OperatingPoint
+
+
+@dataclass
+class Prediction:
+    cnij_db: np.ndarray
+    esn0_decode_db: np.ndarray
+    margin_db: np.ndarray
+    best_modcod: np.ndarray
+    best_eta: np.ndarray
+    amp_loss_db: np.ndarray
+    phase_noise_loss_db: np.ndarray
+    fading_loss_db: np.ndarray
+    notes: list[str]
+
+
+def _x_of(point: OperatingPoint | None, modcod: str) -> float:
+    if point is None:
+        return 0.0
+    t = modcods.get(modcod).esn0_qef_db
+    if not math.isfinite(point.degradation_db):
+        return math.inf
+    return 10.0 ** (-t / 10.0) - 10.0 ** (-(t + point.degradation_db) / 10.0)
+
+
+def predict(s: Scenario, inv_link: np.ndarray, points: list[OperatingPoint] | None,
+            other_points: dict[str, list[OperatingPoint]] | None = None, amp_in_link: bool = False) -> Prediction:
+    """The receiver's measured and decoding Es/N0 per row from the link's 1/(C/(N+I+J)) inv_link.
+
+    points: the amplifier's operating point per row for the carrier's MODCOD (None: no amplifier model);
+    other_points: the same for other MODCODs, for the best MODCOD (computed by the caller for those that may close);
+    amp_in_link: the amplifier's useful share and distortion are already in inv_link (a bent pipe through the
+    amplifier), so only its decoding degradation is added here."""
+    c, ch = s.carrier, s.channel
+    n = inv_link.size
+    notes: list[str] = []
+    fade_db = impairments.fading_loss_db(ch.fading, ch.rician_k_db, impairments.scenario_fading_params(ch.fading))
+    inv_f = inv_link * 10.0 ** (fade_db / 10.0)
+    sig_d = sig_k = 0.0
+    if ch.phase_noise_dbc_hz is not None:
+        sig_d, sig_k = impairments.phase_error_variance(float(ch.phase_noise_dbc_hz), float(c.symbol_rate_baud),
+                                                        c.modcod, c.rolloff, c.pilots, c.frame,
+                                                        float(c.symbol_rate_baud * ch.sps))
+    if points is not None and not amp_in_link:
+        g_p = np.array([10.0 ** (p.pilot_gain_db / 10.0) for p in points])
+        d_p = np.array([10.0 ** (-p.pilot_sdr_db / 10.0) for p in points])
+    else:
+        g_p, d_p = np.ones(n), np.zeros(n)
+    x_m = np.array([_x_of(p, c.modcod) for p in points]) if points is not None else np.zeros(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amp_only = inv_f / g_p + d_p
+        meas = -10.0 * np.log10(amp_only + sig_k)
+        dec = -10.0 * np.log10(inv_f + x_m + sig_d)
+        base = -10.0 * np.log10(inv_f)
+        amp_loss = base - (-10.0 * np.log10(amp_only))
+        pn_loss = -10.0 * np.log10(amp_only) - meas
+    mc = modcods.get(c.modcod)
+    margin = dec - mc.esn0_qef_db
+    # best MODCOD: each one's decoding Es/N0 (its own amplifier degradation) against its threshold
+    best_idx = np.full(n, -1)
+    mods = sorted(modcods.table13(), key=lambda m: m.efficiency(c.pilots))
+    for k, m in enumerate(mods):
+        if m.name == c.modcod:
+            xm = x_m
+        elif other_points and m.name in other_points:
+            xm = np.array([_x_of(p, m.name) for p in other_points[m.name]])
+        elif points is not None:
+            continue  # an amplifier: a MODCOD not characterised cannot be vouched for (it cannot close anyway)
+        else:
+            xm = np.zeros(n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            eff = -10.0 * np.log10(inv_f + xm + sig_d)
+        best_idx[np.nan_to_num(eff, nan=-np.inf) >= m.esn0_qef_db] = k
+    names = np.array([""] + [m.name for m in mods], dtype=object)[best_idx + 1]
+    etas = np.array([0.0] + [m.efficiency(c.pilots) for m in mods])[best_idx + 1]
+    if fade_db:
+        notes.append(f"fast fading ({ch.fading}) costs {fade_db:.2f} dB on average (budget.impairments)")
+    if ch.phase_noise_dbc_hz is not None:
+        notes.append(f"phase noise {ch.phase_noise_dbc_hz:g} dBc/Hz at 10 kHz leaves "
+                     f"{math.degrees(math.sqrt(sig_d)):.1f} deg rms of phase error on the data after carrier tracking")
+    return Prediction(meas, dec, margin, names.astype(str), etas, np.nan_to_num(amp_loss), np.nan_to_num(pn_loss),
+                      np.full(n, fade_db), notes)
+
+
+__all__ = ["Prediction", "predict"]
