@@ -140,6 +140,32 @@ class Amplifier:
         return self._os.process(x, self.curve).astype(np.complex64)
 
 
+def aligned(chunks, amp: Amplifier):  # noqa: ANN001, ANN201 - an iterable of arrays in, a generator out
+    """The amplifier's output for a stream given as chunks, with its latency removed (the first latency_samples
+    dropped, the end flushed with zeros): output sample n is the amplified input sample n."""
+    lat = amp.latency_samples
+    n_in = n_out = 0
+    for c in chunks:
+        y = amp.process(c)
+        n_in += np.size(c)
+        y = y[max(0, lat - (n_in - y.size)):]  # output index < lat is the filters' start-up
+        n_out += y.size
+        yield y
+    if lat:
+        y = amp.process(np.zeros(lat, dtype=np.complex64))
+        yield y[: n_in - n_out]
+
+
+def output_power(chunks, spec: AmplifierSpec, input_power: float, sps: float) -> float:  # noqa: ANN001
+    """Mean |y|^2 of the amplifier's output over a stream given as chunks (a first pass over a file)."""
+    amp = Amplifier(spec.model, spec.ibo_db, input_power, sps)
+    acc, n = 0.0, 0
+    for y in aligned(chunks, amp):
+        acc += float(np.sum(np.abs(y.astype(np.complex128)) ** 2))
+        n += y.size
+    return acc / max(n, 1)
+
+
 def _number(spec: str, key: str, v: str) -> float:
     try:
         f = float(v)
@@ -204,4 +230,5 @@ def parse_amplifier(spec: str) -> AmplifierSpec:
     return AmplifierSpec(model, ibo)
 
 
-__all__ = ["Amplifier", "AmplifierSpec", "Oversampled", "oversampling_factor", "parse_amplifier", "read_table"]
+__all__ = ["Amplifier", "AmplifierSpec", "Oversampled", "aligned", "output_power", "oversampling_factor",
+           "parse_amplifier", "read_table"]

@@ -2,7 +2,7 @@
 
     linksim channel --in IN --out OUT --sample-rate HZ --sps N [--scenario FILE | --esn0-db DB]
         [--gain-db G] [--doppler-hz HZ] [--doppler-rate-hz-s R] [--delay-s S] [--fading SPEC]
-        [--jammer SPEC ...] [--seed N] [--input-power P] [--start-s T] [--json]
+        [--jammer SPEC ...] [--seed N] [--input-power P] [--start-s T] [--amplifier SPEC] [--json]
 
 IN and OUT are raw complex64 (.cf32) or SigMF (.sigmf-meta/.sigmf-data; a SigMF input gives the sample rate).
 Without --esn0-db (or a scenario) no noise is added. The input's mean power (Es = sps x mean |x|^2) is measured
@@ -10,6 +10,9 @@ over the whole file unless --input-power declares it. A jammer SPEC is a comma l
 `type=cw,js_db=0,offset_hz=1000` or `type=barrage,js_db=3,bandwidth_hz=2e6` (see linksim.channel.jammers).
 --scenario FILE drives the channel from the scenario's budget Timeline (linksim.budget.timeline.compute_timeline and
 linksim.channel.from_budget), starting at scenario time --start-s; --jammer and --fading add to it.
+--amplifier saleh|rapp|linear|FILE[,ibo_db=X] puts a memoryless amplifier (linksim.channel.amplifier) before the
+channel, driven at input back-off X of the input's mean power (default 0 dB, saturation); its output is in units
+of the saturated output power, aligned with the input, and the channel's Es/N0 and J/S refer to it.
 --json prints what was applied: measured signal, noise and jammer powers (dB) and realised Es/N0 and J/S.
 """
 
@@ -46,6 +49,8 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of every random stream (same seed, same output)")
     p.add_argument("--input-power", type=float, metavar="P", help="declared mean |x|^2 of the input")
     p.add_argument("--start-s", type=float, default=0.0, metavar="T", help="scenario time of the first sample")
+    p.add_argument("--amplifier", metavar="SPEC", help="an amplifier before the channel: saleh|rapp|linear|FILE.csv"
+                   "[,ibo_db=X] (input back-off of the input's mean power; see linksim.channel.amplifier)")
     p.add_argument("--json", action="store_true", help="print the applied and measured values as JSON")
     p.set_defaults(func=run)
 
@@ -94,6 +99,22 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
     return ch, args.esn0_db, list(args.jammer), [j.js_db for j in jams]
 
 
+def _amplifier(args: argparse.Namespace, reader: Any, p_in: float) -> tuple[Any, float] | None:
+    """(the --amplifier spec, the mean output power it gives this file), or None."""
+    if not args.amplifier:
+        return None
+    from ..channel.amplifier import output_power, parse_amplifier
+
+    spec = parse_amplifier(args.amplifier)
+    return spec, output_power(reader, spec, p_in, args.sps)
+
+
+def _amplified(reader: Any, spec: Any, p_in: float, sps: float) -> Any:
+    from ..channel.amplifier import Amplifier, aligned
+
+    return aligned(reader, Amplifier(spec.model, spec.ibo_db, p_in, sps))
+
+
 def run(args: argparse.Namespace) -> int:
     from ..channel.core import measure_power
     from ..iqfile import IQReader, IQWriter
@@ -119,12 +140,13 @@ def run(args: argparse.Namespace) -> int:
         p_in = acc / reader.n_samples
         if p_in <= 0:
             raise InputError(f"--in {args.inp}: the input is all zeros (declare --input-power)")
-    ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, p_in)
+    amp = _amplifier(args, reader, p_in)  # the channel then refers Es/N0 and J/S to the amplifier's output
+    ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, amp[1] if amp else p_in)
     s_acc = n_acc = 0.0
     j_acc = [0.0] * len(labels)
     with IQWriter(args.out, fs, description=f"linksim channel output (seed {args.seed})",
                   frequency_hz=reader.frequency_hz) as w:
-        for c in reader:
+        for c in (_amplified(reader, amp[0], p_in, args.sps) if amp else reader):
             p = ch.process_parts(c)
             w.write(p.y)
             s_acc += measure_power(p.signal) * c.size
@@ -139,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
         "noise_power_db": _db(n_pow), "esn0_db_set": esn0_set,
         "esn0_db_realised": _db(args.sps * s_pow / n_pow) if n_pow > 0 else None,
         "latency_samples": ch.latency_samples,
+        **({"amplifier": {"model": amp[0].name, "ibo_db": amp[0].ibo_db,
+                          "obo_db": _db(1.0 / amp[1]) if amp[1] > 0 else None}} if amp else {}),
         "jammers": [
             {"spec": lab, "js_db_set": js, "power_db": _db(ja / n),
              "js_db_realised": _db((ja / n) / s_pow) if s_pow > 0 else None}
