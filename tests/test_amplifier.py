@@ -16,7 +16,8 @@ import math
 import numpy as np
 import pytest
 
-from linksim.budget import distortion, transponder as tp, waveform
+from linksim.budget import distortion, waveform
+from linksim.budget import transponder as tp
 from linksim.channel.amplifier import Amplifier, oversampling_factor, parse_amplifier, read_table
 from linksim.cli import main
 from linksim.errors import InputError
