@@ -89,6 +89,17 @@ def amplifier_rows(s: Scenario, ibo_db: np.ndarray, modcod: str | None = None) -
     return AmplifierRows(obo, pts)
 
 
+def hpa_obo_db(s: Scenario) -> float:
+    """The ground HPA's output back-off ([terminal.hpa] at its input back-off, for the carrier's signal); 0 without
+    one. With an HPA, uplink.eirp_dbw is the saturated uplink EIRP."""
+    hpa = s.terminal.hpa
+    model = amplifier_model(hpa)
+    if hpa is None or model is None:
+        return 0.0
+    c = s.carrier
+    return operating_point(model, c.modcod, _grid(hpa.ibo_db or 0.0), c.rolloff, c.pilots).obo_db
+
+
 @lru_cache(maxsize=32)
 def _robbing_table(model: tp.AmplifierModel, modcod: str, ibo_db: float, rolloff: float,
                    nominal_noise: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -155,5 +166,5 @@ def multicarrier_point(model: tp.AmplifierModel, ibo_db: float, carriers: int, s
     return 10.0 * math.log10(useful / float(np.mean(np.abs(z_d) ** 2))), b.obo_db
 
 
-__all__ = ["AmplifierRows", "amplifier_model", "amplifier_robbing", "amplifier_rows", "multicarrier_point",
-           "satellite_ibo_db", "transponder_bw_hz"]
+__all__ = ["AmplifierRows", "amplifier_model", "amplifier_robbing", "amplifier_rows", "hpa_obo_db",
+           "multicarrier_point", "satellite_ibo_db", "transponder_bw_hz"]

@@ -46,6 +46,10 @@ def instant_table(tl: Timeline, i: int) -> str:
     add("one-way delay", r["delay_s"] * 1e3 if r["delay_s"] is not None else None, "ms")
     if s.uplink is not None and _finite(r.get("uplink_flux_dbw_m2")):
         sec("uplink")
+        if s.terminal.hpa is not None:
+            from .payload import hpa_obo_db
+
+            add("ground HPA output back-off (model)", -hpa_obo_db(s), "dB")
         add("flux density at the satellite", r["uplink_flux_dbw_m2"], "dBW/m2")
         if s.satellite.sfd_dbw_m2 is not None:
             add("saturation flux density (SFD)", s.satellite.sfd_dbw_m2, "dBW/m2")

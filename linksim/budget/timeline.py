@@ -52,6 +52,7 @@ COLUMNS = (
     # .prediction): cnij_db is then what the receiver measures, esn0_decode_db what decoding sees
     "uplink_flux_dbw_m2", "sat_ibo_db", "obo_db", "ci_asi_db", "xpd_rain_db", "ci_xpol_db", "cim_db", "ci_alloc_db",
     "cnij_link_db", "amp_loss_db", "phase_noise_loss_db", "fading_loss_db", "esn0_decode_db",
+    "doppler_up_hz", "transponder_drive_db",
 )
 JAMMER_COLUMNS = ("js_db", "off_axis_deg", "jammer_range_km", "active")
 
@@ -452,8 +453,10 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     amp_in_link = False
     up_suppression = np.ones(n)  # amplified uplink noise and jamming over the carrier, relative to the input
     amp_distortion = np.zeros(n)
+    drive_db = np.zeros(n)  # the transponder's input power over its nominal (uplink jamming adds to it)
     if s.uplink is not None and s.uplink.bent_pipe:
         n_up_tp = n_up * bw_tp / c.symbol_rate_baud
+        drive_db = lin_to_db((1.0 + n_up_tp + j_up_tp) / (1.0 + n_up_tp))
         if amp_rows is not None:
             robbing_db = np.zeros(n)
             for v in np.unique([payload._grid(x) for x in sat_ibo]):
@@ -549,6 +552,8 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
         "phase_noise_loss_db": hide(pred.phase_noise_loss_db),
         "fading_loss_db": pred.fading_loss_db,
         "esn0_decode_db": hide(pred.esn0_decode_db),
+        "doppler_up_hz": up_geom["doppler_hz"] if up_geom is not None else np.zeros(n),
+        "transponder_drive_db": drive_db,
     }
     assert tuple(cols) == COLUMNS, "Timeline columns and budget.COLUMNS disagree"
     if not visible.all():
@@ -592,10 +597,12 @@ def _uplink(s: Scenario, t_unix: np.ndarray, time_s: np.ndarray) -> tuple[np.nda
     if up.elevation_deg is not None and up.range_km is not None:  # a fixed uplink geometry (published budgets)
         el = np.full(n, up.elevation_deg)
         rng = np.full(n, up.range_km * 1e3)
+        rate = np.zeros(n)
         sat_pos = _point_at(station, np.array([180.0]), el[:1], rng[:1])[0]
     elif s.geometry is not None and up.lat_deg is None:
         el = np.full(n, s.geometry.elevation_deg)
         rng = np.full(n, s.geometry.range_km * 1e3)
+        rate = np.full(n, s.geometry.range_rate_m_s)
         sat_pos = _point_at(station, np.array([s.geometry.azimuth_deg]), el[:1], rng[:1])[0]
     elif s.geometry is not None:
         raise ScenarioError("uplink.lat_deg", "a separate uplink station needs an orbit (tle or geo_lon_deg), "
@@ -605,6 +612,7 @@ def _uplink(s: Scenario, t_unix: np.ndarray, time_s: np.ndarray) -> tuple[np.nda
         la = geometry.look_angles(station, sat_pos, vel)
         el = np.broadcast_to(la.elevation_deg, (n,)).astype(float)
         rng = np.broadcast_to(la.range_m, (n,)).astype(float)
+        rate = np.broadcast_to(la.range_rate_m_s, (n,)).astype(float)
     notes: list[str] = []
     if np.nanmin(el) <= 0.0:
         raise ScenarioError("uplink", f"the satellite goes below the uplink station's horizon "
@@ -624,8 +632,8 @@ def _uplink(s: Scenario, t_unix: np.ndarray, time_s: np.ndarray) -> tuple[np.nda
     # (flux = SFD - IBO; the isotropic receive area is lambda^2 / 4 pi)
     spread_db = lin_to_db(4.0 * np.pi * rng**2)
     iso_area_db = float(lin_to_db((C_M_S / up.freq_hz) ** 2 / (4.0 * np.pi)))
-    if up.eirp_dbw is not None:
-        flux = up.eirp_dbw - spread_db - a_up
+    if up.eirp_dbw is not None:  # with a ground HPA model, the saturated EIRP less the HPA's output back-off
+        flux = up.eirp_dbw - payload.hpa_obo_db(s) - spread_db - a_up
     else:
         assert up.ibo_db is not None and s.satellite.sfd_dbw_m2 is not None
         flux = np.full(n, s.satellite.sfd_dbw_m2 - up.ibo_db)
@@ -635,4 +643,5 @@ def _uplink(s: Scenario, t_unix: np.ndarray, time_s: np.ndarray) -> tuple[np.nda
     n_up = 1.0 / db_to_lin(esn0_up)
     # C at the satellite input referred to an isotropic receive antenna (jammers use the same reference)
     return esn0_up, n_up, notes, {"sat_pos": sat_pos, "c_rx_dbw": c_rx, "flux_dbw_m2": flux,
-                                  "eirp_dbw": flux + spread_db + a_up}
+                                  "eirp_dbw": flux + spread_db + a_up,
+                                  "doppler_hz": geometry.doppler_hz(rate, up.freq_hz)}

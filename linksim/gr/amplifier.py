@@ -39,4 +39,26 @@ class amplifier_cc(gr.sync_block):  # noqa: N801 - GNU Radio block naming
         return len(x)
 
 
-__all__ = ["amplifier_cc"]
+
+
+class transponder_cc(gr.sync_block):  # noqa: N801 - GNU Radio block naming
+    """A bent-pipe transponder (linksim.channel.transponder.Transponder: input filter, then amplifier or level
+    control) as a GNU Radio block; one output sample per input sample, delayed by `latency_samples`."""
+
+    def __init__(self, transponder: object) -> None:
+        gr.sync_block.__init__(self, name="linksim_transponder", in_sig=[np.complex64], out_sig=[np.complex64])
+        self.transponder = transponder
+
+    @property
+    def latency_samples(self) -> int:
+        return int(self.transponder.latency_samples)
+
+    def work(self, input_items, output_items):  # noqa: D102
+        x = input_items[0]
+        if self.nitems_read(0) != self.transponder.n_processed:  # the sample clock is the stream position
+            raise RuntimeError("linksim_transponder: stream position and transponder clock disagree")
+        output_items[0][: len(x)] = self.transponder.process(x)
+        return len(x)
+
+
+__all__ = ["amplifier_cc", "transponder_cc"]

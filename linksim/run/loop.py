@@ -94,12 +94,12 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
     """TS source -> DVB-S2 TX -> channel -> head(n_samples): (hier block, its last block, the channel)."""
     from gnuradio import blocks, gr
 
-    from ..channel.from_budget import channel_from_timeline
+    from ..channel.from_budget import link_channels
     from ..gr.buffers import large_output_buffer
     from ..gr.link import transmit_chain
 
     c = s.carrier
-    ch = channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
+    ch = link_channels(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)  # a bent pipe's stages included
     txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, 0, st.payload_seed, ch)
     if st.acm:
         txc.tx.modcod_source = loop.modcod_at
@@ -117,7 +117,8 @@ def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[
 
 
 def tx_latency_samples(txc: Any, ch: Any) -> int:
-    """Samples from a PLFRAME's first TX output sample to its PLHEADER peak at the receiver (no devices)."""
+    """Samples from a PLFRAME's first TX output sample to its PLHEADER peak at the receiver (no devices); ch is the
+    link's channel stages (their latencies add)."""
     return int(txc.tx._tx.delay_samples + ch.latency_samples)  # noqa: SLF001 - the TX filter's pulse-peak delay
 
 
