@@ -118,12 +118,11 @@ def _robbing_table(model: tp.AmplifierModel, modcod: str, ibo_db: float, rolloff
     p_out_nom = float(np.mean(np.abs(y_nom) ** 2))
     share, supp, dist = [], [], []
     for r_db in ROBBING_GRID_DB:
-        g = math.sqrt(10.0 ** (r_db / 10.0) * p_s / p_w)
-        x = s_in + g * w
-        y = tp.operate(model, x, ibo_db, p_nom)  # fixed drive: the nominal input at the operating point
+        wn = w * math.sqrt(10.0 ** (r_db / 10.0) * p_s / p_w)  # noise and jamming at r_db over the carrier
+        y = tp.operate(model, s_in + wn, ibo_db, p_nom)  # fixed drive: the nominal input at the operating point
         a_s = complex(np.vdot(s_in, y) / np.vdot(s_in, s_in))
-        a_w = complex(np.vdot(w, y) / np.vdot(w, w))
-        d = y - a_s * s_in - a_w * g * w
+        a_w = complex(np.vdot(wn, y) / np.vdot(wn, wn))
+        d = y - a_s * s_in - a_w * wn
         z_d = waveform.matched(d, rolloff)
         share.append(abs(a_s) ** 2 * p_s / p_out_nom)
         supp.append(abs(a_w) ** 2 / abs(a_s) ** 2)

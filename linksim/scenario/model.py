@@ -506,7 +506,7 @@ def _amplifier(raw: Any, key: str, source: str | None) -> AmplifierSection:
     raw = dict(raw)
     rows = [build(AmplifierRow, r, f"{key}.table[{i}]", source)
             for i, r in enumerate(_list_of_tables(raw.pop("table", None), f"{key}.table", source))]
-    a = build(AmplifierSection, raw, key, source, table=rows)
+    a = dataclasses.replace(build(AmplifierSection, raw, key, source), table=rows)
     if a.model == "table":
         if len(rows) < 2:
             raise ScenarioError(f"{key}.table", "a table model needs at least two [[...table]] rows", source)
