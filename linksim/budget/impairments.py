@@ -14,7 +14,10 @@ Phase noise. The scenario gives the oscillator's level L at 10 kHz (`channel.pha
 - G(f): phase noise much faster than the symbol rate is averaged by the matched filter, so at the symbol samples a
   phase component at offset f keeps the share sum_nu RC(nu) RC(nu - f) / sum_nu RC(nu)^2 of its power (RC the
   raised-cosine power response).
-The phase error acts as noise of power sigma^2 relative to the symbol energy: 1/Es/N0' = 1/Es/N0 + sigma^2.
+The phase error acts as noise of power sigma^2 relative to the symbol energy: 1/Es/N0' = 1/Es/N0 + sigma^2. What
+decoding sees is that with the mean sigma^2 over the data symbols. What the receiver reports varies from frame to
+frame with each frame's own phase error on its known symbols, and runs average those reports in dB: the budget's
+measured Es/N0 is that average, over the distribution of the per-frame phase error (`known_phase_error_spread`).
 
 Fast fading. The channel's Rician, Loo and Lutz processes vary within a frame and from frame to frame; the receiver
 measures each frame's Es/N0 and the report averages those in dB. The budget's term is the mean loss in dB of the
@@ -133,6 +136,57 @@ def phase_error_variance(level_dbc_hz: float, symbol_rate_baud: float, modcod: s
     return out[0], out[1]
 
 
+@lru_cache(maxsize=64)
+def known_phase_error_spread(level_dbc_hz: float, symbol_rate_baud: float, modcod: str, rolloff: float = 0.2,
+                             pilots: bool = True, frame: str = "normal",
+                             sample_rate_hz: float | None = None) -> np.ndarray:
+    """Per-frame phase error over the known symbols, as a distribution: 2000 draws of sigma_f^2 (rad^2).
+
+    The receiver's Es/N0 estimate of a frame sees that frame's own phase error, which varies from frame to frame
+    (the residual is dominated by a few hundred hertz of the mask: a few cycles per frame), and the run's report
+    averages the estimates in dB. The residual on the known symbols is e = (I - P) theta_K, P the pilot tracker
+    restricted to the known symbols (it only uses them), theta_K Gaussian with the covariance of the mask's PSD
+    (times G(f)); sigma_f^2 = e'e / n is a sum of independent chi-square terms over the eigenvalues of
+    (I - P) C (I - P)'."""
+    if not pilots:
+        _, k = phase_error_variance(level_dbc_hz, symbol_rate_baud, modcod, rolloff, pilots, frame, sample_rate_hz)
+        return np.full(2000, k)
+    known = frame_known_mask(data_symbols_per_frame(modcod, frame), pilots)
+    idx = np.flatnonzero(known)
+    unit = np.zeros((known.size, idx.size))
+    unit[idx, np.arange(idx.size)] = 1.0
+    a = np.eye(idx.size) - _pilot_tracker(unit, known)[idx]
+    # covariance of the phase at symbol lags 0..N-1 from the PSD (FFT of the two-sided PSD on a fine grid)
+    n_fft = 1 << 20
+    f = np.fft.rfftfreq(n_fft)  # cycles/symbol
+    f_top = (sample_rate_hz or 2.0 * symbol_rate_baud) / 2.0 / symbol_rate_baud
+    s_phi = 10.0 ** (mask_dbc_hz(phase_noise_mask(level_dbc_hz), np.maximum(f, 1e-12) * symbol_rate_baud) / 10.0)
+    s_phi = np.where(f <= f_top, s_phi * np.interp(f, *_mf_share_table(rolloff)), 0.0) * symbol_rate_baud
+    r = np.fft.irfft(s_phi, n_fft)[: known.size]  # R(tau): the two-sided PSD summed over bins of 1/N
+    lags = np.abs(idx[:, None] - idx[None, :])
+    c = r[lags]
+    lam = np.clip(np.linalg.eigvalsh(a @ c @ a.T), 0.0, None) / idx.size
+    z2 = np.random.default_rng(11).standard_normal((idx.size, 2000)) ** 2
+    return lam @ z2
+
+
+@lru_cache(maxsize=8)
+def _mf_share_table(rolloff: float) -> tuple[np.ndarray, np.ndarray]:
+    x = np.linspace(0.0, 1.6, 321)
+    return x, matched_filter_share(x, rolloff)
+
+
+def measured_esn0_db(inv_rest: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """The mean over frames, in dB, of the Es/N0 the receiver estimates when everything but the phase error
+    contributes inv_rest (1 / Es/N0, per row) and the frames' phase errors are the draws `spread`."""
+    x = np.asarray(inv_rest, dtype=float)
+    grid = np.geomspace(1e-7, 1e3, 401)
+    table = np.array([np.mean(-10.0 * np.log10(g + spread)) for g in grid])
+    with np.errstate(divide="ignore"):
+        lx = np.log(np.clip(x, grid[0], grid[-1]))
+    return np.interp(lx, np.log(grid), table)
+
+
 def esn0_with_noise_db(esn0_db: np.ndarray | float, extra_noise: float) -> np.ndarray:
     """Es/N0 with extra noise-like power (relative to the symbol energy) added: 1/(1/Es/N0 + extra)."""
     e = np.asarray(esn0_db, dtype=float)
@@ -143,8 +197,10 @@ def esn0_with_noise_db(esn0_db: np.ndarray | float, extra_noise: float) -> np.nd
 
 
 def _rician_db_mean(k_lin: float) -> float:
-    """E[10 log10 |h|^2] for a Rician gain of unit mean power and K factor k_lin (numerical integration)."""
-    x = np.linspace(1e-6, 12.0, 24001)  # |h|^2 values (unit mean power)
+    """E[10 log10 |h|^2] for a Rician gain of unit mean power and K factor k_lin: numerical integration of the
+    noncentral chi-square density on a logarithmic grid (|h|^2 = e^u, dx = x du)."""
+    u = np.linspace(-40.0, np.log(60.0), 40001)
+    x = np.exp(u)
     if k_lin <= 0:
         pdf = np.exp(-x)
     else:
@@ -152,8 +208,8 @@ def _rician_db_mean(k_lin: float) -> float:
 
         arg = 2.0 * np.sqrt(k_lin * (k_lin + 1.0) * x)
         pdf = (k_lin + 1.0) * np.exp(-(k_lin + 1.0) * x - k_lin + arg) * i0e(arg)
-    pdf = pdf / np.trapz(pdf, x)
-    return float(np.trapz(10.0 * np.log10(x) * pdf, x))
+    w = pdf * x
+    return float(np.trapz(10.0 * np.log10(x) * w, u) / np.trapz(w, u))
 
 
 def _loo_db_mean(los_mean_db: float, los_std_db: float, multipath_db: float) -> float:
@@ -209,5 +265,6 @@ def fading_loss_db(fading: str, k_factor_db: float, params: dict[str, float] | N
     raise ValueError(fading)
 
 
-__all__ = ["LOO_PARAMS", "LUTZ_PARAMS", "esn0_with_noise_db", "fading_loss_db", "matched_filter_share",
+__all__ = ["LOO_PARAMS", "LUTZ_PARAMS", "esn0_with_noise_db", "fading_loss_db", "known_phase_error_spread",
+           "matched_filter_share", "measured_esn0_db",
            "phase_error_variance", "phase_noise_mask", "scenario_fading_params", "tracking_residual"]

@@ -4,7 +4,8 @@ The link's C/(N+I+J) (`cnij_link_db`: thermal noise, jamming and interference) i
 jammer powers realise. The receiver then also loses to the scenario's amplifier, phase noise and fast fading
 (budget.distortion, budget.impairments), each counted as noise-like power relative to the carrier:
 
-  measured  1/Es/N0_m = F/C_link / g_p + 1/SDR_p + sigma^2_known          -> cnij_db (the report's prediction)
+  measured  1/Es/N0_m = F/C_link / g_p + 1/SDR_p + sigma^2_known          -> cnij_db (the report's prediction;
+            averaged in dB over the per-frame sigma^2_known, as runs average the receiver's reports)
   decoding  1/Es/N0_d = F/C_link + x_m + sigma^2_data                     -> esn0_decode_db, margin, best MODCOD
 with 1/C_link the link's 1/(C/(N+I+J)), F the fading's mean loss (linear), g_p and SDR_p the amplifier's pilot gain
 and pilot distortion (what the Es/N0 estimator on the PLHEADER and pilots sees), sigma^2 the phase error the carrier
@@ -61,11 +62,13 @@ def predict(s: Scenario, inv_link: np.ndarray, points: list[OperatingPoint] | No
     notes: list[str] = []
     fade_db = impairments.fading_loss_db(ch.fading, ch.rician_k_db, impairments.scenario_fading_params(ch.fading))
     inv_f = inv_link * 10.0 ** (fade_db / 10.0)
-    sig_d = sig_k = 0.0
+    sig_d = 0.0
+    spread = np.zeros(1)  # per-frame phase error over the known symbols (draws)
     if ch.phase_noise_dbc_hz is not None:
-        sig_d, sig_k = impairments.phase_error_variance(float(ch.phase_noise_dbc_hz), float(c.symbol_rate_baud),
-                                                        c.modcod, c.rolloff, c.pilots, c.frame,
-                                                        float(c.symbol_rate_baud * ch.sps))
+        args = (float(ch.phase_noise_dbc_hz), float(c.symbol_rate_baud), c.modcod, c.rolloff, c.pilots, c.frame,
+                float(c.symbol_rate_baud * ch.sps))
+        sig_d, _ = impairments.phase_error_variance(*args)
+        spread = impairments.known_phase_error_spread(*args)
     if points is not None and not amp_in_link:
         g_p = np.array([10.0 ** (p.pilot_gain_db / 10.0) for p in points])
         d_p = np.array([10.0 ** (-p.pilot_sdr_db / 10.0) for p in points])
@@ -74,7 +77,7 @@ def predict(s: Scenario, inv_link: np.ndarray, points: list[OperatingPoint] | No
     x_m = np.array([_x_of(p, c.modcod) for p in points]) if points is not None else np.zeros(n)
     with np.errstate(divide="ignore", invalid="ignore"):
         amp_only = inv_f / g_p + d_p
-        meas = -10.0 * np.log10(amp_only + sig_k)
+        meas = impairments.measured_esn0_db(amp_only, spread) if spread.any() else -10.0 * np.log10(amp_only)
         dec = -10.0 * np.log10(inv_f + x_m + sig_d)
         base = -10.0 * np.log10(inv_f)
         amp_loss = base - (-10.0 * np.log10(amp_only))
