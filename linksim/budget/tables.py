@@ -73,7 +73,8 @@ def instant_table(tl: Timeline, i: int) -> str:
         add("gas (P.676)", -_nz(r["gas_db"]), "dB")
         add("cloud (P.840)", -_nz(r["cloud_db"]), "dB")
         add("rain (P.618)", -_nz(r["rain_db"]), "dB")
-        add("tropospheric scintillation", -_nz(r["scintillation_db"]), "dB")
+        add("scintillation and multipath (P.618 2.4.2/2.4.3)" if r["low_elevation"] else
+            "tropospheric scintillation", -_nz(r["scintillation_db"]), "dB")
         if s.propagation.ionosphere is not None:
             add("ionospheric scintillation", -_nz(r["iono_scintillation_db"]), "dB")
         add("total atmospheric (P.618 2.5)", -_nz(r["atmospheric_db"]), "dB")

@@ -273,6 +273,7 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
             weather.synthesize_weather, site_lat_deg=lat, site_lon_deg=lon, site_alt_m=alt_m, freq_hz=freq_hz,
             elevation_deg=np.where(up, el, np.nan), t_s=time_s, seed=p.seed,
             antenna_diameter_m=diameter_m, antenna_efficiency=s.terminal.antenna_efficiency, rec=p.rec,
+            p_l_pct=p.p_l_pct, water_fraction=p.water_fraction,
         )
         gas = np.nan_to_num(ws.gas_db) if p.gas else zeros
         cloud = np.nan_to_num(ws.cloud_db) if p.cloud else zeros
@@ -286,7 +287,7 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
     pct = 50.0 if p.mode == "clear_sky" else p.exceedance_pct
     al, caught = _with_validity_notes(propagation.atmospheric_losses, lat, lon, alt_m, freq_hz,
                                       np.where(up, el, np.nan), pct, diameter_m, s.terminal.antenna_efficiency,
-                                      rec=p.rec)
+                                      rec=p.rec, p_l_pct=p.p_l_pct, water_fraction=p.water_fraction)
     notes = list(al.notes) or caught
     gas = np.nan_to_num(al.gas_db) if p.gas else zeros
     cloud = np.nan_to_num(al.cloud_db) if p.cloud else zeros
