@@ -8,9 +8,9 @@ The chain: DVB-S2 TX (normal frames, pilots, roll-off 0.2, 2 samples per symbol)
 downlink Es/N0 is (the EIRP the carrier gets is the saturated EIRP less the output back-off): the degradation is
 the extra Es/N0 the MODCOD needs at that operating point, and OBO + degradation is the total degradation.
 
-Required Es/N0: scanning up in 0.1 dB steps from 0.5 dB below the prediction, the first Es/N0 where the FER is at
-most 0.1 over --frames frames (0.5 dB steps past 18 dB; "never" if it still fails 3 dB past the prediction, or at
-20 dB when the prediction says it never closes). Prints a markdown table.
+Required Es/N0: scanning up in 0.1 dB steps from 0.5 dB below the prediction, where the FER over --frames frames
+crosses 0.1 (linear in FER between the two points around it); "never" if it still fails 3 dB past the prediction,
+or, in 0.5 dB steps, at 20 dB when the prediction says it never closes. Prints a markdown table.
 
     .venv/bin/python benchmarks/amplifier_fer.py --frames 40 --jobs 2
 """
@@ -61,9 +61,14 @@ def _case(args: tuple) -> dict:
         fer, est = _fer(mod, ibo, e, frames, seed)
         curve.append((e, fer, est))
         if fer <= 0.1:
-            need = e
+            # the FER = 0.1 crossing, linear in FER between this point and the one below it
+            if len(curve) > 1:
+                e0, f0, _ = curve[-2]
+                need = e0 + (e - e0) * (f0 - 0.1) / (f0 - fer)
+            else:
+                need = e
             break
-        e = round(e + (0.1 if e < 18.0 and math.isfinite(pred) else 0.5), 1)
+        e = round(e + (0.1 if math.isfinite(pred) else 0.5), 1)
     return {"modcod": mod, "ibo": ibo, "obo": None if op is None else op.obo_db, "pred": pred, "need": need,
             "curve": curve, "cpu_s": time.process_time() - t0}
 
@@ -86,14 +91,14 @@ def main() -> int:
     for r in res:
         t = modcods.get(r["modcod"]).esn0_qef_db
         if r["ibo"] is None:
-            print(f"| {r['modcod']} | linear | - | {r['need']:.1f} dB (Table 13: {t:.2f}) | - | - | - | - |")
+            print(f"| {r['modcod']} | linear | - | {r['need']:.2f} dB (Table 13: {t:.2f}) | - | - | - | - |")
             continue
         meas = r["need"] - lin[r["modcod"]]
         fmt = (lambda v: "never" if not math.isfinite(v) else f"{v:.2f} dB")  # noqa: E731
         diff = (r["pred"] - meas) if math.isfinite(meas) and math.isfinite(r["pred"]) else (
             0.0 if not math.isfinite(meas) and not math.isfinite(r["pred"]) else math.nan)
         total = r["obo"] + meas if math.isfinite(meas) else math.inf
-        need = "does not close" if not math.isfinite(r["need"]) else f"{r['need']:.1f} dB"
+        need = "does not close" if not math.isfinite(r["need"]) else f"{r['need']:.2f} dB"
         print(f"| {r['modcod']} | {r['ibo']:.0f} dB | {r['obo']:.2f} dB | {need} | {fmt(meas)} | "
               f"{fmt(r['pred'])} | {diff:+.2f} dB | {fmt(total)} |")
     print()

@@ -150,7 +150,7 @@ def multicarrier_point(model: tp.AmplifierModel, ibo_db: float, carriers: int, s
     driven together at ibo_db."""
     span = (carriers - 1) * spacing_hz + symbol_rate_baud * (1.0 + rolloff)
     sps = max(8, 2 * math.ceil(3.0 * span / symbol_rate_baud / 2.0))  # room for third-order products
-    refs = [waveform.reference(modcod, seed=11 + k) for k in range(carriers)]
+    refs = [waveform.reference(modcod, n_frames=1, seed=11 + k) for k in range(carriers)]
     n = min(r.symbols.size for r in refs)
     t = np.arange(n * sps) / sps  # in symbols
     offsets = (np.arange(carriers) - (carriers - 1) / 2.0) * spacing_hz / symbol_rate_baud
