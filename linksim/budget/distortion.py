@@ -112,10 +112,11 @@ def _linear_gmi_at_threshold(modcod: str, pilots: bool) -> float:
 
 def ring_predistortion(model: tp.AmplifierModel, modcod: str, ibo_db: float, rolloff: float = 0.2,
                        pilots: bool = True) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Transmit ring ratios and ring phase offsets (rad) that put the rings back at the standard's ratios and a
-    common phase after the amplifier (static ring predistortion): each inner ring's input radius is moved until the
-    ratio of the rings' mean output radii (at the matched filter) equals the standard's, and its phase turned by the
-    difference of the rings' mean AM/PM. The outer ring keeps its radius. PSK constellations are returned unchanged."""
+    """Transmit ring ratios (to the inner ring) and ring phase offsets (rad) that put the rings back at the
+    standard's ratios and a common phase after the amplifier (static ring predistortion): iterating, each inner
+    ring's radius is scaled until the ratio of the rings' mean output radii (at the matched filter) is the
+    standard's, and its phase turned by the residual difference of the rings' AM/PM; the transmitter keeps unit
+    average energy. PSK constellations are returned unchanged."""
     m = modcods.get(modcod)
     target = modcods.ring_ratios(m.constellation, str(m.rate))
     if len(target) == 1:
@@ -123,12 +124,14 @@ def ring_predistortion(model: tp.AmplifierModel, modcod: str, ibo_db: float, rol
     ratios = list(target)
     phases = [0.0] * len(target)
     ring_of = np.array([r for _, (r, _) in sorted(modcods.CONSTELLATION_LABELS[m.constellation].items())])
+    std = waveform.reference(modcod, pilots=pilots).points
     for _ in range(6):  # fixed-point iteration: the rings interact through the RRC filter
         ref = waveform.reference(modcod, pilots=pilots, ring_ratios=tuple(ratios), ring_phase_rad=tuple(phases))
         z = _received(model, ref, ibo_db, rolloff)
         data = ~ref.known
         rings = ring_of[ref.label[data]]
-        w = z[data] / ref.points[ref.label[data]] * np.abs(ref.points[ref.label[data]])
+        pts = std[ref.label[data]]
+        w = z[data] / pts * np.abs(pts)  # each ring's output, turned back by its point's standard phase
         mean = [np.mean(w[rings == k]) for k in range(len(target))]
         outer = len(target) - 1
         for k in range(outer):

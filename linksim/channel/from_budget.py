@@ -214,6 +214,24 @@ def channel_from_timeline(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed
     )
 
 
+def ring_geometry(tl: Timeline, t0_s: float, t1_s: float) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
+    """The transmitter's pre-distorted APSK rings when [satellite.amplifier] predistortion is on: for the carrier's
+    MODCOD (and, with ACM, every APSK MODCOD) at the stretch's input back-off (budget.distortion)."""
+    from ..budget import payload
+    from ..budget.distortion import ring_predistortion
+    from ..scenario import modcods
+
+    s = tl.scenario
+    amp = s.satellite.amplifier
+    model = payload.amplifier_model(amp)
+    if amp is None or model is None or not amp.predistortion:
+        return {}
+    ibo = payload._grid(_mean_over(tl, "sat_ibo_db", t0_s, t1_s))  # noqa: SLF001 - the budget's IBO grid
+    names = [m.name for m in modcods.table13() if "APSK" in m.constellation] if s.run.acm else [s.carrier.modcod]
+    return {n: ring_predistortion(model, n, ibo, s.carrier.rolloff, s.carrier.pilots) for n in names
+            if "APSK" in modcods.get(n).constellation}
+
+
 def _mean_over(tl: Timeline, name: str, t0_s: float, t1_s: float) -> float:
     v = np.asarray(tl[name][tl.rows_within(t0_s, t1_s)], dtype=float)
     return float(np.nanmean(v)) if np.isfinite(v).any() else 0.0

@@ -74,6 +74,17 @@ def constellation(name: str, rate: str | None = None) -> Constellation:
     raise InputError(f"unknown constellation {name!r}; expected QPSK, 8PSK, 16APSK or 32APSK")
 
 
+def with_rings(name: str, ratios: tuple[float, ...], ring_phase_rad: tuple[float, ...]) -> Constellation:
+    """The labelled constellation `name` with other ring radii (ratios to the inner ring) and each ring turned by
+    ring_phase_rad, unit average energy: what a pre-distorting transmitter sends (linksim.budget.distortion)."""
+    from ..scenario.modcods import constellation_points
+
+    pts = constellation_points(name, tuple(ratios), tuple(ring_phase_rad))
+    radii = tuple(sorted({round(float(abs(p)), 12) for p in pts}))
+    pts.setflags(write=False)
+    return Constellation(name, pts, radii)
+
+
 def for_modcod(modcod: str) -> Constellation:
     """The constellation of a MODCOD ("16APSK 3/4")."""
     p = frame_params(modcod)

@@ -99,11 +99,13 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
              timing_offset_samples: float = 0.0,
              gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False,
              demapper: str = "maxlog", transform: Callable[[np.ndarray], np.ndarray] | None = None,
-             transform_latency_samples: int = 0) -> LinkResult:
+             transform_latency_samples: int = 0,
+             ring_geometry: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] | None = None) -> LinkResult:
     """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right.
     `transform`, if given, is applied to the transmitted samples before the noise, chunk by chunk in order (a
     device such as linksim.channel.amplifier.Amplifier.process, whose output must keep unit mean power for esn0_db
-    to hold); it delays the stream by transform_latency_samples."""
+    to hold); it delays the stream by transform_latency_samples. ring_geometry: the transmitter's pre-distorted
+    APSK rings (Transmitter.ring_geometry)."""
     if frames < 1:
         raise InputError(f"frames must be >= 1, not {frames}")
     if symbol_rate_baud <= 0:
@@ -113,6 +115,7 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
     p = frame_params(modcod, frame, pilots)
     rng = np.random.default_rng(seed)
     tx = Transmitter(frame=frame, pilots=pilots, rolloff=rolloff, sps=sps, gold_code=gold_code, stream="generic")
+    tx.ring_geometry = dict(ring_geometry or {})
     rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, sync=sync, demapper=demapper)
     rx.keep_raw_field = True
     cap = tx.frame_capacity_bytes(p.modcod)

@@ -53,11 +53,14 @@ class transmit_chain(gr.hier_block2):  # noqa: N801
     linksim.channel.transponder.LinkChannels (HPA, uplink, transponder and downlink stages, each a block) or None."""
 
     def __init__(self, modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True, rolloff: float = 0.2,
-                 sps: int = 2, gold_code: int = 0, seed: int = 0, channel: object | None = None) -> None:
+                 sps: int = 2, gold_code: int = 0, seed: int = 0, channel: object | None = None,
+                 ring_geometry: dict | None = None) -> None:
         gr.hier_block2.__init__(self, "linksim_transmit_chain", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         self.source = ts_source(seed)
         self.tx = dvbs2_tx(modcod, frame, pilots, rolloff, sps, gold_code, "ts", ccm=True)
+        if ring_geometry:  # pre-distorted APSK rings for the satellite's amplifier
+            self.tx._tx.ring_geometry = dict(ring_geometry)  # noqa: SLF001 - the block's numpy transmitter
         self.stages: list = []
         if isinstance(channel, LinkChannels):
             if channel.hpa is not None:
@@ -100,7 +103,7 @@ class scenario_transmit(gr.hier_block2):  # noqa: N801
 
     def __init__(self, scenario_path: str, start_s: float = 0.0, duration_s: float = 60.0, seed: int = 1) -> None:
         from ..budget.timeline import compute_timeline
-        from ..channel.from_budget import link_channels
+        from ..channel.from_budget import link_channels, ring_geometry
         from ..scenario.model import load_scenario
 
         s = load_scenario(scenario_path)
@@ -110,7 +113,8 @@ class scenario_transmit(gr.hier_block2):  # noqa: N801
         ch = link_channels(tl, start_s, end, s.channel.sps, seed)
         gr.hier_block2.__init__(self, "linksim_scenario_transmit", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
-        self.chain = transmit_chain(c.modcod, c.frame, c.pilots, c.rolloff, s.channel.sps, 0, seed, ch)
+        self.chain = transmit_chain(c.modcod, c.frame, c.pilots, c.rolloff, s.channel.sps, 0, seed, ch,
+                                    ring_geometry(tl, start_s, end))
         self.tx = self.chain.tx
         self.sample_rate_sps = c.symbol_rate_baud * s.channel.sps
         self.message_port_register_hier_in("modcod")

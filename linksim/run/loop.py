@@ -94,13 +94,14 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
     """TS source -> DVB-S2 TX -> channel -> head(n_samples): (hier block, its last block, the channel)."""
     from gnuradio import blocks, gr
 
-    from ..channel.from_budget import link_channels
+    from ..channel.from_budget import link_channels, ring_geometry
     from ..gr.buffers import large_output_buffer
     from ..gr.link import transmit_chain
 
     c = s.carrier
     ch = link_channels(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)  # a bent pipe's stages included
-    txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, 0, st.payload_seed, ch)
+    txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, 0, st.payload_seed, ch,
+                         ring_geometry(tl, st.t_base_s, st.t_end_s))
     if st.acm:
         txc.tx.modcod_source = loop.modcod_at
     head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
