@@ -38,6 +38,7 @@ class Prediction:
     phase_noise_loss_db: np.ndarray
     fading_loss_db: np.ndarray
     notes: list[str]
+    threshold_offsets_db: dict[str, float]
 
 
 def _x_of(point: OperatingPoint | None, modcod: str) -> float:
@@ -99,6 +100,7 @@ def predict(s: Scenario, inv_link: np.ndarray, points: list[OperatingPoint] | No
         with np.errstate(divide="ignore", invalid="ignore"):
             eff = -10.0 * np.log10(inv_f + xm + sig_d)
         best_idx[np.nan_to_num(eff, nan=-np.inf) >= m.esn0_qef_db] = k
+    offsets = _threshold_offsets(s, points, other_points, sig_d, spread, amp_in_link)
     names = np.array([""] + [m.name for m in mods], dtype=object)[best_idx + 1]
     etas = np.array([0.0] + [m.efficiency(c.pilots) for m in mods])[best_idx + 1]
     if fade_db:
@@ -107,7 +109,36 @@ def predict(s: Scenario, inv_link: np.ndarray, points: list[OperatingPoint] | No
         notes.append(f"phase noise {ch.phase_noise_dbc_hz:g} dBc/Hz at 10 kHz leaves "
                      f"{math.degrees(math.sqrt(sig_d)):.1f} deg rms of phase error on the data after carrier tracking")
     return Prediction(meas, dec, margin, names.astype(str), etas, np.nan_to_num(amp_loss), np.nan_to_num(pn_loss),
-                      np.full(n, fade_db), notes)
+                      np.full(n, fade_db), notes, offsets)
+
+
+def _threshold_offsets(s: Scenario, points: list[OperatingPoint] | None,
+                       other_points: dict[str, list[OperatingPoint]] | None, sig_d: float, spread: np.ndarray,
+                       amp_in_link: bool) -> dict[str, float]:
+    """Per MODCOD: how far above its Table 13 threshold the receiver's Es/N0 estimate is when decoding is at its
+    threshold (the losses the estimate does not see); +inf if it never closes. Empty without such losses."""
+    if points is None and sig_d == 0.0:
+        return {}
+    out: dict[str, float] = {}
+    for m in modcods.table13():
+        if points is not None:
+            pts = points if m.name == s.carrier.modcod else (other_points or {}).get(m.name)
+            if pts is None:
+                continue
+            p = pts[0]
+            x = _x_of(p, m.name)
+            g_p, d_p = (1.0, 0.0) if amp_in_link else (10.0 ** (p.pilot_gain_db / 10.0),
+                                                       10.0 ** (-p.pilot_sdr_db / 10.0))
+        else:
+            x, g_p, d_p = 0.0, 1.0, 0.0
+        inv = 10.0 ** (-m.esn0_qef_db / 10.0) - x - sig_d  # the link noise at which decoding is at threshold
+        if inv <= 0:
+            out[m.name] = math.inf
+            continue
+        meas = impairments.measured_esn0_db(np.array([inv / g_p + d_p]), spread)[0] if spread.any() else \
+            -10.0 * math.log10(inv / g_p + d_p)
+        out[m.name] = float(meas) - m.esn0_qef_db
+    return out
 
 
 __all__ = ["Prediction", "predict"]

@@ -77,6 +77,8 @@ class Timeline:
     columns: dict[str, np.ndarray]
     jammers: list[JammerSeries] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # per MODCOD, what the receiver's Es/N0 estimate must show above Table 13 to decode (budget.prediction)
+    threshold_offsets_db: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.columns["time_s"])
@@ -559,7 +561,7 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     assert tuple(cols) == COLUMNS, "Timeline columns and budget.COLUMNS disagree"
     if not visible.all():
         notes.append(f"{int((~visible).sum())} of {n} rows below min_elevation_deg: no link (NaN)")
-    return Timeline(s, t0, cols, jammer_series, list(dict.fromkeys(notes)))
+    return Timeline(s, t0, cols, jammer_series, list(dict.fromkeys(notes)), pred.threshold_offsets_db)
 
 
 def _band_ratio(j: Jammer, s: Scenario, bw_tp_hz: float) -> float:

@@ -84,7 +84,7 @@ class AcmLoop:
 
 def acm_loop(s: Scenario, st: Stretch) -> AcmLoop:
     if st.acm:
-        ctl = acm_controller(s, st.return_delay_s, st.initial_modcod)
+        ctl = acm_controller(s, st.return_delay_s, st.initial_modcod, st.threshold_offsets_db)
     else:
         ctl = ModcodController("ccm", modcod=s.carrier.modcod, pilots=s.carrier.pilots)
     return AcmLoop(ctl, st.fs, st.sps, st.t_base_s, st.return_delay_s, st.n_samples)

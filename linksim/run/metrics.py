@@ -128,6 +128,7 @@ def bin_frames(frames: list[FrameRecord], tl: budget.Timeline, stretches: list[t
             m = tl.rows_within(b0, b1, include_end=False)
             cnij = np.asarray(tl["cnij_db"][m], dtype=float)
             pred = float(np.nanmean(cnij)) if np.isfinite(cnij).any() else math.nan
+            offsets = getattr(tl, "threshold_offsets_db", {})
             names = sorted({f.modcod for f in fr}, key=lambda n: [x.name for x in modcods.table13()].index(n))
             row: dict[str, Any] = {
                 "time_s": float(b0),
@@ -138,7 +139,7 @@ def bin_frames(frames: list[FrameRecord], tl: budget.Timeline, stretches: list[t
                 "goodput_bps": sum(f.info_bits for f in ok) / (b1 - b0),
                 "esn0_est_db": float(np.mean(est)) if est else math.nan,
                 "predicted_esn0_db": pred,
-                "predicted_goodput_bps": predicted_goodput_bps(s, pred, acm, names),
+                "predicted_goodput_bps": predicted_goodput_bps(s, pred, acm, names, offsets),
             }
             for j in tl.jammers:
                 v = np.where(j.active[m], j.js_db[m], np.nan)
@@ -147,12 +148,28 @@ def bin_frames(frames: list[FrameRecord], tl: budget.Timeline, stretches: list[t
     return rows
 
 
-def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None) -> float:
+def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None,
+                          threshold_offsets_db: dict[str, float] | None = None) -> float:
     """What the budget predicts: symbol rate x efficiency of the MODCOD that is sent (CCM) or that the ACM
-    controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold)."""
+    controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold; with
+    implementation losses the estimate does not see, raised by the Timeline's threshold offsets)."""
     c = s.carrier
     if not math.isfinite(cnij_db):
         return 0.0
+    if threshold_offsets_db:
+        from ..dvbs2.acm import ModcodController
+
+        if acm:
+            from .prepare import acm_allowed
+
+            ctl = ModcodController("acm", margin_db=s.run.acm_margin_db, pilots=c.pilots, allowed=acm_allowed(s),
+                                   threshold_offsets_db=threshold_offsets_db)
+            m = ctl.best_for(cnij_db)
+            ok = cnij_db >= m.esn0_qef_db + threshold_offsets_db.get(m.name, 0.0)
+            return c.symbol_rate_baud * m.efficiency(c.pilots) if ok else 0.0
+        m = modcods.get(c.modcod)
+        ok = cnij_db >= m.esn0_qef_db + threshold_offsets_db.get(m.name, 0.0)
+        return c.symbol_rate_baud * m.efficiency(c.pilots) if ok else 0.0
     if acm:
         names, eta = modcods.best_closing_arrays(np.array([cnij_db]), s.run.acm_margin_db, c.pilots)
         if not names[0]:  # the most robust MODCOD is sent anyway; it closes or not
