@@ -153,10 +153,15 @@ def _received(model: tp.AmplifierModel | None, ref: waveform.Reference, ibo_db: 
 
 @lru_cache(maxsize=256)
 def operating_point(model: tp.AmplifierModel, modcod: str, ibo_db: float, rolloff: float = 0.2, pilots: bool = True,
-                    predistortion: bool = False) -> OperatingPoint:
-    """The carrier's operating point and what it costs (see the module docstring)."""
+                    predistortion: bool = False,
+                    rings: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> OperatingPoint:
+    """The carrier's operating point and what it costs (see the module docstring); `rings` (ratios, phases in rad)
+    are transmitted rings a user gives instead of the standard's or the computed predistortion."""
     m = modcods.get(modcod)
-    if predistortion:
+    if rings is not None:
+        ratios, phases = rings
+        predistortion = True  # transmitted rings other than the standard's
+    elif predistortion:
         ratios, phases = ring_predistortion(model, modcod, ibo_db, rolloff, pilots)
     else:
         ratios, phases = modcods.ring_ratios(m.constellation, str(m.rate)), (0.0,) * len(modcods.ring_ratios(

@@ -46,6 +46,15 @@ def amplifier_model(a: AmplifierSection | None) -> tp.AmplifierModel | None:
                              tuple(r.phase_deg for r in a.table))
 
 
+def given_rings(s: Scenario) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """The transmitted APSK rings the scenario gives ([satellite.amplifier] ring_ratios, ring_phase_deg), or None."""
+    a = s.satellite.amplifier
+    if a is None or a.ring_ratios is None:
+        return None
+    phases = a.ring_phase_deg or [0.0] * len(a.ring_ratios)
+    return tuple(float(x) for x in a.ring_ratios), tuple(math.radians(float(x)) for x in phases)
+
+
 def transponder_bw_hz(s: Scenario) -> float:
     """The transponder's band (its input filter in the bent pipe): given, or 1.25 x the carrier's occupied band."""
     return float(s.satellite.transponder_bw_hz or 1.25 * s.carrier.occupied_bw_hz)
@@ -78,12 +87,13 @@ def amplifier_rows(s: Scenario, ibo_db: np.ndarray, modcod: str | None = None) -
         return None
     c = s.carrier
     pre = bool(s.satellite.amplifier.predistortion) if s.satellite.amplifier is not None else False
+    rings = given_rings(s) if (modcod or c.modcod) == c.modcod else None
     cache: dict[float, OperatingPoint] = {}
     pts = []
     for v in np.nan_to_num(ibo_db, nan=0.0):
         key = _grid(float(v))
         if key not in cache:
-            cache[key] = operating_point(model, modcod or c.modcod, key, c.rolloff, c.pilots, pre)
+            cache[key] = operating_point(model, modcod or c.modcod, key, c.rolloff, c.pilots, pre, rings)
         pts.append(cache[key])
     obo = np.array([p.obo_db for p in pts])
     return AmplifierRows(obo, pts)
@@ -165,5 +175,5 @@ def multicarrier_point(model: tp.AmplifierModel, ibo_db: float, carriers: int, s
     return 10.0 * math.log10(useful / float(np.mean(np.abs(z_d) ** 2))), b.obo_db
 
 
-__all__ = ["AmplifierRows", "amplifier_model", "amplifier_robbing", "amplifier_rows", "hpa_obo_db",
+__all__ = ["AmplifierRows", "amplifier_model", "amplifier_robbing", "amplifier_rows", "given_rings", "hpa_obo_db",
            "multicarrier_point", "satellite_ibo_db", "transponder_bw_hz"]

@@ -215,8 +215,9 @@ def channel_from_timeline(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed
 
 
 def ring_geometry(tl: Timeline, t0_s: float, t1_s: float) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
-    """The transmitter's pre-distorted APSK rings when [satellite.amplifier] predistortion is on: for the carrier's
-    MODCOD (and, with ACM, every APSK MODCOD) at the stretch's input back-off (budget.distortion)."""
+    """The transmitter's APSK rings when they are not the standard's: the scenario's own ([satellite.amplifier]
+    ring_ratios, for the carrier's MODCOD), or, with predistortion on, computed for the carrier's MODCOD (and, with
+    ACM, every APSK MODCOD) at the stretch's input back-off (budget.distortion)."""
     from ..budget import payload
     from ..budget.distortion import ring_predistortion
     from ..scenario import modcods
@@ -224,6 +225,9 @@ def ring_geometry(tl: Timeline, t0_s: float, t1_s: float) -> dict[str, tuple[tup
     s = tl.scenario
     amp = s.satellite.amplifier
     model = payload.amplifier_model(amp)
+    given = payload.given_rings(s)
+    if given is not None:
+        return {s.carrier.modcod: given}
     if amp is None or model is None or not amp.predistortion:
         return {}
     ibo = payload._grid(_mean_over(tl, "sat_ibo_db", t0_s, t1_s))  # noqa: SLF001 - the budget's IBO grid

@@ -80,6 +80,9 @@ class AmplifierSection:
     beta_phi: float = spec(9.1040, lo=0.0, lo_open=True, hi=100.0, doc="saleh")
     smoothness: float = spec(2.0, lo=0.1, hi=100.0, doc="rapp: knee sharpness p")
     predistortion: bool = spec(False, doc="the transmitter pre-distorts the APSK rings for this operating point")
+    ring_ratios: list[float] | None = spec(None, lo=1.0, hi=20.0, doc="the transmitted APSK rings' radii over the "
+                                           "inner ring's (1 first), e.g. a modem's own predistortion")
+    ring_phase_deg: list[float] | None = spec(None, lo=-180.0, hi=180.0, doc="with ring_ratios: each ring's turn")
     table: list[AmplifierRow] = field(default_factory=list)
 
 
@@ -444,6 +447,8 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
                 source,
             )
     carrier = build(Carrier, d["carrier"], "carrier", source)
+    if amp is not None:
+        _check_rings(amp, carrier, "satellite.amplifier", source)
     if terminal.antenna_diameter_m is None:  # a terminal given by its gain: the dish of that gain shapes the pattern
         terminal = dataclasses.replace(terminal, antenna_diameter_m=_equivalent_diameter_m(
             terminal.gain_dbi, terminal.antenna_efficiency, carrier.freq_hz))
@@ -515,6 +520,25 @@ def _amplifier(raw: Any, key: str, source: str | None) -> AmplifierSection:
     elif rows:
         raise ScenarioError(f"{key}.table", f"table rows need model = \"table\" (not {a.model!r})", source)
     return a
+
+
+def _check_rings(a: AmplifierSection, c: Carrier, key: str, source: str | None) -> None:
+    if a.ring_ratios is None:
+        if a.ring_phase_deg is not None:
+            raise ScenarioError(f"{key}.ring_phase_deg", "goes with ring_ratios", source)
+        return
+    from . import modcods
+
+    const = modcods.get(c.modcod).constellation
+    n = len(modcods.ring_ratios(const, str(modcods.get(c.modcod).rate)))
+    if n < 2:
+        raise ScenarioError(f"{key}.ring_ratios", f"{c.modcod} has one ring: ring ratios are for APSK", source)
+    if a.predistortion:
+        raise ScenarioError(f"{key}.ring_ratios", "give ring_ratios or predistortion = true, not both", source)
+    if len(a.ring_ratios) != n or a.ring_ratios[0] != 1.0:
+        raise ScenarioError(f"{key}.ring_ratios", f"{const} needs {n} ratios, the first 1.0", source)
+    if a.ring_phase_deg is not None and len(a.ring_phase_deg) != n:
+        raise ScenarioError(f"{key}.ring_phase_deg", f"{const} needs {n} ring phases", source)
 
 
 def _check_terminal(t: Terminal, source: str | None) -> None:
