@@ -86,29 +86,30 @@ def predict(s: Scenario, inv_link: np.ndarray, points: list[OperatingPoint] | No
     mc = modcods.get(c.modcod)
     margin = dec - mc.esn0_qef_db
     # best MODCOD: each one's decoding Es/N0 (its own amplifier degradation) against its threshold
-    best_idx = np.full(n, -1)
-    mods = sorted(modcods.table13(), key=lambda m: m.efficiency(c.pilots))
-    for k, m in enumerate(mods):
-        if m.name == c.modcod:
-            xm = x_m
-        elif other_points and m.name in other_points:
-            xm = np.array([_x_of(p, m.name) for p in other_points[m.name]])
-        elif points is not None:
-            continue  # an amplifier: a MODCOD not characterised cannot be vouched for (it cannot close anyway)
-        else:
-            xm = np.zeros(n)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            eff = -10.0 * np.log10(inv_f + xm + sig_d)
-        best_idx[np.nan_to_num(eff, nan=-np.inf) >= m.esn0_qef_db] = k
+    if points is None:  # the same loss for every MODCOD: the ladder on the decoding Es/N0
+        names, etas = modcods.best_closing_arrays(dec, 0.0, c.pilots)
+    else:
+        best_idx = np.full(n, -1)
+        mods = sorted(modcods.table13(), key=lambda m: m.efficiency(c.pilots))
+        for k, m in enumerate(mods):
+            if m.name == c.modcod:
+                xm = x_m
+            elif other_points and m.name in other_points:
+                xm = np.array([_x_of(p, m.name) for p in other_points[m.name]])
+            else:
+                continue  # not characterised: it cannot close anywhere in the Timeline
+            with np.errstate(divide="ignore", invalid="ignore"):
+                eff = -10.0 * np.log10(inv_f + xm + sig_d)
+            best_idx[np.nan_to_num(eff, nan=-np.inf) >= m.esn0_qef_db] = k
+        names = np.array([""] + [m.name for m in mods], dtype=object)[best_idx + 1]
+        etas = np.array([0.0] + [m.efficiency(c.pilots) for m in mods])[best_idx + 1]
     offsets = _threshold_offsets(s, points, other_points, sig_d, spread, amp_in_link)
-    names = np.array([""] + [m.name for m in mods], dtype=object)[best_idx + 1]
-    etas = np.array([0.0] + [m.efficiency(c.pilots) for m in mods])[best_idx + 1]
     if fade_db:
         notes.append(f"fast fading ({ch.fading}) costs {fade_db:.2f} dB on average (budget.impairments)")
     if ch.phase_noise_dbc_hz is not None:
         notes.append(f"phase noise {ch.phase_noise_dbc_hz:g} dBc/Hz at 10 kHz leaves "
                      f"{math.degrees(math.sqrt(sig_d)):.1f} deg rms of phase error on the data after carrier tracking")
-    return Prediction(meas, dec, margin, names.astype(str), etas, np.nan_to_num(amp_loss), np.nan_to_num(pn_loss),
+    return Prediction(meas, dec, margin, names, etas, np.nan_to_num(amp_loss), np.nan_to_num(pn_loss),
                       np.full(n, fade_db), notes, offsets)
 
 
