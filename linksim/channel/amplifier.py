@@ -32,6 +32,7 @@ from scipy.signal import upfirdn
 
 from ..budget import transponder as tp
 from ..errors import InputError
+from .spec_list import parse_spec_list
 
 OVERSAMPLED_SPS = 8.0
 FILTER_TAPS_PER_PHASE = 16
@@ -195,16 +196,12 @@ def read_table(path: str | Path) -> tp.TableAmplifier:
 
 def parse_amplifier(spec: str) -> AmplifierSpec:
     """'saleh,ibo_db=3' | 'rapp,p=2.5,ibo_db=1' | 'linear' | 'table.csv,ibo_db=2' -> AmplifierSpec."""
-    items = [s.strip() for s in spec.split(",") if s.strip()]
-    if not items:
+    head, _, rest = spec.strip().partition(",")
+    head = head.strip()
+    if not head:
         raise InputError("amplifier: empty spec (saleh, rapp, linear or a table file, then ibo_db=X)")
-    head, rest = items[0], items[1:]
-    kw: dict[str, float] = {}
-    for item in rest:
-        k, eq, v = item.partition("=")
-        if not eq or not k.strip():
-            raise InputError(f"amplifier '{spec}': '{item}' is not NAME=VALUE")
-        kw[k.strip()] = _number(spec, k.strip(), v.strip())
+    values, _typed = parse_spec_list(rest, f"amplifier '{spec}'")
+    kw = {k: _number(spec, k, v) for k, v in values.items()}
     ibo = kw.pop("ibo_db", 0.0)
     name = head.lower()
     allowed = {"saleh": ("alpha_a", "beta_a", "alpha_phi", "beta_phi"), "rapp": ("p",), "linear": ()}
