@@ -31,9 +31,10 @@ def fec_encode(bbframe_scrambled: np.ndarray, p: FrameParams) -> np.ndarray:
     return np.asarray(ldpc_encode(bch, p.frame, p.rate), dtype=np.uint8)
 
 
-def codeword_to_xfec(codeword: np.ndarray, p: FrameParams) -> np.ndarray:
-    """LDPC codeword -> XFECFRAME symbols (complex64): bit interleaving and mapping."""
-    const = constellation(p.constellation, p.rate)
+def codeword_to_xfec(codeword: np.ndarray, p: FrameParams, const: object | None = None) -> np.ndarray:
+    """LDPC codeword -> XFECFRAME symbols (complex64): bit interleaving and mapping (onto `const`, default the
+    standard constellation of the MODCOD)."""
+    const = const if const is not None else constellation(p.constellation, p.rate)
     return map_symbols(interleave(codeword, p.constellation, p.rate), const)
 
 
@@ -71,6 +72,9 @@ class Transmitter:
         self._adapter = StreamAdapter(stream, rolloff, ccm)
         self._rrc = RrcInterpolator(rolloff, sps, span_symbols)
         self.last_header: BbHeader | None = None
+        # pre-distorted APSK rings: MODCOD -> (ring ratios, ring phase offsets in rad), from
+        # linksim.budget.distortion.ring_predistortion or given; the other MODCODs map onto the standard's rings
+        self.ring_geometry: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {}
 
     # ---------------------------------------------------------------------------------------- input stream
     def push(self, data: bytes | np.ndarray) -> None:
@@ -117,7 +121,12 @@ class Transmitter:
 
             return vlsnr_frame(self.bbframe(modcod, data), p, self.gold_code)
         codeword = fec_encode(self.bbframe(modcod, data), p)
-        return plframe(codeword_to_xfec(codeword, p), p.modcod, self.frame, self.pilots, self.gold_code)
+        const = None
+        if p.modcod in self.ring_geometry:
+            from .constellations import with_rings
+
+            const = with_rings(p.constellation, *self.ring_geometry[p.modcod])
+        return plframe(codeword_to_xfec(codeword, p, const), p.modcod, self.frame, self.pilots, self.gold_code)
 
     def dummy_frame_symbols(self) -> np.ndarray:
         return dummy_plframe(self.gold_code)

@@ -24,6 +24,7 @@ from ..files import AtomicOutput
 from . import plots as report_plots
 from .data import AVAILABLE_FER, RunData, check_run, load_run_dir
 from .gap import ESN0_TOL_DB, GOODPUT_TOL_PCT, BinGaps, GapInterval, bin_gaps, gap_intervals
+from .payload import satellite_section
 
 MAX_GAP_ROWS = 60
 MAX_BIN_ROWS = 2000
@@ -572,7 +573,7 @@ def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
         f"{_e((r.summary.get('versions') or {}).get('linksim', ''))}.</p>",
         _status_banner(r), _headline(r),
         "<h2>Results</h2>", _results_section(r), *traffic_parts,
-        "<h2>Scenario</h2>", _scenario_section(r),
+        "<h2>Scenario</h2>", _scenario_section(r), satellite_section(r),
         "<h2>Figures</h2>", *figs,
         "<h2>Gap between prediction and measurement</h2>",
         f"<p class='small'>A bin is listed where |measured - predicted Es/N0| &gt; {esn0_tol_db:g} dB or where "

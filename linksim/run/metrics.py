@@ -311,7 +311,8 @@ class StretchAccount:
             "goodput_bps": sum(f.info_bits * w for f, w in parts if f.ok) / (b1 - b0),
             "esn0_est_db": (sum(e * w for e, w in est) / sum(w for _, w in est)) if est else math.nan,
             "predicted_esn0_db": pred,
-            "predicted_goodput_bps": predicted_goodput_bps(self.s, pred, self.acm, names),
+            "predicted_goodput_bps": predicted_goodput_bps(self.s, pred, self.acm, names,
+                                                           getattr(tl, "threshold_offsets_db", {})),
         }
         for j in tl.jammers:
             v = np.where(j.active[m], j.js_db[m], np.nan)
@@ -349,12 +350,28 @@ def device_offset(sent: list[FrameRecord], reports: list, expect: np.ndarray, sp
     return best
 
 
-def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None) -> float:
+def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None,
+                          threshold_offsets_db: dict[str, float] | None = None) -> float:
     """What the budget predicts: symbol rate x efficiency of the MODCOD that is sent (CCM) or that the ACM
-    controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold)."""
+    controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold; with
+    implementation losses the estimate does not see, raised by the Timeline's threshold offsets)."""
     c = s.carrier
     if not math.isfinite(cnij_db):
         return 0.0
+    if threshold_offsets_db:
+        from ..dvbs2.acm import ModcodController
+
+        if acm:
+            from .prepare import acm_allowed
+
+            ctl = ModcodController("acm", margin_db=s.run.acm_margin_db, pilots=c.pilots, allowed=acm_allowed(s),
+                                   threshold_offsets_db=threshold_offsets_db)
+            m = ctl.best_for(cnij_db)
+            ok = cnij_db >= m.esn0_qef_db + threshold_offsets_db.get(m.name, 0.0)
+            return c.symbol_rate_baud * m.efficiency(c.pilots) if ok else 0.0
+        m = modcods.get(c.modcod)
+        ok = cnij_db >= m.esn0_qef_db + threshold_offsets_db.get(m.name, 0.0)
+        return c.symbol_rate_baud * m.efficiency(c.pilots) if ok else 0.0
     if acm:
         vl = s.run.acm_vlsnr  # the ladder goes on into VL-SNR
         names, eta = modcods.best_closing_arrays(np.array([cnij_db]), s.run.acm_margin_db, c.pilots, vlsnr=vl)

@@ -9,7 +9,7 @@ run's with the same seed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,8 @@ class Stretch:
     initial_modcod: str
     channel_seed: int
     payload_seed: int
+    # per MODCOD, dB over Table 13 the receiver's Es/N0 estimate must show to decode (the Timeline's)
+    threshold_offsets_db: dict[str, float] = field(default_factory=dict)
 
     @property
     def t_end_s(self) -> float:
@@ -129,14 +131,19 @@ def uses_vlsnr(s: Scenario) -> bool:
 ACM_FALLBACK_FRAMES = 6
 
 
-def acm_controller(s: Scenario, return_delay_s: float, initial: str | None = None) -> ModcodController:
+def acm_controller(s: Scenario, return_delay_s: float, initial: str | None = None,
+                   threshold_offsets_db: dict[str, float] | None = None) -> ModcodController:
+    """The run's ACM controller; threshold_offsets_db (the Timeline's) raise each MODCOD's threshold by the
+    implementation losses the receiver's Es/N0 estimate does not see; with the VL-SNR ladder it falls back to the
+    most robust MODCOD when the receiver stops reporting."""
     fallback = None
     if s.run.acm_vlsnr:
         longest = max(frame_params(m, s.carrier.frame, s.carrier.pilots).plframe_symbols for m in acm_allowed(s))
         fallback = ACM_FALLBACK_FRAMES * longest / s.carrier.symbol_rate_baud
     return ModcodController("acm", margin_db=s.run.acm_margin_db, hysteresis_db=s.run.acm_hysteresis_db,
                             return_delay_s=return_delay_s, pilots=s.carrier.pilots, allowed=acm_allowed(s),
-                            initial_modcod=initial, window=ACM_WINDOW, fallback_after_s=fallback)
+                            initial_modcod=initial, window=ACM_WINDOW, fallback_after_s=fallback,
+                            threshold_offsets_db=threshold_offsets_db)
 
 
 def _return_delay_s(s: Scenario, tl: Timeline, acm_allowed_max_symbols: int) -> tuple[float, str | None]:
@@ -165,13 +172,13 @@ def plan_stretch(s: Scenario, tl: Timeline, k: int, t0: float, t1: float, acm: b
     if acm:
         # the transmitter starts with the MODCOD the budget says closes at t_base, as a link that was already up
         e0 = float(np.interp(t_base, tl.time_s, np.nan_to_num(tl["cnij_db"], nan=-30.0)))
-        first = acm_controller(s, 0.0).best_for(e0).name
+        first = acm_controller(s, 0.0, threshold_offsets_db=tl.threshold_offsets_db).best_for(e0).name
         delay, note = _return_delay_s(s, tl, longest)
     else:
         first, delay = c.modcod, 0.0
     tail = max(TAIL_S, 1.5 * (longest if acm else own) / c.symbol_rate_baud)
     st = Stretch(k, t0, t1, t_base, fs, sps, int(round((t1 - t_base + tail) * fs)), acm, delay, first,
-                 seed * 7919 + k, seed * 104729 + k)
+                 seed * 7919 + k, seed * 104729 + k, dict(tl.threshold_offsets_db))
     return st, note
 
 
