@@ -6,10 +6,12 @@ give no packets. Every PLFRAME, failed ones included, publishes a PMT dictionary
 with the keys sample_index, modcod, frame, pilots, ldpc_iterations, bch_corrected, ok, esn0_est_db, cfo_cyc,
 payload_bytes, ts_packets, ts_crc_errors.
 
-A frame leaves the receiver as soon as its last sample (plus the matched filter's delay, some 30 samples) has
-arrived. At the end of a finite stream GNU Radio gives a Python block no end-of-input call: the frames still in
-the filters are published (messages only) when the flowgraph stops. Append 100 zero samples to a finite
-recording to have its last frame's TS packets on the output too.
+The receiver works on blocks of `Receiver.BLOCK_SYMBOLS` symbols' worth of samples cut at fixed input indices
+(so its reports do not depend on how GNU Radio chunks the stream): a frame leaves it once the block holding its
+last sample (plus the matched filter's delay, some 30 samples) has arrived. At the end of a finite stream GNU
+Radio gives a Python block no end-of-input call: the frames still inside are published (messages only) when the
+flowgraph stops. Append BLOCK_SYMBOLS x sps zero samples to a finite recording to have its last frame's TS
+packets on the output too.
 """
 
 from __future__ import annotations
@@ -45,15 +47,16 @@ def report_to_pmt(r: FrameReport) -> pmt.pmt_base:
 class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     """DVB-S2 receiver block. sps: input samples per symbol (>= 2, need not be an integer: sample rate / symbol
     rate of an SDR capture); rolloff: 0.35, 0.25, 0.20; gold_code: PL scrambling code; max_iter: LDPC iteration
-    limit; erasures: a second input, bytes beside the samples (non-zero: the sample was blanked, e.g. by
-    linksim.gr.mitigation.pulse_blanker_cb), whose symbols the receiver erases."""
+    limit; vlsnr: also receive DVB-S2X VL-SNR frames (down to Es/N0 -10 dB); erasures: a second input, bytes beside
+    the samples (non-zero: the sample was blanked, e.g. by linksim.gr.mitigation.pulse_blanker_cb), whose symbols the
+    receiver erases."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
-                 max_iter: int = RX_LDPC_ITERATIONS, erasures: bool = False) -> None:
+                 max_iter: int = RX_LDPC_ITERATIONS, vlsnr: bool = False, erasures: bool = False) -> None:
         in_sig = [np.complex64, np.uint8] if erasures else [np.complex64]
         gr.basic_block.__init__(self, name="dvbs2_rx", in_sig=in_sig, out_sig=[np.uint8])
         self._erasures = bool(erasures)
-        self._rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter)
+        self._rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, vlsnr=bool(vlsnr))
         self._pending = np.zeros(0, dtype=np.uint8)
         self._lock = threading.Lock()
         self.frames = 0
