@@ -2,10 +2,10 @@
 in one thread (for campaigns of many short CCM runs: the jamming-margin sweeps of docs/antijam.md).
 
 Every piece is the object the flowgraph's blocks wrap: `dvbs2.tx.Transmitter` fed with the TS source's packets
-(same seeds), `channel.from_budget.channel_from_timeline` or `channel.array.array_channel_from_timeline`, the array
+(same seeds), `channel.from_budget.link_channels` or `channel.array.array_channel_from_timeline`, the array
 combiner, `mitigation.chain.ReceiverMitigation` and `dvbs2.rx.Receiver`; frames are accounted by the same
-`metrics.account` and the run directory is written by the same `loop.write_run`. The channel is chunk-invariant and
-the front end sample-aligned, so a point gives the frames of the GNU Radio run with the same seed (the flowgraph's
+`metrics.settle_stretch` and the run directory is written by the same `loop.write_run`. The channel is
+chunk-invariant and the front end sample-aligned, so a point gives the frames of the GNU Radio run with the same seed (the flowgraph's
 front end keeps its last look-ahead inside at the end of a stretch; the frames measured end earlier: see
 tests/test_mitigation_runs.py). CCM only: the ACM return path is the flowgraph's.
 
@@ -17,20 +17,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..dvbs2.params import RX_LDPC_ITERATIONS, frame_params
 from ..errors import InputError
 from ..scenario.model import Scenario
-from .metrics import FrameRecord, RunState, account
-from .prepare import RunPlan, prepare_run
+from .metrics import RunState, settle_stretch
+from .prepare import RunPlan, prepare_run, uses_vlsnr
+
+if TYPE_CHECKING:
+    from .loop import StretchSink
 
 TS_BLOCK = 64  # packets per block of the TS source (linksim.gr.link.ts_source)
 
 
-def _stretch(plan: RunPlan, k: int, max_iter: int, state: RunState) -> list[FrameRecord]:
+def _stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, sink: StretchSink) -> str:
+    from ..channel.from_budget import ring_geometry
     from ..dvbs2.rx import Receiver
     from ..dvbs2.tx import Transmitter, random_ts_packets
     from ..mitigation.array import ArrayCombiner
@@ -48,13 +52,16 @@ def _stretch(plan: RunPlan, k: int, max_iter: int, state: RunState) -> list[Fram
         ch: Any = array_channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
         comb: ArrayCombiner | None = ArrayCombiner(arr.elements, arr.nulling, arr.window_samples, arr.loading_db)
     else:
-        from ..channel.from_budget import channel_from_timeline
+        from ..channel.from_budget import link_channels
 
-        ch = channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
+        ch = link_channels(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)  # a bent pipe's stages included
         comb = None
     front = ReceiverMitigation(s.mitigation, st.sps) if s.mitigation.active else None
     tx = Transmitter(c.frame, c.pilots, c.rolloff, st.sps, 0, "ts", ccm=True)
-    rx = Receiver(sps=st.sps, rolloff=c.rolloff, max_iter=max_iter)
+    rings = ring_geometry(tl, st.t_base_s, st.t_end_s)
+    if rings:  # pre-distorted APSK rings for the satellite's amplifier (as linksim.gr.link.transmit_chain)
+        tx.ring_geometry = dict(rings)
+    rx = Receiver(sps=st.sps, rolloff=c.rolloff, max_iter=max_iter, vlsnr=uses_vlsnr(s))
     modcod = st.initial_modcod
     frame_log: list[tuple[int, str]] = []
     reports: list = []
@@ -92,8 +99,10 @@ def _stretch(plan: RunPlan, k: int, max_iter: int, state: RunState) -> list[Fram
         n1 = int(round((st.t1_s - st.t_base_s) * st.fs))
         state.mitigation.append(stretch_record(s, stats, comb, ch, n0, n1, 0.5 * (st.t0_s + st.t1_s)))
     state.sim_symbols += st.n_samples / st.sps
-    return account(s, st, frame_log, reports, int(tx.delay_samples + ch.latency_samples),
-                   plan.frame_delay_samples(st))
+    frames, bins = settle_stretch(s, st, tl, sink.bin_s, st.acm, frame_log, reports,
+                                  int(tx.delay_samples + ch.latency_samples), plan.frame_delay_samples(st))
+    sink.emit(frames, bins)
+    return "complete"
 
 
 def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None = None, seed: int | None = None,
@@ -105,14 +114,14 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
     from .loop import write_run
 
     plan = prepare_run(scenario, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s,
-                       seed=seed, acm=acm)
+                       seed=seed, acm=acm, bin_s=bin_s)
     if plan.acm:
         raise InputError("the in-memory runner runs CCM only (ACM's return path is the flowgraph's): use "
                          "linksim.run:run_scenario")
     frame_params(scenario.carrier.modcod, scenario.carrier.frame, scenario.carrier.pilots)
 
-    def one_stretch(k: int, state: RunState) -> list[FrameRecord]:
-        return _stretch(plan, k, max_iter, state)
+    def one_stretch(k: int, state: RunState, sink: StretchSink) -> str:
+        return _stretch(plan, k, max_iter, state, sink)
 
     return write_run(plan, Path(out_dir), one_stretch, report=report, progress=progress, bin_s=bin_s,
                      stop=stop or threading.Event(), extra={"mode": "loopback (in memory)"})
