@@ -6,8 +6,8 @@ Every piece is the object the flowgraph's blocks wrap: `dvbs2.tx.Transmitter` fe
 combiner, `mitigation.chain.ReceiverMitigation` and `dvbs2.rx.Receiver`; frames are accounted by the same
 `metrics.settle_stretch` and the run directory is written by the same `loop.write_run`. The channel is
 chunk-invariant and the front end sample-aligned, so a point gives the frames of the GNU Radio run with the same
-seed (the flowgraph's front end keeps its last look-ahead inside at the end of a stretch; the frames measured end earlier: see
-tests/test_mitigation_runs.py). CCM only: the ACM return path is the flowgraph's.
+seed (the flowgraph's front end keeps its last look-ahead inside at the end of a stretch; the frames measured end
+earlier: see tests/test_mitigation_runs.py). CCM only: the ACM return path is the flowgraph's.
 
     linksim sweep campaigns/antijam-margins.toml --runner linksim.run.inmemory:run_scenario
 """
