@@ -274,6 +274,9 @@ def _traffic(args: argparse.Namespace) -> int:
     _check_cli(args)
     s = load_scenario(args.scenario, parse_overrides(args.set))
     check_run_options(args, s)
+    from ..run.antijam import check_array_run
+
+    check_array_run(s, traffic=True)
     out = Path(args.out) if args.out else default_out(s.name)
     if args.role == "tx":  # the gateway half writes no run directory
         return traffic(args, s, out, lambda msg: sys.stderr.write(f"linksim run: {msg}\n"), _print_summary)

@@ -28,10 +28,14 @@ COUNT_KEYS = ("tones_found", "pulses", "frames")
 
 
 def check_array_run(s: Scenario, devices: object | None = None, record: object | None = None,
-                    split: bool = False) -> None:
-    """A terminal array runs in loopback only: its element streams do not fit one SDR or one ZeroMQ link."""
+                    split: bool = False, traffic: bool = False) -> None:
+    """A terminal array runs in loopback only: its element streams do not fit one SDR or one ZeroMQ link, nor the
+    IP traffic run's single stream."""
     if s.terminal.array is None:
         return
+    if traffic:
+        raise InputError("a scenario with [terminal.array] runs in loopback only: not with --traffic (the IP "
+                         "traffic run carries one stream)")
     if devices is not None or split:
         raise InputError("a scenario with [terminal.array] runs in loopback only (one stream per element; "
                          "hardware and split runs carry one stream)")
