@@ -850,6 +850,9 @@ class Receiver:
     def _demod(self, seg: np.ndarray, pls: int, pf: FrameParams | None, pos0: float,
                truncated: bool) -> FrameReport:
         if pf is not None and pf.vlsnr is not None:
+            erased = None if truncated else self._erased(pf.plframe_symbols)
+            if erased is not None:  # blanked symbols: zero (no LLR, no weight in the phase estimate)
+                seg = np.where(erased, np.complex64(0), seg).astype(np.complex64)
             return self._vl_demod(seg, pls, pf, pos0, truncated)
         length = DUMMY_SYMBOLS if pf is None else pf.plframe_symbols
         name = DUMMY if pf is None else pf.modcod
@@ -988,7 +991,9 @@ class Receiver:
                                ref: np.ndarray) -> FrameReport:
         """Es/N0 from the known symbols of the phase-corrected VL-SNR frame v, then demapping and decoding."""
         assert pf.vlsnr is not None
-        vk, rk = v[known], ref[known]
+        erased = self._erased(v.size)
+        meas = known & ~erased if erased is not None and (known & ~erased).any() else known  # erased ones measure
+        vk, rk = v[meas], ref[meas]  # nothing
         a = float(np.real(np.vdot(rk, vk)) / np.real(np.vdot(rk, rk)))
         noise = float(np.mean(np.abs(vk - a * rk) ** 2))
         a, noise = max(a, 1e-6), max(noise, 1e-9)
