@@ -9,7 +9,8 @@ is sps / (Es/N0).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from ..errors import InputError
 from .params import RX_LDPC_ITERATIONS, frame_params
 from .rx import FrameReport, Receiver
 from .tx import Transmitter
+from .waveform import Waveform, WaveformReceiver, WaveformTransmitter
 
 
 @dataclass
@@ -97,8 +99,13 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
              pilots: bool = True, frame: str = "normal", max_iter: int = RX_LDPC_ITERATIONS,
              timing_offset_samples: float = 0.0,
              gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False,
-             demapper: str = "maxlog") -> LinkResult:
-    """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right."""
+             demapper: str = "maxlog", waveform: Waveform | None = None,
+             jammers: Sequence[str] = ()) -> LinkResult:
+    """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right.
+
+    waveform: spreading and hopping (linksim.dvbs2.waveform; its sps is then the samples per chip and the IQ runs at
+    its samples_per_symbol). jammers: jammer specs as on the command line (`type=barrage,js_db=10,bandwidth_hz=..`,
+    linksim.channel.jammers.parse_jammer), added by linksim's channel with J/S relative to the signal's power."""
     if frames < 1:
         raise InputError(f"frames must be >= 1, not {frames}")
     if symbol_rate_baud <= 0:
@@ -107,13 +114,31 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         raise InputError("genie sync has perfect carrier and timing: use --sync full with a carrier offset")
     p = frame_params(modcod, frame, pilots)
     rng = np.random.default_rng(seed)
-    tx = Transmitter(frame=frame, pilots=pilots, rolloff=rolloff, sps=sps, gold_code=gold_code, stream="generic")
-    rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, sync=sync, demapper=demapper)
+    if waveform is not None and waveform.plain:
+        sps, waveform = waveform.sps, None
+    if waveform is None:
+        tx = Transmitter(frame=frame, pilots=pilots, rolloff=rolloff, sps=sps, gold_code=gold_code,
+                         stream="generic")
+        rx: Receiver | WaveformReceiver = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code,
+                                                   max_iter=max_iter, sync=sync, demapper=demapper)
+        sps_iq = sps
+    else:
+        waveform = replace(waveform, rolloff=rolloff, symbol_rate_baud=symbol_rate_baud)
+        tx = WaveformTransmitter(waveform, frame=frame, pilots=pilots, gold_code=gold_code, stream="generic")
+        rx = WaveformReceiver(waveform, rolloff, gold_code, max_iter, sync, demapper,
+                              genie_first_chip=tx.delay_samples if sync == "genie" else None)
+        sps_iq = waveform.samples_per_symbol
     rx.keep_raw_field = True
+    jam = None
+    if jammers:
+        from ..channel.core import Channel
+        from ..channel.jammers import parse_jammer
+
+        jam = Channel(symbol_rate_baud * sps_iq, sps_iq, jammers=[parse_jammer(j) for j in jammers], seed=seed)
     cap = tx.frame_capacity_bytes(p.modcod)
     sent: list[tuple[int, bytes]] = []  # (first sample of the frame's PLHEADER peak, data field bytes)
-    n0 = sps / 10 ** (esn0_db / 10)
-    f_per_sample = cfo_hz / (symbol_rate_baud * sps)
+    n0 = sps_iq / 10 ** (esn0_db / 10)
+    f_per_sample = cfo_hz / (symbol_rate_baud * sps_iq)
     sample = 0
     symbol = 0
     reports: list[FrameReport] = []
@@ -138,6 +163,8 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         if f_per_sample:
             x = x * np.exp(2j * np.pi * f_per_sample * n).astype(np.complex64)
         x = fractional_delay(x, timing_offset_samples) if timing_offset_samples else x
+        if jam is not None:
+            x = jam.process(x)
         noise = rng.standard_normal((x.size, 2), dtype=np.float32) * np.float32(np.sqrt(n0 / 2))
         x = (x + noise.view(np.complex64).reshape(-1)).astype(np.complex64)
         sample += x.size
@@ -148,7 +175,7 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         rx_time += time.perf_counter() - t0
         if last:
             break
-    return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples, sps, timing_offset_samples, rx_time,
+    return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples, sps_iq, timing_offset_samples, rx_time,
                   symbol, p.data_field_bits, keep_reports)
 
 
