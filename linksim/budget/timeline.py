@@ -11,7 +11,10 @@ among the carrier, the uplink noise and any uplink jamming in proportion to thei
 carrier's band), so the carrier's share of the downlink EIRP is C_u / (C_u + N_u + J_u) ("power robbing").
 End to end:  1/(C/(N+I+J)) = 1/(C/N)_up + 1/(C/N)_down + sum J_eff/S, where J/S (the `js_db` columns) is the
 jammer power in the victim's occupied band and J_eff what passes the matched filter as noise in the symbol-rate
-bandwidth would (a barrage over the occupied band counts Rs/B of it, a tone in the flat part all of it).
+bandwidth would (a barrage over the occupied band counts Rs/B of it, a tone in the flat part all of it). A spread
+carrier (carrier.spreading_factor N) occupies B = N Rs (1 + a) and the despreader counts 1/N of what passes the chip
+matched filter; a hopped carrier's J/S refers to the hop set's band, and `hop_loss_fraction` is the share of the time
+its C/(N+I+J) is below the MODCOD's threshold (linksim.budget.processing_gain).
 Jammers: J/S = EIRP_J + in-band share - FSPL_J - L_pol - L_extra + G_terminal(off-axis) - (EIRP_sig - FSPL - A_atm
 - L_pointing + G_peak); the terminal's off-axis gain follows the scenario's pattern (S.465, S.580, AP8). A ground
 jammer's terrestrial path gets free-space loss plus the scenario's extra path loss (no slant-path atmosphere).
@@ -34,7 +37,8 @@ from ..geometry import antenna
 from ..geometry import orbit as geometry
 from ..scenario import modcods
 from ..scenario.model import Jammer, Scenario
-from .interference import fraction_db, inband_fraction, matched_filter_fraction
+from .interference import fraction_db
+from .processing_gain import hop_loss_fraction, jammer_reach
 
 T_MR_K = 275.0  # mean radiating temperature of the atmosphere (P.618 section 3)
 T_COSMIC_K = 2.7
@@ -45,7 +49,7 @@ COLUMNS = (
     "doppler_rate_hz_s", "delay_s", "visible", "fspl_db", "gas_db", "cloud_db", "rain_db", "scintillation_db",
     "iono_scintillation_db", "atmospheric_db", "low_elevation", "antenna_event_db", "eirp_dbw", "sky_temp_k",
     "system_temp_k", "gt_dbk", "cn0_dbhz", "esn0_down_db", "esn0_up_db", "esn0_db", "cnij_db", "margin_db",
-    "best_modcod", "best_eta",
+    "best_modcod", "best_eta", "hop_loss_fraction",
 )
 JAMMER_COLUMNS = ("js_db", "off_axis_deg", "jammer_range_km", "active")
 
@@ -383,14 +387,13 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     s_rx_ref = (eirp_sat - fspl - atmospheric - term.pointing_loss_db - term.other_losses_db + g_peak)
 
     eff_offsets_db: list[float] = []  # matched-filter (noise-equivalent) J over in-band J, per jammer
+    reaches = []  # what of each jammer reaches a spread or hopped carrier (processing_gain)
     for j in s.jammers:
         active = (time_s >= j.start_s) & (time_s < (j.stop_s if j.stop_s is not None else np.inf))
-        spectrum = dict(bandwidth_hz=j.bandwidth_hz, offset_hz=j.offset_hz, fraction=j.fraction, n_tones=j.n_tones,
-                        duty_cycle=j.duty_cycle, base=j.base,
-                        modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
-        share = inband_fraction(j.type, c.occupied_bw_hz, **spectrum)
+        reach = jammer_reach(j, c)
+        reaches.append(reach)
+        share, mf = reach.inband_share, reach.mean_share
         share_db = fraction_db(share)
-        mf = matched_filter_fraction(j.type, c.symbol_rate_baud, c.rolloff, **spectrum)
         eff_offsets_db.append(float(lin_to_db(mf / share)) if share > 0 and mf > 0 else 0.0)
         if j.js_db is not None:
             js = np.full(n, j.js_db)
@@ -419,12 +422,14 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
         if j.js_db is None and j.target == "downlink" and np.nanmin(jammer_series[-1].off_axis_deg) < 1.0:
             notes.append(f"jammer {j.name} comes within 1 deg of the terminal's boresight")
 
+    j_up_rob = np.zeros(n)  # the transponder does not despread: uplink jamming robs with its chip-rate share
     for js, eff_db in zip(jammer_series, eff_offsets_db, strict=True):
         if js.target == "uplink":
             j_up_share = j_up_share + np.where(js.active, db_to_lin(js.js_db + eff_db), 0.0)
+            j_up_rob = j_up_rob + np.where(js.active, db_to_lin(js.js_db + eff_db) * c.spreading_factor, 0.0)
 
     if s.uplink is not None and s.uplink.bent_pipe:
-        robbing_db = -lin_to_db(1.0 + n_up + j_up_share)
+        robbing_db = -lin_to_db(1.0 + n_up + j_up_rob)
     else:
         robbing_db = np.zeros(n)
     eirp_signal = eirp_sat + robbing_db
@@ -441,6 +446,9 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
                 js.js_db = js.js_db - robbing_db  # J/S grows when uplink jamming robs the carrier's power
             inv_total = inv_total + np.where(js.active, db_to_lin(js.js_db + eff_db), 0.0)
     cnij = -lin_to_db(inv_total)
+    down = [(js.js_db, js.active, r) for js, r in zip(jammer_series, reaches, strict=True) if js.target == "downlink"]
+    hop_loss = hop_loss_fraction(c, modcods.get(c.modcod).esn0_qef_db, np.where(visible, inv_thermal + j_up_share,
+                                 np.nan), [d[0] for d in down], [d[1] for d in down], [d[2] for d in down])
 
     mc = modcods.get(c.modcod)
     margin = cnij - mc.esn0_qef_db
@@ -480,6 +488,7 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
         "margin_db": hide(margin),
         "best_modcod": np.where(visible, best_name, ""),
         "best_eta": np.where(visible, best_eta, 0.0),
+        "hop_loss_fraction": hop_loss,
     }
     assert tuple(cols) == COLUMNS, "Timeline columns and budget.COLUMNS disagree"
     if not visible.all():

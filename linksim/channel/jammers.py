@@ -25,6 +25,10 @@ Types (frequencies are offsets from the victim's carrier, Hz):
                                                           mean received power, it transmits band noise for one
                                                           window, starting reaction_time_s after that window
                                                           ended. js_db is J/S WHILE transmitting.
+    HopFollowerJammer(bandwidth_hz, reaction_time_s, look_time_s=1e-4, threshold_db=-10)
+                                                          a follower of a frequency-hopping carrier: band noise
+                                                          centred where the victim was (its mean frequency over a
+                                                          look window) reaction_time_s after the window ended
     ModulatedJammer(symbol_rate_hz, order=4, rolloff=0.35, offset_hz=0)
                                                           a random M-PSK carrier (M = 2, 4, 8) with root-raised-
                                                           cosine pulses, at any symbol rate (co-channel with
@@ -517,6 +521,97 @@ class _FollowerRuntime(_Runtime):
 
 
 @nb.njit(cache=True)
+def _hop_follower_kernel(n0, victim, vpow, look, react, thresh, cyc_dec, on_dec, acc, cyc_out, gate):
+    """Per look window of `look` samples: the victim's mean frequency (phase of its lag-1 autocorrelation, cycles
+    per sample) and whether its power reached thresh x its mean received power. Sample n uses the decision of the
+    window that ended at least `react` samples before it. acc = [Re R1, Im R1, power, victim power sum, previous
+    sample re, previous sample im]; cyc_dec / on_dec: rings of window decisions (on_dec -1: none yet)."""
+    nd = cyc_dec.shape[0]
+    for i in range(victim.shape[0]):
+        n = n0 + i
+        v = victim[i]
+        pr = acc[4]
+        pim = acc[5]
+        acc[0] += v.real * pr + v.imag * pim
+        acc[1] += v.imag * pr - v.real * pim
+        acc[2] += v.real * v.real + v.imag * v.imag
+        acc[3] += vpow[i]
+        acc[4] = v.real
+        acc[5] = v.imag
+        w = n // look
+        if n - w * look == look - 1:
+            cyc_dec[w % nd] = np.arctan2(acc[1], acc[0]) / (2.0 * np.pi)
+            on_dec[w % nd] = 1 if acc[2] >= thresh * acc[3] and acc[2] > 0 else 0
+            acc[0] = 0.0
+            acc[1] = 0.0
+            acc[2] = 0.0
+            acc[3] = 0.0
+        wp = (n - react) // look - 1 if n - react >= 0 else -1
+        if wp >= 0 and on_dec[wp % nd] == 1:
+            gate[i] = True
+            cyc_out[i] = cyc_dec[wp % nd]
+        else:
+            gate[i] = False
+            cyc_out[i] = 0.0
+
+
+@dataclass(frozen=True)
+class HopFollowerJammer:
+    """A follower against a frequency-hopping carrier: it measures where the carrier is (its mean frequency over a
+    look window of look_time_s) and, reaction_time_s after the window ends, transmits noise of bandwidth_hz centred
+    there, for one window (reaction_time_s counts from the end of the first look window wholly on the new channel
+    back to its start). After each hop it is on the new channel from between reaction_time_s and reaction_time_s +
+    look_time_s later (reaction_time_s + look_time_s / 2 on average): a dwell of D seconds is jammed for
+    max(0, D - reaction_time_s - look_time_s / 2) on average; before that it still jams the channel just left, or,
+    for the window that straddles the hop, a frequency between the two. js_db is J/S while transmitting."""
+
+    bandwidth_hz: float
+    reaction_time_s: float = 1e-3
+    look_time_s: float = 1e-4
+    threshold_db: float = -10.0
+
+    def __post_init__(self) -> None:
+        _pos("bandwidth_hz", self.bandwidth_hz)
+        _pos("reaction_time_s", self.reaction_time_s, strict=False)
+        _pos("look_time_s", self.look_time_s)
+        _finite("threshold_db", self.threshold_db)
+
+    def runtime(self, fs: float, key: np.uint64) -> _Runtime:
+        return _HopFollowerRuntime(self, fs, key)
+
+
+class _HopFollowerRuntime(_Runtime):
+    needs_victim = True
+
+    def __init__(self, p: HopFollowerJammer, fs: float, key: np.uint64) -> None:
+        self.noise = _BandNoise(fs, p.bandwidth_hz, 0.0, key)
+        self.look = max(2, int(round(p.look_time_s * fs)))
+        self.react = max(0, int(round(p.reaction_time_s * fs)) - self.look)
+        self.thresh_rel = 10.0 ** (p.threshold_db / 10.0)
+        nd = self.react // self.look + 4
+        self.cyc_dec = np.zeros(nd)
+        self.on_dec = -np.ones(nd, dtype=np.int8)
+        self.acc = np.zeros(6)
+        self.last_gate = np.empty(0, dtype=np.bool_)
+        self.last_cyc = np.empty(0)
+
+    def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
+                 victim_power: np.ndarray | None = None) -> np.ndarray:
+        if victim is None:
+            raise InputError("follower jammer: needs the victim signal (use it through linksim.channel.core.Channel)")
+        gate = np.empty(n, dtype=np.bool_)
+        cyc = np.empty(n)
+        pw = np.ones(n) if victim_power is None else np.broadcast_to(np.asarray(victim_power, float), (n,))
+        _hop_follower_kernel(np.int64(n0), victim, np.ascontiguousarray(pw), self.look, self.react, self.thresh_rel,
+                             self.cyc_dec, self.on_dec, self.acc, cyc, gate)
+        self.last_gate = gate
+        self.last_cyc = cyc
+        ph = cyc * (n0 + np.arange(n))
+        rot = np.exp(2j * np.pi * (ph - np.floor(ph)))
+        return np.where(gate, self.noise.get(n0, n) * rot, 0).astype(np.complex64)
+
+
+@nb.njit(cache=True)
 def _psk_kernel(n0, fs, rs, order, span, table, ovs, key, phase0, cyc, out):
     """sum_k a_k p(t - k T) with a_k = exp(j(2 pi c_k / M + phase0)), c_k from a counter hash of symbol k."""
     two_pi = 2.0 * np.pi
@@ -616,6 +711,7 @@ JAMMER_TYPES: dict[str, type] = {
     "partial_band": PartialBandJammer,
     "chirp": ChirpJammer,
     "follower": FollowerJammer,
+    "hop_follower": HopFollowerJammer,
     "modulated": ModulatedJammer,
     "pulsed": PulsedJammer,
 }

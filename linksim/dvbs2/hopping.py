@@ -59,8 +59,8 @@ class HopPlan:
         return (self.channels - 1) * self.spacing_hz + occupied_bw_hz
 
     def channel_of_hop(self, hop: np.ndarray) -> np.ndarray:
-        """Channel index of each hop number (hops before the origin use cycle 0)."""
-        h = np.maximum(np.asarray(hop, dtype=np.int64), 0)
+        """Channel index of each hop number (negative hop numbers, before the hop clock's origin, too)."""
+        h = np.asarray(hop, dtype=np.int64)
         k = self.channels
         b = h // k
         out = np.empty(h.shape, dtype=np.int64)
@@ -72,7 +72,7 @@ class HopPlan:
 
 @lru_cache(maxsize=64)
 def _permutation(seed: int, k: int, cycle: int) -> np.ndarray:
-    p = np.random.default_rng([int(seed), int(cycle), k]).permutation(k)
+    p = np.random.default_rng([int(seed), int(cycle) % (1 << 63), k]).permutation(k)
     p.setflags(write=False)
     return p
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import InputError
+from ..scenario.model import Scenario
 from .hopping import Decimator, Dehopper, Hopper, HopPlan, upsampling
 from .params import RX_LDPC_ITERATIONS, frame_params
 from .rrc import RrcInterpolator
@@ -120,6 +121,34 @@ def waveform_from_options(spreading: int, hopping: dict[str, float | int] | None
             dwell = dwell_s_from_frames(float(frames), modcod, frame, pilots, symbol_rate_baud)
         plan = HopPlan(int(h["channels"]), float(h["spacing_hz"]), float(dwell), int(h.get("seed", 1)))
     return Waveform(int(spreading), int(spreading_seed), int(sps), plan, float(symbol_rate_baud), float(rolloff))
+
+
+def block_waveform(spreading_factor: int, spreading_seed: int, hopping: str, sps: float, symbol_rate_baud: float,
+                   rolloff: float, modcod: str = "QPSK 1/2", frame: str = "normal",
+                   pilots: bool = True) -> Waveform | None:
+    """The Waveform of a GNU Radio block's parameters (spreading factor, code seed, hopping spec as text), None when
+    the carrier is neither spread nor hopped (the block then runs the plain DVB-S2 TX or RX at `sps`)."""
+    from .hopping import parse_hopping
+
+    spec = str(hopping or "").strip()
+    if int(spreading_factor) == 1 and not spec:
+        return None
+    if abs(sps - round(sps)) > 1e-12:
+        raise InputError(f"spreading and hopping need a whole number of samples per chip, not {sps}")
+    return waveform_from_options(int(spreading_factor), parse_hopping(spec) if spec else None, int(round(sps)),
+                                 symbol_rate_baud, rolloff, modcod, frame, pilots, int(spreading_seed))
+
+
+def scenario_waveform(s: Scenario) -> Waveform:
+    """The Waveform of a scenario's carrier ([carrier] spreading_factor, spreading_seed, [carrier.hopping]) at its
+    channel's samples per chip ([channel] sps)."""
+    c = s.carrier
+    plan = None
+    if c.hopping is not None:
+        dwell = c.hop_dwell_s
+        assert dwell is not None
+        plan = HopPlan(c.hopping.channels, c.hopping.spacing_hz, dwell, c.hopping.seed)
+    return Waveform(c.spreading_factor, c.spreading_seed, s.channel.sps, plan, c.symbol_rate_baud, c.rolloff)
 
 
 class WaveformTransmitter(Transmitter):
@@ -291,5 +320,5 @@ def make_receiver(waveform: Waveform | None, sps: float = 2, rolloff: float = 0.
     return WaveformReceiver(waveform, rolloff, gold_code, max_iter, sync, demapper, **kw)  # type: ignore[arg-type]
 
 
-__all__ = ["Waveform", "WaveformReceiver", "WaveformTransmitter", "dwell_s_from_frames", "make_receiver",
-           "make_transmitter", "waveform_from_options"]
+__all__ = ["Waveform", "WaveformReceiver", "WaveformTransmitter", "block_waveform", "dwell_s_from_frames",
+           "make_receiver", "make_transmitter", "scenario_waveform", "waveform_from_options"]

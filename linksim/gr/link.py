@@ -1,7 +1,8 @@
 """The link's topology, once: hier blocks that the CLI runs and the .grc flowgraphs compose.
 
-    transmit_chain:  TS packet source -> DVB-S2 TX -> channel (Timeline-driven, jammers)  -> complex64 out
-    receive_chain:   complex64 in -> DVB-S2 RX -> TS packets (byte stream) out; per-frame reports to a listener
+    transmit_chain:  TS packet source -> DVB-S2 TX (spread, hopped) -> channel (Timeline-driven, jammers) -> complex64
+    receive_chain:   complex64 in -> (dehop, despread) DVB-S2 RX -> TS packets (byte stream) out; per-frame reports to
+                     a listener
 
 Loopback connects the two directly; hardware in the loop puts an SDR sink and source (or a ZMQ link) between them.
 The channel block advances on the sample clock, so a flowgraph stalled by the OS changes nothing it does.
@@ -9,11 +10,14 @@ The channel block advances on the sample clock, so a flowgraph stalled by the OS
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from gnuradio import gr
 
 from ..dvbs2.params import RX_LDPC_ITERATIONS
 from ..dvbs2.tx import random_ts_packets
+from ..dvbs2.waveform import Waveform
 from .buffers import large_output_buffer
 from .channel import channel_cc
 from .dvbs2_rx import dvbs2_rx
@@ -48,11 +52,13 @@ class transmit_chain(gr.hier_block2):  # noqa: N801
     """TS source -> DVB-S2 TX -> channel. `channel` is a linksim.channel.core.Channel (or None for none)."""
 
     def __init__(self, modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True, rolloff: float = 0.2,
-                 sps: int = 2, gold_code: int = 0, seed: int = 0, channel: object | None = None) -> None:
+                 sps: int = 2, gold_code: int = 0, seed: int = 0, channel: object | None = None,
+                 waveform: Waveform | None = None, hop_origin: float = 0.0) -> None:
         gr.hier_block2.__init__(self, "linksim_transmit_chain", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         self.source = ts_source(seed)
-        self.tx = dvbs2_tx(modcod, frame, pilots, rolloff, sps, gold_code, "ts", ccm=True)
+        self.tx = dvbs2_tx(modcod, frame, pilots, rolloff, sps, gold_code, "ts", ccm=True, waveform=waveform,
+                           hop_origin=hop_origin)
         if channel is not None:
             self.channel = channel_cc(channel=channel)
             large_output_buffer(self.channel)
@@ -63,13 +69,19 @@ class transmit_chain(gr.hier_block2):  # noqa: N801
 
 
 class receive_chain(gr.hier_block2):  # noqa: N801
-    """DVB-S2 RX: complex64 in, received TS packets out (bytes); reports go to `rx.report_sink`."""
+    """DVB-S2 RX: complex64 in, received TS packets out (bytes); reports go to `rx.report_sink`. With spreading or
+    hopping (the waveform's parameters or a Waveform, as linksim.gr.dvbs2_rx takes them) the receiver dehops and
+    despreads first."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
-                 max_iter: int = RX_LDPC_ITERATIONS) -> None:
+                 max_iter: int = RX_LDPC_ITERATIONS, spreading_factor: int = 1, spreading_seed: int = 1,
+                 hopping: str = "", symbol_rate_baud: float = 1e6, waveform: Waveform | None = None,
+                 hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0,
+                 hop_origin: float = 0.0) -> None:
         gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_char))
-        self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter)
+        self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter, spreading_factor, spreading_seed, hopping,
+                           symbol_rate_baud, waveform, hop_offset_samples, hop_origin)
         self.connect(self, self.rx, self)
 
 
@@ -84,18 +96,21 @@ class scenario_transmit(gr.hier_block2):  # noqa: N801
     def __init__(self, scenario_path: str, start_s: float = 0.0, duration_s: float = 60.0, seed: int = 1) -> None:
         from ..budget.timeline import compute_timeline
         from ..channel.from_budget import channel_from_timeline
+        from ..dvbs2.waveform import scenario_waveform
         from ..scenario.model import load_scenario
 
         s = load_scenario(scenario_path)
         c = s.carrier
         end = start_s + s.span_s(start_s, min(duration_s, s.meta.duration_s - start_s))
         tl = compute_timeline(s, duration_s=max(end, s.meta.step_s))
-        ch = channel_from_timeline(tl, start_s, end, s.channel.sps, seed)
+        wf = scenario_waveform(s)  # spreading and hopping: sps samples per chip, the hop set's band
+        ch = channel_from_timeline(tl, start_s, end, wf.samples_per_symbol, seed)
         gr.hier_block2.__init__(self, "linksim_scenario_transmit", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
-        self.chain = transmit_chain(c.modcod, c.frame, c.pilots, c.rolloff, s.channel.sps, 0, seed, ch)
+        self.chain = transmit_chain(c.modcod, c.frame, c.pilots, c.rolloff, s.channel.sps, 0, seed, ch, wf,
+                                    start_s * wf.sample_rate_hz)
         self.tx = self.chain.tx
-        self.sample_rate_sps = c.symbol_rate_baud * s.channel.sps
+        self.sample_rate_sps = c.symbol_rate_baud * wf.samples_per_symbol
         self.message_port_register_hier_in("modcod")
         self.msg_connect(self, "modcod", self.tx, "modcod")
         self.connect(self.chain, self)

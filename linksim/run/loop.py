@@ -26,6 +26,8 @@ from typing import Any
 from ..budget.timeline import Timeline
 from ..dvbs2.acm import ModcodController
 from ..dvbs2.params import RX_LDPC_ITERATIONS, frame_params
+from ..dvbs2.waveform import scenario_waveform
+from ..errors import InputError
 from ..scenario.model import Scenario
 from .devices import Devices, lab_threads, open_devices, recorder
 from .metrics import FRAME_COLUMNS, FrameRecord, RunState, account, bin_frames, clear_sky_goodput_bps, summarize
@@ -100,7 +102,9 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
 
     c = s.carrier
     ch = channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
-    txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, 0, st.payload_seed, ch)
+    wf = scenario_waveform(s)
+    txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, wf.sps, 0, st.payload_seed, ch, wf,
+                         st.hop_origin)
     if st.acm:
         txc.tx.modcod_source = loop.modcod_at
     head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
@@ -108,10 +112,14 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
     return txc, head, ch
 
 
-def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None]) -> Any:
+def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None],
+                 hop_offset: Callable[[Any], Any] | float = 0.0) -> Any:
+    """The receive chain of stretch st; hop_offset: the channel's lag behind the hop clock (RunPlan.hop_offset)."""
     from ..gr.link import receive_chain
 
-    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter)
+    wf = scenario_waveform(s)
+    rxc = receive_chain(wf.sps if not wf.plain else st.sps, s.carrier.rolloff, 0, max_iter, waveform=wf,
+                        hop_offset_samples=hop_offset, hop_origin=st.hop_origin)
     rxc.rx.report_sink = on_reports
     return rxc
 
@@ -163,7 +171,7 @@ def _run_stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, stop: th
         reports.extend(batch)
         loop.rx_progress(batch, consumed)
 
-    rxc = receive_half(s, st, max_iter, on_reports)
+    rxc = receive_half(s, st, max_iter, on_reports, plan.hop_offset_samples(st) if devices is None else 0.0)
     sink = blocks.null_sink(gr.sizeof_char)
     rec = None
     if devices is None:
@@ -247,6 +255,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
     (status "partial") and re-raises KeyboardInterrupt."""
     plan = prepare_run(scenario, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s,
                        seed=seed, acm=acm)
+    if devices is not None and scenario.carrier.hopping is not None:
+        raise InputError("carrier.hopping: a run through devices cannot hop (the receiver would need the devices' "
+                         "latency for the hop timing); run it in loopback or split")
     stop_ev = stop or threading.Event()
 
     def one_stretch(k: int, state: RunState) -> list[FrameRecord]:

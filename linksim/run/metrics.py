@@ -21,6 +21,7 @@ import numpy as np
 from .. import __version__
 from ..budget import timeline as budget
 from ..dvbs2.params import frame_params
+from ..dvbs2.waveform import scenario_waveform
 from ..report.data import AVAILABLE_FER
 from ..scenario import modcods
 from ..scenario.model import Scenario
@@ -128,6 +129,8 @@ def bin_frames(frames: list[FrameRecord], tl: budget.Timeline, stretches: list[t
             m = tl.rows_within(b0, b1, include_end=False)
             cnij = np.asarray(tl["cnij_db"][m], dtype=float)
             pred = float(np.nanmean(cnij)) if np.isfinite(cnij).any() else math.nan
+            hop = np.asarray(tl["hop_loss_fraction"][m], dtype=float)
+            hop_loss = float(np.nanmean(hop)) if np.isfinite(hop).any() else None
             names = sorted({f.modcod for f in fr}, key=lambda n: [x.name for x in modcods.table13()].index(n))
             row: dict[str, Any] = {
                 "time_s": float(b0),
@@ -138,7 +141,7 @@ def bin_frames(frames: list[FrameRecord], tl: budget.Timeline, stretches: list[t
                 "goodput_bps": sum(f.info_bits for f in ok) / (b1 - b0),
                 "esn0_est_db": float(np.mean(est)) if est else math.nan,
                 "predicted_esn0_db": pred,
-                "predicted_goodput_bps": predicted_goodput_bps(s, pred, acm, names),
+                "predicted_goodput_bps": predicted_goodput_bps(s, pred, acm, names, hop_loss),
             }
             for j in tl.jammers:
                 v = np.where(j.active[m], j.js_db[m], np.nan)
@@ -147,10 +150,18 @@ def bin_frames(frames: list[FrameRecord], tl: budget.Timeline, stretches: list[t
     return rows
 
 
-def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None) -> float:
+def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None,
+                          hop_loss: float | None = None) -> float:
     """What the budget predicts: symbol rate x efficiency of the MODCOD that is sent (CCM) or that the ACM
-    controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold)."""
+    controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold). A hopping
+    carrier loses the share hop_loss of the time (the Timeline's hop_loss_fraction: hops and parts of dwells where
+    its MODCOD does not close); its CCM prediction is the MODCOD's rate over the rest."""
     c = s.carrier
+    if hop_loss is not None and math.isfinite(hop_loss):
+        keep = 1.0 - hop_loss
+        if not acm:
+            return c.symbol_rate_baud * modcods.get(c.modcod).efficiency(c.pilots) * keep
+        return keep * predicted_goodput_bps(s, cnij_db, acm, sent)
     if not math.isfinite(cnij_db):
         return 0.0
     if acm:
@@ -236,6 +247,7 @@ def summarize(s: Scenario, state: RunState, status: str, seed: int, acm: bool, c
         "simulated_s": state.sim_symbols / c.symbol_rate_baud,  # IQ simulated, lead-ins and tails included
         "realtime_factor": ((state.sim_symbols / c.symbol_rate_baud) / state.stretch_wall_s
                             if state.stretch_wall_s > 0 else 0.0),
+        **({} if scenario_waveform(s).plain else {"waveform": scenario_waveform(s).describe()}),
         "jammers": [{"name": j.name, "type": j.type,
                      "js_db_mean": _mean_finite([b.get(f"js_db[{j.name}]", math.nan) for b in bins])}
                     for j in s.jammers],

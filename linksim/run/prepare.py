@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..budget.timeline import Timeline, compute_timeline
+from ..channel.delay import LATENCY
 from ..channel.from_budget import delay_profile
 from ..dvbs2.acm import ModcodController
 from ..dvbs2.params import frame_params
+from ..dvbs2.waveform import scenario_waveform
 from ..errors import InputError
 from ..scenario import modcods
 from ..scenario.model import Scenario
@@ -45,6 +47,11 @@ class Stretch:
     payload_seed: int
 
     @property
+    def hop_origin(self) -> float:
+        """Where TX sample 0 is on the hop clock (samples from scenario time 0): hops follow scenario time."""
+        return self.t_base_s * self.fs
+
+    @property
     def t_end_s(self) -> float:
         """Scenario time just after the stretch's last sample (the tail included)."""
         return self.t_base_s + self.n_samples / self.fs
@@ -71,6 +78,13 @@ class RunPlan:
         """The change of propagation delay (samples) the channel applies at each TX sample index of stretch st."""
         column = delay_profile(self.timeline, st.t_base_s, st.t_end_s)
         return lambda tx_index: np.asarray(column(st.t_base_s + tx_index / st.fs), dtype=float) * st.fs
+
+    def hop_offset_samples(self, st: Stretch) -> Callable[[np.ndarray], np.ndarray]:
+        """Receive sample index -> how many samples earlier the transmitter sent it (the channel's delay line
+        latency and the propagation delay's change): what a synchronised dehopper knows of the hop timing."""
+        column = delay_profile(self.timeline, st.t_base_s, st.t_end_s)
+        latency = LATENCY if column.max() > 0 else 0
+        return lambda rx_index: latency + np.asarray(column(st.t_base_s + rx_index / st.fs), dtype=float) * st.fs
 
 
 def prepare_run(s: Scenario, *, duration_s: float | None = None, start_s: float = 0.0, every_s: float | None = None,
@@ -133,7 +147,7 @@ def _return_delay_s(s: Scenario, tl: Timeline, acm_allowed_max_symbols: int) -> 
 def plan_stretch(s: Scenario, tl: Timeline, k: int, t0: float, t1: float, acm: bool,
                  seed: int) -> tuple[Stretch, str | None]:
     c = s.carrier
-    sps = s.channel.sps
+    sps = scenario_waveform(s).samples_per_symbol  # IQ samples per symbol: chips, samples per chip, hop band
     fs = c.symbol_rate_baud * sps
     allowed = acm_allowed(s)
     longest = max(frame_params(m, c.frame, c.pilots).plframe_symbols for m in allowed)
