@@ -28,6 +28,49 @@ def register(sub: argparse._SubParsersAction) -> None:
         reg(dsub)
 
 
+# ------------------------------------------------------------------------------------------------ waveform
+
+
+def add_waveform_options(p: argparse.ArgumentParser, symbol_rate: bool = True) -> None:
+    """--spreading, --spreading-seed, --hopping (and --symbol-rate-baud for the hop spec's Hz and seconds)."""
+    g = p.add_argument_group("spreading and hopping (linksim.dvbs2.waveform)")
+    g.add_argument("--spreading", type=int, default=1, metavar="N",
+                   help="direct-sequence spreading: N chips per symbol, 1 to 512 (1: none); --sps is then per chip")
+    g.add_argument("--spreading-seed", type=int, default=1, metavar="S", help="seed of the chip code (1)")
+    g.add_argument("--hopping", metavar="SPEC", default=None,
+                   help="frequency hopping: 'channels=8,spacing_hz=25e3,dwell_s=0.01,seed=1' (or dwell_frames=N "
+                   "PLFRAMEs of --modcod instead of dwell_s)")
+    if symbol_rate:
+        g.add_argument("--symbol-rate-baud", type=float, default=1e6,
+                       help="symbol rate, for the hop spec's Hz and seconds (1e6)")
+
+
+def waveform_of(args: argparse.Namespace, modcod: str | None, frame: str, pilots: bool,
+                sps: float) -> object | None:
+    """The Waveform of --spreading/--hopping (None for neither); bad values name their option."""
+    from ..dvbs2.hopping import parse_hopping
+    from ..dvbs2.waveform import waveform_from_options
+
+    if not 1 <= args.spreading <= 512:
+        raise InputError(f"--spreading: must be an integer from 1 to 512, not {args.spreading}")
+    if args.spreading_seed < 0:
+        raise InputError(f"--spreading-seed: must be an integer >= 0, not {args.spreading_seed}")
+    if args.spreading == 1 and args.hopping is None:
+        return None
+    hop = parse_hopping(args.hopping) if args.hopping is not None else None
+    if hop is not None and "dwell_frames" in hop and modcod is None:
+        raise InputError("--hopping: dwell_frames counts PLFRAMEs of --modcod: give --modcod (or use dwell_s)")
+    if abs(sps - round(sps)) > 1e-12 or sps < 2:
+        raise InputError(f"--sps: spreading and hopping need a whole number >= 2 of samples per chip, not {sps}")
+    if not args.symbol_rate_baud > 0:
+        raise InputError(f"--symbol-rate-baud: must be > 0, not {args.symbol_rate_baud}")
+    try:
+        return waveform_from_options(args.spreading, hop, int(round(sps)), args.symbol_rate_baud, args.rolloff,
+                                     modcod or "QPSK 1/2", frame, pilots, args.spreading_seed)
+    except InputError as e:
+        raise InputError(f"--hopping: {e}" if hop is not None and "hopping" in str(e) else str(e)) from None
+
+
 # ------------------------------------------------------------------------------------------------ tx
 
 
@@ -58,6 +101,7 @@ def register_tx(dsub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, metavar="FILE.cf32", help="output IQ file (complex64)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_waveform_options(p)
     p.set_defaults(func=run_tx)
 
 
@@ -72,7 +116,8 @@ def _schedule(text: str) -> list[str]:
 
 def run_tx(args: argparse.Namespace) -> int:
     from ..dvbs2.bbframe import TS_PACKET_BYTES
-    from ..dvbs2.tx import Transmitter, random_ts_packets
+    from ..dvbs2.tx import random_ts_packets
+    from ..dvbs2.waveform import make_transmitter
 
     sched = _schedule(args.modcod)
     if args.sps < 1:
@@ -80,8 +125,9 @@ def run_tx(args: argparse.Namespace) -> int:
     if args.generic and not args.ts_in:
         raise InputError("--generic needs --ts-in")
     ccm = (len(set(sched)) == 1) if args.ccm is None else args.ccm
-    tx = Transmitter(
-        args.frame, args.pilots, args.rolloff, args.sps, args.gold_code, "generic" if args.generic else "ts", ccm
+    wf = waveform_of(args, sched[0], args.frame, args.pilots, args.sps)
+    tx = make_transmitter(
+        wf, args.frame, args.pilots, args.rolloff, args.sps, args.gold_code, "generic" if args.generic else "ts", ccm
     )
     for m in set(sched):
         tx.params(m)  # short frames have no 9/10: fail before writing anything
@@ -151,6 +197,8 @@ def run_tx(args: argparse.Namespace) -> int:
         "seconds": round(elapsed, 3),
         "msym_per_s": round(symbols / elapsed / 1e6, 3) if elapsed > 0 else None,
     }
+    if wf is not None:
+        summary["waveform"] = wf.describe()  # type: ignore[attr-defined]
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -160,6 +208,12 @@ def run_tx(args: argparse.Namespace) -> int:
             f"sps {args.sps}, roll-off {args.rolloff}, {args.frame} frames, pilots {'on' if args.pilots else 'off'}"
             f", Gold code {args.gold_code}; filter delay {tx.delay_samples} samples"
         )
+        if wf is not None:
+            d = summary["waveform"]
+            print(f"spreading {d['spreading_factor']}" + (f" (chip rate {d['chip_rate_hz']:g} Hz)" if
+                  d["spreading_factor"] > 1 else "") + (f", hopping over {d['hop_channels']} channels, "
+                  f"{d['hop_dwell_s']:g} s per hop" if "hop_channels" in d else "") +
+                  f"; {d['samples_per_symbol']} samples per symbol, {d['sample_rate_hz']:g} Hz")
         print(f"{info_bytes} information bytes; {summary['msym_per_s']} Msym/s (wall clock, with start-up)")
     return 0
 
@@ -185,19 +239,27 @@ def register_rx(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--ts-out", metavar="FILE.ts", help="write the TS packets received")
     p.add_argument("--frames-out", metavar="FILE.jsonl", help="write one JSON line per frame")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_waveform_options(p)
+    p.add_argument("--modcod", default=None, help="with --hopping dwell_frames: the MODCOD whose PLFRAMEs it counts")
+    p.add_argument("--frame", choices=["normal", "short"], default="normal",
+                   help="with --hopping dwell_frames: their FECFRAME size (normal)")
+    p.add_argument("--pilots", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --hopping dwell_frames: their pilots (on)")
     p.set_defaults(func=run_rx)
 
 
 def run_rx(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..dvbs2.rx import Receiver
+    from ..dvbs2.waveform import make_receiver
 
     path = Path(args.infile)
     if not path.is_file():
         raise InputError(f"--in {args.infile}: no such file")
-    rx = Receiver(sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code, max_iter=args.max_iter,
-                  demapper=args.demapper)
+    wf = waveform_of(args, _schedule(args.modcod)[0] if args.modcod else None, args.frame, args.pilots, args.sps)
+    rx = make_receiver(wf, sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code,  # type: ignore[arg-type]
+                       max_iter=args.max_iter, demapper=args.demapper)
+    sps_iq = args.sps if wf is None else wf.samples_per_symbol  # type: ignore[attr-defined]
     chunk = 1 << 20
     ts_f = open(args.ts_out, "wb") if args.ts_out else None  # noqa: SIM115 - closed below
     fr_f = open(args.frames_out, "w") if args.frames_out else None  # noqa: SIM115
@@ -245,8 +307,11 @@ def run_rx(args: argparse.Namespace) -> int:
         "in": str(path), "samples": total["samples"], "frames": total["frames"], "frame_errors":
         total["frames"] - total["ok"], "ts_packets": total["ts_packets"], "per_modcod": rows,
         "cfo_hz_per_baud": rx.cfo_cyc, "lock_lost": rx.stats["lost_lock"], "seconds": round(elapsed, 3),
-        "msym_per_s": round(total["samples"] / args.sps / elapsed / 1e6, 3) if elapsed > 0 else None,
+        "msym_per_s": round(total["samples"] / sps_iq / elapsed / 1e6, 3) if elapsed > 0 else None,
     }
+    if wf is not None:
+        summary["waveform"] = wf.describe()  # type: ignore[attr-defined]
+        summary["despreader"] = {k: v for k, v in rx.stats.items() if k.startswith("despreader_")}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -288,6 +353,10 @@ def register_ber(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--demapper", choices=["exact", "maxlog"], default="maxlog", help="soft demapper (maxlog)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_waveform_options(p, symbol_rate=False)
+    p.add_argument("--jammer", action="append", default=[], metavar="SPEC",
+                   help="a jammer added by linksim's channel, as `linksim channel --jammer` takes it "
+                   "(type=barrage,js_db=10,bandwidth_hz=1.2e6; J/S relative to the signal); repeatable")
     p.set_defaults(func=run_ber)
 
 
@@ -296,11 +365,22 @@ def run_ber(args: argparse.Namespace) -> int:
 
     if args.frames < 1:
         raise InputError(f"--frames must be >= 1, not {args.frames}")
+    wf = waveform_of(args, args.modcod, args.frame, args.pilots, args.sps)
+    if wf is not None and args.timing_offset:
+        raise InputError("--timing-offset: not with --spreading/--hopping (the despreader finds the chip timing)")
+    if args.jammer:
+        from ..channel.jammers import parse_jammer
+
+        for j in args.jammer:
+            parse_jammer(j)  # a bad spec fails before anything runs
     r = run_link(args.modcod, args.esn0_db, frames=args.frames, sync=args.sync, cfo_hz=args.cfo_hz,
                  symbol_rate_baud=args.symbol_rate_baud, sps=args.sps, rolloff=args.rolloff, seed=args.seed,
                  pilots=args.pilots, frame=args.frame, max_iter=args.max_iter,
-                 timing_offset_samples=args.timing_offset, demapper=args.demapper)
+                 timing_offset_samples=args.timing_offset, demapper=args.demapper,
+                 waveform=wf, jammers=args.jammer)  # type: ignore[arg-type]
     d = r.as_dict()
+    if wf is not None:
+        d["waveform"] = wf.describe()  # type: ignore[attr-defined]
     if args.json:
         print(json.dumps(d, indent=2))
     else:
@@ -308,6 +388,8 @@ def run_ber(args: argparse.Namespace) -> int:
                   "ber", "esn0_est_db", "decode_mbps", "rx_symbols_per_second", "mean_ldpc_iterations"):
             v = d[k]
             print(f"{k:<22} {v:.4g}" if isinstance(v, float) else f"{k:<22} {v}")
+        for k, v in d.get("waveform", {}).items():
+            print(f"{k:<22} {v:.6g}" if isinstance(v, float) else f"{k:<22} {v}")
     return 0
 
 

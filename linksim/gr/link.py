@@ -77,11 +77,12 @@ class receive_chain(gr.hier_block2):  # noqa: N801
                  max_iter: int = RX_LDPC_ITERATIONS, spreading_factor: int = 1, spreading_seed: int = 1,
                  hopping: str = "", symbol_rate_baud: float = 1e6, waveform: Waveform | None = None,
                  hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0,
-                 hop_origin: float = 0.0) -> None:
+                 hop_origin: float = 0.0, dwell_modcod: str = "QPSK 1/2", frame: str = "normal",
+                 pilots: bool = True) -> None:
         gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_char))
         self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter, spreading_factor, spreading_seed, hopping,
-                           symbol_rate_baud, waveform, hop_offset_samples, hop_origin)
+                           symbol_rate_baud, waveform, hop_offset_samples, hop_origin, dwell_modcod, frame, pilots)
         self.connect(self, self.rx, self)
 
 
