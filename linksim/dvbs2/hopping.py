@@ -211,4 +211,70 @@ class Decimator:
         return out
 
 
-__all__ = ["Decimator", "Dehopper", "HopPlan", "Hopper", "hop_phasor", "parse_hopping", "upsampling"]
+class HopBlanker:
+    """Blanks jammed parts of hops, as a synchronised hopper can: the decimated stream is cut into blocks of
+    1/BLOCKS_PER_DWELL of a dwell on the hop clock; a block whose power in the signal's band (through the matched
+    filter at `sps` samples per chip or symbol) exceeds by THRESHOLD_DB the QUANTILE of the last HISTORY blocks'
+    powers (the clean level: a partial-band jammer or a follower leaves most blocks or the
+    first part of every dwell clean) is scaled down to that level (or zeroed, for a despreader that coasts through
+    zeros), so that the demodulator's gain, timing and
+    carrier loops are not dragged by a jammer for a whole dwell (the block's symbols are lost either way). Holds one
+    block back. `block_id(i)` gives the block of decimated sample i."""
+
+    BLOCKS_PER_DWELL = 8
+    THRESHOLD_DB = 6.0
+    QUANTILE = 0.25
+    HISTORY = 64
+
+    def __init__(self, block_id: Callable[[np.ndarray], np.ndarray], sps: int, rolloff: float,
+                 zero: bool = False) -> None:
+        from .sync import MatchedFilter
+
+        self.block_id = block_id
+        self.zero = zero
+        self._mf = MatchedFilter(sps, rolloff)  # powers are measured in the signal's band
+        self._held = np.zeros(0, dtype=np.complex64)
+        self._held_ids = np.zeros(0, dtype=np.int64)
+        self._held_pw = np.zeros(0)
+        self._next = 0  # decimated index of the next sample given
+        self._powers: list[float] = []
+        self.blanked = 0  # blocks blanked
+        self.blocks = 0
+
+    def process(self, x: np.ndarray, final: bool = False) -> np.ndarray:
+        x = np.asarray(x, dtype=np.complex64).reshape(-1)
+        ids = self.block_id(self._next + np.arange(x.size, dtype=np.float64)).astype(np.int64)
+        self._next += x.size
+        buf = np.concatenate([self._held, x])
+        bid = np.concatenate([self._held_ids, ids])
+        # in-band power of each sample (matched filter; its delay of a few dozen samples is neglected)
+        self._held_pw = np.concatenate([self._held_pw, np.abs(self._mf.process(x)) ** 2])
+        pw = self._held_pw
+        if not buf.size:
+            return buf
+        cuts = np.flatnonzero(np.diff(bid)) + 1
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [buf.size]])
+        if not final:  # the last block may go on: hold it
+            starts, ends = starts[:-1], ends[:-1]
+        out = []
+        for a, b in zip(starts, ends, strict=True):
+            blk = buf[a:b]
+            p = float(np.mean(pw[a:b])) if b > a else 0.0
+            hist = self._powers[-self.HISTORY :]
+            ref = float(np.quantile(hist, self.QUANTILE)) if len(hist) >= 4 else None
+            self.blocks += 1
+            if ref is not None and ref > 0 and p > ref * 10 ** (self.THRESHOLD_DB / 10):
+                blk = np.zeros_like(blk) if self.zero else (blk * np.float32(np.sqrt(ref / p))).astype(np.complex64)
+                self.blanked += 1
+            self._powers.append(p)
+            del self._powers[: -self.HISTORY]
+            out.append(blk)
+        last = int(ends[-1]) if len(ends) else 0
+        self._held = buf[last:]
+        self._held_ids = bid[last:]
+        self._held_pw = pw[last:]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.complex64)
+
+
+__all__ = ["Decimator", "Dehopper", "HopBlanker", "HopPlan", "Hopper", "hop_phasor", "parse_hopping", "upsampling"]

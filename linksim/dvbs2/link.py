@@ -100,14 +100,18 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
              timing_offset_samples: float = 0.0,
              gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False,
              demapper: str = "maxlog", waveform: Waveform | None = None,
-             jammers: Sequence[str] = ()) -> LinkResult:
+             jammers: Sequence[str] = (), skip_frames: int = 0) -> LinkResult:
     """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right.
 
     waveform: spreading and hopping (linksim.dvbs2.waveform; its sps is then the samples per chip and the IQ runs at
     its samples_per_symbol). jammers: jammer specs as on the command line (`type=barrage,js_db=10,bandwidth_hz=..`,
-    linksim.channel.jammers.parse_jammer), added by linksim's channel with J/S relative to the signal's power."""
+    linksim.channel.jammers.parse_jammer), added by linksim's channel with J/S relative to the signal's power.
+    skip_frames: that many frames are sent first and not counted (the receiver's start-up)."""
     if frames < 1:
         raise InputError(f"frames must be >= 1, not {frames}")
+    if skip_frames < 0:
+        raise InputError(f"skip_frames must be >= 0, not {skip_frames}")
+    frames += skip_frames
     if symbol_rate_baud <= 0:
         raise InputError(f"symbol rate must be positive, not {symbol_rate_baud} Bd")
     if sync == "genie" and (cfo_hz or timing_offset_samples):
@@ -176,12 +180,12 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         if last:
             break
     return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples, sps_iq, timing_offset_samples, rx_time,
-                  symbol, p.data_field_bits, keep_reports)
+                  symbol, p.data_field_bits, keep_reports, skip_frames)
 
 
 def _score(modcod: str, esn0_db: float, sync: str, sent: list[tuple[int, bytes]], reports: list[FrameReport],
            delay: int, sps: int, timing_offset: float, rx_time: float, symbols: int, field_bits: int,
-           keep: bool) -> LinkResult:
+           keep: bool, skip: int = 0) -> LinkResult:
     starts = np.array([s for s, _ in sent], dtype=np.float64) * sps + delay + timing_offset
     matched = [None] * len(sent)
     for r in reports:
@@ -190,6 +194,7 @@ def _score(modcod: str, esn0_db: float, sync: str, sent: list[tuple[int, bytes]]
         i = int(np.argmin(np.abs(starts - r.sample_index)))
         if abs(starts[i] - r.sample_index) <= 4 * sps and matched[i] is None:
             matched[i] = r
+    sent, matched = sent[skip:], matched[skip:]
     frame_errors = 0
     bit_errors = 0
     info_bits = 0

@@ -255,6 +255,7 @@ class Receiver:
         self._next = 0  # buffer index of the next PLHEADER when locked
         self._header: tuple[int, int, FrameParams | None] | None = None  # found, frame not complete yet
         self._misses = 0
+        self._last_pls: int | None = None  # PLS code of the last header found reliably (locked)
         self._gain_avg = 0.0
         self._f_cyc = 0.0
         self._f_var = 1e-4
@@ -624,7 +625,10 @@ class Receiver:
             # about rho of coherent_header_check) is weak too
             if weak_diff and (abs(g0) < self.RHO_CONFIRM or abs(g0) < 0.6 * gain_prev):
                 self._misses += 1
+                if self._last_pls is not None:  # a header lost in noise or jamming decodes to a random PLS code:
+                    pls = self._last_pls  # keep the last reliable one (its frame length keeps the alignment)
             else:
+                self._last_pls = pls
                 self._misses = 0
                 self._metric_avg += 0.2 * (mval - self._metric_avg)
                 self._gain_avg = abs(g0) if self._gain_avg == 0 else self._gain_avg + 0.2 * (abs(g0) - self._gain_avg)

@@ -121,10 +121,12 @@ def _track(y, t, tc_nom, q, code, n, half, w, theta, st, gains, tab, out, pos): 
 
     t: buffer position of the current symbol's first chip; tc = tc_nom (1 + st[0]); q: code index of the symbol's
     first chip; w: NCO frequency (rad/sample); theta: NCO phase at t. st = [dll integrator, prompt power average,
-    off-code power average, (unused), symbols since lock, unlocked symbols in a row, sum Re(b a*), sum Im(b a*),
+    off-code power average, output power average, symbols since lock, unlocked symbols in a row, sum Re(b a*),
+    sum Im(b a*),
     symbols in the carrier block, carrier blocks done]. gains = [dll kp pull-in, dll ki pull-in, dll kp, dll ki,
     carrier block (symbols), power average weight, half-symbol centres apart (chips), pull-in symbols, lock ratio,
-    lock symbols, dll slope kd, carrier step threshold (cycles/symbol)]. Returns (symbols made, t, q, theta, w,
+    lock symbols, dll slope kd, carrier step threshold (cycles/symbol), symbols in the output power average at
+    lock]. Returns (symbols made, t, q, theta, w,
     lost): lost is True when the lock detector ended the lock (at the returned t)."""
     period = code.shape[0]
     m = 0
@@ -181,8 +183,21 @@ def _track(y, t, tc_nom, q, code, n, half, w, theta, st, gains, tab, out, pos): 
             rr = tr
         pr = par + pbr
         pi = pai + pbi
-        out[m] = complex(pr / n, pi / n)
         pos[m] = t
+        if pr == 0.0 and pi == 0.0 and er == 0.0 and lr == 0.0:  # blanked input: coast, no loop updates
+            out[m] = 0.0
+            m += 1
+            t += n * tc
+            theta = theta + w * n * tc
+            theta -= 2.0 * np.pi * np.floor(theta / (2.0 * np.pi))
+            q = (q + n) % period
+            continue
+        # unit mean power (signal, noise and jamming): the mean of the symbols so far (gains[12] of them before
+        # the lock, from the acquisition), then an average over the last 1024
+        pw = pr * pr + pi * pi
+        st[3] += (pw - st[3]) / min(1024.0, gains[12] + st[4] + 1.0)
+        g = 1.0 / np.sqrt(max(st[3], 1e-30))
+        out[m] = complex(pr * g, pi * g)
         m += 1
         a = gains[5]
         st[1] += a * (pr * pr + pi * pi - st[1])
@@ -379,13 +394,14 @@ class Despreader:
         out = np.empty(nmax, dtype=np.complex64)
         pos = np.empty(nmax, dtype=np.float64)
         if self._genie:
-            gains = np.array([0.0, 0.0, 0.0, 0.0, 1e18, self.POWER_AVG, self._sep, 0.0, 0.0, 0.0, self._kd, 1.0])
+            gains = np.array([0.0, 0.0, 0.0, 0.0, 1e18, self.POWER_AVG, self._sep, 0.0, 0.0, 0.0, self._kd, 1.0, 0.0])
         else:
             kp0 = 4.0 * self.DLL_BN_T_PULL  # first order while pulling in (a second-order loop's integrator
             ki0 = 0.0  # would pick up noise there: the clock-rate error is tiny, the timing error is not)
             kp, ki = loop_gains(self.DLL_BN_T, 1.0)
             gains = np.array([kp0, ki0, kp, ki, self.CARRIER_BLOCK, self.POWER_AVG, self._sep, self.PULL_SYMBOLS,
-                              self.LOCK_RATIO, self.LOCK_SYMBOLS, self._kd, self.CARRIER_STEP_CYC])
+                              self.LOCK_RATIO, self.LOCK_SYMBOLS, self._kd, self.CARRIER_STEP_CYC,
+                              float(self.acq_symbols)])
         m, t, q, theta, w, lost = _track(self._y, self._t, tc, self._q, self.code, self.n, self._half, self._w,
                                          self._theta, self._st, gains, self._tab, out, pos)
         self._t, self._q, self._theta, self._w = float(t), int(q), float(theta), float(w)
@@ -470,6 +486,7 @@ class Despreader:
         self._st[:] = 0.0
         self._st[1] = p_sig
         self._st[2] = p_sig / max(r, 1.0 + 1e-6)
+        self._st[3] = p_sig
         return True
 
     def _bins(self) -> np.ndarray:

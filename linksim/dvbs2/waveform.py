@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..scenario.model import Scenario
-from .hopping import Decimator, Dehopper, Hopper, HopPlan, upsampling
+from .hopping import Decimator, Dehopper, HopBlanker, Hopper, HopPlan, upsampling
 from .params import RX_LDPC_ITERATIONS, frame_params
 from .rrc import RrcInterpolator
 from .rx import FrameReport, Receiver
@@ -191,18 +191,32 @@ def make_transmitter(waveform: Waveform | None, frame: str = "normal", pilots: b
     return WaveformTransmitter(replace(waveform, rolloff=rolloff), frame, pilots, gold_code, stream, ccm, hop_origin)
 
 
+class DespreadReceiver(Receiver):
+    """The DVB-S2 receiver on despread symbols re-shaped at RESYNTH_SPS: their timing is known (the despreader's
+    delay-locked loop did it), so the matched filter is sampled at the symbol instants, as in genie sync, with no
+    timing loop or AGC (a blanked hop's zeros leave nothing to recover from); frame and carrier synchronisation
+    run in full (sync "full") or are genie's."""
+
+    def __init__(self, rolloff: float, gold_code: int, max_iter: int, sync: str, demapper: str,
+                 delay_samples: int) -> None:
+        super().__init__(RESYNTH_SPS, rolloff, gold_code, max_iter, sync, genie_delay_samples=delay_samples,
+                         demapper=demapper)
+        self._timing = None  # the front end then takes the matched filter's output at the known instants
+
+
 class WaveformReceiver:
     """Dehopping, decimation and despreading in front of a DVB-S2 `Receiver` (see the module docstring).
 
     hop_offset_samples: where the receiver's samples are on the transmitter's hop clock (a number or a function of
     the receive sample indices: transmit index = receive index - offset); max_cfo_cyc: carrier offsets the
     despreader's acquisition searches (cycles per symbol); genie_first_chip: genie sync, the input sample where the
-    stream's first chip peaks (the transmitter's delay_samples). Other arguments as `Receiver`."""
+    stream's first chip peaks (the transmitter's delay_samples); blank: blank jammed parts of hops
+    (hopping.HopBlanker). Other arguments as `Receiver`."""
 
     def __init__(self, waveform: Waveform, rolloff: float = 0.2, gold_code: int = 0,
                  max_iter: int = RX_LDPC_ITERATIONS, sync: str = "full", demapper: str = "maxlog",
                  hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0, hop_origin: float = 0.0,
-                 max_cfo_cyc: float = 0.25, genie_first_chip: float | None = None) -> None:
+                 max_cfo_cyc: float = 0.25, genie_first_chip: float | None = None, blank: bool = True) -> None:
         w = replace(waveform, rolloff=rolloff)
         self.waveform = w
         self.u = w.upsample
@@ -210,6 +224,19 @@ class WaveformReceiver:
         self._dehop = None if w.hopping is None else \
             Dehopper(w.hopping, w.sample_rate_hz, hop_offset_samples, hop_origin)
         self._dec = Decimator(self.u, w.sps, rolloff) if self.u > 1 else None
+        self._blank = None
+        if w.hopping is not None and blank:
+            fs_dec = w.sample_rate_hz / self.u
+            blk_s = w.hopping.dwell_s / HopBlanker.BLOCKS_PER_DWELL
+            off = hop_offset_samples
+
+            def block_id(i: np.ndarray) -> np.ndarray:  # block of the hop clock that decimated sample i is in
+                m = i * self.u
+                tx = m - (off(m) if callable(off) else off) + hop_origin
+                return np.floor(tx / (w.sample_rate_hz * blk_s))
+
+            self._blank = HopBlanker(block_id, w.sps, rolloff, zero=n > 1)
+            self._fs_dec = fs_dec
         if sync == "genie" and genie_first_chip is None:
             raise InputError("genie sync through the waveform needs the transmitter's delay (genie_first_chip)")
         g = None if genie_first_chip is None else float(genie_first_chip) / self.u
@@ -217,8 +244,7 @@ class WaveformReceiver:
             self._desp: Despreader | None = Despreader(n, w.spreading_seed, w.sps, rolloff, max_cfo_cyc,
                                                        genie_first_chip=g if sync == "genie" else None)
             self._resynth: RrcInterpolator | None = RrcInterpolator(rolloff, RESYNTH_SPS)
-            self.rx = Receiver(RESYNTH_SPS, rolloff, gold_code, max_iter, sync, demapper=demapper,
-                               genie_delay_samples=self._resynth.delay_samples if sync == "genie" else None)
+            self.rx = DespreadReceiver(rolloff, gold_code, max_iter, sync, demapper, self._resynth.delay_samples)
         else:
             self._desp = None
             self._resynth = None
@@ -241,6 +267,8 @@ class WaveformReceiver:
     @property
     def stats(self) -> dict[str, int]:
         d = dict(self.rx.stats)
+        if self._blank is not None:
+            d.update(hop_blocks=self._blank.blocks, hop_blocks_blanked=self._blank.blanked)
         if self._desp is not None:
             d.update({f"despreader_{k}": v for k, v in self._desp.stats.items()})
         return d
@@ -267,6 +295,8 @@ class WaveformReceiver:
             x = self._dehop(x)
         if self._dec is not None:
             x = self._dec.process(x, final=final)
+        if self._blank is not None:
+            x = self._blank.process(x, final=final)
         if self._desp is None:
             reps = self.rx.process(x) if x.size else []
             if final:
@@ -320,5 +350,5 @@ def make_receiver(waveform: Waveform | None, sps: float = 2, rolloff: float = 0.
     return WaveformReceiver(waveform, rolloff, gold_code, max_iter, sync, demapper, **kw)  # type: ignore[arg-type]
 
 
-__all__ = ["Waveform", "WaveformReceiver", "WaveformTransmitter", "block_waveform", "dwell_s_from_frames",
-           "make_receiver", "make_transmitter", "scenario_waveform", "waveform_from_options"]
+__all__ = ["DespreadReceiver", "Waveform", "WaveformReceiver", "WaveformTransmitter", "block_waveform",
+           "dwell_s_from_frames", "make_receiver", "make_transmitter", "scenario_waveform", "waveform_from_options"]
