@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from linksim.dvbs2.hopping import HopPlan  # noqa: E402
+from linksim.dvbs2.hopping import HopPlan, follower_hit_frames  # noqa: E402
 from linksim.dvbs2.link import run_link  # noqa: E402
 from linksim.dvbs2.params import frame_params  # noqa: E402
 from linksim.dvbs2.spreading import tone_pass_fraction  # noqa: E402
@@ -152,22 +152,6 @@ def part_partial(args: argparse.Namespace) -> None:
               f"{r.frame_errors} / {r.frames} |", flush=True)
 
 
-def follower_hits(plan: HopPlan, t_f: float, first: int, frames: int, r_eff: float) -> int:
-    """Frames (first .. first + frames - 1, back to back from the hop clock's origin) that the follower jams: at
-    time t it is on the channel the carrier used at t - r_eff, so a frame is hit if that is its own channel at some
-    instant of it (the main effect, from r_eff after each hop to the dwell's end, and the hops where the pattern
-    comes back to a channel it left less than r_eff before)."""
-    hit = 0
-    for i in range(first, first + frames):
-        t = (i + (np.arange(256) + 0.5) / 256) * t_f  # instants inside the frame (none on a hop boundary)
-        own = plan.channel_of_hop(np.floor(t / plan.dwell_s).astype(np.int64))
-        back = t - r_eff
-        ok = back >= 0
-        seen = plan.channel_of_hop(np.floor(back[ok] / plan.dwell_s).astype(np.int64))
-        hit += bool(np.any(seen == own[ok]))
-    return hit
-
-
 def part_follower(args: argparse.Namespace) -> None:
     k_ch = args.channels
     spacing = args.spacing * RS
@@ -194,7 +178,7 @@ def part_follower(args: argparse.Namespace) -> None:
         r = run_link(MODCOD, NO_NOISE_DB, frames=frames, frame=FRAME, symbol_rate_baud=RS, rolloff=ROLLOFF,
                      seed=args.seed, waveform=wf, jammers=[spec], skip_frames=skip)
         assert wf.hopping is not None
-        hits = follower_hits(wf.hopping, t_f, skip, frames, r_eff)
+        hits = follower_hit_frames(wf.hopping, t_f, skip, frames, r_eff)
         print(f"| {d} | {d * t_f * 1e3:.0f} | {jammed:.3f} | {theory:.3f} | {hits} / {frames} = {hits / frames:.3f} | "
               f"{r.fer:.3f} | {r.frame_errors} / {r.frames} |", flush=True)
 

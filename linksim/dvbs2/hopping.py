@@ -211,6 +211,23 @@ class Decimator:
         return out
 
 
+def follower_hit_frames(plan: HopPlan, frame_s: float, first: int, frames: int, reaction_s: float) -> int:
+    """How many of the frames first .. first + frames - 1 (back to back from the hop clock's origin, frame_s long)
+    a follower with reaction time reaction_s reaches: at time t it is on the channel the carrier used at
+    t - reaction_s, so a frame is reached if that is its own channel at some instant of it. This counts the main
+    effect (from reaction_s after each hop to the end of the dwell) and the hops where the pattern comes back,
+    within reaction_s, to a channel it left."""
+    hit = 0
+    for i in range(first, first + frames):
+        t = (i + (np.arange(256) + 0.5) / 256) * frame_s  # instants inside the frame (none on a hop boundary)
+        own = plan.channel_of_hop(np.floor(t / plan.dwell_s).astype(np.int64))
+        back = t - reaction_s
+        ok = back >= 0
+        seen = plan.channel_of_hop(np.floor(back[ok] / plan.dwell_s).astype(np.int64))
+        hit += bool(np.any(seen == own[ok]))
+    return hit
+
+
 class HopBlanker:
     """Blanks jammed parts of hops, as a synchronised hopper can: the decimated stream is cut into blocks of
     1/BLOCKS_PER_DWELL of a dwell on the hop clock; a block whose power in the signal's band (through the matched
@@ -277,4 +294,5 @@ class HopBlanker:
         return np.concatenate(out) if out else np.zeros(0, dtype=np.complex64)
 
 
-__all__ = ["Decimator", "Dehopper", "HopBlanker", "HopPlan", "Hopper", "hop_phasor", "parse_hopping", "upsampling"]
+__all__ = ["Decimator", "Dehopper", "HopBlanker", "HopPlan", "Hopper", "follower_hit_frames", "hop_phasor",
+           "parse_hopping", "upsampling"]

@@ -10,11 +10,12 @@ Despreader (`Despreader.process`): chip matched filter (RRC, `sync.MatchedFilter
 acquisition -> tracking -> one value per symbol, sum_k y(t_k) c*[q + k] / N:
 
 - acquisition: for every code phase h of one period (every sample, `sps` per chip) and every carrier bin
-  (0.25 R_s apart over +-max_cfo_cyc), the metric sum_m |sum_k y[h + (mN + k) sps] c*[mN + k]|^2 over
-  ACQ_SYMBOLS symbols (coherent over each symbol, whatever the data, then non-coherent), computed with batched
-  FFT correlations. Normalised by its mean over all phases it is about 1 + Es/N0 (linear, per symbol) at the
-  right phase and 1 +- 1/sqrt(M) elsewhere (a tone or a barrage adds the same to every phase); the phase is
-  accepted above the gamma quantile that gives one false alarm in 1/FALSE_ALARM searches. Sub-sample timing from a
+  (0.25 R_s apart over +-max_cfo_cyc), the metric mean_m |sum_k y[h + (mN + k) sps] c*[mN + k]|^2 / E_m(h) over
+  ACQ_SYMBOLS symbols (coherent over each symbol, whatever the data, then non-coherent; E_m(h) the symbol's energy
+  sum_k |y|^2, so the test holds its false-alarm rate whatever the noise, jamming or signal level does inside the
+  window), computed with batched FFT correlations. It is about 1 + Es/N0 (linear, per symbol) at the right phase
+  and Gamma(M)/M (1 +- 1/sqrt(M)) elsewhere; the phase is accepted above the gamma quantile that gives one false
+  alarm in 1/FALSE_ALARM searches. Sub-sample timing from a
   parabola through the peak; the carrier from the half-symbol correlations (angle of sum b_m a_m*, the two halves
   of each symbol's correlation).
 - tracking, per symbol: prompt, early and late (+-1/2 chip) correlations on the interpolated matched-filter output
@@ -259,7 +260,7 @@ class Despreader:
 
     ACQ_SYMBOLS = 512
     FALSE_ALARM = 1e-3  # per acquisition over every code phase and carrier bin
-    BIN_CYC = 0.25  # carrier bins (cycles per symbol) of the acquisition
+    BIN_CYC = 0.25  # carrier bins (cycles per symbol) of the acquisition: the default +-0.125 needs one
     DLL_BN_T = 2e-3  # loop noise bandwidths per symbol
     DLL_BN_T_PULL = 2e-2  # over the first PULL_SYMBOLS after an acquisition
     PULL_SYMBOLS = 400
@@ -271,7 +272,7 @@ class Despreader:
     LOCK_SYMBOLS = 2048  # unlocked symbols in a row that end the lock
 
     def __init__(self, spreading_factor: int, seed: int = 1, sps: int = 2, rolloff: float = 0.2,
-                 max_cfo_cyc: float = 0.25, acq_symbols: int | None = None,
+                 max_cfo_cyc: float = 0.125, acq_symbols: int | None = None,
                  genie_first_chip: float | None = None) -> None:
         self.n = check_spreading_factor(spreading_factor)
         if self.n < 2:
@@ -299,7 +300,7 @@ class Despreader:
         self._genie = genie_first_chip is not None
         self._found: tuple[float, float, float] | None = None  # code phase found, carrier still to estimate
         self.stats = {"acquisitions": 0, "lost_lock": 0, "searches": 0}
-        self.last_metric = 0.0  # peak over mean of the last acquisition
+        self.last_metric = 0.0  # the last acquisition's peak metric (about 1 + Es/N0 at the signal)
         half = self.n // 2
         self._half = half
         c_a = (half - 1) / 2.0
@@ -363,7 +364,10 @@ class Despreader:
         poss: list[np.ndarray] = []
         while True:
             if not self._locked:
+                searches = self.stats["searches"]
                 if not self._acquire():
+                    if self.stats["searches"] > searches and self._found is None:
+                        continue  # that code period held no signal: search the next one
                     break
             s, p = self._track_some()
             if s.size:
@@ -429,22 +433,21 @@ class Despreader:
         y = self._y[:need]
         bins = self._bins()
         best = (-1.0, 0, 0.0, None)  # (metric, h, bin, metric row)
-        means = []
         for f in bins:
             rot = np.exp(-2j * np.pi * (f / (n * sps)) * np.arange(y.size)).astype(np.complex64)
             met = self._metric(y * rot, m_sym)  # (period * sps,)
-            mu = float(np.mean(met))
-            means.append(mu)
             h = int(np.argmax(met))
-            r = float(met[h] / mu)
+            r = float(met[h])
             if r > best[0]:
-                best = (r, h, f, met / mu)
+                best = (r, h, f, met)
         r, h, f, met = best
         self.last_metric = r
         hyp = period * sps * len(bins)
         thr = float(gamma.isf(self.FALSE_ALARM / hyp, m_sym) / m_sym)
         if r < thr:
-            drop = period * sps
+            # nothing in this window: drop what was integrated (every code phase recurs in any period of the next
+            # window, so a signal that started in this one is still found, whole, in the next)
+            drop = max(period, m_sym * n) * sps
             self._y = self._y[drop:]
             self._base += drop
             return False
@@ -494,28 +497,41 @@ class Despreader:
         return self.BIN_CYC * np.arange(-nb, nb + 1)
 
     def _metric(self, y: np.ndarray, m_sym: int) -> np.ndarray:
-        """sum over M symbols of |per-symbol correlation|^2 for every code phase h in [0, period * sps)."""
+        """For every code phase h in [0, period * sps): the mean over M symbols of |per-symbol correlation|^2 over
+        the symbol's energy sum_k |y|^2: exponential with mean 1 for noise or jamming, whatever their level does
+        within the window; about 1 + Es/N0 (linear) at the signal's phase."""
         n, sps, period = self.n, self.sps, self.period
         win = period + n - 1
-        L = sp_fft.next_fast_len(win)
-        out = np.zeros(period * sps)
-        batch = max(1, min(m_sym, (1 << 22) // L))
-        tmpl_all = self.code[: (m_sym * n)] if m_sym * n <= period else \
-            self.code[np.arange(m_sym * n) % period]
-        tmpl_all = tmpl_all.reshape(m_sym, n)
+        tf = self._template_fft(m_sym)
+        L = tf.shape[1]
+        out = np.empty(period * sps)
         for ph in range(sps):
-            z = y[ph::sps]
-            acc = np.zeros(period)
+            z = np.ascontiguousarray(y[ph::sps][: (m_sym - 1) * n + win])
+            e = np.abs(z) ** 2
+            cs = np.concatenate([[0.0], np.cumsum(e, dtype=np.float64)])
+            e_sym = (cs[n:] - cs[:-n]).astype(np.float32)  # energy of the N chips from each index
+            np.maximum(e_sym, 1e-30, out=e_sym)
+            acc = np.zeros(period, dtype=np.float64)
+            batch = max(1, (1 << 21) // L)
             for m0 in range(0, m_sym, batch):
                 mm = min(batch, m_sym - m0)
-                idx = (np.arange(m0, m0 + mm) * n)[:, None] + np.arange(win)[None, :]
-                w = z[idx]
-                wf = sp_fft.fft(w, L, axis=1)
-                tf = sp_fft.fft(tmpl_all[m0 : m0 + mm], L, axis=1)
-                c = sp_fft.ifft(wf * np.conj(tf), axis=1)[:, :period]
-                acc += np.sum(c.real**2 + c.imag**2, axis=0)
-            out[ph::sps] = acc
+                w = np.lib.stride_tricks.as_strided(z[m0 * n :], shape=(mm, win), strides=(n * z.itemsize,
+                                                                                            z.itemsize))
+                c = sp_fft.ifft(sp_fft.fft(w, L, axis=1) * tf[m0 : m0 + mm], axis=1)[:, :period]
+                en = np.lib.stride_tricks.as_strided(e_sym[m0 * n :], shape=(mm, period),
+                                                     strides=(n * e_sym.itemsize, e_sym.itemsize))
+                acc += np.sum((c.real * c.real + c.imag * c.imag) / en, axis=0, dtype=np.float64)
+            out[ph::sps] = acc / m_sym
         return out
+
+    def _template_fft(self, m_sym: int) -> np.ndarray:
+        """conj(FFT) of the code's first m_sym symbol words, each zero-padded to the correlation length (cached)."""
+        if getattr(self, "_tf", None) is None or self._tf.shape[0] != m_sym:
+            n, period = self.n, self.period
+            L = sp_fft.next_fast_len(period + n - 1)
+            tmpl = self.code[np.arange(m_sym * n) % period].reshape(m_sym, n)
+            self._tf = np.conj(sp_fft.fft(tmpl, L, axis=1)).astype(np.complex64)
+        return self._tf
 
 
 def _sample(y: np.ndarray, t: np.ndarray, tab: np.ndarray) -> np.ndarray:

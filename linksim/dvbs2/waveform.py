@@ -216,7 +216,7 @@ class WaveformReceiver:
     def __init__(self, waveform: Waveform, rolloff: float = 0.2, gold_code: int = 0,
                  max_iter: int = RX_LDPC_ITERATIONS, sync: str = "full", demapper: str = "maxlog",
                  hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0, hop_origin: float = 0.0,
-                 max_cfo_cyc: float = 0.25, genie_first_chip: float | None = None, blank: bool = True) -> None:
+                 max_cfo_cyc: float = 0.125, genie_first_chip: float | None = None, blank: bool = True) -> None:
         w = replace(waveform, rolloff=rolloff)
         self.waveform = w
         self.u = w.upsample
