@@ -13,7 +13,8 @@ must cover to reach the carrier wherever it hops). Each hop channel k sees the j
 centre; a follower (which tracks the carrier) sits on whichever channel the carrier uses, `reaction_time_s` after
 each hop, for the rest of the dwell. The budget's C/(N+I+J) takes the jamming averaged over hops and dwell;
 `hop_loss_fraction` is the share of the time (hops, and the part of each dwell after a follower's reaction) in
-which C/(N+I+J) at that moment is below the carrier MODCOD's threshold: what a frame that fits in a dwell loses.
+which C/(N+I+J) at that moment is below the carrier MODCOD's threshold; with the dwell in PLFRAMEs (hops on frame
+boundaries) a follower's onset counts from the start of the frame it lands in: the share of frames lost.
 """
 
 from __future__ import annotations
@@ -80,8 +81,18 @@ def hop_loss_fraction(c: Carrier, threshold_db: float, inv_thermal: np.ndarray, 
     dwell = c.hop_dwell_s
     if dwell is None:
         return np.full(rows, np.nan)
+    frame_s = None
+    if c.hopping is not None and c.hopping.dwell_frames is not None:  # hops on frame boundaries: a frame is lost
+        from ..scenario.modcods import plframe_symbols  # from the first jammed instant in it
+
+        frame_s = plframe_symbols(c.modcod, c.frame, c.pilots) / c.symbol_rate_baud
+
+    def onset(tau: float) -> float:
+        tau = min(tau, dwell)
+        return tau if frame_s is None or tau >= dwell else float(np.floor(tau / frame_s + 1e-9) * frame_s)
+
     # dwell phases: [0, tau_1), [tau_1, tau_2), ... with the followers on in each
-    taus = sorted({min(r.on_after_s, dwell) for r in reach if r.on_after_s is not None})
+    taus = sorted({onset(r.on_after_s) for r in reach if r.on_after_s is not None})
     edges = [0.0, *taus, dwell]
     thr = db_to_lin(-threshold_db)  # inverse of the threshold SNR
     loss = np.zeros(rows)
@@ -93,7 +104,7 @@ def hop_loss_fraction(c: Carrier, threshold_db: float, inv_thermal: np.ndarray, 
         for h in range(k):
             inv = np.array(inv_thermal, dtype=float)
             for js, act, r in zip(js_db, active, reach, strict=True):
-                on = r.on_after_s is None or r.on_after_s <= edges[p]
+                on = r.on_after_s is None or onset(r.on_after_s) <= edges[p]
                 if on and r.inband_share > 0:
                     inv = inv + np.where(act, db_to_lin(js) * r.per_hop[h] / r.inband_share, 0.0)
             loss += weight / k * (inv > thr)

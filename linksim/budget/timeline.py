@@ -394,7 +394,8 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
         reaches.append(reach)
         share, mf = reach.inband_share, reach.mean_share
         share_db = fraction_db(share)
-        eff_offsets_db.append(float(lin_to_db(mf / share)) if share > 0 and mf > 0 else 0.0)
+        # nothing passes (e.g. a follower slower than the hops): no interference
+        eff_offsets_db.append(float(lin_to_db(mf / share)) if share > 0 and mf > 0 else -np.inf if share > 0 else 0.0)
         if j.js_db is not None:
             js = np.full(n, j.js_db)
             jammer_series.append(JammerSeries(j.name, j.type, j.target, js, np.full(n, np.nan), np.full(n, np.nan),

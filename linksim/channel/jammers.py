@@ -27,8 +27,9 @@ Types (frequencies are offsets from the victim's carrier, Hz):
                                                           ended. js_db is J/S WHILE transmitting.
     HopFollowerJammer(bandwidth_hz, reaction_time_s, look_time_s=1e-4, threshold_db=-10)
                                                           a follower of a frequency-hopping carrier: band noise
-                                                          centred where the victim was (its mean frequency over a
-                                                          look window) reaction_time_s after the window ended
+                                                          centred where the victim was (the band of its width
+                                                          with the most victim power over a look window),
+                                                          reaction_time_s after the window began
     ModulatedJammer(symbol_rate_hz, order=4, rolloff=0.35, offset_hz=0)
                                                           a random M-PSK carrier (M = 2, 4, 8) with root-raised-
                                                           cosine pulses, at any symbol rate (co-channel with
@@ -520,50 +521,16 @@ class _FollowerRuntime(_Runtime):
         return np.where(gate, self.noise.get(n0, n), np.complex64(0)).astype(np.complex64)
 
 
-@nb.njit(cache=True)
-def _hop_follower_kernel(n0, victim, vpow, look, react, thresh, cyc_dec, on_dec, acc, cyc_out, gate):
-    """Per look window of `look` samples: the victim's mean frequency (phase of its lag-1 autocorrelation, cycles
-    per sample) and whether its power reached thresh x its mean received power. Sample n uses the decision of the
-    window that ended at least `react` samples before it. acc = [Re R1, Im R1, power, victim power sum, previous
-    sample re, previous sample im]; cyc_dec / on_dec: rings of window decisions (on_dec -1: none yet)."""
-    nd = cyc_dec.shape[0]
-    for i in range(victim.shape[0]):
-        n = n0 + i
-        v = victim[i]
-        pr = acc[4]
-        pim = acc[5]
-        acc[0] += v.real * pr + v.imag * pim
-        acc[1] += v.imag * pr - v.real * pim
-        acc[2] += v.real * v.real + v.imag * v.imag
-        acc[3] += vpow[i]
-        acc[4] = v.real
-        acc[5] = v.imag
-        w = n // look
-        if n - w * look == look - 1:
-            cyc_dec[w % nd] = np.arctan2(acc[1], acc[0]) / (2.0 * np.pi)
-            on_dec[w % nd] = 1 if acc[2] >= thresh * acc[3] and acc[2] > 0 else 0
-            acc[0] = 0.0
-            acc[1] = 0.0
-            acc[2] = 0.0
-            acc[3] = 0.0
-        wp = (n - react) // look - 1 if n - react >= 0 else -1
-        if wp >= 0 and on_dec[wp % nd] == 1:
-            gate[i] = True
-            cyc_out[i] = cyc_dec[wp % nd]
-        else:
-            gate[i] = False
-            cyc_out[i] = 0.0
-
-
 @dataclass(frozen=True)
 class HopFollowerJammer:
-    """A follower against a frequency-hopping carrier: it measures where the carrier is (its mean frequency over a
-    look window of look_time_s) and, reaction_time_s after the window ends, transmits noise of bandwidth_hz centred
-    there, for one window (reaction_time_s counts from the end of the first look window wholly on the new channel
-    back to its start). After each hop it is on the new channel from between reaction_time_s and reaction_time_s +
-    look_time_s later (reaction_time_s + look_time_s / 2 on average): a dwell of D seconds is jammed for
-    max(0, D - reaction_time_s - look_time_s / 2) on average; before that it still jams the channel just left, or,
-    for the window that straddles the hop, a frequency between the two. js_db is J/S while transmitting."""
+    """A follower against a frequency-hopping carrier: over each look window of look_time_s it finds where the
+    victim is (the band of its own width that holds the most victim power, from an averaged periodogram) and,
+    reaction_time_s after the window began, transmits noise of bandwidth_hz centred there for one window (if the
+    victim's power in the window reached threshold_db of its mean). After each hop it is on the new channel from
+    between reaction_time_s and reaction_time_s + look_time_s later (reaction_time_s + look_time_s / 2 on average:
+    the window that straddles the hop aims at whichever channel held more power in it): a dwell of D seconds is
+    jammed for max(0, D - reaction_time_s - look_time_s / 2) on average; before that it jams the channel just left.
+    js_db is J/S while transmitting."""
 
     bandwidth_hz: float
     reaction_time_s: float = 1e-3
@@ -582,31 +549,65 @@ class HopFollowerJammer:
 
 class _HopFollowerRuntime(_Runtime):
     needs_victim = True
+    NFFT = 2048
 
     def __init__(self, p: HopFollowerJammer, fs: float, key: np.uint64) -> None:
+        self.fs = fs
         self.noise = _BandNoise(fs, p.bandwidth_hz, 0.0, key)
         self.look = max(2, int(round(p.look_time_s * fs)))
         self.react = max(0, int(round(p.reaction_time_s * fs)) - self.look)
         self.thresh_rel = 10.0 ** (p.threshold_db / 10.0)
-        nd = self.react // self.look + 4
-        self.cyc_dec = np.zeros(nd)
-        self.on_dec = -np.ones(nd, dtype=np.int8)
-        self.acc = np.zeros(6)
+        self.nfft = int(min(self.NFFT, 1 << int(np.floor(np.log2(self.look)))))
+        width = max(1, int(round(p.bandwidth_hz / fs * self.nfft)))
+        self._box = np.ones(width) / width
+        self._win: list[np.ndarray] = []  # victim samples of the current window
+        self._pw = 0.0  # victim mean-power sum of the current window
+        self._decisions: dict[int, float | None] = {}  # window -> frequency (cycles/sample), None: off
         self.last_gate = np.empty(0, dtype=np.bool_)
         self.last_cyc = np.empty(0)
+
+    def _decide(self, v: np.ndarray, pw_sum: float) -> float | None:
+        power = float(np.sum(np.abs(v) ** 2))
+        if power <= 0 or power < self.thresh_rel * pw_sum:
+            return None
+        nseg = v.size // self.nfft
+        seg = v[: nseg * self.nfft].reshape(nseg, self.nfft) if nseg else v[None, :]
+        spec = np.fft.fftshift(np.mean(np.abs(np.fft.fft(seg, self.nfft, axis=1)) ** 2, axis=0))
+        band = np.convolve(np.concatenate([spec[-self._box.size:], spec, spec[: self._box.size]]), self._box,
+                           mode="same")[self._box.size : self._box.size + spec.size]
+        return (int(np.argmax(band)) - self.nfft // 2) / self.nfft
 
     def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
                  victim_power: np.ndarray | None = None) -> np.ndarray:
         if victim is None:
             raise InputError("follower jammer: needs the victim signal (use it through linksim.channel.core.Channel)")
-        gate = np.empty(n, dtype=np.bool_)
-        cyc = np.empty(n)
         pw = np.ones(n) if victim_power is None else np.broadcast_to(np.asarray(victim_power, float), (n,))
-        _hop_follower_kernel(np.int64(n0), victim, np.ascontiguousarray(pw), self.look, self.react, self.thresh_rel,
-                             self.cyc_dec, self.on_dec, self.acc, cyc, gate)
+        look = self.look
+        i = 0
+        while i < n:  # collect the windows that end in this chunk and decide them
+            w = (n0 + i) // look
+            end = min(n, (w + 1) * look - n0)
+            self._win.append(np.asarray(victim[i:end]))
+            self._pw += float(np.sum(pw[i:end]))
+            if n0 + end == (w + 1) * look:
+                self._decisions[w] = self._decide(np.concatenate(self._win), self._pw)
+                self._win, self._pw = [], 0.0
+            i = end
+        idx = n0 + np.arange(n)
+        wp = np.where(idx - self.react >= 0, (idx - self.react) // look - 1, -1)
+        gate = np.zeros(n, dtype=np.bool_)
+        cyc = np.zeros(n)
+        for w in np.unique(wp):
+            f = self._decisions.get(int(w)) if w >= 0 else None
+            if f is not None:
+                sel = wp == w
+                gate[sel] = True
+                cyc[sel] = f
+        for w in [k for k in self._decisions if k < (n0 - self.react) // look - 2]:
+            del self._decisions[w]
         self.last_gate = gate
         self.last_cyc = cyc
-        ph = cyc * (n0 + np.arange(n))
+        ph = cyc * idx
         rot = np.exp(2j * np.pi * (ph - np.floor(ph)))
         return np.where(gate, self.noise.get(n0, n) * rot, 0).astype(np.complex64)
 

@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..scenario.model import Scenario
 from .devices import Devices, lab_threads, open_devices, recorder
 from .metrics import FRAME_COLUMNS, FrameRecord, RunState, account, bin_frames, clear_sky_goodput_bps, summarize
-from .prepare import RunPlan, Stretch, acm_controller, prepare_run
+from .prepare import RunPlan, Stretch, acm_controller, hop_origin, prepare_run
 
 
 class AcmLoop:
@@ -104,7 +104,7 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
     ch = channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
     wf = scenario_waveform(s)
     txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, wf.sps, 0, st.payload_seed, ch, wf,
-                         st.hop_origin)
+                         hop_origin(s, st))
     if st.acm:
         txc.tx.modcod_source = loop.modcod_at
     head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
@@ -119,7 +119,7 @@ def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[
 
     wf = scenario_waveform(s)
     rxc = receive_chain(wf.sps if not wf.plain else st.sps, s.carrier.rolloff, 0, max_iter, waveform=wf,
-                        hop_offset_samples=hop_offset, hop_origin=st.hop_origin)
+                        hop_offset_samples=hop_offset, hop_origin=hop_origin(s, st))
     rxc.rx.report_sink = on_reports
     return rxc
 

@@ -46,10 +46,6 @@ class Stretch:
     channel_seed: int
     payload_seed: int
 
-    @property
-    def hop_origin(self) -> float:
-        """Where TX sample 0 is on the hop clock (samples from scenario time 0): hops follow scenario time."""
-        return self.t_base_s * self.fs
 
     @property
     def t_end_s(self) -> float:
@@ -85,6 +81,18 @@ class RunPlan:
         column = delay_profile(self.timeline, st.t_base_s, st.t_end_s)
         latency = LATENCY if column.max() > 0 else 0
         return lambda rx_index: latency + np.asarray(column(st.t_base_s + rx_index / st.fs), dtype=float) * st.fs
+
+
+def hop_origin(s: Scenario, st: Stretch) -> float:
+    """Where stretch st's TX sample 0 is on the hop clock (samples): hops follow scenario time; with the dwell in
+    PLFRAMEs, rounded to a whole dwell so that hops fall on the stretch's frame boundaries."""
+    origin = st.t_base_s * st.fs
+    c = s.carrier
+    if c.hopping is not None and c.hopping.dwell_frames is not None:
+        dwell = c.hop_dwell_s
+        assert dwell is not None
+        origin = round(origin / (dwell * st.fs)) * dwell * st.fs
+    return origin
 
 
 def prepare_run(s: Scenario, *, duration_s: float | None = None, start_s: float = 0.0, every_s: float | None = None,
@@ -168,4 +176,5 @@ def plan_stretch(s: Scenario, tl: Timeline, k: int, t0: float, t1: float, acm: b
     return st, note
 
 
-__all__ = ["RunPlan", "Stretch", "acm_allowed", "acm_controller", "plan_stretch", "plan_stretches", "prepare_run"]
+__all__ = ["RunPlan", "Stretch", "acm_allowed", "acm_controller", "hop_origin", "plan_stretch", "plan_stretches",
+           "prepare_run"]
