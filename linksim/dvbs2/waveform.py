@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import InputError
-from ..scenario.model import Scenario
+from ..scenario.model import Scenario, occupied_bw_hz
 from .hopping import Decimator, Dehopper, HopBlanker, Hopper, HopPlan, upsampling
 from .params import RX_LDPC_ITERATIONS, frame_params
 from .rrc import RrcInterpolator
@@ -58,17 +58,13 @@ class Waveform:
             raise InputError(f"symbol rate must be > 0 Bd, not {self.symbol_rate_baud}")
 
     @property
-    def chip_rate_hz(self) -> float:
-        return self.symbol_rate_baud * self.spreading_factor
-
-    @property
     def occupied_bw_hz(self) -> float:
-        """Instantaneous occupied bandwidth: chip rate x (1 + roll-off)."""
-        return self.chip_rate_hz * (1.0 + self.rolloff)
+        """The band of one hop channel (scenario.model.occupied_bw_hz)."""
+        return occupied_bw_hz(self.symbol_rate_baud, self.rolloff, self.spreading_factor)
 
     @property
     def upsample(self) -> int:
-        return upsampling(self.hopping, self.chip_rate_hz, self.sps, self.rolloff)
+        return upsampling(self.hopping, self.symbol_rate_baud * self.spreading_factor, self.sps, self.rolloff)
 
     @property
     def samples_per_chip(self) -> int:
@@ -91,7 +87,7 @@ class Waveform:
         d: dict[str, object] = {"spreading_factor": self.spreading_factor, "samples_per_symbol":
                                 self.samples_per_symbol, "sample_rate_hz": self.sample_rate_hz}
         if self.spreading_factor > 1:
-            d.update(spreading_seed=self.spreading_seed, chip_rate_hz=self.chip_rate_hz,
+            d.update(spreading_seed=self.spreading_seed, chip_rate_hz=self.symbol_rate_baud * self.spreading_factor,
                      processing_gain_db=round(10 * np.log10(self.spreading_factor), 3))
         if self.hopping is not None:
             h = self.hopping

@@ -87,6 +87,12 @@ class Satellite:
     g_over_t_dbk: float | None = spec(None, lo=-40.0, hi=40.0, doc="satellite receive G/T (uplink)")
 
 
+def occupied_bw_hz(symbol_rate_baud: float, rolloff: float, spreading_factor: int = 1) -> float:
+    """Instantaneous occupied bandwidth of a carrier: the chip rate (the symbol rate without spreading) x
+    (1 + roll-off)."""
+    return symbol_rate_baud * spreading_factor * (1.0 + rolloff)
+
+
 @dataclass(frozen=True)
 class Hopping:
     """[carrier.hopping]: frequency hopping of the carrier over `channels` channels `spacing_hz` apart, centred on
@@ -118,8 +124,7 @@ class Carrier:
 
     @property
     def occupied_bw_hz(self) -> float:
-        """Instantaneous occupied bandwidth: the chip rate (the symbol rate without spreading) x (1 + roll-off)."""
-        return self.chip_rate_hz * (1.0 + self.rolloff)
+        return occupied_bw_hz(self.symbol_rate_baud, self.rolloff, self.spreading_factor)
 
     @property
     def hop_offsets_hz(self) -> list[float]:
