@@ -63,13 +63,17 @@ def code_period_chips(spreading_factor: int) -> int:
     return n * max(MIN_CODE_SYMBOLS, -(-MIN_CODE_CHIPS // n))
 
 
-@lru_cache(maxsize=32)
 def chip_code(spreading_factor: int, seed: int) -> np.ndarray:
     """One period of the QPSK chip code (complex64, |c| = 1) for spreading factor N and a seed >= 0."""
     n = check_spreading_factor(spreading_factor)
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise InputError(f"spreading seed must be an integer >= 0, not {seed}")
-    bits = np.random.default_rng([int(seed), n]).integers(0, 2, size=(code_period_chips(n), 2))
+    return _chip_code(n, int(seed))
+
+
+@lru_cache(maxsize=32)
+def _chip_code(n: int, seed: int) -> np.ndarray:
+    bits = np.random.default_rng([seed, n]).integers(0, 2, size=(code_period_chips(n), 2))
     c = ((1 - 2 * bits[:, 0]) + 1j * (1 - 2 * bits[:, 1])) / np.sqrt(2.0)
     out = c.astype(np.complex64)
     out.setflags(write=False)
