@@ -135,3 +135,36 @@ def test_upsampling_covers_the_hop_band():
         band = plan.band_hz(rc * 1.2)
         assert rc * sps * u >= HOP_BAND_MARGIN * band > rc * sps * (u - 1)
     assert upsampling(None, 1e6, 2, 0.2) == 1
+
+
+def test_hop_follower_lands_on_the_new_channel_after_its_reaction():
+    """A victim that hops between +200 kHz and -300 kHz every 20 ms (fs 1 Msps); the follower (reaction 5 ms, look
+    0.5 ms) is on the new channel from 5 to 5.5 ms after each hop, on the old one before; its output has unit power
+    while on and is chunk-invariant."""
+    from linksim.channel.core import Channel, JammerSpec
+    from linksim.channel.jammers import HopFollowerJammer, parse_jammer
+
+    fs, dwell = 1e6, 20_000
+    n = np.arange(100_000)
+    f = np.where((n // dwell) % 2 == 0, 200e3, -300e3)
+    rng = np.random.default_rng(3)
+    victim = (np.exp(2j * np.pi * f * n / fs) * (1 + 0.1 * rng.standard_normal(n.size))).astype(np.complex64)
+    jam = HopFollowerJammer(bandwidth_hz=20e3, reaction_time_s=5e-3, look_time_s=0.5e-3)
+    rt = jam.runtime(fs, np.uint64(7))
+    out = np.concatenate([rt.generate(i, 10_000, victim[i : i + 10_000], np.ones(10_000)) for i in range(0, n.size,
+                                                                                                     10_000)])
+    rt2 = jam.runtime(fs, np.uint64(7))
+    out2 = rt2.generate(0, n.size, victim, np.ones(n.size))
+    np.testing.assert_allclose(out, out2, atol=1e-6)
+    aim = rt2.last_cyc * fs
+    for h in range(1, 5):
+        t0 = h * dwell
+        new, old = f[t0], f[t0 - 1]
+        assert np.all(np.abs(aim[t0 + 5_600 : t0 + dwell] - new) < 1e3)  # landed by reaction + look
+        assert np.all(np.abs(aim[t0 + 100 : t0 + 4_400] - old) < 1e3)  # still on the channel just left
+    on = rt2.last_gate
+    assert np.mean(np.abs(out2[on]) ** 2) == pytest.approx(1.0, rel=0.05) and not on[:5_000].any()
+    spec = parse_jammer("type=hop_follower,js_db=3,bandwidth_hz=2e4,reaction_time_s=0.005")
+    assert isinstance(spec.waveform, HopFollowerJammer) and spec.js_db == 3.0
+    ch = Channel(fs, 8.0, jammers=[JammerSpec(jam, 0.0)], seed=1)  # through the channel it senses the victim
+    assert ch.process(victim).size == n.size
