@@ -224,7 +224,7 @@ def test_cli_ber_with_spreading_and_a_jammer(capsys):
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--spreading", "600"], "--spreading: must be an integer from 1 to 512"),
+    (["--spreading", "600"], "--spreading: 600 is out of range"),
     (["--hopping", "channels=4,spacing_hz=1e5"], "give dwell_s or dwell_frames"),
     (["--hopping", "channels=1,spacing_hz=1e5,dwell_s=0.1"], "--hopping: hopping channels"),
     (["--hopping", "channels=4,spacing_hz=1e5,dwell_s=0.1", "--sps", "2.5"], "--sps"),

@@ -11,6 +11,13 @@ over the whole file unless --input-power declares it. A jammer SPEC is a comma l
 --scenario FILE drives the channel from the scenario's budget Timeline (linksim.budget.timeline.compute_timeline and
 linksim.channel.from_budget), starting at scenario time --start-s; --jammer and --fading add to it.
 --json prints what was applied: measured signal, noise and jammer powers (dB) and realised Es/N0 and J/S.
+
+Every option is checked before anything is written (the ranges are in RANGES and docs/bad-input.md): values the
+sample rate cannot carry (a Doppler, tone, band or fading Doppler beyond +-fs/2) are refused, not aliased. The
+input is read once first (linksim.iqfile.IQReader.check: NaN or absurd samples, a SigMF recording whose data
+does not match its core:sha512); the output must not be the input, and is written to a temporary file renamed
+into place at the end, so an error leaves no partial output; an output sample that would not be finite is an
+error naming the options that set the levels.
 """
 
 from __future__ import annotations
@@ -22,7 +29,19 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ScenarioError
+from . import check_iq_input, check_option, check_seed
+
+# option: (lo, hi, unit); the frequency limits depend on the sample rate and are checked in check_args
+RANGES = {
+    "--sample-rate": (0.0, 1e11, "Hz"),
+    "--sps": (1.0, 65536.0, ""),
+    "--esn0-db": (-50.0, 200.0, "dB"),
+    "--gain-db": (-200.0, 200.0, "dB"),
+    "--input-power": (0.0, 1e24, ""),
+}
+MAX_DELAY_S = 10.0
+MAX_DELAY_SAMPLES = 1 << 25  # the delay line holds this many samples at most (256 MiB)
 
 
 def register(sub: Any) -> None:
@@ -35,17 +54,19 @@ def register(sub: Any) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--scenario", metavar="FILE", help="scenario TOML: drive the channel from its budget")
     src.add_argument("--esn0-db", type=float, metavar="DB", help="Es/N0 to realise (dB); none: no noise")
-    p.add_argument("--gain-db", type=float, default=0.0, metavar="DB", help="signal gain (dB)")
-    p.add_argument("--doppler-hz", type=float, default=0.0, metavar="HZ", help="carrier offset at the start (Hz)")
-    p.add_argument("--doppler-rate-hz-s", type=float, default=0.0, metavar="R", help="Doppler rate (Hz/s)")
-    p.add_argument("--delay-s", type=float, default=0.0, metavar="S",
-                   help="delay (s; plus the interpolator's fixed 16-sample latency)")
+    p.add_argument("--gain-db", type=float, metavar="DB", help="signal gain (dB; 0)")
+    p.add_argument("--doppler-hz", type=float, metavar="HZ", help="carrier offset at the start (Hz; 0)")
+    p.add_argument("--doppler-rate-hz-s", type=float, metavar="R", help="Doppler rate (Hz/s; 0)")
+    p.add_argument("--delay-s", type=float, metavar="S",
+                   help="delay (s; 0; plus the interpolator's fixed 16-sample latency)")
     p.add_argument("--fading", metavar="SPEC", help="e.g. rician:K=4,doppler_hz=50 | rayleigh:doppler_hz=10 | "
                    "loo:doppler_hz=20,los_mean_db=-3 | lutz:K=10,doppler_hz=50")
     p.add_argument("--jammer", action="append", default=[], metavar="SPEC", help="jammer (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random stream (same seed, same output)")
     p.add_argument("--input-power", type=float, metavar="P", help="declared mean |x|^2 of the input")
-    p.add_argument("--start-s", type=float, default=0.0, metavar="T", help="scenario time of the first sample")
+    p.add_argument("--start-s", type=float, metavar="T", help="scenario time of the first sample (0; with --scenario)")
+    p.add_argument("--ignore-checksum", action="store_true",
+                   help="read a SigMF input whose data does not match its core:sha512 (with a warning)")
     p.add_argument("--json", action="store_true", help="print the applied and measured values as JSON")
     p.set_defaults(func=run)
 
@@ -54,25 +75,84 @@ def _db(x: float) -> float | None:
     return float(10 * np.log10(x)) if x > 0 else None
 
 
+def check_args(args: argparse.Namespace, fs: float, n_samples: int) -> None:
+    """InputError (one line naming the option and its valid range) for any option out of range at this sample
+    rate and file length, a jammer or fading spec that does not parse or that this rate cannot carry, a scenario
+    that does not load or does not cover the input from --start-s."""
+    from ..channel.fading import parse_fading
+    from ..channel.jammers import parse_jammer
+
+    for opt in ("--sample-rate", "--sps", "--esn0-db", "--gain-db", "--input-power"):
+        v = fs if opt == "--sample-rate" else getattr(args, opt[2:].replace("-", "_"))
+        if v is not None:
+            lo, hi, unit = RANGES[opt]
+            check_option(opt, v, lo, hi, lo_open=opt in ("--sample-rate", "--input-power"), unit=unit)
+    check_seed("--seed", args.seed)
+    for spec in args.jammer:
+        parse_jammer(spec, fs)
+    if args.fading is not None:
+        parse_fading(args.fading, fs)
+    if args.scenario:
+        from ..scenario.model import load_scenario
+
+        for opt in ("--gain-db", "--doppler-hz", "--doppler-rate-hz-s", "--delay-s"):
+            if getattr(args, opt[2:].replace("-", "_")) is not None:
+                raise InputError(f"{opt}: not used with --scenario (the scenario's budget sets it)")
+        t0 = check_option("--start-s", args.start_s or 0.0, unit="s")
+        duration = n_samples / fs
+        try:
+            load_scenario(args.scenario).span_s(t0, duration)
+        except InputError as e:
+            if isinstance(e, ScenarioError):
+                raise
+            raise InputError(f"--start-s {t0:g} with --in {args.inp} ({duration:g} s): {e}") from None
+        return
+    if args.start_s is not None:
+        raise InputError("--start-s: needs --scenario (the scenario time of the first sample)")
+    half = fs / 2
+    f0 = check_option("--doppler-hz", args.doppler_hz or 0.0, -half, half, lo_open=True, hi_open=True, unit="Hz")
+    rate = check_option("--doppler-rate-hz-s", args.doppler_rate_hz_s or 0.0, unit="Hz/s")
+    t_end = n_samples / fs
+    if abs(f0 + rate * t_end) >= half:
+        lo, hi = (-half - f0) / t_end, (half - f0) / t_end
+        raise InputError(f"--doppler-rate-hz-s: {rate:g} Hz/s takes the Doppler to {f0 + rate * t_end:g} Hz by the "
+                         f"end of the input ({t_end:g} s), outside +-{half:g} Hz at {fs:g} S/s (must be in "
+                         f"({lo:g}, {hi:g}) Hz/s here)")
+    max_delay = min(MAX_DELAY_S, MAX_DELAY_SAMPLES / fs)
+    check_option("--delay-s", args.delay_s or 0.0, 0.0, max_delay, unit="s")
+
+
 def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_power: float):
     """The Channel for these arguments (and its set Es/N0 and per-jammer J/S descriptions)."""
     from ..channel.core import Channel, ChannelProfile
     from ..channel.fading import parse_fading
     from ..channel.jammers import parse_jammer
 
-    jams = [parse_jammer(s) for s in args.jammer]
-    fading = parse_fading(args.fading) if args.fading else None
+    jams = [parse_jammer(s, fs) for s in args.jammer]
+    fading = parse_fading(args.fading, fs) if args.fading is not None else None
     duration = max(n_samples / fs, 1e-9)
     if args.scenario:
         from ..budget.timeline import compute_timeline
         from ..channel import from_budget as link_channel
+        from ..errors import FieldError
         from ..scenario.model import load_scenario
 
         s = load_scenario(args.scenario)
+        t0 = float(args.start_s or 0.0)
         tl = compute_timeline(s)
-        t0, t1 = args.start_s, args.start_s + duration
+        t1 = t0 + duration
         prof = link_channel.channel_profile(tl, t0, t1)
+        f_max = float(np.max(np.abs(prof.doppler_hz)))
+        if f_max >= fs / 2:
+            raise InputError(f"--scenario {args.scenario}: its Doppler reaches {f_max:g} Hz between {t0:g} and "
+                             f"{t1:g} s, outside +-{fs / 2:g} Hz at --sample-rate {fs:g} (raise the sample rate)")
         scen_jams = link_channel.jammer_specs(tl, fs, t0, t1)
+        for j, spec in zip(s.jammers, scen_jams, strict=True):
+            try:
+                spec.waveform.check_rate(fs)
+            except FieldError as e:
+                raise InputError(f"--scenario {args.scenario}: jammer {j.name!r} as simulated at {fs:g} S/s: "
+                                 f"{e.field}: {e.problem}") from None
         labels = [f"scenario:{j.name}" for j in s.jammers] + list(args.jammer)
         ch = Channel(fs, args.sps, prof, input_power=input_power,
                      fading=fading if fading is not None else link_channel.fading_model(s),
@@ -85,47 +165,45 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
         esn0_set = float(np.mean(Column(prof.time_s, prof.esn0_db)(tt)))
         js_scen = [float(np.mean(Column(*j.js_db)(tt))) for j in scen_jams]  # type: ignore[misc]
         return ch, esn0_set, labels, js_scen + [j.js_db for j in jams]
-    if args.delay_s < 0:
-        raise InputError(f"--delay-s: must be >= 0, got {args.delay_s}")
     esn0 = np.inf if args.esn0_db is None else args.esn0_db
-    prof = ChannelProfile.constant(gain_db=args.gain_db, doppler_hz=args.doppler_hz, delay_s=args.delay_s,
-                                   esn0_db=esn0, doppler_rate_hz_s=args.doppler_rate_hz_s, duration_s=duration)
+    prof = ChannelProfile.constant(gain_db=args.gain_db or 0.0, doppler_hz=args.doppler_hz or 0.0,
+                                   delay_s=args.delay_s or 0.0, esn0_db=esn0,
+                                   doppler_rate_hz_s=args.doppler_rate_hz_s or 0.0, duration_s=duration)
     ch = Channel(fs, args.sps, prof, input_power=input_power, fading=fading, jammers=jams, seed=args.seed)
     return ch, args.esn0_db, list(args.jammer), [j.js_db for j in jams]
 
 
 def run(args: argparse.Namespace) -> int:
     from ..channel.core import measure_power
-    from ..iqfile import IQReader, IQWriter
+    from ..iqfile import MAX_SAMPLE_ABS, IQReader, IQWriter
 
-    reader = IQReader(args.inp)
+    reader = IQReader(args.inp, what="--in")
     fs = args.sample_rate if args.sample_rate is not None else reader.sample_rate_hz
     if fs is None:
         raise InputError("--sample-rate: needed for a raw .cf32 input")
-    if not (np.isfinite(fs) and fs > 0):
-        raise InputError(f"--sample-rate: must be > 0, got {fs}")
-    if not (np.isfinite(args.sps) and args.sps > 0):
-        raise InputError(f"--sps: must be > 0, got {args.sps}")
     if reader.n_samples == 0:
         raise InputError(f"--in {args.inp}: no samples")
-    if args.input_power is not None:
-        if not args.input_power > 0:
-            raise InputError(f"--input-power: must be > 0, got {args.input_power}")
-        p_in = float(args.input_power)
-    else:
-        acc = 0.0
-        for c in reader:
-            acc += measure_power(c) * c.size
-        p_in = acc / reader.n_samples
-        if p_in <= 0:
-            raise InputError(f"--in {args.inp}: the input is all zeros (declare --input-power)")
-    ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, p_in)
-    s_acc = n_acc = 0.0
-    j_acc = [0.0] * len(labels)
+    check_args(args, fs, reader.n_samples)
     with IQWriter(args.out, fs, description=f"linksim channel output (seed {args.seed})",
-                  frequency_hz=reader.frequency_hz) as w:
+                  frequency_hz=reader.frequency_hz, inputs=reader.files, what="--out") as w:
+        chk = check_iq_input(reader, args.ignore_checksum)
+        if args.input_power is not None:
+            p_in = float(args.input_power)
+        else:
+            p_in = chk.mean_power
+            if p_in <= 0:
+                raise InputError(f"--in {args.inp}: the input is all zeros (declare --input-power)")
+        ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, p_in)
+        s_acc = n_acc = 0.0
+        j_acc = [0.0] * len(labels)
         for c in reader:
             p = ch.process_parts(c)
+            bad = ~(np.abs(p.y) <= MAX_SAMPLE_ABS)  # NaN too
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise InputError(f"--out {args.out}: the channel output overflows (|y| = {abs(p.y[i]):g} at sample "
+                                 f"{ch.n_processed - c.size + i}, more than {MAX_SAMPLE_ABS:g}): lower --gain-db, "
+                                 f"--input-power or a jammer's js_db, or raise --esn0-db; nothing written")
             w.write(p.y)
             s_acc += measure_power(p.signal) * c.size
             n_acc += measure_power(p.noise) * c.size
