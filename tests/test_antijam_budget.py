@@ -229,6 +229,9 @@ def test_cli_ber_with_spreading_and_a_jammer(capsys):
     (["--hopping", "channels=1,spacing_hz=1e5,dwell_s=0.1"], "--hopping: hopping channels"),
     (["--hopping", "channels=4,spacing_hz=1e5,dwell_s=0.1", "--sps", "2.5"], "--sps"),
     (["--jammer", "type=cw"], "js_db is missing"),
+    (["--hopping", "channels=1024,spacing_hz=1e9,dwell_s=0.1", "--spreading", "512"], "samples per symbol"),
+    (["--hopping", "channels=4,spacing_hz=nan,dwell_s=0.1"], "spacing_hz"),
+    (["--spreading", "4", "--timing-offset", "0.3"], "--timing-offset"),
 ])
 def test_cli_bad_waveform_options_one_line_exit_2(args, words):
     argv = [sys.executable, "-m", "linksim", "dvbs2", "ber", "--modcod", "QPSK 1/2", "--esn0-db", "3", *args]

@@ -33,6 +33,7 @@ from .spreading import Despreader, Spreader, check_spreading_factor
 from .tx import Transmitter
 
 RESYNTH_SPS = 2  # samples per symbol of the despread signal handed to the DVB-S2 receiver
+MAX_SAMPLES_PER_SYMBOL = 1 << 16  # IQ samples per symbol (spreading x samples per chip x hop-band upsampling)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class Waveform:
             raise InputError(f"samples per chip must be a whole number >= 2, not {self.sps}")
         if not (np.isfinite(self.symbol_rate_baud) and self.symbol_rate_baud > 0):
             raise InputError(f"symbol rate must be > 0 Bd, not {self.symbol_rate_baud}")
+        if self.samples_per_symbol > MAX_SAMPLES_PER_SYMBOL:
+            raise InputError(f"hopping: the hop set's band needs {self.samples_per_symbol} samples per symbol "
+                             f"(spreading x samples per chip x {self.upsample} to cover it; at most "
+                             f"{MAX_SAMPLES_PER_SYMBOL}): fewer channels, a closer spacing or a lower chip rate")
 
     @property
     def occupied_bw_hz(self) -> float:
