@@ -114,7 +114,8 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
 
 def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None],
                  hop_offset: Callable[[Any], Any] | float = 0.0) -> Any:
-    """The receive chain of stretch st; hop_offset: the channel's lag behind the hop clock (RunPlan.hop_offset)."""
+    """The receive chain of stretch st; hop_offset: the channel's lag behind the hop clock
+    (RunPlan.hop_offset_samples)."""
     from ..gr.link import receive_chain
 
     wf = scenario_waveform(s)
