@@ -2,7 +2,7 @@
 
     linksim channel --in IN --out OUT --sample-rate HZ --sps N [--scenario FILE | --esn0-db DB]
         [--gain-db G] [--doppler-hz HZ] [--doppler-rate-hz-s R] [--delay-s S] [--fading SPEC]
-        [--jammer SPEC ...] [--seed N] [--input-power P] [--start-s T] [--json]
+        [--jammer SPEC ...] [--seed N] [--input-power P] [--start-s T] [--amplifier SPEC] [--json]
 
 IN and OUT are raw complex64 (.cf32) or SigMF (.sigmf-meta/.sigmf-data; a SigMF input gives the sample rate).
 Without --esn0-db (or a scenario) no noise is added. The input's mean power (Es = sps x mean |x|^2) is measured
@@ -10,6 +10,9 @@ over the whole file unless --input-power declares it. A jammer SPEC is a comma l
 `type=cw,js_db=0,offset_hz=1000` or `type=barrage,js_db=3,bandwidth_hz=2e6` (see linksim.channel.jammers).
 --scenario FILE drives the channel from the scenario's budget Timeline (linksim.budget.timeline.compute_timeline and
 linksim.channel.from_budget), starting at scenario time --start-s; --jammer and --fading add to it.
+--amplifier saleh|rapp|linear|FILE[,ibo_db=X] puts a memoryless amplifier (linksim.channel.amplifier) before the
+channel, driven at input back-off X of the input's mean power (default 0 dB, saturation); its output is in units
+of the saturated output power, aligned with the input, and the channel's Es/N0 and J/S refer to it.
 --json prints what was applied: measured signal, noise and jammer powers (dB) and realised Es/N0 and J/S.
 
 Every option is checked before anything is written (the ranges are in RANGES and docs/bad-input.md): values the
@@ -67,6 +70,8 @@ def register(sub: Any) -> None:
     p.add_argument("--start-s", type=float, metavar="T", help="scenario time of the first sample (0; with --scenario)")
     p.add_argument("--ignore-checksum", action="store_true",
                    help="read a SigMF input whose data does not match its core:sha512 (with a warning)")
+    p.add_argument("--amplifier", metavar="SPEC", help="an amplifier before the channel: saleh|rapp|linear|FILE.csv"
+                   "[,ibo_db=X] (input back-off of the input's mean power; see linksim.channel.amplifier)")
     p.add_argument("--json", action="store_true", help="print the applied and measured values as JSON")
     p.set_defaults(func=run)
 
@@ -173,6 +178,21 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
     return ch, args.esn0_db, list(args.jammer), [j.js_db for j in jams]
 
 
+def _amplifier(args: argparse.Namespace, spec: Any, reader: Any, p_in: float) -> tuple[Any, float] | None:
+    """(the --amplifier spec, the mean output power it gives this file), or None."""
+    if spec is None:
+        return None
+    from ..channel.amplifier import output_power
+
+    return spec, output_power(reader, spec, p_in, args.sps)
+
+
+def _amplified(reader: Any, spec: Any, p_in: float, sps: float) -> Any:
+    from ..channel.amplifier import Amplifier, aligned
+
+    return aligned(reader, Amplifier(spec.model, spec.ibo_db, p_in, sps))
+
+
 def run(args: argparse.Namespace) -> int:
     from ..channel.core import measure_power
     from ..iqfile import MAX_SAMPLE_ABS, IQReader, IQWriter
@@ -184,6 +204,9 @@ def run(args: argparse.Namespace) -> int:
     if reader.n_samples == 0:
         raise InputError(f"--in {args.inp}: no samples")
     check_args(args, fs, reader.n_samples)
+    from ..channel.amplifier import parse_amplifier
+
+    amp_spec = parse_amplifier(args.amplifier) if args.amplifier else None  # checked before anything is written
     with IQWriter(args.out, fs, description=f"linksim channel output (seed {args.seed})",
                   frequency_hz=reader.frequency_hz, inputs=reader.files, what="--out") as w:
         chk = check_iq_input(reader, args.ignore_checksum)
@@ -193,10 +216,11 @@ def run(args: argparse.Namespace) -> int:
             p_in = chk.mean_power
             if p_in <= 0:
                 raise InputError(f"--in {args.inp}: the input is all zeros (declare --input-power)")
-        ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, p_in)
+        amp = _amplifier(args, amp_spec, reader, p_in)  # Es/N0 and J/S then refer to the amplifier's output
+        ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, amp[1] if amp else p_in)
         s_acc = n_acc = 0.0
         j_acc = [0.0] * len(labels)
-        for c in reader:
+        for c in (_amplified(reader, amp[0], p_in, args.sps) if amp else reader):
             p = ch.process_parts(c)
             bad = ~(np.abs(p.y) <= MAX_SAMPLE_ABS)  # NaN too
             if bad.any():
@@ -217,6 +241,8 @@ def run(args: argparse.Namespace) -> int:
         "noise_power_db": _db(n_pow), "esn0_db_set": esn0_set,
         "esn0_db_realised": _db(args.sps * s_pow / n_pow) if n_pow > 0 else None,
         "latency_samples": ch.latency_samples,
+        **({"amplifier": {"model": amp[0].name, "ibo_db": amp[0].ibo_db,
+                          "obo_db": _db(1.0 / amp[1]) if amp[1] > 0 else None}} if amp else {}),
         "jammers": [
             {"spec": lab, "js_db_set": js, "power_db": _db(ja / n),
              "js_db_realised": _db((ja / n) / s_pow) if s_pow > 0 else None}

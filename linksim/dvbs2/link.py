@@ -13,7 +13,7 @@ error, counted again apart as an undetected error (LinkResult.undetected_errors,
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -115,9 +115,16 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
              pilots: bool = True, frame: str = "normal", max_iter: int = RX_LDPC_ITERATIONS,
              timing_offset_samples: float = 0.0,
              gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False,
-             demapper: str = "maxlog", waveform: Waveform | None = None,
-             jammers: Sequence[str] = (), skip_frames: int = 0) -> LinkResult:
+             demapper: str = "maxlog", vlsnr: bool | None = None,
+             transform: Callable[[np.ndarray], np.ndarray] | None = None, transform_latency_samples: int = 0,
+             ring_geometry: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] | None = None,
+             waveform: Waveform | None = None, jammers: Sequence[str] = (), skip_frames: int = 0) -> LinkResult:
     """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right.
+    vlsnr: the receiver looks for DVB-S2X VL-SNR frames too (default: when `modcod` is a VL-SNR MODCOD).
+    `transform`, if given, is applied to the transmitted samples before the noise, chunk by chunk in order (a
+    device such as linksim.channel.amplifier.Amplifier.process, whose output must keep unit mean power for esn0_db
+    to hold); it delays the stream by transform_latency_samples. ring_geometry: the transmitter's pre-distorted
+    APSK rings (Transmitter.ring_geometry).
 
     waveform: spreading and hopping (linksim.dvbs2.waveform; its sps is then the samples per chip and the IQ runs at
     its samples_per_symbol). jammers: jammer specs as on the command line (`type=barrage,js_db=10,bandwidth_hz=..`,
@@ -141,20 +148,22 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         raise InputError("genie sync has perfect carrier and timing: use --sync full with a carrier offset")
     p = frame_params(modcod, frame, pilots)
     rng = np.random.default_rng(seed)
+    vlsnr = p.vlsnr is not None if vlsnr is None else vlsnr
     if waveform is not None and waveform.plain:
         sps, waveform = waveform.sps, None
     if waveform is None:
         tx = Transmitter(frame=frame, pilots=pilots, rolloff=rolloff, sps=sps, gold_code=gold_code,
                          stream="generic")
         rx: Receiver | WaveformReceiver = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code,
-                                                   max_iter=max_iter, sync=sync, demapper=demapper)
+                                                   max_iter=max_iter, sync=sync, demapper=demapper, vlsnr=vlsnr)
         sps_iq = sps
     else:
         waveform = replace(waveform, rolloff=rolloff, symbol_rate_baud=symbol_rate_baud)
         tx = WaveformTransmitter(waveform, frame=frame, pilots=pilots, gold_code=gold_code, stream="generic")
         rx = WaveformReceiver(waveform, rolloff, gold_code, max_iter, sync, demapper,
-                              genie_first_chip=tx.delay_samples if sync == "genie" else None)
+                              genie_first_chip=tx.delay_samples if sync == "genie" else None, vlsnr=vlsnr)
         sps_iq = waveform.samples_per_symbol
+    tx.ring_geometry = dict(ring_geometry or {})
     rx.keep_raw_field = True
     jam = None
     if jammers:
@@ -164,6 +173,7 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         jam = Channel(symbol_rate_baud * sps_iq, sps_iq, jammers=[parse_jammer(j) for j in jammers], seed=seed)
     cap = tx.frame_capacity_bytes(p.modcod)
     sent: list[tuple[int, bytes]] = []  # (first sample of the frame's PLHEADER peak, data field bytes)
+    stream_bits = np.zeros(0, dtype=np.uint8)
     n0 = sps_iq / 10 ** (esn0_db / 10)
     f_per_sample = cfo_hz / (symbol_rate_baud * sps_iq)
     sample = 0
@@ -178,7 +188,10 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
             syms = []
             for _ in range(nb):
                 data = rng.integers(0, 256, cap, dtype=np.uint8).tobytes()
-                sent.append((symbol, data))
+                # the frame carries the next data_field_bits of the stream (medium frames: a nibble carries over)
+                stream_bits = np.concatenate([stream_bits, np.unpackbits(np.frombuffer(data, np.uint8))])
+                sent.append((symbol, np.packbits(stream_bits[: p.data_field_bits]).tobytes()))
+                stream_bits = stream_bits[p.data_field_bits :]
                 s = tx.frame_symbols(p.modcod, data)
                 syms.append(s)
                 symbol += s.size
@@ -186,6 +199,8 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
             done += nb
         else:
             x = tx.flush()
+        if transform is not None:
+            x = np.asarray(transform(x), dtype=np.complex64)
         n = np.arange(sample, sample + x.size)
         if f_per_sample:
             x = x * np.exp(2j * np.pi * f_per_sample * n).astype(np.complex64)
@@ -202,8 +217,8 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         rx_time += time.perf_counter() - t0
         if last:
             break
-    return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples, sps_iq, timing_offset_samples, rx_time,
-                  symbol, p.data_field_bits, keep_reports, skip_frames)
+    return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples + transform_latency_samples, sps_iq,
+                  timing_offset_samples, rx_time, symbol, p.data_field_bits, keep_reports, skip_frames)
 
 
 def _score(modcod: str, esn0_db: float, sync: str, sent: list[tuple[int, bytes]], reports: list[FrameReport],

@@ -199,9 +199,9 @@ class DespreadReceiver(Receiver):
     run in full (sync "full") or are genie's."""
 
     def __init__(self, rolloff: float, gold_code: int, max_iter: int, sync: str, demapper: str,
-                 delay_samples: int) -> None:
+                 delay_samples: int, vlsnr: bool = False) -> None:
         super().__init__(RESYNTH_SPS, rolloff, gold_code, max_iter, sync, genie_delay_samples=delay_samples,
-                         demapper=demapper)
+                         demapper=demapper, vlsnr=vlsnr)
         self._timing = None  # the front end then takes the matched filter's output at the known instants
 
 
@@ -212,12 +212,18 @@ class WaveformReceiver:
     the receive sample indices: transmit index = receive index - offset); max_cfo_cyc: carrier offsets the
     despreader's acquisition searches (cycles per symbol); genie_first_chip: genie sync, the input sample where the
     stream's first chip peaks (the transmitter's delay_samples); blank: blank jammed parts of hops
-    (hopping.HopBlanker). Other arguments as `Receiver`."""
+    (hopping.HopBlanker). Other arguments as `Receiver`.
+
+    Like `Receiver` it runs on blocks of BLOCK_SYMBOLS symbols' input samples cut at fixed input indices (the same
+    results however the stream is cut into calls): `samples_processed` counts them, each report carries the
+    count when it came out (`emitted_after`), and `reported_through` is the input index before which every PLFRAME
+    has been reported."""
 
     def __init__(self, waveform: Waveform, rolloff: float = 0.2, gold_code: int = 0,
                  max_iter: int = RX_LDPC_ITERATIONS, sync: str = "full", demapper: str = "maxlog",
                  hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0, hop_origin: float = 0.0,
-                 max_cfo_cyc: float = 0.125, genie_first_chip: float | None = None, blank: bool = True) -> None:
+                 max_cfo_cyc: float = 0.125, genie_first_chip: float | None = None, blank: bool = True,
+                 vlsnr: bool = False) -> None:
         w = replace(waveform, rolloff=rolloff)
         self.waveform = w
         self.u = w.upsample
@@ -245,16 +251,23 @@ class WaveformReceiver:
             self._desp: Despreader | None = Despreader(n, w.spreading_seed, w.sps, rolloff, max_cfo_cyc,
                                                        genie_first_chip=g if sync == "genie" else None)
             self._resynth: RrcInterpolator | None = RrcInterpolator(rolloff, RESYNTH_SPS)
-            self.rx = DespreadReceiver(rolloff, gold_code, max_iter, sync, demapper, self._resynth.delay_samples)
+            self.rx = DespreadReceiver(rolloff, gold_code, max_iter, sync, demapper, self._resynth.delay_samples,
+                                       vlsnr)
         else:
             self._desp = None
             self._resynth = None
             self.rx = Receiver(w.sps, rolloff, gold_code, max_iter, sync, demapper=demapper,
-                               genie_delay_samples=g if sync == "genie" else None)
+                               genie_delay_samples=g if sync == "genie" else None, vlsnr=vlsnr)
         self._pos = np.zeros(0)  # despread symbol j's position (decimated samples) at _pos[j - _pos_base]
         self._pos_base = 0
         self._samples_in = 0
         self.sync = sync
+        self.block_samples = max(1, int(round(Receiver.BLOCK_SYMBOLS * w.samples_per_symbol)))
+        self._stage: list[np.ndarray] = []
+        self._staged = 0
+        self.samples_processed = 0
+        self._watermark = float("-inf")
+        self._flushed = False
 
     # ------------------------------------------------------------------------------------------- interface
     @property
@@ -283,12 +296,59 @@ class WaveformReceiver:
         return self._samples_in
 
     def process(self, samples: np.ndarray) -> list[FrameReport]:
+        if self._flushed:
+            raise InputError("this receiver was flushed; make a new one for a new stream")
         x = np.asarray(samples, dtype=np.complex64).reshape(-1)
         self._samples_in += x.size
-        return self._step(x, final=False)
+        b = self.block_samples
+        if self._staged + x.size < b:
+            self._stage.append(x.copy())
+            self._staged += x.size
+            return []
+        buf = np.concatenate([*self._stage, x]) if self._stage else x
+        nb = buf.size // b
+        out: list[FrameReport] = []
+        for i in range(nb):
+            self.samples_processed += b
+            out += self._emitted(self._step(buf[i * b : (i + 1) * b], final=False))
+        rest = buf[nb * b :]
+        self._stage = [rest.copy()] if rest.size else []
+        self._staged = rest.size
+        return out
 
     def flush(self) -> list[FrameReport]:
-        return self._step(np.zeros(0, dtype=np.complex64), final=True)
+        if self._flushed:
+            return []
+        rest = np.concatenate(self._stage) if self._stage else np.zeros(0, dtype=np.complex64)
+        self._stage, self._staged = [], 0
+        self.samples_processed += rest.size
+        out = self._emitted(self._step(rest, final=True))
+        self._flushed = True
+        return out
+
+    def _emitted(self, reps: list[FrameReport]) -> list[FrameReport]:
+        for r in reps:
+            r.emitted_after = self.samples_processed
+        return reps
+
+    @property
+    def reported_through(self) -> float:
+        """Input sample index before which every PLFRAME has been reported (the inner receiver's, mapped back)."""
+        if self._flushed:
+            return float("inf")
+        v = float(self.rx.reported_through)
+        if np.isfinite(v):
+            if self._desp is None:
+                v *= self.u
+            else:
+                assert self._resynth is not None
+                k = (v - self._resynth.delay_samples) / RESYNTH_SPS - self._pos_base
+                if k < 0 or not self._pos.size:
+                    v = float("-inf")
+                else:
+                    v = float(np.interp(k, np.arange(self._pos.size), self._pos)) * self.u
+        self._watermark = max(self._watermark, v)
+        return self._watermark
 
     # ------------------------------------------------------------------------------------------- chain
     def _step(self, x: np.ndarray, final: bool) -> list[FrameReport]:
@@ -343,12 +403,13 @@ class WaveformReceiver:
 
 def make_receiver(waveform: Waveform | None, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
                   max_iter: int = RX_LDPC_ITERATIONS, sync: str = "full", demapper: str = "maxlog",
-                  **kw: object) -> Receiver | WaveformReceiver:
+                  vlsnr: bool = False, **kw: object) -> Receiver | WaveformReceiver:
     """A plain Receiver for no (or a plain) waveform, else a WaveformReceiver (keywords as its)."""
     if waveform is None or waveform.plain:
         return Receiver(sps if waveform is None else waveform.sps, rolloff, gold_code, max_iter, sync,
-                        demapper=demapper)
-    return WaveformReceiver(waveform, rolloff, gold_code, max_iter, sync, demapper, **kw)  # type: ignore[arg-type]
+                        demapper=demapper, vlsnr=vlsnr)
+    return WaveformReceiver(waveform, rolloff, gold_code, max_iter, sync, demapper, vlsnr=vlsnr,
+                            **kw)  # type: ignore[arg-type]
 
 
 __all__ = ["DespreadReceiver", "Waveform", "WaveformReceiver", "WaveformTransmitter", "block_waveform",

@@ -6,10 +6,12 @@ give no packets. Every PLFRAME, failed ones included, publishes a PMT dictionary
 with the keys sample_index, modcod, frame, pilots, ldpc_iterations, bch_corrected, ok, esn0_est_db, cfo_cyc,
 payload_bytes, ts_packets, ts_crc_errors.
 
-A frame leaves the receiver as soon as its last sample (plus the matched filter's delay, some 30 samples) has
-arrived. At the end of a finite stream GNU Radio gives a Python block no end-of-input call: the frames still in
-the filters are published (messages only) when the flowgraph stops. Append 100 zero samples to a finite
-recording to have its last frame's TS packets on the output too.
+The receiver works on blocks of `Receiver.BLOCK_SYMBOLS` symbols' worth of samples cut at fixed input indices
+(so its reports do not depend on how GNU Radio chunks the stream): a frame leaves it once the block holding its
+last sample (plus the matched filter's delay, some 30 samples) has arrived. At the end of a finite stream GNU
+Radio gives a Python block no end-of-input call: the frames still inside are published (messages only) when the
+flowgraph stops. Append BLOCK_SYMBOLS x sps zero samples to a finite recording to have its last frame's TS
+packets on the output too.
 """
 
 from __future__ import annotations
@@ -47,14 +49,16 @@ def report_to_pmt(r: FrameReport) -> pmt.pmt_base:
 class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     """DVB-S2 receiver block. sps: input samples per symbol (>= 2, need not be an integer: sample rate / symbol
     rate of an SDR capture; per chip, an integer, with spreading or hopping); rolloff: 0.35, 0.25, 0.20;
-    gold_code: PL scrambling code; max_iter: LDPC iteration limit. spreading_factor, spreading_seed, hopping,
-    symbol_rate_baud (or waveform): as the transmitter's (linksim.gr.dvbs2_tx); hop_offset_samples: how many samples
-    the input lags the transmitter's hop clock (a number, or a function of the input sample indices);
-    dwell_modcod, frame, pilots: the PLFRAME that a hop spec's dwell_frames counts."""
+    gold_code: PL scrambling code; max_iter: LDPC iteration limit; vlsnr: also receive DVB-S2X VL-SNR frames (down
+    to Es/N0 -10 dB). spreading_factor, spreading_seed, hopping, symbol_rate_baud (or waveform): as the
+    transmitter's (linksim.gr.dvbs2_tx); hop_offset_samples: how many samples the input lags the transmitter's hop
+    clock (a number, or a function of the input sample indices); dwell_modcod, frame, pilots: the PLFRAME that a hop
+    spec's dwell_frames counts."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
-                 max_iter: int = RX_LDPC_ITERATIONS, spreading_factor: int = 1, spreading_seed: int = 1,
-                 hopping: str = "", symbol_rate_baud: float = 1e6, waveform: Waveform | None = None,
+                 max_iter: int = RX_LDPC_ITERATIONS, vlsnr: bool = False, spreading_factor: int = 1,
+                 spreading_seed: int = 1, hopping: str = "", symbol_rate_baud: float = 1e6,
+                 waveform: Waveform | None = None,
                  hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0, hop_origin: float = 0.0,
                  dwell_modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True) -> None:
         gr.basic_block.__init__(self, name="dvbs2_rx", in_sig=[np.complex64], out_sig=[np.uint8])
@@ -63,10 +67,11 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
                                       dwell_modcod, frame, pilots)
         if waveform is None or waveform.plain:
             self._rx: Receiver | WaveformReceiver = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code,
-                                                             max_iter=max_iter)
+                                                             max_iter=max_iter, vlsnr=bool(vlsnr))
         else:
             self._rx = WaveformReceiver(waveform, rolloff, gold_code, max_iter,
-                                        hop_offset_samples=hop_offset_samples, hop_origin=hop_origin)
+                                        hop_offset_samples=hop_offset_samples, hop_origin=hop_origin,
+                                        vlsnr=bool(vlsnr))
         self._samples_in = 0
         self._pending = np.zeros(0, dtype=np.uint8)
         self._lock = threading.Lock()
