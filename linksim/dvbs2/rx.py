@@ -290,6 +290,8 @@ class Receiver:
         self._ts = _TsDeframer()
         self._nco: float | None = None  # coarse carrier correction before the matched filter, cycles/sample
         self._nco_seen = False  # a spectral estimate has shown a signal
+        # NCO steps not yet seen by the symbol-level estimate: (first input sample, step in cycles/symbol)
+        self._nco_steps: list[tuple[int, float]] = []
         self._quiet = False  # the last spectral estimate showed no signal
         self._f_spec: float | None = None  # the last spectral carrier estimate that showed a signal, cycles/symbol
         self._restart_timing = False  # restart the timing loop at the next estimate that shows a signal
@@ -429,6 +431,8 @@ class Receiver:
         self._quiet = False
         target = f / self.sps if abs(f) > self.COARSE_MIN_CYC else 0.0
         if not self._nco_seen or abs(target - self._nco) * self.sps > 2 * self.COARSE_MIN_CYC:
+            if target != self._nco:  # from the next sample on; symbols already buffered keep the old correction
+                self._nco_steps.append((self._nco_n, (target - (self._nco or 0.0)) * self.sps))
             self._nco = target
         self._nco_seen = True
 
@@ -679,6 +683,7 @@ class Receiver:
         self._metric_avg = float(metric)
         self._gain_avg = 0.0
         self._ts.reset()
+        self._nco_steps = [st for st in self._nco_steps if st[0] > self._pos[p]]  # f_cyc was measured after these
         self._train(p)
 
     def _lr_update(self, zk: np.ndarray, starts: list[int], lens: list[int]) -> float:
@@ -720,6 +725,8 @@ class Receiver:
             length = ref.size
             if p + length > self._sym.size:
                 return
+            if self._nco_steps and self._nco_steps[0][0] <= self._pos[p + length - 1]:
+                return  # the coarse NCO stepped within this frame: its symbols do not share one offset
             k = np.arange(length)
             z = self._sym[p : p + length] * np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
             z[PLHEADER_SYMBOLS:] *= np.conj(scr)
@@ -734,6 +741,8 @@ class Receiver:
         n = self._sym.size
         if p + PLHEADER_SYMBOLS + 3 > n:
             return None
+        while self._nco_steps and self._nco_steps[0][0] <= self._pos[p]:  # the NCO took a step off the residual
+            self._f_cyc -= self._nco_steps.pop(0)[1]
         span = min(0.1, 4 * float(np.sqrt(self._f_var))) if self.sync == "full" else 0.0
         if self.vlsnr:
             if p + vl.KNOWN_HEAD_SYMBOLS + 2 > n and not final:
