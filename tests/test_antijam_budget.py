@@ -158,7 +158,7 @@ def test_hopping_budget_partial_band_and_follower():
     # the prediction of a CCM run: the MODCOD's rate over the frames not lost
     s = scenario_from_dict(bench({"hopping": hop}, fol))
     rate = RS * modcods.get("QPSK 1/2").eta_pilots
-    assert predicted_goodput_bps(s, 5.0, False, None, 0.5) == pytest.approx(0.5 * rate)
+    assert predicted_goodput_bps(s, 5.0, False, None, hop_loss=0.5) == pytest.approx(0.5 * rate)
     # without hopping the column is NaN (no hops to lose)
     assert np.isnan(row(bench())["hop_loss_fraction"][0])
 

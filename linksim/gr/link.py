@@ -108,7 +108,6 @@ class receive_chain(gr.hier_block2):  # noqa: N801
         self.connect(self, self.rx, self)
 
 
-
 class scenario_transmit(gr.hier_block2):  # noqa: N801
     """The transmit chain set up from a scenario file: its MODCOD, frame, pilots, roll-off and sps, and a channel
     that follows the scenario's Timeline from `start_s` for `duration_s` (sample 0 at start_s; a duration past the

@@ -50,7 +50,6 @@ class Stretch:
     # per MODCOD, dB over Table 13 the receiver's Es/N0 estimate must show to decode (the Timeline's)
     threshold_offsets_db: dict[str, float] = field(default_factory=dict)
 
-
     @property
     def t_end_s(self) -> float:
         """Scenario time just after the stretch's last sample (the tail included)."""
