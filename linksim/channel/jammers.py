@@ -514,6 +514,16 @@ def _follower_kernel(n0, victim, vpow, fir, cyc, hist, look, react, thresh, dec,
             gate[i] = False
 
 
+def _check_follower_timing(reaction_time_s: float, look_time_s: float, threshold_db: float) -> None:
+    """A follower's (or hop follower's) reaction, look window and threshold, each in its range."""
+    _pos("reaction_time_s", reaction_time_s, strict=False, hi=10.0)
+    _pos("look_time_s", look_time_s, hi=10.0)
+    check_number("jammer", "threshold_db", threshold_db, -100.0, 100.0, unit="dB")
+    if reaction_time_s / look_time_s > MAX_FOLLOWER_WINDOWS:
+        raise FieldError("jammer", "reaction_time_s", f"is more than {MAX_FOLLOWER_WINDOWS} look windows "
+                         f"(look_time_s {look_time_s:g} s)")
+
+
 @dataclass(frozen=True)
 class FollowerJammer:
     bandwidth_hz: float
@@ -525,12 +535,7 @@ class FollowerJammer:
     def __post_init__(self) -> None:
         _pos("bandwidth_hz", self.bandwidth_hz)
         _finite("offset_hz", self.offset_hz)
-        _pos("reaction_time_s", self.reaction_time_s, strict=False, hi=10.0)
-        _pos("look_time_s", self.look_time_s, hi=10.0)
-        check_number("jammer", "threshold_db", self.threshold_db, -100.0, 100.0, unit="dB")
-        if self.reaction_time_s / self.look_time_s > MAX_FOLLOWER_WINDOWS:
-            raise FieldError("jammer", "reaction_time_s", f"is more than {MAX_FOLLOWER_WINDOWS} look windows "
-                             f"(look_time_s {self.look_time_s:g} s)")
+        _check_follower_timing(self.reaction_time_s, self.look_time_s, self.threshold_db)
 
     def check_rate(self, fs: float) -> None:
         BarrageJammer(self.bandwidth_hz, self.offset_hz).check_rate(fs)
@@ -592,12 +597,7 @@ class HopFollowerJammer:
 
     def __post_init__(self) -> None:
         _pos("bandwidth_hz", self.bandwidth_hz)
-        _pos("reaction_time_s", self.reaction_time_s, strict=False, hi=10.0)
-        _pos("look_time_s", self.look_time_s, hi=10.0)
-        check_number("jammer", "threshold_db", self.threshold_db, -100.0, 100.0, unit="dB")
-        if self.reaction_time_s / self.look_time_s > MAX_FOLLOWER_WINDOWS:
-            raise FieldError("jammer", "reaction_time_s", f"is more than {MAX_FOLLOWER_WINDOWS} look windows "
-                             f"(look_time_s {self.look_time_s:g} s)")
+        _check_follower_timing(self.reaction_time_s, self.look_time_s, self.threshold_db)
 
     def check_rate(self, fs: float) -> None:
         BarrageJammer(self.bandwidth_hz, 0.0).check_rate(fs)
