@@ -219,6 +219,8 @@ class WaveformReceiver:
     count when it came out (`emitted_after`), and `reported_through` is the input index before which every PLFRAME
     has been reported."""
 
+    COARSE_DWELLS = 8  # hops the first blind carrier estimate of a hopped carrier spans
+
     def __init__(self, waveform: Waveform, rolloff: float = 0.2, gold_code: int = 0,
                  max_iter: int = RX_LDPC_ITERATIONS, sync: str = "full", demapper: str = "maxlog",
                  hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0, hop_origin: float = 0.0,
@@ -258,6 +260,10 @@ class WaveformReceiver:
             self._resynth = None
             self.rx = Receiver(w.sps, rolloff, gold_code, max_iter, sync, demapper=demapper,
                                genie_delay_samples=g if sync == "genie" else None, vlsnr=vlsnr)
+        if w.hopping is not None:  # the blind carrier estimate spans COARSE_DWELLS hops: a jammed hop the blanker
+            # has not learnt to blank yet (at the start) would otherwise pull it off the carrier
+            self.rx.COARSE_SAMPLES = max(Receiver.COARSE_SAMPLES, int(round(
+                self.COARSE_DWELLS * w.hopping.dwell_s * w.symbol_rate_baud * self.rx.sps)))
         self._pos = np.zeros(0)  # despread symbol j's position (decimated samples) at _pos[j - _pos_base]
         self._pos_base = 0
         self._samples_in = 0
