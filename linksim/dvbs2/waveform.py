@@ -28,7 +28,7 @@ from ..scenario.model import Scenario, occupied_bw_hz
 from .hopping import Decimator, Dehopper, HopBlanker, Hopper, HopPlan, upsampling
 from .params import RX_LDPC_ITERATIONS, frame_params
 from .rrc import RrcInterpolator
-from .rx import FrameReport, Receiver
+from .rx import MAX_PLFRAME_SYMBOLS, FrameReport, Receiver
 from .spreading import Despreader, Spreader, check_spreading_factor
 from .tx import Transmitter
 
@@ -260,10 +260,11 @@ class WaveformReceiver:
             self._resynth = None
             self.rx = Receiver(w.sps, rolloff, gold_code, max_iter, sync, demapper=demapper,
                                genie_delay_samples=g if sync == "genie" else None, vlsnr=vlsnr)
-        if w.hopping is not None:  # the blind carrier estimate spans COARSE_DWELLS hops: a jammed hop the blanker
-            # has not learnt to blank yet (at the start) would otherwise pull it off the carrier
-            self.rx.COARSE_SAMPLES = max(Receiver.COARSE_SAMPLES, int(round(
-                self.COARSE_DWELLS * w.hopping.dwell_s * w.symbol_rate_baud * self.rx.sps)))
+        if w.hopping is not None:  # the blind carrier estimate spans COARSE_DWELLS hops (at most 4 of the longest
+            # PLFRAMEs): a jammed hop the blanker has not learnt to blank yet (at the start) would otherwise pull it
+            # off the carrier
+            span_sym = min(self.COARSE_DWELLS * w.hopping.dwell_s * w.symbol_rate_baud, 4 * MAX_PLFRAME_SYMBOLS)
+            self.rx.COARSE_SAMPLES = max(Receiver.COARSE_SAMPLES, int(round(span_sym * self.rx.sps)))
         self._pos = np.zeros(0)  # despread symbol j's position (decimated samples) at _pos[j - _pos_base]
         self._pos_base = 0
         self._samples_in = 0
