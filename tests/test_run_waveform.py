@@ -103,3 +103,16 @@ def test_split_hopped_run_equals_in_process(tmp_path):
         if fa["esn0_est_db"] and fb["esn0_est_db"]:
             assert float(fa["esn0_est_db"]) == pytest.approx(float(fb["esn0_est_db"]), abs=0.05)
     assert sm["frames_ok"] == ref["frames_ok"] > 0 and sm["mode"] == "split"
+
+
+def test_traffic_runs_refuse_a_spread_or_hopped_carrier():
+    """IP traffic rides linksim.gr.ip's plain transmit chain: a spread or hopped scenario is one line naming the
+    key, before any namespace or device is touched."""
+    from linksim.errors import InputError
+    from linksim.run.traffic import check_plain_carrier
+
+    with pytest.raises(InputError, match=r"^carrier\.spreading_factor 16: --traffic"):
+        check_plain_carrier(load_scenario(ROOT / "scenarios/contested-x-spread.toml"))
+    with pytest.raises(InputError, match=r"^carrier\.hopping: --traffic"):
+        check_plain_carrier(load_scenario(ROOT / "scenarios/contested-x-hopping.toml"))
+    check_plain_carrier(load_scenario(ROOT / "scenarios/contested-x-spread.toml", {"carrier.spreading_factor": 1}))
