@@ -104,6 +104,12 @@ def instant_table(tl: Timeline, i: int) -> str:
     if s.uplink is not None:
         add("Es/N0 uplink", r["esn0_up_db"], "dB")
     add("Es/N0 end to end (thermal)", r["esn0_db"], "dB")
+    if c.spreading_factor > 1:  # the chip SNR, and what despreading gives back
+        add(f"Ec/N0 per chip ({c.spreading_factor} chips/symbol)",
+            r["esn0_db"] - float(lin_to_db(c.spreading_factor)) if r["esn0_db"] is not None else None, "dB")
+        add("processing gain", float(lin_to_db(c.spreading_factor)), "dB")
+    if c.hopping is not None:
+        add(f"hop set: {c.hopping.channels} channels, band", float(lin_to_db(c.victim_band_hz)), "dBHz")
     for j in r["jammers"]:
         where = "sat input" if j["target"] == "uplink" else f"{_f(j['off_axis_deg'], '{:.1f}').strip()} deg off axis"
         add(f"J/S {j['name']} ({j['type']}, {where})", j["js_db"], "dB")
@@ -131,6 +137,8 @@ def instant_table(tl: Timeline, i: int) -> str:
         add("Es/N0 for decoding", r["esn0_decode_db"], "dB")
     else:
         add("C/(N+I+J)", r["cnij_db"], "dB")
+    if c.hopping is not None:
+        add("hops lost (C/(N+I+J) below threshold)", r["hop_loss_fraction"], "share")
     add("C/(N0+I0+J0) end to end", _plus(r["cnij_db"], float(lin_to_db(c.symbol_rate_baud))), "dBHz")
     sec("MODCOD")
     add(f"{mc.name} threshold (Table 13)", mc.esn0_qef_db, "dB")

@@ -11,7 +11,10 @@ among the carrier, the uplink noise and any uplink jamming in proportion to thei
 carrier's band), so the carrier's share of the downlink EIRP is C_u / (C_u + N_u + J_u) ("power robbing").
 End to end:  1/(C/(N+I+J)) = 1/(C/N)_up + 1/(C/N)_down + sum J_eff/S, where J/S (the `js_db` columns) is the
 jammer power in the victim's occupied band and J_eff what passes the matched filter as noise in the symbol-rate
-bandwidth would (a barrage over the occupied band counts Rs/B of it, a tone in the flat part all of it).
+bandwidth would (a barrage over the occupied band counts Rs/B of it, a tone in the flat part all of it). A spread
+carrier (carrier.spreading_factor N) occupies B = N Rs (1 + a) and the despreader counts 1/N of what passes the chip
+matched filter; a hopped carrier's J/S refers to the hop set's band, and `hop_loss_fraction` is the share of the time
+its C/(N+I+J) is below the MODCOD's threshold (linksim.budget.processing_gain).
 Jammers: J/S = EIRP_J + in-band share - FSPL_J - L_pol - L_extra + G_terminal(off-axis) - (EIRP_sig - FSPL - A_atm
 - L_pointing + G_peak); the terminal's off-axis gain follows the scenario's pattern (S.465, S.580, AP8). A ground
 jammer's terrestrial path gets free-space loss plus the scenario's extra path loss (no slant-path atmosphere).
@@ -35,7 +38,8 @@ from ..geometry import orbit as geometry
 from ..scenario import modcods
 from ..scenario.model import MAX_TIMELINE_ROWS, Jammer, Scenario
 from . import neighbours, payload, prediction
-from .interference import fraction_db, inband_fraction, matched_filter_fraction
+from .interference import fraction_db, inband_fraction
+from .processing_gain import hop_loss_fraction, jammer_reach, jammer_spectrum_kw
 from .terminal import receive_side
 
 T_MR_K = 275.0  # mean radiating temperature of the atmosphere (P.618 section 3)
@@ -47,7 +51,7 @@ COLUMNS = (
     "doppler_rate_hz_s", "delay_s", "visible", "fspl_db", "gas_db", "cloud_db", "rain_db", "scintillation_db",
     "iono_scintillation_db", "atmospheric_db", "low_elevation", "antenna_event_db", "eirp_dbw", "sky_temp_k",
     "system_temp_k", "gt_dbk", "cn0_dbhz", "esn0_down_db", "esn0_up_db", "esn0_db", "cnij_db", "margin_db",
-    "best_modcod", "best_eta",
+    "best_modcod", "best_eta", "hop_loss_fraction",
     # the transponder, interference from other carriers and implementation losses (budget.payload, .neighbours,
     # .prediction): cnij_db is then what the receiver measures, esn0_decode_db what decoding sees
     "uplink_flux_dbw_m2", "sat_ibo_db", "obo_db", "ci_asi_db", "xpd_rain_db", "ci_xpol_db", "cim_db", "ci_alloc_db",
@@ -420,15 +424,15 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
                 - rxs.carrier_loss_db + g_peak)
 
     eff_offsets_db: list[float] = []  # matched-filter (noise-equivalent) J over in-band J, per jammer
+    reaches = []  # what of each jammer reaches a spread or hopped carrier (processing_gain)
     for j in s.jammers:
         active = (time_s >= j.start_s) & (time_s < (j.stop_s if j.stop_s is not None else np.inf))
-        spectrum = dict(bandwidth_hz=j.bandwidth_hz, offset_hz=j.offset_hz, fraction=j.fraction, n_tones=j.n_tones,
-                        duty_cycle=j.duty_cycle, base=j.base,
-                        modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
-        share = inband_fraction(j.type, c.occupied_bw_hz, **spectrum)
+        reach = jammer_reach(j, c)
+        reaches.append(reach)
+        share, mf = reach.inband_share, reach.mean_share
         share_db = fraction_db(share)
-        mf = matched_filter_fraction(j.type, c.symbol_rate_baud, c.rolloff, **spectrum)
-        eff_offsets_db.append(float(lin_to_db(mf / share)) if share > 0 and mf > 0 else 0.0)
+        # nothing passes (e.g. a follower slower than the hops): no interference
+        eff_offsets_db.append(float(lin_to_db(mf / share)) if share > 0 and mf > 0 else -np.inf if share > 0 else 0.0)
         if j.js_db is not None:
             js = np.full(n, j.js_db)
             jammer_series.append(JammerSeries(j.name, j.type, j.target, js, np.full(n, np.nan), np.full(n, np.nan),
@@ -511,9 +515,14 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
         notes += xp_notes
     ci_alloc, degradation_db = neighbours.allocations(s)
     with np.errstate(over="ignore"):
-        inv_total = inv_total + db_to_lin(-ci_asi) + db_to_lin(-ci_xpol) + db_to_lin(-cim) + db_to_lin(-ci_alloc)
-    inv_total = inv_total * db_to_lin(degradation_db)
+        inv_others = db_to_lin(-ci_asi) + db_to_lin(-ci_xpol) + db_to_lin(-cim) + db_to_lin(-ci_alloc)
+    inv_total = (inv_total + inv_others) * db_to_lin(degradation_db)
     cnij_link = -lin_to_db(inv_total)
+    # hopping: the share of hops (and dwell phases) that downlink jammers push below the MODCOD's threshold
+    down = [(js.js_db, js.active, r) for js, r in zip(jammer_series, reaches, strict=True) if js.target == "downlink"]
+    inv_unjammed = (inv_thermal + j_up_share * up_suppression + amp_distortion + inv_others) * db_to_lin(degradation_db)
+    hop_loss = hop_loss_fraction(c, modcods.get(c.modcod).esn0_qef_db, np.where(visible, inv_unjammed, np.nan),
+                                 [d[0] for d in down], [d[1] for d in down], [d[2] for d in down])
 
     # implementation losses (budget.prediction): what the receiver measures, what decoding needs
     others = _other_operating_points(s, sat_ibo, cnij_link) if amp_rows is not None else None
@@ -558,6 +567,7 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
         "margin_db": hide(margin),
         "best_modcod": np.where(visible, best_name, ""),
         "best_eta": np.where(visible, best_eta, 0.0),
+        "hop_loss_fraction": hop_loss,
         "uplink_flux_dbw_m2": flux,
         "sat_ibo_db": sat_ibo if (amp_rows is not None or s.satellite.sfd_dbw_m2 is not None) else np.full(n, np.nan),
         "obo_db": obo,
@@ -586,12 +596,11 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
 
 
 def _band_ratio(j: Jammer, s: Scenario, bw_tp_hz: float) -> float:
-    """A jammer's power in the transponder's band over its power in the carrier's occupied band."""
+    """A jammer's power in the transponder's band over its power in the band its J/S counts (the carrier's
+    occupied band, the hop set's with hopping: Carrier.victim_band_hz)."""
     c = s.carrier
-    kw = dict(bandwidth_hz=j.bandwidth_hz, offset_hz=j.offset_hz, fraction=j.fraction, n_tones=j.n_tones,
-              duty_cycle=j.duty_cycle, base=j.base,
-              modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
-    occ = inband_fraction(j.type, c.occupied_bw_hz, **kw)
+    kw = jammer_spectrum_kw(j, c)
+    occ = inband_fraction(j.type, c.victim_band_hz, **kw)  # type: ignore[arg-type]
     return inband_fraction(j.type, bw_tp_hz, **kw) / occ if occ > 0 else 1.0
 
 

@@ -4,10 +4,12 @@ The Timeline gives, per row, the end-to-end Es/N0 (thermal), each jammer's in-ba
 The channel reproduces them on the sample clock:
 - Es/N0: the channel's `esn0_db` profile is the Timeline's `esn0_db`; `gain_db` follows it (relative to its
   maximum over the stretch), so the noise floor stays put and the carrier fades, as at a real receiver input.
-- J/S: the Timeline's J/S is the power that lands in the victim's occupied band. A jammer waveform in the channel
-  has unit power over its simulated band, which the sample rate may clip (a 4 MHz sweep at 2 Msps is simulated
-  over 0.9 of the sample rate; centred noise wider than the sample rate is white over it); the channel's J/S is
-  raised by the share of the simulated waveform that falls in band, so the in-band J/S is the budget's.
+- J/S: the Timeline's J/S is the power that lands in the victim's occupied band (with hopping: the hop set's band;
+  a follower against a hopping carrier becomes a `HopFollowerJammer` that re-centres on each hop). A jammer
+  waveform in the channel has unit power over its simulated band, which the sample rate may clip (a 4 MHz sweep
+  at 2 Msps is simulated over 0.9 of the sample rate; centred noise wider than the sample rate is white over it);
+  the channel's J/S is raised by the share of the simulated waveform that falls in band, so the in-band J/S is the
+  budget's.
 - Doppler: the Timeline's Doppler less the terminal's orbit-aided compensation (`doppler_compensation_pct`).
 - Delay: the change of the one-way delay over the stretch (the constant part only shifts every frame alike).
 """
@@ -54,6 +56,11 @@ def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave
             return jw.MultitoneJammer(n_tones=j.n_tones, bandwidth_hz=bw, offset_hz=off)
         if kind == "swept":
             return jw.ChirpJammer(bandwidth_hz=bw, sweep_rate_hz_s=j.sweep_rate_hz_s, offset_hz=off)
+        if kind == "follower" and c.hopping is not None:  # it follows the carrier from hop to hop
+            bw_hop = bw if bw > 0 else min(c.occupied_bw_hz, SIM_BANDWIDTH_SHARE * sample_rate_hz)
+            return jw.HopFollowerJammer(bandwidth_hz=bw_hop,
+                                        reaction_time_s=j.reaction_time_s,
+                                        look_time_s=hop_follower_look_s(j.reaction_time_s, sample_rate_hz))
         if kind == "follower":
             return jw.FollowerJammer(bandwidth_hz=bw if bw > 0 else c.occupied_bw_hz, offset_hz=off,
                                      reaction_time_s=j.reaction_time_s)
@@ -70,11 +77,19 @@ def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave
     # share of the simulated waveform's (average) power in the victim's band, without the duty cycle (the
     # budget's average J/S already has it, and a pulsed waveform's js_db is its average J/S)
     kind = j.base if j.type == "pulsed" else j.type
-    frac = inband_fraction(kind, c.occupied_bw_hz, bandwidth_hz=bw, offset_hz=off, fraction=j.fraction,
+    if kind == "follower" and c.hopping is not None:  # all of it lands on the carrier's channel
+        return JammerWave(j.name, wave, 0.0)
+    frac = inband_fraction(kind, c.victim_band_hz, bandwidth_hz=bw, offset_hz=off, fraction=j.fraction,
                            n_tones=j.n_tones,
                            modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
     offset_db = -float(lin_to_db(frac)) if frac > 0 else 0.0
     return JammerWave(j.name, wave, offset_db)
+
+
+def hop_follower_look_s(reaction_time_s: float, sample_rate_hz: float) -> float:
+    """The look window of a follower that tracks a hopping carrier: an eighth of its reaction time (at least 16
+    samples), so it reacts reaction_time_s plus half of this after a hop on average."""
+    return max(reaction_time_s / 8.0, 16.0 / sample_rate_hz)
 
 
 def _rows(tl: Timeline, t0_s: float, t1_s: float) -> slice:

@@ -25,6 +25,11 @@ Types (frequencies are offsets from the victim's carrier, Hz):
                                                           mean received power, it transmits band noise for one
                                                           window, starting reaction_time_s after that window
                                                           ended. js_db is J/S WHILE transmitting.
+    HopFollowerJammer(bandwidth_hz, reaction_time_s, look_time_s=1e-4, threshold_db=-10)
+                                                          a follower of a frequency-hopping carrier: band noise
+                                                          centred where the victim was (the band of its width
+                                                          with the most victim power over a look window),
+                                                          reaction_time_s after the window began
     ModulatedJammer(symbol_rate_hz, order=4, rolloff=0.35, offset_hz=0)
                                                           a random M-PSK carrier (M = 2, 4, 8) with root-raised-
                                                           cosine pulses, at any symbol rate (co-channel with
@@ -509,6 +514,16 @@ def _follower_kernel(n0, victim, vpow, fir, cyc, hist, look, react, thresh, dec,
             gate[i] = False
 
 
+def _check_follower_timing(reaction_time_s: float, look_time_s: float, threshold_db: float) -> None:
+    """A follower's (or hop follower's) reaction, look window and threshold, each in its range."""
+    _pos("reaction_time_s", reaction_time_s, strict=False, hi=10.0)
+    _pos("look_time_s", look_time_s, hi=10.0)
+    check_number("jammer", "threshold_db", threshold_db, -100.0, 100.0, unit="dB")
+    if reaction_time_s / look_time_s > MAX_FOLLOWER_WINDOWS:
+        raise FieldError("jammer", "reaction_time_s", f"is more than {MAX_FOLLOWER_WINDOWS} look windows "
+                         f"(look_time_s {look_time_s:g} s)")
+
+
 @dataclass(frozen=True)
 class FollowerJammer:
     bandwidth_hz: float
@@ -520,12 +535,7 @@ class FollowerJammer:
     def __post_init__(self) -> None:
         _pos("bandwidth_hz", self.bandwidth_hz)
         _finite("offset_hz", self.offset_hz)
-        _pos("reaction_time_s", self.reaction_time_s, strict=False, hi=10.0)
-        _pos("look_time_s", self.look_time_s, hi=10.0)
-        check_number("jammer", "threshold_db", self.threshold_db, -100.0, 100.0, unit="dB")
-        if self.reaction_time_s / self.look_time_s > MAX_FOLLOWER_WINDOWS:
-            raise FieldError("jammer", "reaction_time_s", f"is more than {MAX_FOLLOWER_WINDOWS} look windows "
-                             f"(look_time_s {self.look_time_s:g} s)")
+        _check_follower_timing(self.reaction_time_s, self.look_time_s, self.threshold_db)
 
     def check_rate(self, fs: float) -> None:
         BarrageJammer(self.bandwidth_hz, self.offset_hz).check_rate(fs)
@@ -567,6 +577,101 @@ class _FollowerRuntime(_Runtime):
                          self.react, self.thresh_rel, self.dec, self.acc, gate)
         self.last_gate = gate
         return np.where(gate, self.noise.get(n0, n), np.complex64(0)).astype(np.complex64)
+
+
+@dataclass(frozen=True)
+class HopFollowerJammer:
+    """A follower against a frequency-hopping carrier: over each look window of look_time_s it finds where the
+    victim is (the band of its own width that holds the most victim power, from an averaged periodogram) and,
+    reaction_time_s after the window began, transmits noise of bandwidth_hz centred there for one window (if the
+    victim's power in the window reached threshold_db of its mean). After each hop it is on the new channel from
+    between reaction_time_s and reaction_time_s + look_time_s later (reaction_time_s + look_time_s / 2 on average:
+    the window that straddles the hop aims at whichever channel held more power in it): a dwell of D seconds is
+    jammed for max(0, D - reaction_time_s - look_time_s / 2) on average; before that it jams the channel just left.
+    js_db is J/S while transmitting."""
+
+    bandwidth_hz: float
+    reaction_time_s: float = 1e-3
+    look_time_s: float = 1e-4
+    threshold_db: float = -10.0
+
+    def __post_init__(self) -> None:
+        _pos("bandwidth_hz", self.bandwidth_hz)
+        _check_follower_timing(self.reaction_time_s, self.look_time_s, self.threshold_db)
+
+    def check_rate(self, fs: float) -> None:
+        BarrageJammer(self.bandwidth_hz, 0.0).check_rate(fs)
+        if self.look_time_s * fs < 2.0:
+            raise FieldError("jammer", "look_time_s", f"{self.look_time_s:g} s is shorter than two samples at "
+                             f"{fs:g} S/s (must be >= {2 / fs:g} s)")
+
+    def runtime(self, fs: float, key: np.uint64) -> _Runtime:
+        return _HopFollowerRuntime(self, fs, key)
+
+
+class _HopFollowerRuntime(_Runtime):
+    needs_victim = True
+    NFFT = 2048
+
+    def __init__(self, p: HopFollowerJammer, fs: float, key: np.uint64) -> None:
+        self.fs = fs
+        self.noise = _BandNoise(fs, p.bandwidth_hz, 0.0, key)
+        self.look = max(2, int(round(p.look_time_s * fs)))
+        self.react = max(0, int(round(p.reaction_time_s * fs)) - self.look)
+        self.thresh_rel = 10.0 ** (p.threshold_db / 10.0)
+        self.nfft = int(min(self.NFFT, 1 << int(np.floor(np.log2(self.look)))))
+        width = max(1, int(round(p.bandwidth_hz / fs * self.nfft)))
+        self._box = np.ones(width) / width
+        self._win: list[np.ndarray] = []  # victim samples of the current window
+        self._pw = 0.0  # victim mean-power sum of the current window
+        self._decisions: dict[int, float | None] = {}  # window -> frequency (cycles/sample), None: off
+        self.last_gate = np.empty(0, dtype=np.bool_)
+        self.last_cyc = np.empty(0)
+
+    def _decide(self, v: np.ndarray, pw_sum: float) -> float | None:
+        power = float(np.sum(np.abs(v) ** 2))
+        if power <= 0 or power < self.thresh_rel * pw_sum:
+            return None
+        nseg = v.size // self.nfft
+        seg = v[: nseg * self.nfft].reshape(nseg, self.nfft) if nseg else v[None, :]
+        spec = np.fft.fftshift(np.mean(np.abs(np.fft.fft(seg, self.nfft, axis=1)) ** 2, axis=0))
+        band = np.convolve(np.concatenate([spec[-self._box.size:], spec, spec[: self._box.size]]), self._box,
+                           mode="same")[self._box.size : self._box.size + spec.size]
+        return (int(np.argmax(band)) - self.nfft // 2) / self.nfft
+
+    def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
+                 victim_power: np.ndarray | None = None) -> np.ndarray:
+        if victim is None:
+            raise InputError("follower jammer: needs the victim signal (use it through linksim.channel.core.Channel)")
+        pw = np.ones(n) if victim_power is None else np.broadcast_to(np.asarray(victim_power, float), (n,))
+        look = self.look
+        i = 0
+        while i < n:  # collect the windows that end in this chunk and decide them
+            w = (n0 + i) // look
+            end = min(n, (w + 1) * look - n0)
+            self._win.append(np.asarray(victim[i:end]))
+            self._pw += float(np.sum(pw[i:end]))
+            if n0 + end == (w + 1) * look:
+                self._decisions[w] = self._decide(np.concatenate(self._win), self._pw)
+                self._win, self._pw = [], 0.0
+            i = end
+        idx = n0 + np.arange(n)
+        wp = np.where(idx - self.react >= 0, (idx - self.react) // look - 1, -1)
+        gate = np.zeros(n, dtype=np.bool_)
+        cyc = np.zeros(n)
+        for w in np.unique(wp):
+            f = self._decisions.get(int(w)) if w >= 0 else None
+            if f is not None:
+                sel = wp == w
+                gate[sel] = True
+                cyc[sel] = f
+        for w in [k for k in self._decisions if k < (n0 - self.react) // look - 2]:
+            del self._decisions[w]
+        self.last_gate = gate
+        self.last_cyc = cyc
+        ph = cyc * idx
+        rot = np.exp(2j * np.pi * (ph - np.floor(ph)))
+        return np.where(gate, self.noise.get(n0, n) * rot, 0).astype(np.complex64)
 
 
 @nb.njit(cache=True)
@@ -673,6 +778,7 @@ JAMMER_TYPES: dict[str, type] = {
     "partial_band": PartialBandJammer,
     "chirp": ChirpJammer,
     "follower": FollowerJammer,
+    "hop_follower": HopFollowerJammer,
     "modulated": ModulatedJammer,
     "pulsed": PulsedJammer,
 }

@@ -34,6 +34,7 @@ BER_MAX_FRAMES = 100_000  # run_link keeps every sent frame's data to count bit 
 ESN0_DB = (-30.0, 60.0)
 SYMBOL_RATE_BAUD = (1.0, 1e10)
 TIMING_OFFSET_SAMPLES = (-1.0, 1.0)
+SPREADING = (1, 512)
 
 
 def _outputs(stack: ExitStack, pairs: list[tuple[str, str | None]], inputs: list) -> list:
@@ -77,6 +78,46 @@ def register(sub: argparse._SubParsersAction) -> None:
         reg(dsub)
 
 
+# ------------------------------------------------------------------------------------------------ waveform
+
+
+def add_waveform_options(p: argparse.ArgumentParser, symbol_rate: bool = True) -> None:
+    """--spreading, --spreading-seed, --hopping (and --symbol-rate-baud for the hop spec's Hz and seconds)."""
+    g = p.add_argument_group("spreading and hopping (linksim.dvbs2.waveform)")
+    g.add_argument("--spreading", type=int, default=1, metavar="N",
+                   help="direct-sequence spreading: N chips per symbol, 1 to 512 (1: none); --sps is then per chip")
+    g.add_argument("--spreading-seed", type=int, default=1, metavar="S", help="seed of the chip code (1)")
+    g.add_argument("--hopping", metavar="SPEC", default=None,
+                   help="frequency hopping: 'channels=8,spacing_hz=25e3,dwell_s=0.01,seed=1' (or dwell_frames=N "
+                   "PLFRAMEs of --modcod instead of dwell_s)")
+    if symbol_rate:
+        g.add_argument("--symbol-rate-baud", type=float, default=1e6,
+                       help="symbol rate, for the hop spec's Hz and seconds (1e6)")
+
+
+def waveform_of(args: argparse.Namespace, modcod: str | None, frame: str, pilots: bool,
+                sps: float) -> object | None:
+    """The Waveform of --spreading/--hopping (None for neither); bad values name their option."""
+    from ..dvbs2.hopping import parse_hopping
+    from ..dvbs2.waveform import waveform_from_options
+
+    check_int_option("--spreading", args.spreading, *SPREADING)
+    check_seed("--spreading-seed", args.spreading_seed)
+    if args.spreading == 1 and args.hopping is None:
+        return None
+    hop = parse_hopping(args.hopping) if args.hopping is not None else None
+    if hop is not None and "dwell_frames" in hop and modcod is None:
+        raise InputError("--hopping: dwell_frames counts PLFRAMEs of --modcod: give --modcod (or use dwell_s)")
+    if abs(sps - round(sps)) > 1e-12 or sps < 2:
+        raise InputError(f"--sps: spreading and hopping need a whole number >= 2 of samples per chip, not {sps}")
+    check_option("--symbol-rate-baud", args.symbol_rate_baud, *SYMBOL_RATE_BAUD, unit="Bd")
+    try:
+        return waveform_from_options(args.spreading, hop, int(round(sps)), args.symbol_rate_baud, args.rolloff,
+                                     modcod or "QPSK 1/2", frame, pilots, args.spreading_seed)
+    except InputError as e:
+        raise InputError(f"--hopping: {e}" if hop is not None and "hopping" in str(e) else str(e)) from None
+
+
 # ------------------------------------------------------------------------------------------------ tx
 
 
@@ -108,6 +149,7 @@ def register_tx(dsub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, metavar="FILE.cf32", help="output IQ file (complex64)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_waveform_options(p)
     p.set_defaults(func=run_tx)
 
 
@@ -125,7 +167,8 @@ def _schedule(text: str) -> list[str]:
 
 def run_tx(args: argparse.Namespace) -> int:
     from ..dvbs2.bbframe import TS_PACKET_BYTES
-    from ..dvbs2.tx import RandomTsStream, Transmitter
+    from ..dvbs2.tx import RandomTsStream
+    from ..dvbs2.waveform import make_transmitter
     from ..files import read_bytes
     from ..iqfile import SIGMF_SUFFIXES
 
@@ -139,9 +182,11 @@ def run_tx(args: argparse.Namespace) -> int:
         raise InputError(f"--out {args.out}: dvbs2 tx writes raw complex64 (it has no sample rate for SigMF "
                          f"metadata): use a .cf32 name")
     ccm = (len(set(sched)) == 1) if args.ccm is None else args.ccm
-    tx = Transmitter(
-        args.frame, args.pilots, args.rolloff, args.sps, args.gold_code, "generic" if args.generic else "ts", ccm
+    wf = waveform_of(args, sched[0], args.frame, args.pilots, args.sps)
+    tx = make_transmitter(
+        wf, args.frame, args.pilots, args.rolloff, args.sps, args.gold_code, "generic" if args.generic else "ts", ccm
     )
+    sps_iq = args.sps if wf is None else wf.samples_per_symbol  # type: ignore[attr-defined]
     for m in set(sched):
         tx.params(m)  # short frames have no 9/10: fail before writing anything
 
@@ -163,7 +208,7 @@ def run_tx(args: argparse.Namespace) -> int:
         n_frames = 10 if args.frames is None else args.frames
         count = check_int_option("--frames", n_frames, 1, TX_MAX_FRAMES)
         stream = RandomTsStream(args.seed)
-    per_frame = [tx.params(m).plframe_symbols * args.sps * 8 for m in sched]
+    per_frame = [tx.params(m).plframe_symbols * sps_iq * 8 for m in sched]
     need = sum(per_frame) * (count // len(sched)) + sum(per_frame[: count % len(sched)])
 
     counts: dict[str, int] = {}
@@ -223,6 +268,8 @@ def run_tx(args: argparse.Namespace) -> int:
         "seconds": round(elapsed, 3),
         "msym_per_s": round(symbols / elapsed / 1e6, 3) if elapsed > 0 else None,
     }
+    if wf is not None:
+        summary["waveform"] = wf.describe()  # type: ignore[attr-defined]
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -232,6 +279,12 @@ def run_tx(args: argparse.Namespace) -> int:
             f"sps {args.sps}, roll-off {args.rolloff}, {args.frame} frames, pilots {'on' if args.pilots else 'off'}"
             f", Gold code {args.gold_code}; filter delay {tx.delay_samples} samples"
         )
+        if wf is not None:
+            d = summary["waveform"]
+            print(f"spreading {d['spreading_factor']}" + (f" (chip rate {d['chip_rate_hz']:g} Hz)" if
+                  d["spreading_factor"] > 1 else "") + (f", hopping over {d['hop_channels']} channels, "
+                  f"{d['hop_dwell_s']:g} s per hop" if "hop_channels" in d else "") +
+                  f"; {d['samples_per_symbol']} samples per symbol, {d['sample_rate_hz']:g} Hz")
         print(f"{info_bytes} information bytes; {summary['msym_per_s']} Msym/s (wall clock, with start-up)")
     return 0
 
@@ -262,6 +315,12 @@ def register_rx(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--ignore-checksum", action="store_true",
                    help="decode a SigMF recording whose data does not match its core:sha512 (with a warning)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_waveform_options(p)
+    p.add_argument("--modcod", default=None, help="with --hopping dwell_frames: the MODCOD whose PLFRAMEs it counts")
+    p.add_argument("--frame", choices=["normal", "short"], default="normal",
+                   help="with --hopping dwell_frames: their FECFRAME size (normal)")
+    p.add_argument("--pilots", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --hopping dwell_frames: their pilots (on)")
     p.set_defaults(func=run_rx)
 
 
@@ -321,12 +380,14 @@ def mitigation_from_args(args: argparse.Namespace):  # -> linksim.scenario.model
 def run_rx(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..dvbs2.rx import Receiver
+    from ..dvbs2.waveform import make_receiver
     from ..iqfile import IQReader
 
     check_option("--sps", args.sps, *RX_SPS)
     check_int_option("--gold-code", args.gold_code, 0, MAX_GOLD_CODE)
     check_int_option("--max-iter", args.max_iter, *MAX_ITER)
+    wf = waveform_of(args, _schedule(args.modcod)[0] if args.modcod else None, args.frame, args.pilots, args.sps)
+    sps_iq = args.sps if wf is None else wf.samples_per_symbol  # type: ignore[attr-defined]
     path = Path(args.infile)
     mit = mitigation_from_args(args)
     reader = IQReader(path, chunk_samples=1 << 20, what="--in")  # raw .cf32 or a SigMF recording (linksim hw)
@@ -343,8 +404,9 @@ def run_rx(args: argparse.Namespace) -> int:
         ts_out, fr_out = _outputs(stack, [("--ts-out", args.ts_out), ("--frames-out", args.frames_out)],
                                   reader.files)
         check_iq_input(reader, args.ignore_checksum)
-        rx = Receiver(sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code, max_iter=args.max_iter,
-                      demapper=args.demapper, vlsnr=args.vlsnr)
+        rx = make_receiver(wf, sps=args.sps, rolloff=args.rolloff,  # type: ignore[arg-type]
+                           gold_code=args.gold_code, max_iter=args.max_iter, demapper=args.demapper,
+                           vlsnr=args.vlsnr)
         ts_f = stack.enter_context(open(ts_out.tmp_path, "wb")) if ts_out is not None else None
         fr_f = stack.enter_context(open(fr_out.tmp_path, "w")) if fr_out is not None else None
         t0 = time.perf_counter()
@@ -389,10 +451,13 @@ def run_rx(args: argparse.Namespace) -> int:
         "in": str(path), "samples": total["samples"], "frames": total["frames"], "frame_errors":
         total["frames"] - total["ok"], "ts_packets": total["ts_packets"], "per_modcod": rows,
         "cfo_hz_per_baud": rx.cfo_cyc, "lock_lost": rx.stats["lost_lock"], "seconds": round(elapsed, 3),
-        "msym_per_s": round(total["samples"] / args.sps / elapsed / 1e6, 3) if elapsed > 0 else None,
+        "msym_per_s": round(total["samples"] / sps_iq / elapsed / 1e6, 3) if elapsed > 0 else None,
     }
     if front is not None:
         summary["mitigation"] = front.stats()
+    if wf is not None:
+        summary["waveform"] = wf.describe()  # type: ignore[attr-defined]
+        summary["despreader"] = {k: v for k, v in rx.stats.items() if k.startswith("despreader_")}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -450,6 +515,10 @@ def register_ber(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--demapper", choices=["exact", "maxlog"], default="maxlog", help="soft demapper (maxlog)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_waveform_options(p, symbol_rate=False)
+    p.add_argument("--jammer", action="append", default=[], metavar="SPEC",
+                   help="a jammer added by linksim's channel, as `linksim channel --jammer` takes it "
+                   "(type=barrage,js_db=10,bandwidth_hz=1.2e6; J/S relative to the signal); repeatable")
     p.set_defaults(func=run_ber)
 
 
@@ -462,16 +531,31 @@ def run_ber(args: argparse.Namespace) -> int:
     check_int_option("--max-iter", args.max_iter, *MAX_ITER)
     check_seed("--seed", args.seed)
     rs = check_option("--symbol-rate-baud", args.symbol_rate_baud, *SYMBOL_RATE_BAUD, unit="Bd")
-    lim = max_cfo_hz(rs, args.sps, args.rolloff)
+    wf = waveform_of(args, args.modcod, args.frame, args.pilots, args.sps)
+    if wf is None:
+        lim = max_cfo_hz(rs, args.sps, args.rolloff)
+    else:  # the chip band stays inside the sampled band
+        lim = max_cfo_hz(rs * wf.spreading_factor, wf.samples_per_chip, args.rolloff)  # type: ignore[attr-defined]
     check_option("--cfo-hz", args.cfo_hz, -lim, lim, unit="Hz")
     check_option("--timing-offset", args.timing_offset, *TIMING_OFFSET_SAMPLES, unit="samples")
     if len(_schedule(args.modcod)) != 1:
         raise InputError(f"--modcod {args.modcod!r}: give one MODCOD")
+    if wf is not None and args.timing_offset:
+        raise InputError("--timing-offset: not with --spreading/--hopping (the despreader finds the chip timing)")
+    if args.jammer:
+        from ..channel.jammers import parse_jammer
+
+        fs = rs * (args.sps if wf is None else wf.samples_per_symbol)  # type: ignore[attr-defined]
+        for j in args.jammer:
+            parse_jammer(j, fs)  # a bad spec fails before anything runs
     r = run_link(args.modcod, args.esn0_db, frames=args.frames, sync=args.sync, cfo_hz=args.cfo_hz,
                  symbol_rate_baud=args.symbol_rate_baud, sps=args.sps, rolloff=args.rolloff, seed=args.seed,
                  pilots=args.pilots, frame=args.frame, max_iter=args.max_iter,
-                 timing_offset_samples=args.timing_offset, demapper=args.demapper)
+                 timing_offset_samples=args.timing_offset, demapper=args.demapper,
+                 waveform=wf, jammers=args.jammer)  # type: ignore[arg-type]
     d = r.as_dict()
+    if wf is not None:
+        d["waveform"] = wf.describe()  # type: ignore[attr-defined]
     if args.json:  # JSON has no NaN: a figure with nothing to average (no frame decoded) is null
         print(json.dumps({k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()},
                          indent=2))
@@ -481,6 +565,8 @@ def run_ber(args: argparse.Namespace) -> int:
                   "mean_ldpc_iterations"):
             v = d[k]
             print(f"{k:<22} {v:.4g}" if isinstance(v, float) else f"{k:<22} {v}")
+        for k, v in d.get("waveform", {}).items():
+            print(f"{k:<22} {v:.6g}" if isinstance(v, float) else f"{k:<22} {v}")
     return 0
 
 

@@ -13,8 +13,8 @@ error, counted again apart as an undetected error (LinkResult.undetected_errors,
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from ..errors import InputError, check_number
 from .params import RX_LDPC_ITERATIONS, frame_params
 from .rx import FrameReport, Receiver
 from .tx import Transmitter
+from .waveform import Waveform, WaveformReceiver, WaveformTransmitter
 
 
 @dataclass
@@ -116,35 +117,65 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
              gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False,
              demapper: str = "maxlog", vlsnr: bool | None = None,
              transform: Callable[[np.ndarray], np.ndarray] | None = None, transform_latency_samples: int = 0,
-             ring_geometry: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] | None = None) -> LinkResult:
+             ring_geometry: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] | None = None,
+             waveform: Waveform | None = None, jammers: Sequence[str] = (), skip_frames: int = 0) -> LinkResult:
     """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right.
     vlsnr: the receiver looks for DVB-S2X VL-SNR frames too (default: when `modcod` is a VL-SNR MODCOD).
     `transform`, if given, is applied to the transmitted samples before the noise, chunk by chunk in order (a
     device such as linksim.channel.amplifier.Amplifier.process, whose output must keep unit mean power for esn0_db
     to hold); it delays the stream by transform_latency_samples. ring_geometry: the transmitter's pre-distorted
-    APSK rings (Transmitter.ring_geometry)."""
+    APSK rings (Transmitter.ring_geometry).
+
+    waveform: spreading and hopping (linksim.dvbs2.waveform; its sps is then the samples per chip and the IQ runs at
+    its samples_per_symbol). jammers: jammer specs as on the command line (`type=barrage,js_db=10,bandwidth_hz=..`,
+    linksim.channel.jammers.parse_jammer), added by linksim's channel with J/S relative to the signal's power.
+    skip_frames: that many frames are sent first and not counted (the receiver's start-up)."""
     if frames < 1:
         raise InputError(f"frames must be >= 1, not {frames}")
+    if skip_frames < 0:
+        raise InputError(f"skip_frames must be >= 0, not {skip_frames}")
+    frames += skip_frames
     check_number("link", "esn0_db", esn0_db, unit="dB")
     check_number("link", "symbol_rate_baud", symbol_rate_baud, 0.0, lo_open=True, unit="Bd")
-    lim = max_cfo_hz(symbol_rate_baud, sps, rolloff)
+    if waveform is not None and not waveform.plain:  # the chip band must stay inside the sampled band
+        w = replace(waveform, rolloff=rolloff, symbol_rate_baud=symbol_rate_baud)
+        lim = max_cfo_hz(symbol_rate_baud * w.spreading_factor, w.samples_per_chip, rolloff)
+    else:
+        lim = max_cfo_hz(symbol_rate_baud, sps if waveform is None else waveform.sps, rolloff)
     check_number("link", "cfo_hz", cfo_hz, -lim, lim, unit="Hz")
     check_number("link", "timing_offset_samples", timing_offset_samples, -1.0, 1.0)
     if sync == "genie" and (cfo_hz or timing_offset_samples):
         raise InputError("genie sync has perfect carrier and timing: use --sync full with a carrier offset")
     p = frame_params(modcod, frame, pilots)
     rng = np.random.default_rng(seed)
-    tx = Transmitter(frame=frame, pilots=pilots, rolloff=rolloff, sps=sps, gold_code=gold_code, stream="generic")
-    tx.ring_geometry = dict(ring_geometry or {})
     vlsnr = p.vlsnr is not None if vlsnr is None else vlsnr
-    rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, sync=sync, demapper=demapper,
-                  vlsnr=vlsnr)
+    if waveform is not None and waveform.plain:
+        sps, waveform = waveform.sps, None
+    if waveform is None:
+        tx = Transmitter(frame=frame, pilots=pilots, rolloff=rolloff, sps=sps, gold_code=gold_code,
+                         stream="generic")
+        rx: Receiver | WaveformReceiver = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code,
+                                                   max_iter=max_iter, sync=sync, demapper=demapper, vlsnr=vlsnr)
+        sps_iq = sps
+    else:
+        waveform = replace(waveform, rolloff=rolloff, symbol_rate_baud=symbol_rate_baud)
+        tx = WaveformTransmitter(waveform, frame=frame, pilots=pilots, gold_code=gold_code, stream="generic")
+        rx = WaveformReceiver(waveform, rolloff, gold_code, max_iter, sync, demapper,
+                              genie_first_chip=tx.delay_samples if sync == "genie" else None, vlsnr=vlsnr)
+        sps_iq = waveform.samples_per_symbol
+    tx.ring_geometry = dict(ring_geometry or {})
     rx.keep_raw_field = True
+    jam = None
+    if jammers:
+        from ..channel.core import Channel
+        from ..channel.jammers import parse_jammer
+
+        jam = Channel(symbol_rate_baud * sps_iq, sps_iq, jammers=[parse_jammer(j) for j in jammers], seed=seed)
     cap = tx.frame_capacity_bytes(p.modcod)
     sent: list[tuple[int, bytes]] = []  # (first sample of the frame's PLHEADER peak, data field bytes)
     stream_bits = np.zeros(0, dtype=np.uint8)
-    n0 = sps / 10 ** (esn0_db / 10)
-    f_per_sample = cfo_hz / (symbol_rate_baud * sps)
+    n0 = sps_iq / 10 ** (esn0_db / 10)
+    f_per_sample = cfo_hz / (symbol_rate_baud * sps_iq)
     sample = 0
     symbol = 0
     reports: list[FrameReport] = []
@@ -174,6 +205,8 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         if f_per_sample:
             x = x * np.exp(2j * np.pi * f_per_sample * n).astype(np.complex64)
         x = fractional_delay(x, timing_offset_samples) if timing_offset_samples else x
+        if jam is not None:
+            x = jam.process(x)
         noise = rng.standard_normal((x.size, 2), dtype=np.float32) * np.float32(np.sqrt(n0 / 2))
         x = (x + noise.view(np.complex64).reshape(-1)).astype(np.complex64)
         sample += x.size
@@ -184,14 +217,13 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         rx_time += time.perf_counter() - t0
         if last:
             break
-    return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples + transform_latency_samples, sps,
-                  timing_offset_samples, rx_time,
-                  symbol, p.data_field_bits, keep_reports)
+    return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples + transform_latency_samples, sps_iq,
+                  timing_offset_samples, rx_time, symbol, p.data_field_bits, keep_reports, skip_frames)
 
 
 def _score(modcod: str, esn0_db: float, sync: str, sent: list[tuple[int, bytes]], reports: list[FrameReport],
            delay: int, sps: int, timing_offset: float, rx_time: float, symbols: int, field_bits: int,
-           keep: bool) -> LinkResult:
+           keep: bool, skip: int = 0) -> LinkResult:
     starts = np.array([s for s, _ in sent], dtype=np.float64) * sps + delay + timing_offset
     matched: list[FrameReport | None] = [None] * len(sent)
     spurious = 0
@@ -203,6 +235,7 @@ def _score(modcod: str, esn0_db: float, sync: str, sent: list[tuple[int, bytes]]
             matched[i] = r
         else:
             spurious += 1
+    sent, matched = sent[skip:], matched[skip:]
     frame_errors = 0
     undetected = 0
     bit_errors = 0

@@ -282,6 +282,8 @@ class Receiver:
         self._next = 0  # buffer index of the next PLHEADER when locked
         self._header: tuple[int, int, FrameParams | None] | None = None  # found, frame not complete yet
         self._misses = 0
+        self._last_pls: int | None = None  # PLS code of the last header found reliably (locked)
+        self._pls_decoded: int | None = None  # what a missed header decoded to, when the last reliable one replaced it
         self._gain_avg = 0.0
         self._f_cyc = 0.0
         self._f_var = 1e-4
@@ -679,6 +681,7 @@ class Receiver:
     def _lock(self, p: int, f_cyc: float, metric: float, f_var: float = 1e-4) -> None:
         self._locked = True
         self._header = None
+        self._last_pls = self._pls_decoded = None
         self._next = p
         self._f_cyc = f_cyc
         self._f_var = f_var  # variance of the offset estimate (cycles/symbol)^2: header-only at first
@@ -798,7 +801,12 @@ class Receiver:
             # about rho of coherent_header_check) is weak too
             if weak_diff and (abs(g0) < self.RHO_CONFIRM or abs(g0) < 0.6 * gain_prev):
                 self._misses += 1
+                if self._last_pls is not None:  # a header lost in noise or jamming decodes to a random PLS code:
+                    self._pls_decoded = pls  # keep the last reliable one (its frame length keeps the alignment)
+                    pls = self._last_pls
             else:
+                self._last_pls = pls
+                self._pls_decoded = None
                 self._misses = 0
                 self._metric_avg += 0.2 * (mval - self._metric_avg)
                 self._gain_avg = abs(g0) if self._gain_avg == 0 else self._gain_avg + 0.2 * (abs(g0) - self._gain_avg)
@@ -835,6 +843,12 @@ class Receiver:
                 self._next = p
                 return None
             truncated = True
+            if self._pls_decoded is not None:  # the stream ended: a missed header there is reported as decoded
+                pls = self._pls_decoded
+                try:
+                    pf = _pls_params(pls)
+                except KeyError:
+                    pf = None
         self._header = None
         seg = self._sym[p : p + length]
         pos0 = float(self._pos[p])

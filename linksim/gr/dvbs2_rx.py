@@ -17,6 +17,7 @@ packets on the output too.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pmt
@@ -24,6 +25,8 @@ from gnuradio import gr
 
 from ..dvbs2.params import RX_LDPC_ITERATIONS
 from ..dvbs2.rx import FrameReport, Receiver
+from ..dvbs2.waveform import Waveform, WaveformReceiver, block_waveform
+from ..errors import InputError
 
 FRAMES_PORT = "frames"
 
@@ -46,17 +49,38 @@ def report_to_pmt(r: FrameReport) -> pmt.pmt_base:
 
 class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     """DVB-S2 receiver block. sps: input samples per symbol (>= 2, need not be an integer: sample rate / symbol
-    rate of an SDR capture); rolloff: 0.35, 0.25, 0.20; gold_code: PL scrambling code; max_iter: LDPC iteration
-    limit; vlsnr: also receive DVB-S2X VL-SNR frames (down to Es/N0 -10 dB); erasures: a second input, bytes beside
-    the samples (non-zero: the sample was blanked, e.g. by linksim.gr.mitigation.pulse_blanker_cb), whose symbols the
-    receiver erases."""
+    rate of an SDR capture; per chip, an integer, with spreading or hopping); rolloff: 0.35, 0.25, 0.20;
+    gold_code: PL scrambling code; max_iter: LDPC iteration limit; vlsnr: also receive DVB-S2X VL-SNR frames (down
+    to Es/N0 -10 dB); erasures: a second input, bytes beside the samples (non-zero: the sample was blanked, e.g. by
+    linksim.gr.mitigation.pulse_blanker_cb), whose symbols the receiver erases (without spreading or hopping).
+    spreading_factor, spreading_seed, hopping, symbol_rate_baud (or waveform): as the transmitter's
+    (linksim.gr.dvbs2_tx); hop_offset_samples: how many samples the input lags the transmitter's hop clock (a
+    number, or a function of the input sample indices); dwell_modcod, frame, pilots: the PLFRAME that a hop spec's
+    dwell_frames counts."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
-                 max_iter: int = RX_LDPC_ITERATIONS, vlsnr: bool = False, erasures: bool = False) -> None:
+                 max_iter: int = RX_LDPC_ITERATIONS, vlsnr: bool = False, erasures: bool = False,
+                 spreading_factor: int = 1, spreading_seed: int = 1, hopping: str = "",
+                 symbol_rate_baud: float = 1e6, waveform: Waveform | None = None,
+                 hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0, hop_origin: float = 0.0,
+                 dwell_modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True) -> None:
         in_sig = [np.complex64, np.uint8] if erasures else [np.complex64]
         gr.basic_block.__init__(self, name="dvbs2_rx", in_sig=in_sig, out_sig=[np.uint8])
         self._erasures = bool(erasures)
-        self._rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, vlsnr=bool(vlsnr))
+        if waveform is None:
+            waveform = block_waveform(spreading_factor, spreading_seed, hopping, sps, symbol_rate_baud, rolloff,
+                                      dwell_modcod, frame, pilots)
+        if waveform is None or waveform.plain:
+            self._rx: Receiver | WaveformReceiver = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code,
+                                                             max_iter=max_iter, vlsnr=bool(vlsnr))
+        else:
+            if erasures:
+                raise InputError("dvbs2_rx: erasures (pulse blanking) do not reach a despread or dehopped "
+                                 "receiver; blank without spreading and hopping")
+            self._rx = WaveformReceiver(waveform, rolloff, gold_code, max_iter,
+                                        hop_offset_samples=hop_offset_samples, hop_origin=hop_origin,
+                                        vlsnr=bool(vlsnr))
+        self._samples_in = 0
         self._pending = np.zeros(0, dtype=np.uint8)
         self._lock = threading.Lock()
         self.frames = 0
@@ -81,15 +105,19 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         if chunks:
             self._pending = np.concatenate([self._pending, *chunks])
         if self.report_sink is not None:
-            self.report_sink(reports, self._rx._samples_in)
+            self.report_sink(reports, self._samples_in)
 
     def general_work(self, input_items, output_items):  # type: ignore[no-untyped-def]
         x = input_items[0]
         n = min(len(x), len(input_items[1])) if self._erasures else len(x)
         with self._lock:
             if n:
-                er = np.asarray(input_items[1][:n]) != 0 if self._erasures else None
-                self._publish(self._rx.process(np.array(x[:n], dtype=np.complex64), erasures=er))
+                self._samples_in += n
+                if self._erasures:
+                    er = np.asarray(input_items[1][:n]) != 0
+                    self._publish(self._rx.process(np.array(x[:n], dtype=np.complex64), erasures=er))
+                else:
+                    self._publish(self._rx.process(np.array(x[:n], dtype=np.complex64)))
                 self.consume_each(n)
             out = output_items[0]
             m = min(len(out), self._pending.size)

@@ -19,7 +19,7 @@ from gnuradio import gr
 
 from ..dvbs2.bbframe import TS_PACKET_BYTES, TS_SYNC
 from ..dvbs2.params import MODCOD_NAMES, frame_params
-from ..dvbs2.tx import Transmitter
+from ..dvbs2.waveform import Waveform, block_waveform, make_transmitter
 from ..errors import InputError
 from .buffers import large_output_buffer
 
@@ -48,8 +48,13 @@ class dvbs2_tx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     """DVB-S2 transmitter block.
 
     modcod: initial MODCOD ("QPSK 1/2" or 1..28); frame: "normal" | "short"; pilots: bool; rolloff: 0.35, 0.25,
-    0.20; sps: output samples per symbol; gold_code: PL scrambling code; stream: "ts" | "generic";
-    ccm: BBHEADER CCM flag (set False when the MODCOD will change).
+    0.20; sps: output samples per symbol (per chip with spreading); gold_code: PL scrambling code; stream: "ts" |
+    "generic"; ccm: BBHEADER CCM flag (set False when the MODCOD will change).
+    spreading_factor (1..512) and spreading_seed: direct-sequence spreading; hopping: "" or a hop spec
+    "channels=8,spacing_hz=25e3,dwell_s=0.01,seed=1" (dwell_frames=N instead of dwell_s); symbol_rate_baud: for
+    the hop spec's Hz and seconds; waveform: a linksim.dvbs2.waveform.Waveform instead of those; hop_origin: where
+    output sample 0 is on the hop clock. With spreading or hopping the output has sps x spreading x (hop band
+    upsampling) samples per symbol (linksim.dvbs2.waveform).
     """
 
     def __init__(
@@ -62,9 +67,18 @@ class dvbs2_tx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         gold_code: int = 0,
         stream: str = "ts",
         ccm: bool = True,
+        spreading_factor: int = 1,
+        spreading_seed: int = 1,
+        hopping: str = "",
+        symbol_rate_baud: float = 1e6,
+        waveform: Waveform | None = None,
+        hop_origin: float = 0.0,
     ) -> None:
         gr.basic_block.__init__(self, name="dvbs2_tx", in_sig=[np.uint8], out_sig=[np.complex64])
-        self._tx = Transmitter(frame, pilots, rolloff, sps, gold_code, stream, ccm)
+        if waveform is None:
+            waveform = block_waveform(spreading_factor, spreading_seed, hopping, sps, symbol_rate_baud, rolloff,
+                                      parse_modcod(modcod), frame, pilots)
+        self._tx = make_transmitter(waveform, frame, pilots, rolloff, sps, gold_code, stream, ccm, hop_origin)
         self._lock = threading.Lock()
         self._modcod = parse_modcod(modcod)
         self._tx.params(self._modcod)  # short frames have no 9/10

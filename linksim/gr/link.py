@@ -1,9 +1,11 @@
 """The link's topology, once: hier blocks that the CLI runs and the .grc flowgraphs compose.
 
-    transmit_chain:  TS packet source -> DVB-S2 TX -> channel (Timeline-driven, jammers)  -> complex64 out
+    transmit_chain:  TS packet source -> DVB-S2 TX (spread, hopped) -> channel (Timeline-driven, jammers) -> complex64
                      with a bent pipe: ... -> DVB-S2 TX -> [ground HPA] -> uplink channel -> transponder (filter,
                      amplifier or level control) -> downlink channel -> complex64 out (linksim.channel.transponder)
-    receive_chain:   complex64 in -> DVB-S2 RX -> TS packets (byte stream) out; per-frame reports to a listener
+    receive_chain:   complex64 in (one stream per element with an array) -> [array combiner] -> [pulse blanking]
+                     -> [excision] -> (dehop, despread) DVB-S2 RX -> TS packets (byte stream) out; per-frame
+                     reports to a listener
 
 Loopback connects the two directly; hardware in the loop puts an SDR sink and source (or a ZMQ link) between them.
 The channel block advances on the sample clock, so a flowgraph stalled by the OS changes nothing it does.
@@ -11,12 +13,15 @@ The channel block advances on the sample clock, so a flowgraph stalled by the OS
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from gnuradio import gr
 
 from ..channel.transponder import LinkChannels
 from ..dvbs2.params import RX_LDPC_ITERATIONS
 from ..dvbs2.tx import random_ts_packets
+from ..dvbs2.waveform import Waveform
 from .amplifier import amplifier_cc, transponder_cc
 from .buffers import large_output_buffer
 from .channel import channel_cc
@@ -55,12 +60,14 @@ class transmit_chain(gr.hier_block2):  # noqa: N801
 
     def __init__(self, modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True, rolloff: float = 0.2,
                  sps: int = 2, gold_code: int = 0, seed: int = 0, channel: object | None = None,
-                 ring_geometry: dict | None = None) -> None:
+                 ring_geometry: dict | None = None, waveform: Waveform | None = None,
+                 hop_origin: float = 0.0) -> None:
         n_out = int(getattr(channel, "elements", 1))
         gr.hier_block2.__init__(self, "linksim_transmit_chain", gr.io_signature(0, 0, 0),
                                 gr.io_signature(n_out, n_out, gr.sizeof_gr_complex))
         self.source = ts_source(seed)
-        self.tx = dvbs2_tx(modcod, frame, pilots, rolloff, sps, gold_code, "ts", ccm=True)
+        self.tx = dvbs2_tx(modcod, frame, pilots, rolloff, sps, gold_code, "ts", ccm=True, waveform=waveform,
+                           hop_origin=hop_origin)
         if ring_geometry:  # pre-distorted APSK rings for the satellite's amplifier
             self.tx._tx.ring_geometry = dict(ring_geometry)  # noqa: SLF001 - the block's numpy transmitter
         self.stages: list = []
@@ -99,11 +106,18 @@ class receive_chain(gr.hier_block2):  # noqa: N801
     before the receiver; the blanker's erasure mask goes to the receiver beside the samples. `array` (a
     linksim.scenario.model.TerminalArray: the scenario's [terminal.array]) takes its element streams into the
     adaptive combiner of linksim.gr.array first. `mitigation_stats()` says what the front end did. vlsnr: take
-    DVB-S2X VL-SNR frames too."""
+    DVB-S2X VL-SNR frames too. With spreading or hopping (the waveform's parameters or a Waveform, as
+    linksim.gr.dvbs2_rx takes them) the receiver dehops and despreads first (excision then works on the chips;
+    blanking's erasures and the array are refused: the scenario checks say so)."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
                  max_iter: int = RX_LDPC_ITERATIONS, excision: str = "none", blanking: str = "none",
-                 mitigation: object | None = None, array: object | None = None, vlsnr: bool = False) -> None:
+                 mitigation: object | None = None, array: object | None = None, vlsnr: bool = False,
+                 spreading_factor: int = 1, spreading_seed: int = 1, hopping: str = "",
+                 symbol_rate_baud: float = 1e6, waveform: Waveform | None = None,
+                 hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0,
+                 hop_origin: float = 0.0, dwell_modcod: str = "QPSK 1/2", frame: str = "normal",
+                 pilots: bool = True) -> None:
         n_in = int(getattr(array, "elements", 1))
         gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(n_in, n_in, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_char))
@@ -111,7 +125,11 @@ class receive_chain(gr.hier_block2):  # noqa: N801
 
         m = mitigation if isinstance(mitigation, Mitigation) else Mitigation(excision=excision, blanking=blanking)
         self.front: list = []
-        self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter, vlsnr, erasures=m.blanking == "pulse")
+        self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter, vlsnr, erasures=m.blanking == "pulse",
+                           spreading_factor=spreading_factor, spreading_seed=spreading_seed, hopping=hopping,
+                           symbol_rate_baud=symbol_rate_baud, waveform=waveform,
+                           hop_offset_samples=hop_offset_samples, hop_origin=hop_origin,
+                           dwell_modcod=dwell_modcod, frame=frame, pilots=pilots)
         head: object = self
         self.combiner = None
         if array is not None:
@@ -147,7 +165,6 @@ class receive_chain(gr.hier_block2):  # noqa: N801
         return out
 
 
-
 class scenario_transmit(gr.hier_block2):  # noqa: N801
     """The transmit chain set up from a scenario file: its MODCOD, frame, pilots, roll-off and sps, and a channel
     that follows the scenario's Timeline from `start_s` for `duration_s` (sample 0 at start_s; a duration past the
@@ -159,19 +176,22 @@ class scenario_transmit(gr.hier_block2):  # noqa: N801
     def __init__(self, scenario_path: str, start_s: float = 0.0, duration_s: float = 60.0, seed: int = 1) -> None:
         from ..budget.timeline import compute_timeline
         from ..channel.from_budget import link_channels, ring_geometry
+        from ..dvbs2.waveform import scenario_waveform
         from ..scenario.model import load_scenario
 
         s = load_scenario(scenario_path)
         c = s.carrier
         end = start_s + s.span_s(start_s, min(duration_s, s.meta.duration_s - start_s))
         tl = compute_timeline(s, duration_s=max(end, s.meta.step_s))
-        ch = link_channels(tl, start_s, end, s.channel.sps, seed)
+        wf = scenario_waveform(s)  # spreading and hopping: sps samples per chip, the hop set's band
+        ch = link_channels(tl, start_s, end, wf.samples_per_symbol, seed)
         gr.hier_block2.__init__(self, "linksim_scenario_transmit", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         self.chain = transmit_chain(c.modcod, c.frame, c.pilots, c.rolloff, s.channel.sps, 0, seed, ch,
-                                    ring_geometry(tl, start_s, end))
+                                    ring_geometry(tl, start_s, end), waveform=wf,
+                                    hop_origin=start_s * wf.sample_rate_hz)
         self.tx = self.chain.tx
-        self.sample_rate_sps = c.symbol_rate_baud * s.channel.sps
+        self.sample_rate_sps = c.symbol_rate_baud * wf.samples_per_symbol
         self.message_port_register_hier_in("modcod")
         self.msg_connect(self, "modcod", self.tx, "modcod")
         self.connect(self.chain, self)

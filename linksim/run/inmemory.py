@@ -118,6 +118,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
     if plan.acm:
         raise InputError("the in-memory runner runs CCM only (ACM's return path is the flowgraph's): use "
                          "linksim.run:run_scenario")
+    if scenario.carrier.spreading_factor > 1 or scenario.carrier.hopping is not None:
+        raise InputError("the in-memory runner has no spread or hopped carrier: use linksim.run:run_scenario")
     frame_params(scenario.carrier.modcod, scenario.carrier.frame, scenario.carrier.pilots)
 
     def one_stretch(k: int, state: RunState, sink: StretchSink) -> str:

@@ -35,12 +35,13 @@ from typing import Any
 from ..budget.timeline import Timeline
 from ..dvbs2.acm import ModcodController
 from ..dvbs2.params import RX_LDPC_ITERATIONS, frame_params
-from ..errors import DeviceError, LinksimError
+from ..dvbs2.waveform import scenario_waveform
+from ..errors import DeviceError, InputError, LinksimError
 from ..scenario.model import Scenario
 from .devices import Devices, lab_threads, open_devices, recorder
 from .flowgraph import Fault, FlowgraphRun
 from .metrics import FRAME_COLUMNS, FrameRecord, RunState, StretchAccount, clear_sky_goodput_bps, summarize
-from .prepare import DEFAULT_LINK_TIMEOUT_S, RunPlan, Stretch, acm_controller, prepare_run, uses_vlsnr
+from .prepare import DEFAULT_LINK_TIMEOUT_S, RunPlan, Stretch, acm_controller, hop_origin, prepare_run, uses_vlsnr
 from .progress import Progress, eta_s, fmt_duration
 from .safety import ack_stop
 
@@ -143,14 +144,15 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
     from ..gr.link import transmit_chain
 
     c = s.carrier
-    if s.terminal.array is not None:  # one stream per element (no bent pipe stages)
-        from ..channel.array import array_channel_from_timeline
+    wf = scenario_waveform(s)  # spreading and hopping: st.sps is then chips x samples per chip x hop band
+    if s.terminal.array is not None:  # one stream per element (no bent pipe stages; the scenario refuses a
+        from ..channel.array import array_channel_from_timeline  # spread or hopped carrier with an array)
 
         ch: Any = array_channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
     else:
         ch = link_channels(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)  # a bent pipe's stages included
-    txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, 0, st.payload_seed, ch,
-                         ring_geometry(tl, st.t_base_s, st.t_end_s))
+    txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, wf.sps, 0, st.payload_seed, ch,
+                         ring_geometry(tl, st.t_base_s, st.t_end_s), waveform=wf, hop_origin=hop_origin(s, st))
     if st.acm:
         txc.tx.modcod_source = loop.modcod_at
     if s.terminal.array is not None:
@@ -163,11 +165,16 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
     return txc, head, ch
 
 
-def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None]) -> Any:
+def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None],
+                 hop_offset: Callable[[Any], Any] | float = 0.0) -> Any:
+    """The receive chain of stretch st; hop_offset: the channel's lag behind the hop clock
+    (RunPlan.hop_offset_samples)."""
     from ..gr.link import receive_chain
 
-    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter, mitigation=s.mitigation, array=s.terminal.array,
-                        vlsnr=uses_vlsnr(s))
+    wf = scenario_waveform(s)
+    rxc = receive_chain(wf.sps if not wf.plain else st.sps, s.carrier.rolloff, 0, max_iter, mitigation=s.mitigation,
+                        array=s.terminal.array, vlsnr=uses_vlsnr(s), waveform=wf, hop_offset_samples=hop_offset,
+                        hop_origin=hop_origin(s, st))
     rxc.rx.report_sink = on_reports
     return rxc
 
@@ -238,7 +245,8 @@ def _run_stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, sink: St
     acct = StretchAccount(s, st, tl, sink.bin_s, st.acm, plan.frame_delay_samples(st),
                           latency=tx_latency_samples(txc, ch), device_latency=devices is not None)
 
-    rxc = receive_half(s, st, max_iter, lambda batch, consumed: None)
+    rxc = receive_half(s, st, max_iter, lambda batch, consumed: None,
+                       plan.hop_offset_samples(st) if devices is None else 0.0)
     receiver = rxc.rx._rx  # noqa: SLF001 - the numpy receiver inside the block: its block-exact counters
 
     def on_reports(batch: list, consumed: int) -> None:
@@ -430,6 +438,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
                        seed=seed, acm=acm, bin_s=bin_s, link_timeout_s=link_timeout_s, record=record)
     if devices is not None:
         devices.check(plan)
+        if scenario.carrier.hopping is not None:
+            raise InputError("carrier.hopping: a run through devices cannot hop (the receiver would need the "
+                             "devices' latency for the hop timing); run it in loopback or split")
     stop_ev = stop or threading.Event()
 
     def one_stretch(k: int, state: RunState, sink: StretchSink) -> str:

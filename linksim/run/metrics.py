@@ -25,6 +25,7 @@ import numpy as np
 from .. import __version__
 from ..budget import timeline as budget
 from ..dvbs2.params import frame_params
+from ..dvbs2.waveform import scenario_waveform
 from ..report.data import AVAILABLE_FER
 from ..scenario import modcods
 from ..scenario.model import Scenario
@@ -302,6 +303,8 @@ class StretchAccount:
         # with a terminal array the receiver sees the combiner's output: the budget's post-combiner C/(N+I+J)
         cnij = np.asarray(tl.columns.get("cnij_array_db", tl["cnij_db"])[m], dtype=float)
         pred = float(np.nanmean(cnij)) if np.isfinite(cnij).any() else math.nan
+        hop = np.asarray(tl["hop_loss_fraction"][m], dtype=float)
+        hop_loss = float(np.nanmean(hop)) if np.isfinite(hop).any() else None
         order = [x.name for x in modcods.all_modcods(vlsnr=True)]
         names = sorted({f.modcod for f, _ in parts}, key=order.index)
         row: dict[str, Any] = {
@@ -314,7 +317,7 @@ class StretchAccount:
             "esn0_est_db": (sum(e * w for e, w in est) / sum(w for _, w in est)) if est else math.nan,
             "predicted_esn0_db": pred,
             "predicted_goodput_bps": predicted_goodput_bps(self.s, pred, self.acm, names,
-                                                           getattr(tl, "threshold_offsets_db", {})),
+                                                           getattr(tl, "threshold_offsets_db", {}), hop_loss),
         }
         for j in tl.jammers:
             v = np.where(j.active[m], j.js_db[m], np.nan)
@@ -353,11 +356,19 @@ def device_offset(sent: list[FrameRecord], reports: list, expect: np.ndarray, sp
 
 
 def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None,
-                          threshold_offsets_db: dict[str, float] | None = None) -> float:
+                          threshold_offsets_db: dict[str, float] | None = None,
+                          hop_loss: float | None = None) -> float:
     """What the budget predicts: symbol rate x efficiency of the MODCOD that is sent (CCM) or that the ACM
     controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold; with
-    implementation losses the estimate does not see, raised by the Timeline's threshold offsets)."""
+    implementation losses the estimate does not see, raised by the Timeline's threshold offsets). A hopping
+    carrier loses the share hop_loss of the time (the Timeline's hop_loss_fraction: hops and parts of dwells where
+    its MODCOD does not close); its CCM prediction is the MODCOD's rate over the rest."""
     c = s.carrier
+    if hop_loss is not None and math.isfinite(hop_loss):
+        keep = 1.0 - hop_loss
+        if not acm:
+            return c.symbol_rate_baud * modcods.get(c.modcod).efficiency(c.pilots) * keep
+        return keep * predicted_goodput_bps(s, cnij_db, acm, sent, threshold_offsets_db)
     if not math.isfinite(cnij_db):
         return 0.0
     if threshold_offsets_db:
@@ -458,6 +469,7 @@ def summarize(s: Scenario, state: RunState, status: str, seed: int, acm: bool, c
         "simulated_s": state.sim_symbols / c.symbol_rate_baud,  # IQ simulated, lead-ins and tails included
         "realtime_factor": ((state.sim_symbols / c.symbol_rate_baud) / state.stretch_wall_s
                             if state.stretch_wall_s > 0 else 0.0),
+        **({} if scenario_waveform(s).plain else {"waveform": scenario_waveform(s).describe()}),
         "jammers": [{"name": j.name, "type": j.type,
                      "js_db_mean": _mean_finite([b.get(f"js_db[{j.name}]", math.nan) for b in bins])}
                     for j in s.jammers],

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from ..budget.timeline import Timeline, compute_timeline
+from ..channel.delay import LATENCY
 from ..channel.from_budget import delay_profile
 from ..dvbs2.acm import ModcodController
 from ..dvbs2.params import frame_params
+from ..dvbs2.waveform import scenario_waveform
 from ..errors import InputError
 from ..scenario import modcods
 from ..scenario.model import Scenario
@@ -77,6 +79,25 @@ class RunPlan:
         """The change of propagation delay (samples) the channel applies at each TX sample index of stretch st."""
         column = delay_profile(self.timeline, st.t_base_s, st.t_end_s)
         return lambda tx_index: np.asarray(column(st.t_base_s + tx_index / st.fs), dtype=float) * st.fs
+
+    def hop_offset_samples(self, st: Stretch) -> Callable[[np.ndarray], np.ndarray]:
+        """Receive sample index -> how many samples earlier the transmitter sent it (the channel's delay line
+        latency and the propagation delay's change): what a synchronised dehopper knows of the hop timing."""
+        column = delay_profile(self.timeline, st.t_base_s, st.t_end_s)
+        latency = LATENCY if column.max() > 0 else 0
+        return lambda rx_index: latency + np.asarray(column(st.t_base_s + rx_index / st.fs), dtype=float) * st.fs
+
+
+def hop_origin(s: Scenario, st: Stretch) -> float:
+    """Where stretch st's TX sample 0 is on the hop clock (samples): hops follow scenario time; with the dwell in
+    PLFRAMEs, rounded to a whole dwell so that hops fall on the stretch's frame boundaries."""
+    origin = st.t_base_s * st.fs
+    c = s.carrier
+    if c.hopping is not None and c.hopping.dwell_frames is not None:
+        dwell = c.hop_dwell_s
+        assert dwell is not None
+        origin = round(origin / (dwell * st.fs)) * dwell * st.fs
+    return origin
 
 
 def prepare_run(s: Scenario, *, duration_s: float | None = None, start_s: float = 0.0, every_s: float | None = None,
@@ -161,7 +182,7 @@ def _return_delay_s(s: Scenario, tl: Timeline, acm_allowed_max_symbols: int) -> 
 def plan_stretch(s: Scenario, tl: Timeline, k: int, t0: float, t1: float, acm: bool,
                  seed: int) -> tuple[Stretch, str | None]:
     c = s.carrier
-    sps = s.channel.sps
+    sps = scenario_waveform(s).samples_per_symbol  # IQ samples per symbol: chips, samples per chip, hop band
     fs = c.symbol_rate_baud * sps
     allowed = acm_allowed(s)
     longest = max(frame_params(m, c.frame, c.pilots).plframe_symbols for m in allowed)
@@ -182,5 +203,5 @@ def plan_stretch(s: Scenario, tl: Timeline, k: int, t0: float, t1: float, acm: b
     return st, note
 
 
-__all__ = ["DEFAULT_LINK_TIMEOUT_S", "RunPlan", "Stretch", "acm_allowed", "acm_controller", "plan_stretch",
-           "plan_stretches", "prepare_run", "uses_vlsnr"]
+__all__ = ["DEFAULT_LINK_TIMEOUT_S", "RunPlan", "Stretch", "acm_allowed", "acm_controller", "hop_origin",
+           "plan_stretch", "plan_stretches", "prepare_run", "uses_vlsnr"]

@@ -276,7 +276,7 @@ def run_rx_half(s: Scenario, out_dir: Path, link: SplitLink, *, duration_s: floa
         tb = gr.top_block("linksim_split_rx")
         src = zmq_iq_source(link.iq, bind=False, fill_gaps=True, idle_timeout_s=None)
         head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
-        rxc = receive_half(s, st, max_iter, on_reports)
+        rxc = receive_half(s, st, max_iter, on_reports, plan.hop_offset_samples(st))
         rxs["rx"] = receiver = rxc.rx._rx  # noqa: SLF001 - the numpy receiver: block-exact counters
         tb.connect(src, head, rxc, blocks.null_sink(gr.sizeof_char))
 

@@ -537,6 +537,16 @@ def application_seconds(plan: RunPlan) -> float:
     return app_s
 
 
+def check_plain_carrier(s: Scenario) -> None:
+    """IP traffic rides a plain carrier: its transmit chain (linksim.gr.ip) neither spreads nor hops."""
+    if s.carrier.spreading_factor > 1:
+        raise InputError(f"carrier.spreading_factor {s.carrier.spreading_factor}: --traffic runs carry a plain "
+                         "carrier (spreading_factor 1, no [carrier.hopping])")
+    if s.carrier.hopping is not None:
+        raise InputError("carrier.hopping: --traffic runs carry a plain carrier (spreading_factor 1, no "
+                         "[carrier.hopping])")
+
+
 def run_traffic(scenario: Scenario, out_dir: Path, spec: TrafficSpec, *, duration_s: float | None = None,
                 seed: int | None = None, acm: bool | None = None, start_s: float = 0.0,
                 progress: Callable[[str], None] | None = None, report: bool = True,
@@ -546,6 +556,7 @@ def run_traffic(scenario: Scenario, out_dir: Path, spec: TrafficSpec, *, duratio
     programs it needs, or a machine fast enough for the carrier in real time."""
     from .loop import _json_safe, write_run
 
+    check_plain_carrier(scenario)
     need = ["ip", "ss"] + (["iperf3"] if spec.kind in ("tcp", "udp") else []) + (["ping"] if spec.kind == "ping"
                                                                                     else [])
     check_host(tuple(need))
@@ -910,4 +921,5 @@ def _recovery(s: Scenario, app: np.ndarray, phy: np.ndarray, edges: np.ndarray) 
     return res
 
 
-__all__ = ["TrafficSpec", "check_realtime", "parse_traffic", "run_traffic", "sigterm_as_interrupt", "udp_loss_model"]
+__all__ = ["TrafficSpec", "check_plain_carrier", "check_realtime", "parse_traffic", "run_traffic",
+           "sigterm_as_interrupt", "udp_loss_model"]

@@ -43,6 +43,7 @@ from .traffic import (
     TrafficSpec,
     _results,
     application_seconds,
+    check_plain_carrier,
     check_realtime,
     paced_receiver,
     pump,
@@ -64,6 +65,7 @@ def run_traffic_split(s: Scenario, out: Path, spec: TrafficSpec, role: str, link
     """One half of a split traffic run; the RX half returns the summary, the TX half None. Every wait for the other
     half is bounded by link_timeout_s (a DeviceError naming what did not come)."""
     link = SplitLink.parse(link_text)
+    check_plain_carrier(s)
     need = ["ip", "ss"] + (["iperf3"] if spec.kind in ("tcp", "udp") else []) + (["ping"] if spec.kind == "ping"
                                                                                     else [])
     check_host(tuple(need))

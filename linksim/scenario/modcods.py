@@ -114,6 +114,14 @@ def best_closing(esn0_db: np.ndarray | float, margin_db: float = 0.0, pilots: bo
     return [get(n) if n else None for n in names]
 
 
+def plframe_symbols(name: str, frame: str = "normal", pilots: bool = True) -> int:
+    """Symbols of a PLFRAME (clause 5.5): the 90-symbol PLHEADER, the 90-symbol slots of the XFECFRAME and, with
+    pilots, a 36-symbol pilot block after every 16 slots (none after the last)."""
+    m = get(name)
+    slots = (64800 if frame == "normal" else 16200) // m.bits_per_symbol // 90
+    return 90 + 90 * slots + (36 * ((slots - 1) // 16) if pilots else 0)
+
+
 def shannon_esn0_db(eta: float | np.ndarray) -> np.ndarray:
     """Shannon's minimum Es/N0 for a spectral efficiency eta (bits per symbol): 2^eta - 1."""
     return 10.0 * np.log10(np.power(2.0, np.asarray(eta, dtype=float)) - 1.0)

@@ -191,6 +191,24 @@ class Satellite:
     amplifier: AmplifierSection | None = None
 
 
+def occupied_bw_hz(symbol_rate_baud: float, rolloff: float, spreading_factor: int = 1) -> float:
+    """Instantaneous occupied bandwidth of a carrier: the chip rate (the symbol rate without spreading) x
+    (1 + roll-off)."""
+    return symbol_rate_baud * spreading_factor * (1.0 + rolloff)
+
+
+@dataclass(frozen=True)
+class Hopping:
+    """[carrier.hopping]: frequency hopping of the carrier over `channels` channels `spacing_hz` apart, centred on
+    freq_hz, `dwell_s` seconds (or `dwell_frames` PLFRAMEs of the carrier's MODCOD) per hop, pattern `seed`."""
+
+    channels: int = spec(lo=2, hi=1024, doc="channels in the hop set")
+    spacing_hz: float = spec(lo=0.0, lo_open=True, doc="centre-to-centre spacing of the channels")
+    dwell_s: float | None = spec(None, lo=0.0, lo_open=True, doc="time on a channel per hop")
+    dwell_frames: float | None = spec(None, lo=0.0, lo_open=True, doc="or: PLFRAMEs of carrier.modcod per hop")
+    seed: int = spec(1, lo=0, doc="hop pattern seed")
+
+
 @dataclass(frozen=True)
 class Carrier:
     freq_hz: float = spec(lo=100e6, hi=100e9, doc="downlink carrier frequency")
@@ -200,10 +218,45 @@ class Carrier:
     pilots: bool = spec(True)
     frame: str = spec("normal", choices=("normal", "short"))
     polarization_tilt_deg: float = spec(45.0, lo=0.0, hi=90.0, doc="45 for circular polarisation")
+    spreading_factor: int = spec(1, lo=1, hi=512, doc="direct-sequence chips per symbol (1: no spreading)")
+    spreading_seed: int = spec(1, lo=0, doc="seed of the chip code")
+    hopping: Hopping | None = None
+
+    @property
+    def chip_rate_hz(self) -> float:
+        return self.symbol_rate_baud * self.spreading_factor
 
     @property
     def occupied_bw_hz(self) -> float:
-        return self.symbol_rate_baud * (1.0 + self.rolloff)
+        return occupied_bw_hz(self.symbol_rate_baud, self.rolloff, self.spreading_factor)
+
+    @property
+    def hop_offsets_hz(self) -> list[float]:
+        """Centre of each hop channel relative to freq_hz ([0.0] without hopping)."""
+        h = self.hopping
+        if h is None:
+            return [0.0]
+        return [(i - (h.channels - 1) / 2.0) * h.spacing_hz for i in range(h.channels)]
+
+    @property
+    def victim_band_hz(self) -> float:
+        """The band a jammer must cover to reach the carrier wherever it is: the occupied bandwidth, or with
+        hopping the hop set's (lowest channel's lower edge to the highest's upper edge)."""
+        h = self.hopping
+        return self.occupied_bw_hz if h is None else (h.channels - 1) * h.spacing_hz + self.occupied_bw_hz
+
+    @property
+    def hop_dwell_s(self) -> float | None:
+        """Time per hop (dwell_frames counted in PLFRAMEs of the carrier's MODCOD); None without hopping."""
+        h = self.hopping
+        if h is None:
+            return None
+        if h.dwell_s is not None:
+            return h.dwell_s
+        from .modcods import plframe_symbols
+
+        assert h.dwell_frames is not None
+        return h.dwell_frames * plframe_symbols(self.modcod, self.frame, self.pilots) / self.symbol_rate_baud
 
 
 @dataclass(frozen=True)
@@ -532,7 +585,13 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
                 f"(elevation {el:.1f} deg < min_elevation_deg {terminal.min_elevation_deg:g})",
                 source,
             )
-    carrier = build(Carrier, d["carrier"], "carrier", source)
+    carrier_raw = dict(d["carrier"]) if isinstance(d["carrier"], dict) else d["carrier"]
+    hopping = None
+    if isinstance(carrier_raw, dict) and "hopping" in carrier_raw:
+        hopping = build(Hopping, carrier_raw.pop("hopping"), "carrier.hopping", source)
+        if (hopping.dwell_s is None) == (hopping.dwell_frames is None):
+            raise ScenarioError("carrier.hopping.dwell_s", "give dwell_s or dwell_frames (one of them)", source)
+    carrier = build(Carrier, carrier_raw, "carrier", source, hopping=hopping)
     if amp is not None:
         _check_rings(amp, carrier, "satellite.amplifier", source)
     if terminal.antenna_diameter_m is None:  # a terminal given by its gain: the dish of that gain shapes the pattern
@@ -597,8 +656,29 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
     interference = _interference(d.get("interference"), source)
     ret = _return_link(d.get("return_link"), sat, source)
     mitigation = build(Mitigation, d.get("mitigation"), "mitigation", source)
+    _check_waveform_mitigation(carrier, terminal, mitigation, source)
     return Scenario(meta, site, terminal, sat, carrier, prop, geometry, uplink, jammers, events, channel, run, source,
                     neighbours, interference, ret, mitigation)
+
+
+def _check_waveform_mitigation(carrier: Carrier, terminal: Terminal, mitigation: Mitigation,
+                               source: str | None) -> None:
+    """The anti-jam combinations linksim does not model: a terminal array or pulse blanking with a spread or hopped
+    carrier (the element streams and the erasure mask do not go through the despreader), excision with hopping
+    (the carrier moves over the excised band; the dehopper blanks jammed hops itself)."""
+    spread, hopped = carrier.spreading_factor > 1, carrier.hopping is not None
+    if not (spread or hopped):
+        return
+    what = "a hopped" if hopped else "a spread"
+    if terminal.array is not None:
+        raise ScenarioError("terminal.array", f"a terminal array with {what} carrier is not modelled: drop one of "
+                            "them", source)
+    if mitigation.blanking != "none":
+        raise ScenarioError("mitigation.blanking", f"pulse blanking with {what} carrier is not modelled (its erasures "
+                            "do not pass the despreader): use excision, or no spreading and hopping", source)
+    if hopped and mitigation.excision != "none":
+        raise ScenarioError("mitigation.excision", "excision with a hopped carrier is not modelled (the carrier "
+                            "moves over the band; the dehopper blanks jammed hops itself)", source)
 
 
 def _return_link(raw: Any, sat: Satellite, source: str | None) -> ReturnLink | None:
