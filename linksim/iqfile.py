@@ -4,6 +4,7 @@ Reading and writing stream in chunks, so memory does not depend on file length.
     IQReader(path, chunk_samples=1<<18): .sample_rate_hz (SigMF's core:sample_rate, else None), .n_samples,
         .frequency_hz (first capture's core:frequency, else None), .meta (SigMF global dict or {}), iterate for
         complex64 chunks. SigMF datatypes read: cf32_le, ci16_le, ci8 (integers scaled to [-1, 1)).
+        .open_stream() -> IQStream: .read_into(buf) fills a caller's complex64 buffer (no allocation per chunk).
     IQWriter(path, sample_rate_hz, description="", frequency_hz=None, extra_global=None): .write(chunk), .close()
         (also a context manager). For SigMF, the .sigmf-meta (cf32_le, sample rate, SHA-512, one capture) is
         written on close through the `sigmf` package, which validates it against the SigMF schema.
@@ -226,6 +227,50 @@ class IQReader:
         """The whole file at once (for small files and tests)."""
         parts = list(self)
         return np.concatenate(parts) if parts else np.empty(0, np.complex64)
+
+    def open_stream(self) -> IQStream:
+        """The samples in order, read into buffers the caller owns (`IQStream.read_into`): for streaming without
+        an allocation per chunk (linksim.channel.stream)."""
+        return IQStream(self.data_path, self._offset, self._dtype, self._scale)
+
+
+class IQStream:
+    """Sequential reader into caller buffers: read_into(buf) fills complex64 `buf` with the next samples and
+    returns how many (0 at the end of the file). close() (or a with-block) closes the file."""
+
+    def __init__(self, path: Path, offset: int, dtype: np.dtype, scale: float) -> None:
+        self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._f.seek(offset)
+        self._dtype = dtype
+        self._scale = np.float32(scale)
+        self._raw: np.ndarray | None = None
+
+    def _fill(self, mv: memoryview) -> int:
+        got = 0
+        while got < len(mv):  # a regular file returns short reads only at its end; loop anyway
+            r = self._f.readinto(mv[got:])
+            if not r:
+                break
+            got += r
+        return got
+
+    def read_into(self, buf: np.ndarray) -> int:
+        if self._dtype == np.dtype("<f4"):  # complex64 on disk: straight into the buffer
+            return self._fill(memoryview(buf.view(np.uint8))) // 8
+        if self._raw is None or self._raw.size < 2 * buf.size:
+            self._raw = np.empty(2 * buf.size, dtype=self._dtype)
+        k = self._fill(memoryview(self._raw[: 2 * buf.size].view(np.uint8))) // (2 * self._dtype.itemsize)
+        np.multiply(self._raw[: 2 * k], self._scale, out=buf[:k].view(np.float32), casting="unsafe")
+        return k
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> IQStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class IQWriter:

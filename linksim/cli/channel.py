@@ -2,11 +2,13 @@
 
     linksim channel --in IN --out OUT --sample-rate HZ --sps N [--scenario FILE | --esn0-db DB]
         [--gain-db G] [--doppler-hz HZ] [--doppler-rate-hz-s R] [--delay-s S] [--fading SPEC]
-        [--jammer SPEC ...] [--seed N] [--input-power P] [--start-s T] [--json]
+        [--jammer SPEC ...] [--seed N] [--input-power P | --power-window-s S] [--threads N] [--start-s T] [--json]
 
 IN and OUT are raw complex64 (.cf32) or SigMF (.sigmf-meta/.sigmf-data; a SigMF input gives the sample rate).
 Without --esn0-db (or a scenario) no noise is added. The input's mean power (Es = sps x mean |x|^2) is measured
-over the whole file unless --input-power declares it. A jammer SPEC is a comma list such as
+over its first --power-window-s seconds (default 1 s; the whole file if shorter) unless --input-power declares it.
+Reading, computing (on --threads cores, default all this process may use) and writing overlap
+(linksim.channel.stream); the output does not depend on the thread count. A jammer SPEC is a comma list such as
 `type=cw,js_db=0,offset_hz=1000` or `type=barrage,js_db=3,bandwidth_hz=2e6` (see linksim.channel.jammers).
 --scenario FILE drives the channel from the scenario's budget Timeline (linksim.budget.timeline.compute_timeline and
 linksim.channel.from_budget), starting at scenario time --start-s; --jammer and --fading add to it.
@@ -45,6 +47,9 @@ def register(sub: Any) -> None:
     p.add_argument("--jammer", action="append", default=[], metavar="SPEC", help="jammer (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random stream (same seed, same output)")
     p.add_argument("--input-power", type=float, metavar="P", help="declared mean |x|^2 of the input")
+    p.add_argument("--power-window-s", type=float, default=1.0, metavar="S",
+                   help="measure the input power over the first S seconds (default 1)")
+    p.add_argument("--threads", type=int, metavar="N", help="compute threads (default: the CPUs available)")
     p.add_argument("--start-s", type=float, default=0.0, metavar="T", help="scenario time of the first sample")
     p.add_argument("--json", action="store_true", help="print the applied and measured values as JSON")
     p.set_defaults(func=run)
@@ -57,11 +62,16 @@ def _db(x: float) -> float | None:
 def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_power: float):
     """The Channel for these arguments (and its set Es/N0 and per-jammer J/S descriptions)."""
     from ..channel.core import Channel, ChannelProfile
-    from ..channel.fading import parse_fading
-    from ..channel.jammers import parse_jammer
 
-    jams = [parse_jammer(s) for s in args.jammer]
-    fading = parse_fading(args.fading) if args.fading else None
+    jams, fading = [], None
+    if args.jammer:  # imported only when used (scipy.signal takes a third of a second to import)
+        from ..channel.jammers import parse_jammer
+
+        jams = [parse_jammer(s) for s in args.jammer]
+    if args.fading:
+        from ..channel.fading import parse_fading
+
+        fading = parse_fading(args.fading)
     duration = max(n_samples / fs, 1e-9)
     if args.scenario:
         from ..budget.timeline import compute_timeline
@@ -95,7 +105,8 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..channel.core import measure_power
+    from ..channel.parallel import default_threads
+    from ..channel.stream import stream_channel
     from ..iqfile import IQReader, IQWriter
 
     reader = IQReader(args.inp)
@@ -108,41 +119,42 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--sps: must be > 0, got {args.sps}")
     if reader.n_samples == 0:
         raise InputError(f"--in {args.inp}: no samples")
+    p_in = None
     if args.input_power is not None:
         if not args.input_power > 0:
             raise InputError(f"--input-power: must be > 0, got {args.input_power}")
         p_in = float(args.input_power)
-    else:
-        acc = 0.0
-        for c in reader:
-            acc += measure_power(c) * c.size
-        p_in = acc / reader.n_samples
-        if p_in <= 0:
-            raise InputError(f"--in {args.inp}: the input is all zeros (declare --input-power)")
-    ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, p_in)
-    s_acc = n_acc = 0.0
-    j_acc = [0.0] * len(labels)
+    if not (np.isfinite(args.power_window_s) and args.power_window_s > 0):
+        raise InputError(f"--power-window-s: must be > 0, got {args.power_window_s}")
+    threads = default_threads() if args.threads is None else args.threads
+    if threads < 1:
+        raise InputError(f"--threads: must be >= 1, got {threads}")
+    # built (and every option checked) before the output is opened; the input power is set once known
+    ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, p_in or 1.0)
+    ch.threads = threads
+
+    def with_power(p: float):
+        ch.set_input_power(p)
+        return ch
+
     with IQWriter(args.out, fs, description=f"linksim channel output (seed {args.seed})",
-                  frequency_hz=reader.frequency_hz) as w:
-        for c in reader:
-            p = ch.process_parts(c)
-            w.write(p.y)
-            s_acc += measure_power(p.signal) * c.size
-            n_acc += measure_power(p.noise) * c.size
-            for i, j in enumerate(p.jammers):
-                j_acc[i] += measure_power(j) * c.size
-    n = reader.n_samples
-    s_pow, n_pow = s_acc / n, n_acc / n
+                  frequency_hz=reader.frequency_hz) as w, reader.open_stream() as src:
+        res = stream_channel(src.read_into, w.write, with_power, input_power=p_in,
+                             power_samples=max(1, int(args.power_window_s * fs)), what=f"--in {args.inp}")
+    p_in = res.input_power
+    s_pow, n_pow, j_pows = ch.mean_powers()
+    n = res.samples
     out: dict[str, Any] = {
         "in": str(args.inp), "out": str(args.out), "samples": int(n), "sample_rate_hz": fs, "sps": args.sps,
         "seed": args.seed, "input_power_db": _db(p_in), "signal_power_db": _db(s_pow),
         "noise_power_db": _db(n_pow), "esn0_db_set": esn0_set,
         "esn0_db_realised": _db(args.sps * s_pow / n_pow) if n_pow > 0 else None,
-        "latency_samples": ch.latency_samples,
+        "latency_samples": ch.latency_samples, "input_power_measured": res.input_power_measured,
+        "threads": threads,
         "jammers": [
-            {"spec": lab, "js_db_set": js, "power_db": _db(ja / n),
-             "js_db_realised": _db((ja / n) / s_pow) if s_pow > 0 else None}
-            for lab, js, ja in zip(labels, js_set, j_acc, strict=True)
+            {"spec": lab, "js_db_set": js, "power_db": _db(ja),
+             "js_db_realised": _db(ja / s_pow) if s_pow > 0 else None}
+            for lab, js, ja in zip(labels, js_set, j_pows, strict=True)
         ],
     }
     if args.json:
