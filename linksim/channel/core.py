@@ -462,6 +462,15 @@ class Channel:
     def jammer_runtimes(self) -> list:
         return self._jam_rt
 
+    def applied_at(self, t_s: float) -> dict[str, object]:
+        """What the channel applies at profile time t_s: gain_db, doppler_hz, delay_s (requested, before the delay
+        line's fixed latency), esn0_db (None: no noise) and js_db per jammer."""
+        t = np.array([float(t_s)])
+        e = float(self._esn0(t)[0])
+        return {"gain_db": float(self._gain(t)[0]), "doppler_hz": float(self._doppler(t)[0]),
+                "delay_s": float(self._delay(t)[0]), "esn0_db": None if e > _NO_NOISE_DB else e,
+                "js_db": [float(c(t)[0]) for c in self._js_cols]}
+
     # ---- processing
     def _control(self, n0: int, n: int) -> tuple[np.ndarray, ...]:
         """Control-grid values for the blocks that chunk [n0, n0+n) touches (one more point at the end)."""

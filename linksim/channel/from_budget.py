@@ -38,15 +38,16 @@ class JammerWave:
     js_offset_db: float
 
 
-def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave:
-    """The simulated waveform of a scenario jammer at this sample rate, and its in-band share correction."""
+def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float, center_hz: float = 0.0) -> JammerWave:
+    """The simulated waveform of a scenario jammer at this sample rate, and its in-band share correction.
+    center_hz: where the victim's carrier sits in the simulated band (the jammer's offset_hz is from it)."""
     c = s.carrier
     fmax = SIM_BANDWIDTH_SHARE * sample_rate_hz
     bw = min(j.bandwidth_hz, fmax)
     noise_like = j.type in ("barrage", "follower") or (j.type == "pulsed" and j.base in ("barrage", "follower"))
-    if noise_like and j.bandwidth_hz >= sample_rate_hz and abs(j.offset_hz) < 1.0:
+    if noise_like and j.bandwidth_hz >= sample_rate_hz and abs(center_hz + j.offset_hz) < 1.0:
         bw = sample_rate_hz  # noise wider than the simulated band is white over it (no filter needed)
-    off = float(np.clip(j.offset_hz, -sample_rate_hz / 2, sample_rate_hz / 2))
+    off = float(np.clip(center_hz + j.offset_hz, -sample_rate_hz / 2, sample_rate_hz / 2))
 
     def make(kind: str) -> object:
         if kind == "cw":
@@ -75,7 +76,7 @@ def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave
     # share of the simulated waveform's (average) power in the victim's band, without the duty cycle (the
     # budget's average J/S already has it, and a pulsed waveform's js_db is its average J/S)
     kind = j.base if j.type == "pulsed" else j.type
-    frac = inband_fraction(kind, c.occupied_bw_hz, bandwidth_hz=bw, offset_hz=off, fraction=j.fraction,
+    frac = inband_fraction(kind, c.occupied_bw_hz, bandwidth_hz=bw, offset_hz=off - center_hz, fraction=j.fraction,
                            n_tones=j.n_tones,
                            modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
     offset_db = -float(lin_to_db(frac)) if frac > 0 else 0.0
@@ -97,8 +98,12 @@ def _hold(ts: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
     return (np.array([ts[0], ts[0] + 1.0]), *(np.repeat(c, 2) for c in cols))
 
 
-def channel_profile(tl: Timeline, t0_s: float, t1_s: float) -> ChannelProfile:
-    """The channel's profile over scenario time [t0_s, t1_s] (rows of the Timeline that cover it)."""
+def channel_profile(tl: Timeline, t0_s: float, t1_s: float, absolute_delay_less_s: float | None = None
+                    ) -> ChannelProfile:
+    """The channel's profile over scenario time [t0_s, t1_s] (rows of the Timeline that cover it).
+
+    absolute_delay_less_s: None applies the change of the delay over the stretch (as a run does); a number
+    applies the whole one-way delay less that many seconds (the emulator: less the delay line's own latency)."""
     s = tl.scenario
     sl = _rows(tl, t0_s, t1_s)
     esn0 = np.asarray(tl["esn0_db"][sl], dtype=float)
@@ -111,7 +116,10 @@ def channel_profile(tl: Timeline, t0_s: float, t1_s: float) -> ChannelProfile:
     comp = 1.0 - s.channel.doppler_compensation_pct / 100.0
     doppler = np.nan_to_num(tl["doppler_hz"][sl]) * comp
     delay = np.asarray(tl["delay_s"][sl], dtype=float)
-    delay = delay - delay.min()
+    if absolute_delay_less_s is None:
+        delay = delay - delay.min()
+    else:
+        delay = np.maximum(np.nan_to_num(delay, nan=float(np.nanmax(delay))) - absolute_delay_less_s, 0.0)
     ts, gain, doppler, delay, esn0 = _hold(tl.time_s[sl], gain, doppler, delay, esn0)
     return ChannelProfile(time_s=ts, gain_db=gain, doppler_hz=doppler, delay_s=delay, esn0_db=esn0)
 
@@ -122,13 +130,15 @@ def delay_profile(tl: Timeline, t0_s: float, t1_s: float) -> Column:
     return Column(p.time_s, p.delay_s)
 
 
-def jammer_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: float) -> list[JammerSpec]:
-    """Each scenario jammer as a JammerSpec with its J/S profile (switched off as -100 dB when inactive)."""
+def jammer_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: float,
+                 center_hz: float = 0.0) -> list[JammerSpec]:
+    """Each scenario jammer as a JammerSpec with its J/S profile (switched off as -100 dB when inactive);
+    center_hz: where the victim's carrier sits in the simulated band."""
     s = tl.scenario
     sl = _rows(tl, t0_s, t1_s)
     specs = []
     for j, series in zip(s.jammers, tl.jammers, strict=True):
-        wave = jammer_waveform(j, s, sample_rate_hz)
+        wave = jammer_waveform(j, s, sample_rate_hz, center_hz)
         js = np.where(series.active[sl], series.js_db[sl] + wave.js_offset_db, -100.0)
         ts, js = _hold(tl.time_s[sl], np.nan_to_num(js, nan=-100.0, neginf=-100.0))
         specs.append(JammerSpec(waveform=wave.waveform, js_db=(ts, js)))
