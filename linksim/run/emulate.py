@@ -41,8 +41,8 @@ BEHIND_WARN_S = 0.5  # processing this far behind the input's real-time clock is
 
 
 def _fmt(v: Any) -> Any:
-    if isinstance(v, float):
-        return "" if not math.isfinite(v) else f"{v:.6g}"
+    if isinstance(v, float):  # ten digits: a GEO delay to 1e-10 s (a thousandth of a sample at 10 Msps)
+        return "" if not math.isfinite(v) else f"{v:.10g}"
     return "" if v is None else v
 
 
