@@ -43,6 +43,7 @@ from ..errors import InputError
 from .noise import normal_pair, stream_key
 
 CONTROL_BLOCK = 256  # samples between control-grid points (absolute sample indices k * CONTROL_BLOCK)
+GRID_AHEAD = 4096  # control-grid points evaluated at once (interpolants are called per batch, not per chunk)
 _NO_NOISE_DB = 400.0  # esn0_db above this adds no noise
 
 
@@ -367,7 +368,8 @@ class Channel:
         self.sps = float(sps)
         self.input_power = float(input_power)
         self.seed = int(seed)
-        self.t0_s = float(t0_s)
+        self._t0_s = float(t0_s)
+        self._grid: dict | None = None
         if int(threads) < 1:
             raise InputError(f"threads: must be >= 1, got {threads}")
         self.threads = int(threads)
@@ -404,11 +406,22 @@ class Channel:
     def set_profile(self, profile: ChannelProfile) -> None:
         p = profile
         self._const_cache = None
+        self._grid = None
         self._gain = Column(p.time_s, p.gain_db)
         self._doppler = Column(p.time_s, p.doppler_hz)
         self._delay = Column(p.time_s, p.delay_s)
         e = np.where(p.esn0_db > _NO_NOISE_DB, _NO_NOISE_DB + 100.0, p.esn0_db)
         self._esn0 = Column(p.time_s, e)
+
+    @property
+    def t0_s(self) -> float:
+        """Time of sample 0 on the profile's time axis (settable: the emulator's loop moves it back)."""
+        return self._t0_s
+
+    @t0_s.setter
+    def t0_s(self, v: float) -> None:
+        self._t0_s = float(v)
+        self._grid = None
 
     @property
     def time_s(self) -> float:
@@ -429,14 +442,17 @@ class Channel:
         if not (np.isfinite(input_power) and input_power > 0):
             raise InputError(f"input_power: must be > 0, got {input_power}")
         self._const_cache = None
+        self._grid = None
         self.input_power = float(input_power)
 
     def set_gain_db(self, gain_db: float) -> None:
         self._const_cache = None
+        self._grid = None
         self._gain = Column(None, float(gain_db))
 
     def set_esn0_db(self, esn0_db: float) -> None:
         self._const_cache = None
+        self._grid = None
         e = float(esn0_db)
         if np.isnan(e) or e == -np.inf:
             raise InputError(f"esn0_db: must be a number or +inf, got {esn0_db}")
@@ -444,9 +460,11 @@ class Channel:
 
     def set_doppler_hz(self, doppler_hz: float, doppler_rate_hz_s: float = 0.0) -> None:
         self._const_cache = None
+        self._grid = None
         self._doppler = Column(None, float(doppler_hz), float(doppler_rate_hz_s), self.time_s)
 
     def set_delay_s(self, delay_s: float) -> None:
+        self._grid = None
         d = float(delay_s)
         if self._delay_line is None or not (0 <= d <= self._delay_line.max_delay_s):
             lim = 0.0 if self._delay_line is None else self._delay_line.max_delay_s
@@ -457,6 +475,7 @@ class Channel:
         if not 0 <= index < len(self._js_cols):
             raise InputError(f"jammer index {index}: this channel has {len(self._js_cols)} jammers")
         self._js_cols[index] = _js_column(float(js_db))
+        self._grid = None
 
     @property
     def jammer_runtimes(self) -> list:
@@ -494,14 +513,30 @@ class Channel:
             if self._delay_line is not None or self._js_cols:
                 t = self.t0_s + (np.arange(b0, b1 + 1, dtype=np.int64) * kb) / self.sample_rate_hz
             return t, c[1][:nb_], c[2][:nb_], c[3][:nb_], c[4][:nb_], c[5]
-        t = self.t0_s + (np.arange(b0, b1 + 1, dtype=np.int64) * kb) / self.sample_rate_hz
-        g_lin = 10.0 ** (self._gain(t) / 10.0)
-        p_rx = self.input_power * g_lin
-        esn0 = self._esn0(t)
-        # per-component std of the complex noise: sigma^2 / 2 each for I and Q
-        sig = np.sqrt(0.5 * self.sps * p_rx * 10.0 ** (-esn0 / 10.0))
-        sig = np.where(esn0 > _NO_NOISE_DB, 0.0, sig)
-        return t, np.sqrt(g_lin), sig, self._doppler(t), p_rx, bool(np.any(esn0 <= _NO_NOISE_DB))
+        g = self._grid_slice(b0, b1)
+        return g["t"], g["amp"], g["sig"], g["freq"], g["p_rx"], bool(np.any(g["esn0"] <= _NO_NOISE_DB))
+
+    def _grid_slice(self, b0: int, b1: int) -> dict:
+        """Every column on the control grid for blocks b0..b1 (inclusive), from a cache that is evaluated
+        GRID_AHEAD points at a time: a point's value does not depend on which batch evaluated it."""
+        g = self._grid
+        if g is None or b0 < g["b0"] or b1 > g["b1"]:
+            lo, hi = b0, max(b1, b0 + GRID_AHEAD)
+            t = self.t0_s + (np.arange(lo, hi + 1, dtype=np.int64) * CONTROL_BLOCK) / self.sample_rate_hz
+            g_lin = 10.0 ** (self._gain(t) / 10.0)
+            p_rx = self.input_power * g_lin
+            esn0 = self._esn0(t)
+            # per-component std of the complex noise: sigma^2 / 2 each for I and Q
+            sig = np.sqrt(0.5 * self.sps * p_rx * 10.0 ** (-esn0 / 10.0))
+            sig = np.where(esn0 > _NO_NOISE_DB, 0.0, sig)
+            g = {"b0": lo, "b1": hi, "t": t, "amp": np.sqrt(g_lin), "sig": sig, "freq": self._doppler(t),
+                 "p_rx": p_rx, "esn0": esn0,
+                 "delay": self._delay(t) * self.sample_rate_hz if self._delay_line is not None else None,
+                 "js": [c(t) for c in self._js_cols]}
+            self._grid = g
+        i, j = b0 - g["b0"], b1 - g["b0"] + 1
+        return {k: (v[i:j] if isinstance(v, np.ndarray) else [a[i:j] for a in v] if isinstance(v, list) else v)
+                for k, v in g.items()}
 
     def process(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Apply the channel to the next chunk of the stream; returns complex64 of the same length (written into
@@ -533,8 +568,10 @@ class Channel:
         threads = self.threads
         cuts = split_points(n0, n, kb, pieces(threads))
         t, amp, sig, freq, p_rx, noisy = self._control(n0, n)
+        gs = self._grid_slice(n0 // kb, (n0 + n - 1) // kb + 1) if (self._delay_line is not None
+                                                                    or self._js_cols) else None
         if self._delay_line is not None:
-            x = self._delay_line.process(x, n0, self._delay(t) * self.sample_rate_hz, kb, threads)
+            x = self._delay_line.process(x, n0, gs["delay"], kb, threads)
         h = None
         if self._fading is not None:
             h = self._fading.gains(n0, n, threads)
@@ -556,7 +593,7 @@ class Channel:
         n_jam = len(self._jam_rt)
         jaccs = np.zeros((len(cuts) - 1, max(n_jam, 1)))
         j_outs = [np.empty(n if want_parts else 0, dtype=np.complex64) for _ in range(n_jam)]
-        jamps = [np.sqrt(p_rx * 10.0 ** (col(t) / 10.0)) for col in self._js_cols]
+        jamps = [np.sqrt(p_rx * 10.0 ** (js / 10.0)) for js in (gs["js"] if gs is not None else [])]
         # jammers are added in order; those before the first one that senses the victim are added piece by piece
         # right after the signal (made piece by piece too when their waveform is a pure function of the index)
         first_victim = next((k for k, r in enumerate(self._jam_rt) if r.needs_victim), n_jam)

@@ -61,40 +61,86 @@ def _delay_write(x, n0, re, im, mask, taps):
             im[size + j] = v.imag
 
 
+STEADY = 1e-6  # samples of delay change over a control block below which the block uses one set of taps
+
+
 @nb.njit(cache=True, nogil=True, fastmath=True)
 def _delay_read(n0, kblk, d, re, im, mask, out, coef, dcoef, phases, taps, dmax):
     """out[m] = x(n - LATENCY - D[n]) for n = n0 + m, D linear between control-grid points d (grid row
-    n // kblk - n0 // kblk). Reads only the ring, which must already hold samples up to n0 + len(out) - 1."""
+    n // kblk - n0 // kblk). Reads only the ring, which must already hold samples up to n0 + len(out) - 1.
+
+    A control block over which the delay changes by less than STEADY samples (a GEO or HEO link: nanoseconds per
+    second) is read with one set of taps, at the delay of the block's middle (a timing error below 5e-7 samples);
+    otherwise every sample gets its own interpolated taps."""
     half = taps // 2
     b0 = n0 // kblk
     inv = 1.0 / kblk
-    for m in range(out.shape[0]):
+    c = np.empty(taps, dtype=np.float32)
+    nn = out.shape[0]
+    m = 0
+    while m < nn:
         n = n0 + m
         b = n // kblk
-        fr = (n - b * kblk) * inv
         lb = b - b0
-        dd = d[lb] + fr * (d[lb + 1] - d[lb])
-        if dd < 0.0:
-            dd = 0.0
-        elif dd > dmax:
-            dd = dmax
-        p = (n - half) - dd
-        i = np.int64(np.floor(p))
-        mu = (p - i) * phases
-        q = np.int64(mu)
-        if q >= phases:
-            q = phases - 1
-        a = np.float32(mu - q)
-        base = np.uint64((i - half + 1) & mask)
-        row = np.uint64(q * taps)
-        accr = np.float32(0.0)
-        acci = np.float32(0.0)
-        for k in range(taps):
-            u = np.uint64(k)
-            c = coef[row + u] + a * dcoef[row + u]
-            accr += c * re[base + u]
-            acci += c * im[base + u]
-        out[m] = complex(accr, acci)
+        k0 = n - b * kblk
+        cnt = min(kblk - k0, nn - m)
+        d0 = d[lb]
+        d1 = d[lb + 1]
+        if abs(d1 - d0) < STEADY:
+            dd = 0.5 * (d0 + d1)
+            if dd < 0.0:
+                dd = 0.0
+            elif dd > dmax:
+                dd = dmax
+            pr = -half - dd  # the wanted instant is n + pr
+            fl = np.floor(pr)
+            off = np.int64(fl) - half + 1
+            mu = (pr - fl) * phases
+            q = np.int64(mu)
+            if q >= phases:
+                q = phases - 1
+            a = np.float32(mu - q)
+            row = np.uint64(q * taps)
+            for k in range(taps):
+                u = np.uint64(k)
+                c[k] = coef[row + u] + a * dcoef[row + u]
+            for j in range(cnt):
+                base = np.uint64((n + j + off) & mask)
+                accr = np.float32(0.0)
+                acci = np.float32(0.0)
+                for k in range(taps):
+                    u = np.uint64(k)
+                    accr += c[k] * re[base + u]
+                    acci += c[k] * im[base + u]
+                out[m + j] = complex(accr, acci)
+            m += cnt
+            continue
+        for j in range(cnt):
+            nj = n + j
+            fr = (k0 + j) * inv
+            dd = d0 + fr * (d1 - d0)
+            if dd < 0.0:
+                dd = 0.0
+            elif dd > dmax:
+                dd = dmax
+            p = (nj - half) - dd
+            i = np.int64(np.floor(p))
+            mu = (p - i) * phases
+            q = np.int64(mu)
+            if q >= phases:
+                q = phases - 1
+            a = np.float32(mu - q)
+            base = np.uint64((i - half + 1) & mask)
+            row = np.uint64(q * taps)
+            accr = np.float32(0.0)
+            acci = np.float32(0.0)
+            for k in range(taps):
+                u = np.uint64(k)
+                cc = coef[row + u] + a * dcoef[row + u]
+                accr += cc * re[base + u]
+                acci += cc * im[base + u]
+            out[m + j] = complex(accr, acci)
+        m += cnt
 
 
 class DelayLine:

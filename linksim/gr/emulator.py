@@ -37,6 +37,8 @@ from ..errors import InputError, LinksimError
 from .buffers import large_output_buffer
 
 RX_TIME = pmt.intern("rx_time")
+MIN_CHUNK = 1 << 16  # output items per call, at least
+INPUT_BUFFER = 1 << 19  # items the block upstream should be able to hold (linksim.run.emulate asks for it)
 
 
 class emulator_cc(gr.basic_block):  # noqa: N801 - GNU Radio block naming
@@ -89,6 +91,9 @@ class emulator_cc(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         self._psum = 0.0
         self._pcount = 0
         large_output_buffer(self)
+        # called with at least this much room: when the channel falls behind, its input piles up and is taken in
+        # large chunks (the per-call cost of a Python block is paid less often), so it catches up
+        self.set_min_noutput_items(MIN_CHUNK)
         self.set_tag_propagation_policy(gr.TPP_DONT)
 
     def forecast(self, noutput_items, ninputs):  # type: ignore[no-untyped-def]

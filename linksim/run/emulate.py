@@ -144,7 +144,7 @@ def run_emulation(emu: EmulatedChannel, source: Endpoint, sink: Endpoint, run_di
     import tomli_w
     from gnuradio import blocks, gr
 
-    from ..gr.emulator import emulator_cc
+    from ..gr.emulator import INPUT_BUFFER, emulator_cc
 
     say = progress or (lambda msg: None)
     stop_ev = stop or threading.Event()
@@ -160,6 +160,11 @@ def run_emulation(emu: EmulatedChannel, source: Endpoint, sink: Endpoint, run_di
     blk = emulator_cc(emulation=emu, sample_rate_hz=emu.fs, power_window_s=power_window_s,
                       duration_s=duration_s or 0.0)
     tb = gr.top_block("linksim_emulate")
+    try:  # room for the input to pile up while the channel catches up (taken in large chunks)
+        src.set_log_level("warn")  # GNU Radio reports the buffer request at info level, on stdout
+        src.set_min_output_buffer(INPUT_BUFFER)
+    except (AttributeError, RuntimeError, TypeError):  # pragma: no cover - a device block without the call
+        pass
     if out_scale != 1.0:
         tb.connect(src, blk, blocks.multiply_const_cc(out_scale), snk)
     else:
