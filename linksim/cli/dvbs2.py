@@ -182,6 +182,8 @@ def register_rx(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-iter", type=int, default=RX_LDPC_ITERATIONS,
                    help=f"LDPC iteration limit ({RX_LDPC_ITERATIONS}: the effort of Table 13; 50 decodes lower)")
     p.add_argument("--demapper", choices=["exact", "maxlog"], default="maxlog", help="soft demapper (maxlog)")
+    p.add_argument("--threads", type=int, metavar="N", help="threads (default: the CPUs available; 2 or more: "
+                   "frames decode on N - 1 threads while the front end runs ahead; same results)")
     p.add_argument("--ts-out", metavar="FILE.ts", help="write the TS packets received")
     p.add_argument("--frames-out", metavar="FILE.jsonl", help="write one JSON line per frame")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -196,8 +198,13 @@ def run_rx(args: argparse.Namespace) -> int:
     path = Path(args.infile)
     if not path.is_file():
         raise InputError(f"--in {args.infile}: no such file")
+    from ..channel.parallel import default_threads
+
+    threads = default_threads() if args.threads is None else args.threads
+    if threads < 1:
+        raise InputError(f"--threads: must be >= 1, got {threads}")
     rx = Receiver(sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code, max_iter=args.max_iter,
-                  demapper=args.demapper)
+                  demapper=args.demapper, decode_threads=threads - 1, pipeline=threads > 1)
     chunk = 1 << 20
     ts_f = open(args.ts_out, "wb") if args.ts_out else None  # noqa: SIM115 - closed below
     fr_f = open(args.frames_out, "w") if args.frames_out else None  # noqa: SIM115

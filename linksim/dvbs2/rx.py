@@ -17,19 +17,20 @@ span/2 symbols) and frames follow back to back.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from ..errors import InputError
-from .bbframe import BBHEADER_BITS, TS_PACKET_BYTES, TS_SYNC, BbHeader, crc8_rows, parse_bbheader
+from .bbframe import TS_PACKET_BYTES, TS_SYNC, BbHeader, crc8_rows
 from .constellations import constellation
 from .interleave import deinterleave_llrs
 from .params import MODCOD_NAMES, RX_LDPC_ITERATIONS, FrameParams, frame_params
 from .plframe import PILOT_SYMBOL, pilot_mask
 from .rrc import DEFAULT_SPAN_SYMBOLS, DVBS2_ROLLOFFS
-from .scrambling import bb_scramble, pl_scrambling_sequence
+from .scrambling import pl_scrambling_sequence
 from .sync import (
     PLHEADER_SYMBOLS,
     GardnerTiming,
@@ -211,12 +212,18 @@ class Receiver:
     code n. max_iter: LDPC iteration limit (default RX_LDPC_ITERATIONS = 25 layered iterations, the decoding
     effort behind Table 13: see params). sync: "full" or "genie". timing_bn_t / phase_bn_t: loop noise
     bandwidths times the symbol period. demapper: "maxlog" (default; exact for QPSK, whose LLRs are linear)
-    or "exact" (log-MAP, slower).
+    or "exact" (log-MAP, slower). decode_threads: 0 decodes each frame in the caller's thread; N > 0 hands the
+    demapping, LDPC and BCH of each frame to N worker threads (linksim.dvbs2.decode_pool) while the caller goes on
+    synchronising: the same frames, the same results, reported in the same order (a frame whose decoding is
+    still under way is returned by a later process() call; flush() waits for all). pipeline: while locked, run
+    the front end (NCO, matched filter, timing) of each block on a thread while the previous block's frames are
+    synchronised (the same results again, frames returned one process() call later).
     """
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = RX_LDPC_ITERATIONS,
                  sync: str = "full", genie_delay_samples: float | None = None, timing_bn_t: float = 1e-3,
-                 phase_bn_t: float = 2e-3, decode: bool = True, demapper: str = "maxlog") -> None:
+                 phase_bn_t: float = 2e-3, decode: bool = True, demapper: str = "maxlog",
+                 decode_threads: int = 0, pipeline: bool = False) -> None:
         if sync not in ("full", "genie"):
             raise InputError(f"sync must be 'full' or 'genie', not {sync!r}")
         if min(abs(rolloff - r) for r in DVBS2_ROLLOFFS) > 1e-9:
@@ -256,6 +263,7 @@ class Receiver:
         self._header: tuple[int, int, FrameParams | None] | None = None  # found, frame not complete yet
         self._misses = 0
         self._gain_avg = 0.0
+        self._pending_carrier: tuple | None = None  # see _settle_carrier
         self._f_cyc = 0.0
         self._f_var = 1e-4
         self._f_frames = 0
@@ -271,6 +279,23 @@ class Receiver:
         self._samples_in = 0
         self._flushed = False
         self.stats = {"searches": 0, "lost_lock": 0}
+        if decode_threads < 0:
+            raise InputError(f"decode_threads must be >= 0, not {decode_threads}")
+        self._pool = None
+        if decode_threads:
+            from .decode_pool import DecodePool
+
+            self._pool = DecodePool(decode_threads)
+        self._futures: dict[int, object] = {}  # id(report) -> its decoding, under way on the pool
+        self._outq: deque = deque()  # frames (and deframer resets) in order, until delivered
+        self._measured: list[FrameReport] = []  # frames measured since take_measured()
+        self._pipeline = bool(pipeline) and sync == "full"
+        self._fe_future = None  # the front end of the last block, under way on the pipeline thread
+        self._fe_pool = None
+        if self._pipeline:
+            from .decode_pool import DecodePool
+
+            self._fe_pool = DecodePool(1, name="linksim-rx-front")
         self._noise_stats = (0.2, 0.075)  # mean and std of the header metric off the headers
 
     # ------------------------------------------------------------------------------------------- public API
@@ -284,10 +309,70 @@ class Receiver:
             x = x.reshape(-1)
         x = x.astype(np.complex64, copy=False)
         self._samples_in += x.size
+        if self._pipeline:
+            return self._process_pipelined(x)
         x = self._coarse_carrier(x, final=False)
         if x.size:
             self._front_end(self._mf.process(x))
         return self._frames(final=False)
+
+    # ----------------------------------------------------------------------- the front end one block ahead
+    # With pipeline=True, while the receiver is locked the front end of each block (carrier NCO, matched filter,
+    # timing recovery: numba and FFT code that releases the GIL) runs on a thread while the frames of the
+    # previous block are synchronised: process() then returns the frames one block later. Everything runs in the
+    # same order on the same data as without it: locked, the front end reads nothing the frame synchronisation
+    # writes; a block whose frames lose the lock has its front end redone after them (from a snapshot), as the
+    # one-thread order has it, and the receiver goes on without the pipeline until it locks again.
+
+    def _can_pipeline(self) -> bool:
+        return self._locked and self._nco is not None and self.sync == "full" and self._timing is not None
+
+    def _fe_snapshot(self) -> tuple:
+        t = self._timing
+        assert t is not None
+        return (self._pre, self._nco_n, self._mf._hist, t._buf, t._base, t._t, t._state.copy())  # noqa: SLF001
+
+    def _fe_restore(self, snap: tuple) -> None:
+        t = self._timing
+        assert t is not None
+        self._pre, self._nco_n, self._mf._hist, t._buf, t._base, t._t, st = snap  # noqa: SLF001
+        t._state[:] = st  # noqa: SLF001
+
+    def _fe_job(self, x: np.ndarray, n0: int) -> tuple[np.ndarray, np.ndarray]:
+        """The locked front end of one block, on the pipeline thread: NCO, matched filter, timing (no append)."""
+        if self._nco and x.size:
+            x = self._nco_mix(x, n0)
+        if not x.size:
+            return np.zeros(0, np.complex64), np.zeros(0)
+        return self._symbols(self._mf.process(x), False)
+
+    def _process_pipelined(self, x: np.ndarray) -> list[FrameReport]:
+        out: list[FrameReport] = []
+        owed = False
+        if self._fe_future is not None:  # the previous block's symbols: its frames are owed now
+            s, pos = self._fe_future.result()  # type: ignore[attr-defined]
+            self._fe_future = None
+            self._append_symbols(s, pos)
+            owed = True
+        if self._can_pipeline():
+            snap = self._fe_snapshot()
+            self._pre = []  # what the locked coarse-carrier step does
+            n0 = self._nco_n
+            self._nco_n += x.size
+            fut = self._fe_pool.submit(self._fe_job, x, n0)
+            if owed:
+                out = self._frames(final=False)
+            if self._locked:
+                self._fe_future = fut
+                return out
+            fut.result()  # the lock was lost in those frames: this block's front end goes again, after them
+            self._fe_restore(snap)
+        elif owed:
+            out = self._frames(final=False)
+        x = self._coarse_carrier(x, final=False)
+        if x.size:
+            self._front_end(self._mf.process(x))
+        return out + self._frames(final=False)
 
     COARSE_SAMPLES = 40000  # samples per blind (spectral) carrier-offset estimate
     COARSE_MIN_CYC = 0.02  # below this offset (cycles/symbol) the matched filter loses nothing: no pre-correction
@@ -322,6 +407,10 @@ class Receiver:
         self._nco_n += x.size
         if self._nco == 0.0 or x.size == 0:
             return x
+        return self._nco_mix(x, n0)
+
+    def _nco_mix(self, x: np.ndarray, n0: int) -> np.ndarray:
+        assert self._nco is not None
         # exp(-j 2 pi nco n) as a product of a per-block and a within-block phasor (one multiply per sample)
         blk = 1024
         nb = -(-x.size // blk)
@@ -353,10 +442,16 @@ class Receiver:
         """End of stream: push the filters' tails through and return every remaining frame."""
         if self._flushed:
             return []
+        owed: list[FrameReport] = []
+        if self._fe_future is not None:
+            s, pos = self._fe_future.result()  # type: ignore[attr-defined]
+            self._fe_future = None
+            self._append_symbols(s, pos)
+            owed = self._frames(final=False)
         tail = np.zeros(self._mf.delay + 8 * int(round(self.sps)), dtype=np.complex64)
         held = self._coarse_carrier(np.zeros(0, dtype=np.complex64), final=True)
         self._front_end(self._mf.process(np.concatenate([held, tail])), final=True)
-        out = self._frames(final=True)
+        out = owed + self._frames(final=True)
         self._flushed = True
         return out
 
@@ -368,6 +463,15 @@ class Receiver:
     # ------------------------------------------------------------------------------------------- front end
 
     def _front_end(self, y: np.ndarray, final: bool = False) -> None:
+        self._append_symbols(*self._symbols(y, final))
+
+    def _append_symbols(self, s: np.ndarray, pos: np.ndarray) -> None:
+        if s.size:
+            self._sym = np.concatenate([self._sym, s.astype(np.complex64)])
+            self._pos = np.concatenate([self._pos, pos])
+
+    def _symbols(self, y: np.ndarray, final: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Matched-filter output -> symbols and their sample positions (timing recovery, or genie instants)."""
         if self._timing is not None:
             s, pos = self._timing.process(y, final)
             pos = pos - self._mf.delay
@@ -388,9 +492,7 @@ class Receiver:
             keep = max(0, int(round(self._genie_next)) - self._mf_buf_base)
             self._mf_buf = self._mf_buf[keep:]
             self._mf_buf_base += keep
-        if s.size:
-            self._sym = np.concatenate([self._sym, s.astype(np.complex64)])
-            self._pos = np.concatenate([self._pos, pos])
+        return s, pos
 
     def _consume(self, n: int) -> None:
         n = min(n, self._sym.size)
@@ -413,9 +515,40 @@ class Receiver:
             rep = self._locked_step(final)
             if rep is None:
                 break
-            out.append(rep)
+            self._outq.append(rep)
+            self._measured.append(rep)
         if final and self._sym.size:
             self._consume(self._sym.size)
+        out.extend(self._drain(wait_all=final))
+        return out
+
+    def _drain(self, wait_all: bool) -> list[FrameReport]:
+        """The frames at the head of the queue whose decoding is done (all of them with wait_all), delivered in
+        order (TS packets, deframer resets between them)."""
+        out: list[FrameReport] = []
+        while self._outq:
+            item = self._outq[0]
+            if item is _RESET:
+                self._ts.reset()
+                self._outq.popleft()
+                continue
+            fut = self._futures.pop(id(item), None)
+            if fut is not None:
+                if not wait_all and not fut.done():  # type: ignore[attr-defined]
+                    self._futures[id(item)] = fut
+                    break
+                fut.result()  # type: ignore[attr-defined]
+            if self._pending_carrier is not None and self._pending_carrier[1] is item:
+                self._settle_carrier()  # its cfo_cyc
+            self._outq.popleft()
+            out.append(self._deliver(item))
+        return out
+
+    def take_measured(self) -> list[FrameReport]:
+        """The frames measured (synchronised, Es/N0 estimated) since the last call, in order: with decode_threads
+        their decoding may still be under way (ok, payload, ... are final once process() or flush() returned them).
+        What an ACM return path needs without waiting for the decoders."""
+        out, self._measured = self._measured, []
         return out
 
     def _search(self, final: bool) -> bool:
@@ -540,7 +673,7 @@ class Receiver:
         self._misses = 0
         self._metric_avg = float(metric)
         self._gain_avg = 0.0
-        self._ts.reset()
+        self._outq.append(_RESET)  # the TS deframer starts over, after the frames before the lock are delivered
         self._train(p)
 
     def _lr_update(self, zk: np.ndarray, starts: list[int], lens: list[int]) -> float:
@@ -686,8 +819,7 @@ class Receiver:
         if self.sync == "genie":
             z = seg.astype(np.complex64, copy=True)
             z[PLHEADER_SYMBOLS:] *= np.conj(scr)
-            rep = self._measure_and_decode(z, pos0, pls, pf, known, ref)
-            return self._deliver(rep)
+            return self._measure_and_decode(z, pos0, pls, pf, known, ref)
         descr = _descrambler(pls, pf, self.gold_code)  # 1 on the header, conj(scrambling) after it
         starts, lens = _known_blocks(pf, pmask)
         if pf is not None and not pf.pilots:
@@ -702,7 +834,7 @@ class Receiver:
                                    self.phase_bn_t)
             self._f_cyc += df + 0.5 * nu / (2 * np.pi)
             self._f_frames += 1
-            return self._deliver(self._measure_and_decode(v, pos0, pls, pf, known, ref))
+            return self._measure_and_decode(v, pos0, pls, pf, known, ref)
         # pilots (or a DUMMY frame): only the known symbols are needed to estimate the carrier
         kk = np.flatnonzero(known)
         zk = np.zeros(length, dtype=np.complex64)
@@ -725,27 +857,70 @@ class Receiver:
             phase, slope = pilot_phase(zka, starts, lens, length)
             ph = (2 * np.pi * (self._f_cyc + fa)) * k + phase
             v = seg * descr * (np.cos(ph) - 1j * np.sin(ph)).astype(np.complex64)
-            r = self._measure_and_decode(v, pos0, pls, pf, known, ref)
+            r = self._measure_and_decode(v, pos0, pls, pf, known, ref, wait=len(aliases) > 1)
             if rep is None or r.ok:
                 rep, best = r, (alias, slope)
             if r.ok:
                 break
         alias, slope = best
-        if rep.ok and pf is not None:
-            self._f_cyc += df + alias + slope
-            self._f_var = min(self._f_var, 1e-10)
-        elif sd_before < 1.2e-4 and abs(slope) < 2.5e-4:
-            self._f_cyc += df + slope
-            self._f_var = min(self._f_var, 1e-9)
+        # the carrier state after this frame, if it decodes and if it does not
+        f0, v0 = self._f_cyc, self._f_var
+        if_ok = (f0 + (df + alias + slope), min(v0, 1e-10))
+        if sd_before < 1.2e-4 and abs(slope) < 2.5e-4:
+            if_not = (f0 + (df + slope), min(v0, 1e-9))
         else:
-            self._f_cyc += df
+            if_not = (f0 + df, v0)
         self._f_frames += 1
-        rep.cfo_cyc = self.cfo_cyc
-        return self._deliver(rep)
+        nco_term = (self._nco or 0.0) * self.sps
+        fut = self._futures.get(id(rep))
+        if fut is not None and pf is not None and if_ok != if_not and not fut.done():  # type: ignore[attr-defined]
+            # still decoding on the pool: settled when the state is next read (the next frame's
+            # synchronisation), so the decoding overlaps everything until then
+            self._pending_carrier = (fut, rep, if_ok, if_not, nco_term)
+            return rep
+        if fut is not None:
+            fut.result()  # type: ignore[attr-defined]
+        self._f_cyc_v, self._f_var_v = if_ok if (rep.ok and pf is not None) else if_not
+        rep.cfo_cyc = self._f_cyc_v + nco_term
+        return rep
+
+    # The carrier state (offset estimate, its variance) read by the synchronisation. After a frame whose decoding
+    # is still under way on the pool and whose outcome changes it, it is settled on first use.
+    @property
+    def _f_cyc(self) -> float:
+        if self._pending_carrier is not None:
+            self._settle_carrier()
+        return self._f_cyc_v
+
+    @_f_cyc.setter
+    def _f_cyc(self, v: float) -> None:
+        if self._pending_carrier is not None:
+            self._settle_carrier()
+        self._f_cyc_v = v
+
+    @property
+    def _f_var(self) -> float:
+        if self._pending_carrier is not None:
+            self._settle_carrier()
+        return self._f_var_v
+
+    @_f_var.setter
+    def _f_var(self, v: float) -> None:
+        if self._pending_carrier is not None:
+            self._settle_carrier()
+        self._f_var_v = v
+
+    def _settle_carrier(self) -> None:
+        fut, rep, if_ok, if_not, nco_term = self._pending_carrier  # type: ignore[misc]
+        self._pending_carrier = None
+        fut.result()
+        self._f_cyc_v, self._f_var_v = if_ok if rep.ok else if_not
+        rep.cfo_cyc = self._f_cyc_v + nco_term
 
     def _measure_and_decode(self, v: np.ndarray, pos0: float, pls: int, pf: FrameParams | None,
-                            known: np.ndarray, ref: np.ndarray) -> FrameReport:
-        """Es/N0 from the known symbols of the phase-corrected frame v, then demapping and decoding."""
+                            known: np.ndarray, ref: np.ndarray, wait: bool = False) -> FrameReport:
+        """Es/N0 from the known symbols of the phase-corrected frame v, then demapping and decoding (on the decode
+        pool, if there is one and not `wait`)."""
         vk = v[known]
         rk = ref[known]
         a = float(np.real(np.vdot(rk, vk)) / np.real(np.vdot(rk, rk)))
@@ -761,9 +936,21 @@ class Receiver:
             return rep
         const = constellation(pf.constellation, pf.rate)
         data = v[PLHEADER_SYMBOLS:][~known[PLHEADER_SYMBOLS:]] / np.float32(a)
-        llr = soft_demap(data, const.points, const.labels_bits, noise / (a * a), self.maxlog)
-        cw = deinterleave_llrs(llr, pf.constellation, pf.rate)
-        return self._decode(rep, cw, pf)
+
+        def codeword_llrs() -> np.ndarray:  # on the decoding thread with a pool
+            llr = soft_demap(data, const.points, const.labels_bits, noise / (a * a), self.maxlog)
+            return deinterleave_llrs(llr, pf.constellation, pf.rate)
+
+        if self._pool is None or wait:
+            return self._decode(rep, codeword_llrs(), pf)
+        from .decode_pool import decode_frame
+
+        running = [f for f in self._futures.values() if not f.done()]  # type: ignore[attr-defined]
+        if len(running) > 2 * self._pool.threads:  # a bounded queue: wait for the oldest
+            running[0].result()  # type: ignore[attr-defined]
+        self._futures[id(rep)] = self._pool.submit(decode_frame, rep, codeword_llrs, pf, self.max_iter,
+                                                   self.keep_raw_field)
+        return rep
 
     def _deliver(self, rep: FrameReport) -> FrameReport:
         """TS packets of a decoded frame (the deframer keeps the packet that straddles frames)."""
@@ -776,23 +963,9 @@ class Receiver:
         return rep
 
     def _decode(self, rep: FrameReport, cw_llr: np.ndarray, pf: FrameParams) -> FrameReport:
-        from .bch import bch_decode
-        from .ldpc import ldpc_decode
+        from .decode_pool import decode_frame
 
-        res = ldpc_decode(cw_llr.astype(np.float32), pf.frame, pf.rate, max_iter=self.max_iter, early_stop=True)
-        rep.ldpc_iterations = int(np.asarray(res.iterations).reshape(-1)[0])
-        ldpc_ok = bool(np.asarray(res.ok).reshape(-1)[0])
-        bits = np.asarray(res.bits).reshape(-1)[: pf.n_bch]
-        b = bch_decode(bits, pf.frame, pf.rate)
-        rep.bch_corrected = int(np.asarray(b.corrected).reshape(-1)[0])
-        bch_ok = bool(np.asarray(b.ok).reshape(-1)[0])
-        bb = bb_scramble(np.asarray(b.bits).reshape(-1)[: pf.k_bch])
-        hdr = parse_bbheader(bb[:BBHEADER_BITS])
-        rep.bbheader = hdr
-        rep.ok = ldpc_ok and bch_ok and hdr.crc_ok and hdr.dfl_bits <= pf.k_bch - BBHEADER_BITS
-        rep.info_bits = pf.k_bch - BBHEADER_BITS
-        if self.keep_raw_field:
-            rep.raw_field = np.packbits(bb[BBHEADER_BITS : pf.k_bch - (pf.k_bch - BBHEADER_BITS) % 8]).tobytes()
-        if rep.ok:
-            rep.payload = np.packbits(bb[BBHEADER_BITS : BBHEADER_BITS + hdr.dfl_bits // 8 * 8]).tobytes()
-        return rep
+        return decode_frame(rep, cw_llr, pf, self.max_iter, self.keep_raw_field)
+
+
+_RESET = object()  # in the delivery queue: the TS deframer starts over here

@@ -6,10 +6,13 @@ give no packets. Every PLFRAME, failed ones included, publishes a PMT dictionary
 with the keys sample_index, modcod, frame, pilots, ldpc_iterations, bch_corrected, ok, esn0_est_db, cfo_cyc,
 payload_bytes, ts_packets, ts_crc_errors.
 
-A frame leaves the receiver as soon as its last sample (plus the matched filter's delay, some 30 samples) has
-arrived. At the end of a finite stream GNU Radio gives a Python block no end-of-input call: the frames still in
-the filters are published (messages only) when the flowgraph stops. Append 100 zero samples to a finite
-recording to have its last frame's TS packets on the output too.
+A frame leaves the receiver once its last sample (plus the matched filter's delay, some 30 samples) has arrived
+and its decoding is done: with decode_threads > 0 frames decode on worker threads while the next ones are
+synchronised, and with pipeline the front end of each block runs on a thread too (frames then come one work()
+call later); the reports and TS packets are the same and in the same order. At the end of a finite stream GNU
+Radio gives a Python block no end-of-input call: the frames still in the filters are published (messages only)
+when the flowgraph stops. Append 100 zero samples to a finite recording to have its last frame's TS packets on
+the output too.
 """
 
 from __future__ import annotations
@@ -45,18 +48,22 @@ def report_to_pmt(r: FrameReport) -> pmt.pmt_base:
 class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     """DVB-S2 receiver block. sps: input samples per symbol (>= 2, need not be an integer: sample rate / symbol
     rate of an SDR capture); rolloff: 0.35, 0.25, 0.20; gold_code: PL scrambling code; max_iter: LDPC iteration
-    limit."""
+    limit; decode_threads: frames decoded on this many worker threads (0: in the block's thread); pipeline: the
+    front end runs one block ahead on a thread (see linksim.dvbs2.rx.Receiver)."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
-                 max_iter: int = RX_LDPC_ITERATIONS) -> None:
+                 max_iter: int = RX_LDPC_ITERATIONS, decode_threads: int = 1, pipeline: bool = False) -> None:
         gr.basic_block.__init__(self, name="dvbs2_rx", in_sig=[np.complex64], out_sig=[np.uint8])
-        self._rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter)
+        self._rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter,
+                            decode_threads=decode_threads, pipeline=pipeline)
         self._pending = np.zeros(0, dtype=np.uint8)
         self._lock = threading.Lock()
         self.frames = 0
         self.frame_errors = 0
-        # in-process listener (the run engine): called with each batch of FrameReports and the number of input
-        # samples consumed so far, in the scheduler's thread
+        # in-process listener (the run engine): called in the scheduler's thread with each batch of FrameReports as
+        # the receiver measures them (synchronised, Es/N0 estimated: what an ACM return path needs) and the number
+        # of input samples consumed so far. Their decoding may still be under way on the worker threads: ok,
+        # payload, ... are final once the block has stopped.
         self.report_sink = None
         self.message_port_register_out(pmt.intern(FRAMES_PORT))
 
@@ -75,7 +82,7 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         if chunks:
             self._pending = np.concatenate([self._pending, *chunks])
         if self.report_sink is not None:
-            self.report_sink(reports, self._rx._samples_in)
+            self.report_sink(self._rx.take_measured(), self._rx._samples_in)
 
     def general_work(self, input_items, output_items):  # type: ignore[no-untyped-def]
         x = input_items[0]

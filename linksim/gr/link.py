@@ -66,10 +66,10 @@ class receive_chain(gr.hier_block2):  # noqa: N801
     """DVB-S2 RX: complex64 in, received TS packets out (bytes); reports go to `rx.report_sink`."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
-                 max_iter: int = RX_LDPC_ITERATIONS) -> None:
+                 max_iter: int = RX_LDPC_ITERATIONS, decode_threads: int = 1, pipeline: bool = False) -> None:
         gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_char))
-        self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter)
+        self.rx = dvbs2_rx(sps, rolloff, gold_code, max_iter, decode_threads, pipeline)
         self.connect(self, self.rx, self)
 
 

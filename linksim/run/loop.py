@@ -111,7 +111,9 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
 def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None]) -> Any:
     from ..gr.link import receive_chain
 
-    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter)
+    # frames decode on a worker thread; the front end runs one block ahead too unless ACM waits on the reports
+    # (with the pipeline they come one block later, and the transmitter would wait for them)
+    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter, decode_threads=1, pipeline=not st.acm)
     rxc.rx.report_sink = on_reports
     return rxc
 
