@@ -139,8 +139,22 @@ def one_rate(rate: float, seconds: float, scenario: Path, tx_path: Path, tx: np.
         "frames_ok": len(ok), "frames": len(reps),
         "esn0_est_db": float(np.mean([r.esn0_est_db for r in ok])) if ok else float("nan"), "cnij_db": cnij,
         "delay_ms": tl.delay_s(0.0) * 1e3, "doppler_hz": tl.doppler_hz(0.0),
-        "threads": sm["threads"], "d_err": d_err, "f_err": f_err,
+        "threads": sm["threads"], "d_err": d_err, "f_err": f_err, "worst_probe": worst_probe(run / "realised.csv"),
     }
+
+
+def worst_probe(path: Path) -> str:
+    """The emulator's own measurement (realised.csv) with the largest Doppler error, as one line."""
+    import csv
+
+    rows = list(csv.DictReader(open(path)))
+    if not rows:
+        return "no measurements"
+    r = max(rows, key=lambda r: abs(float(r["doppler_hz_realised"]) - float(r["doppler_hz_expected"])))
+    d = float(r["delay_samples_realised"]) - float(r["delay_samples_expected"])
+    f = float(r["doppler_hz_realised"]) - float(r["doppler_hz_expected"])
+    return f"t {float(r['time_s']):.1f} s: delay {d:+.3f} samples, Doppler {f:+.3f} Hz, rho {float(r['rho']):.3f} " \
+        f"({len(rows)} measurements)"
 
 
 def main() -> int:
@@ -150,6 +164,7 @@ def main() -> int:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "emulator-geo-ka-cw.toml"))
     ap.add_argument("--decode-s", type=float, default=1.0, help="seconds at the end decoded with linksim's receiver")
     ap.add_argument("--keep-going", action="store_true", help="try every rate even after one fails")
+    ap.add_argument("--workdir", help="keep the run directories here (default: a temporary directory)")
     args = ap.parse_args()
     from grdtv_dvbs2 import grdtv_samples, ts_packets
 
@@ -160,7 +175,8 @@ def main() -> int:
           f"looped); {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start", flush=True)
     best = None
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
         tx_path = work / "modem.cf32"
         tx.tofile(tx_path)
         for r in [float(v) * 1e6 for v in args.rates.split(",") if v.strip()]:
@@ -175,6 +191,7 @@ def main() -> int:
                   f"{res['delay_err_max']:.3f} samples, Doppler {res['doppler_hz']:.2f} Hz within "
                   f"{res['doppler_err_max']:.3f} Hz (rho >= {res['rho_min']:.2f}); emulator's probes "
                   f"{res['probe_delay_err']:.3f} samples, {res['probe_doppler_err']:.3f} Hz", flush=True)
+            print(f"      emulator's largest Doppler error: {res['worst_probe']}", flush=True)
             print("      per window: delay error " + " ".join(f"{e:+.3f}" for e in res["d_err"]) + " samples; "
                   "Doppler error " + " ".join(f"{e:+.3f}" for e in res["f_err"]) + " Hz", flush=True)
             print(f"      DVB-S2 (last {args.decode_s:g} s): {res['frames_ok']}/{res['frames']} frames decoded, "

@@ -23,7 +23,8 @@ GNU Radio here: linksim.gr.emulator wraps it in a block, linksim.run.emulate run
         Measures on the two streams themselves the delay and Doppler the channel realised: every every_s it keeps
         `window` input samples, and once the output that carries them has passed, correlates the two around the
         expected delay (after taking off the expected Doppler): the correlation peak (interpolated) gives the
-        delay in samples, the phase slope of output x conj(input) the Doppler left over. `.results`: one dict per
+        delay in samples, the phase step between 16 successive segments of output x conj(input) the Doppler left
+        over. `.results`: one dict per
         measurement (scenario time, expected and realised delay and Doppler, correlation coefficient).
 """
 
@@ -90,15 +91,18 @@ def measure_delay_doppler(x: np.ndarray, y: np.ndarray, lag0: int, fs: float, f_
     ex = float(np.vdot(x, x).real)
     ey = float(np.vdot(seg, seg).real)
     rho = float(mag[i] / np.sqrt(ex * ey)) if ex > 0 and ey > 0 else 0.0
-    # Doppler left over: phase slope of output x conj(input) over 16 segments (unambiguous to fs / (2 w / 16))
+    # Doppler left over: the phase step between successive segments of output x conj(input), from the sum of
+    # their products (power-weighted, nothing to unwrap; unambiguous to fs / (2 w / 16)), refined below
     p = seg * np.conj(x)
     m = 16
     L = w // m
     s = p[: m * L].reshape(m, L).sum(axis=1)
-    ph = np.unwrap(np.angle(s))
-    centres = (np.arange(m) + 0.5) * L
-    slope = float(np.polyfit(centres, ph, 1)[0])  # rad per sample
-    return lag0 - search + i + frac, f_exp_hz + slope * fs / (2 * np.pi), rho
+    step = float(np.angle(np.sum(s[1:] * np.conj(s[:-1]))))  # rad per L samples
+    # then the straight-line fit of the segment phases with that step taken off (nearly flat: nothing to unwrap)
+    k = np.arange(m)
+    ph = np.unwrap(np.angle(s * np.exp(-1j * step * k)))
+    step += float(np.polyfit(k, ph, 1)[0])
+    return lag0 - search + i + frac, f_exp_hz + step / L * fs / (2 * np.pi), rho
 
 
 class RealisedProbe:
