@@ -1,6 +1,7 @@
-"""The receiver on several threads: frames decoded on a pool and the front end one block ahead give exactly what the
-one-thread receiver gives (every report field, TS packets, decoded data fields, statistics), in the same order,
-for streams that acquire late, fail to decode below threshold, and lose and regain lock.
+"""The receiver on several threads: frames decoded on a pool (the next frames synchronised meanwhile on a guess of
+the outcome, taken back when wrong) and the front end one block ahead give exactly what the one-thread receiver
+gives (every report field, TS packets, decoded data fields, statistics), in the same order, for streams that
+acquire late, fail to decode below threshold, decode and fail in turn, and lose and regain lock.
 
 Authority: the one-thread receiver (decode_threads=0, pipeline=False) on the same stream cut the same way.
 """
@@ -23,7 +24,7 @@ def _dropout(modcod: str, esn0_db: float, seed: int) -> np.ndarray:
     return np.concatenate([a, b])
 
 
-def _run(x: np.ndarray, block: int, **kw: object) -> tuple[list, dict, list]:
+def _run(x: np.ndarray, block: int, **kw: object) -> tuple[list, dict, list, dict]:
     rx = Receiver(**kw)  # type: ignore[arg-type]
     rx.keep_raw_field = True
     reps, measured = [], []
@@ -33,7 +34,7 @@ def _run(x: np.ndarray, block: int, **kw: object) -> tuple[list, dict, list]:
     reps += rx.flush()
     measured += rx.take_measured()
     assert [id(r) for r in measured] == [id(r) for r in reps]  # every frame measured once, in order
-    return [(r.as_dict(), r.ts, r.raw_field, r.payload) for r in reps], dict(rx.stats), reps
+    return [(r.as_dict(), r.ts, r.raw_field, r.payload) for r in reps], dict(rx.stats), reps, rx.speculation
 
 
 @pytest.mark.parametrize("modcod, margin_db, kind, block", [
@@ -45,15 +46,19 @@ def _run(x: np.ndarray, block: int, **kw: object) -> tuple[list, dict, list]:
 def test_pool_and_pipeline_give_the_one_thread_results(modcod, margin_db, kind, block):
     esn0 = modcods.get(modcod).esn0_qef_db + margin_db
     x = _dropout(modcod, esn0, 5) if kind == "dropout" else late_stream(modcod, esn0, 8, 50_000, 0.01, 3)
-    ref, ref_stats, ref_reps = _run(x, block)
+    ref, ref_stats, ref_reps, _ = _run(x, block)
     assert ref, "the one-thread receiver found frames"
     if kind == "dropout":
         assert ref_stats["lost_lock"] >= 1  # the redo path of the pipeline is exercised
     for kw in ({"decode_threads": 2}, {"decode_threads": 1, "pipeline": True}, {"pipeline": True}):
-        got, stats, reps = _run(x, block, **kw)
+        got, stats, reps, spec = _run(x, block, **kw)
         assert got == ref, kw
         assert stats == ref_stats, kw
         assert [r.cfo_cyc for r in reps] == [r.cfo_cyc for r in ref_reps]
+        if kw.get("decode_threads"):
+            assert spec["taken"] >= 3  # the next frames went on while a frame decoded
+            if modcod == "16APSK 2/3":  # frames that decode and fail in turn: guesses go wrong and are taken back
+                assert spec["rolled_back"] >= 1
 
 
 def test_decode_threads_must_not_be_negative():

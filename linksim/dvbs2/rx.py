@@ -289,6 +289,13 @@ class Receiver:
         self._futures: dict[int, object] = {}  # id(report) -> its decoding, under way on the pool
         self._outq: deque = deque()  # frames (and deframer resets) in order, until delivered
         self._measured: list[FrameReport] = []  # frames measured since take_measured()
+        self._outq_total = self._outq_done = 0  # items ever queued / delivered
+        self._measured_total = self._measured_done = 0
+        self._spec: tuple | None = None  # (future, report, checkpoint, guessed outcome): going on as if known
+        self._last_ok = True  # the last outcome known: the guess for the next speculation
+        self._iter_ckpt: dict | None = None
+        self._may_speculate = False
+        self.speculation = {"taken": 0, "rolled_back": 0}
         self._pipeline = bool(pipeline) and sync == "full"
         self._fe_future = None  # the front end of the last block, under way on the pipeline thread
         self._fe_pool = None
@@ -346,14 +353,27 @@ class Receiver:
             return np.zeros(0, np.complex64), np.zeros(0)
         return self._symbols(self._mf.process(x), False)
 
-    def _process_pipelined(self, x: np.ndarray) -> list[FrameReport]:
-        out: list[FrameReport] = []
-        owed = False
-        if self._fe_future is not None:  # the previous block's symbols: its frames are owed now
-            s, pos = self._fe_future.result()  # type: ignore[attr-defined]
-            self._fe_future = None
+    def _catch_up(self) -> tuple[list[FrameReport], bool]:
+        """Before new symbols go in: settle a speculation left from the last call (re-running its frames if it
+        was wrong), then take the front end run ahead, or redo it if the lock it assumed is gone. Returns the
+        frames that came out and whether the frames of the block just appended are owed."""
+        out = self._settle_speculation()
+        if self._fe_future is None:
+            return out, False
+        fut, snap, x_prev = self._fe_future  # type: ignore[misc]
+        self._fe_future = None
+        s, pos = fut.result()
+        if self._locked:
             self._append_symbols(s, pos)
-            owed = True
+        else:  # the speculation's frames, run again, lost the lock: this block's front end goes again
+            self._fe_restore(snap)
+            x2 = self._coarse_carrier(x_prev, final=False)
+            if x2.size:
+                self._front_end(self._mf.process(x2))
+        return out, True
+
+    def _process_pipelined(self, x: np.ndarray) -> list[FrameReport]:
+        out, owed = self._catch_up()
         if self._can_pipeline():
             snap = self._fe_snapshot()
             self._pre = []  # what the locked coarse-carrier step does
@@ -361,14 +381,14 @@ class Receiver:
             self._nco_n += x.size
             fut = self._fe_pool.submit(self._fe_job, x, n0)
             if owed:
-                out = self._frames(final=False)
+                out += self._frames(final=False)
             if self._locked:
-                self._fe_future = fut
+                self._fe_future = (fut, snap, x)
                 return out
             fut.result()  # the lock was lost in those frames: this block's front end goes again, after them
             self._fe_restore(snap)
         elif owed:
-            out = self._frames(final=False)
+            out += self._frames(final=False)
         x = self._coarse_carrier(x, final=False)
         if x.size:
             self._front_end(self._mf.process(x))
@@ -442,12 +462,10 @@ class Receiver:
         """End of stream: push the filters' tails through and return every remaining frame."""
         if self._flushed:
             return []
-        owed: list[FrameReport] = []
-        if self._fe_future is not None:
-            s, pos = self._fe_future.result()  # type: ignore[attr-defined]
-            self._fe_future = None
-            self._append_symbols(s, pos)
-            owed = self._frames(final=False)
+        owed, pending = self._catch_up()
+        if pending:
+            owed += self._frames(final=False)
+        owed += self._settle_speculation()
         tail = np.zeros(self._mf.delay + 8 * int(round(self.sps)), dtype=np.complex64)
         held = self._coarse_carrier(np.zeros(0, dtype=np.complex64), final=True)
         self._front_end(self._mf.process(np.concatenate([held, tail])), final=True)
@@ -458,7 +476,7 @@ class Receiver:
     @property
     def cfo_cyc(self) -> float:
         """Current carrier-offset estimate in cycles per symbol."""
-        return self._f_cyc + (self._nco or 0.0) * self.sps
+        return self._f_cyc_v + (self._nco or 0.0) * self.sps  # (read as is: never settles or speculates)
 
     # ------------------------------------------------------------------------------------------- front end
 
@@ -502,35 +520,116 @@ class Receiver:
 
     # ------------------------------------------------------------------------------------------- frame sync
 
-    def _frames(self, final: bool) -> list[FrameReport]:
+    def _frames(self, final: bool, speculate: bool = True) -> list[FrameReport]:
         out: list[FrameReport] = []
-        while True:
-            if not self._locked:
-                before = self._sym.size
-                if self._search(final):
+        # with a decode pool, a frame whose outcome the next one depends on need not be waited for: the next frames
+        # go on guessing it ends as the last known frame did (a checkpoint of the frame-sync state is kept), and if
+        # the guess was wrong, everything after the checkpoint is thrown away and run again (see _settle_carrier)
+        self._may_speculate = speculate and self._pool is not None
+        try:
+            while True:
+                try:
+                    pc = self._pending_carrier
+                    self._iter_ckpt = (self._checkpoint() if self._may_speculate and pc is not None
+                                       and not pc[0].done() else None)
+                    if not self._locked:
+                        before = self._sym.size
+                        if self._search(final):
+                            continue
+                        if 0 < self._sym.size < before:  # a window without a header was dropped: search the rest
+                            continue
+                        break
+                    rep = self._locked_step(final)
+                    if rep is None:
+                        if self._spec is not None and (final or not self._pipeline):
+                            self._resolve_speculation()  # nothing speculative outlives the call
+                        break
+                    self._push(rep, measured=True)
+                except _Rollback:
                     continue
-                if 0 < self._sym.size < before:  # a window without a header was dropped: search the rest
-                    continue
-                break
-            rep = self._locked_step(final)
-            if rep is None:
-                break
-            self._outq.append(rep)
-            self._measured.append(rep)
+        finally:
+            self._may_speculate = False
+            self._iter_ckpt = None
         if final and self._sym.size:
             self._consume(self._sym.size)
         out.extend(self._drain(wait_all=final))
         return out
 
+    # ------------------------------------------------------------------------------------------- speculation
+
+    # not part of the frame-synchronisation state a checkpoint keeps: the front end (it runs on its own), the
+    # pools, the delivery bookkeeping (handled by count) and the speculation itself
+    _NOT_CHECKPOINTED = frozenset({
+        "_mf", "_timing", "_pre", "_nco", "_nco_n", "_nco_seen", "_quiet", "_f_spec", "_restart_timing", "_pool",
+        "_fe_pool", "_fe_future", "_samples_in", "_flushed", "_spec", "_iter_ckpt", "_may_speculate",
+        "speculation", "_ts", "_mf_buf", "_mf_buf_base", "_genie_next", "_outq", "_measured", "_futures",
+        "_outq_total", "_outq_done", "_measured_total", "_measured_done", "_last_ok",
+    })
+
+    def _push(self, item: object, measured: bool = False) -> None:
+        self._outq.append(item)
+        self._outq_total += 1
+        if measured:
+            self._measured.append(item)  # type: ignore[arg-type]
+            self._measured_total += 1
+
+    def _checkpoint(self) -> dict:
+        ck = {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in self.__dict__.items()
+              if k not in self._NOT_CHECKPOINTED}
+        ck["#outq"] = self._outq_total
+        ck["#measured"] = self._measured_total
+        return ck
+
+    def _restore(self, ck: dict) -> None:
+        while self._outq_total > ck["#outq"]:  # frames made after the checkpoint: thrown away
+            item = self._outq.pop()
+            self._outq_total -= 1
+            self._futures.pop(id(item), None)
+        while self._measured_total > ck["#measured"]:
+            self._measured.pop()
+            self._measured_total -= 1
+        for k, v in ck.items():
+            if not k.startswith("#"):
+                self.__dict__[k] = v.copy() if isinstance(v, (dict, list)) else v
+
+    def _resolve_speculation(self) -> None:
+        """Wait for the frame the speculation made a guess about: if the guess was right, keep going; if not, go
+        back to the checkpoint (raises _Rollback; the frame loop runs again from there)."""
+        fut, rep, ck, guess = self._spec  # type: ignore[misc]
+        self._spec = None
+        fut.result()
+        self._last_ok = bool(rep.ok)
+        if bool(rep.ok) == guess:
+            return
+        self.speculation["rolled_back"] += 1
+        self._restore(ck)
+        raise _Rollback
+
+    def _settle_speculation(self) -> list[FrameReport]:
+        """Between calls (before new symbols go in): no speculation may stay; frames run again after a wrong one
+        (without speculating) are returned."""
+        if self._spec is None:
+            return []
+        try:
+            self._resolve_speculation()
+        except _Rollback:
+            return self._frames(final=False, speculate=False)
+        return []
+
     def _drain(self, wait_all: bool) -> list[FrameReport]:
         """The frames at the head of the queue whose decoding is done (all of them with wait_all), delivered in
         order (TS packets, deframer resets between them)."""
         out: list[FrameReport] = []
+        # with a speculation under way, the frame it rests on and everything after it wait
+        boundary = self._spec[2]["#outq"] - 1 if self._spec is not None else None  # type: ignore[index]
         while self._outq:
+            if boundary is not None and self._outq_done >= boundary:
+                break  # what follows is speculative
             item = self._outq[0]
             if item is _RESET:
                 self._ts.reset()
                 self._outq.popleft()
+                self._outq_done += 1
                 continue
             fut = self._futures.pop(id(item), None)
             if fut is not None:
@@ -541,6 +640,7 @@ class Receiver:
             if self._pending_carrier is not None and self._pending_carrier[1] is item:
                 self._settle_carrier()  # its cfo_cyc
             self._outq.popleft()
+            self._outq_done += 1
             out.append(self._deliver(item))
         return out
 
@@ -548,7 +648,11 @@ class Receiver:
         """The frames measured (synchronised, Es/N0 estimated) since the last call, in order: with decode_threads
         their decoding may still be under way (ok, payload, ... are final once process() or flush() returned them).
         What an ACM return path needs without waiting for the decoders."""
-        out, self._measured = self._measured, []
+        n = len(self._measured)
+        if self._spec is not None:  # not the speculative ones
+            n = self._spec[2]["#measured"] - self._measured_done  # type: ignore[index]
+        out, self._measured = self._measured[:n], self._measured[n:]
+        self._measured_done += len(out)
         return out
 
     def _search(self, final: bool) -> bool:
@@ -673,7 +777,7 @@ class Receiver:
         self._misses = 0
         self._metric_avg = float(metric)
         self._gain_avg = 0.0
-        self._outq.append(_RESET)  # the TS deframer starts over, after the frames before the lock are delivered
+        self._push(_RESET)  # the TS deframer starts over, after the frames before the lock are delivered
         self._train(p)
 
     def _lr_update(self, zk: np.ndarray, starts: list[int], lens: list[int]) -> float:
@@ -880,6 +984,8 @@ class Receiver:
             return rep
         if fut is not None:
             fut.result()  # type: ignore[attr-defined]
+        if pf is not None:
+            self._last_ok = bool(rep.ok)
         self._f_cyc_v, self._f_var_v = if_ok if (rep.ok and pf is not None) else if_not
         rep.cfo_cyc = self._f_cyc_v + nco_term
         return rep
@@ -912,10 +1018,32 @@ class Receiver:
 
     def _settle_carrier(self) -> None:
         fut, rep, if_ok, if_not, nco_term = self._pending_carrier  # type: ignore[misc]
+        if self._spec is not None:  # an older speculation is settled first (it may take everything back)
+            self._resolve_speculation()
+        if not fut.done() and self._may_speculate and self._iter_ckpt is not None:
+            # go on as if it ends like the last frame that decoded or failed; _resolve_speculation checks it later
+            guess = self._last_ok
+            self._spec = (fut, rep, self._iter_ckpt, guess)
+            self._pending_carrier = None
+            self._f_cyc_v, self._f_var_v = if_ok if guess else if_not
+            rep.cfo_cyc = self._f_cyc_v + nco_term
+            self.speculation["taken"] += 1
+            return
         self._pending_carrier = None
         fut.result()
+        self._last_ok = bool(rep.ok)
         self._f_cyc_v, self._f_var_v = if_ok if rep.ok else if_not
         rep.cfo_cyc = self._f_cyc_v + nco_term
+
+    @property
+    def _locked(self) -> bool:
+        return self._locked_v
+
+    @_locked.setter
+    def _locked(self, v: bool) -> None:
+        if v != getattr(self, "_locked_v", v) and self._spec is not None:
+            self._resolve_speculation()  # a change of lock never rests on a speculation
+        self._locked_v = v
 
     def _measure_and_decode(self, v: np.ndarray, pos0: float, pls: int, pf: FrameParams | None,
                             known: np.ndarray, ref: np.ndarray, wait: bool = False) -> FrameReport:
@@ -969,3 +1097,7 @@ class Receiver:
 
 
 _RESET = object()  # in the delivery queue: the TS deframer starts over here
+
+
+class _Rollback(Exception):
+    """A speculation was wrong: the frame-sync state is back at its checkpoint; the frame loop runs again."""
