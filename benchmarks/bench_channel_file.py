@@ -42,13 +42,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-FS = 10e6
-SPS = 4
-GAIN_DB = -3.0
-DOPPLER_HZ = 12_345.0
-ESN0_DB = 10.0
-K = 4.0
-FD_HZ = 500.0
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_channel import DOPPLER_HZ, ESN0_DB, FD_HZ, FS, GAIN_DB, SPS, K  # noqa: E402 - the in-memory case's values
 
 STOCK = rf"""
 import sys, numpy as np

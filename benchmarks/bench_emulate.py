@@ -33,7 +33,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -94,9 +93,7 @@ def one_rate(rate: float, seconds: float, scenario: Path, tx_path: Path, tx: np.
             raise SystemExit(f"emulator did not start: {line}{p.stderr.read()}")
         sender.start()
         out, err = p.communicate(timeout=seconds * 3 + 300)
-        t_end = time.monotonic() + 30
-        while receiver.capture.count < n and time.monotonic() < t_end:
-            time.sleep(0.1)
+        receiver.wait_count(n, 30.0)
     finally:
         if p.poll() is None:
             p.kill()

@@ -6,7 +6,7 @@ counting and capturing sink (the instrument).
     free_port() -> a TCP port nobody listens on now
     StockTx(path, address, sample_rate_hz): file_source(repeat) -> throttle -> zeromq.push_sink(address, binds)
     StockRx(address, n_samples, windows): zeromq.pull_source(address, connects) -> head(n) -> Capture
-        Capture counts every sample and keeps the windows [(start, length), ...] asked for.
+        Capture counts every sample and keeps the windows [(start, length), ...] asked for; wait_count(n, s).
     realised_from_capture(tx, start, y, lag_exp, doppler_exp_hz, fs) -> (delay samples, Doppler Hz, rho): the delay
         and Doppler between the known periodic transmitted signal and a captured output window.
 """
@@ -87,6 +87,15 @@ class StockRx:
     def stop(self) -> None:
         self.tb.stop()
         self.tb.wait()
+
+    def wait_count(self, n: int, timeout_s: float) -> int:
+        """Wait until n samples have arrived (or timeout_s passed); returns how many did."""
+        import time
+
+        t_end = time.monotonic() + timeout_s
+        while self.capture.count < n and time.monotonic() < t_end:
+            time.sleep(0.1)
+        return self.capture.count
 
 
 def realised_from_capture(tx: np.ndarray, start: int, y: np.ndarray, lag_exp: float, doppler_exp_hz: float,

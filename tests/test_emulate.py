@@ -12,7 +12,6 @@ import csv
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -195,9 +194,7 @@ def test_emulate_between_stock_zmq_endpoints_decodes_grdtv_dvbs2(gr, tmp_path):
         tx.start()
         out, err = p.communicate(timeout=240)
         assert p.returncode == 0, err[-3000:]
-        t_end = time.monotonic() + 20
-        while rx.capture.count < n and time.monotonic() < t_end:
-            time.sleep(0.1)
+        rx.wait_count(n, 20.0)
     finally:
         if p.poll() is None:
             p.kill()

@@ -31,11 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..channel.emulation import EmulatedChannel
 from ..errors import DeviceError
 from ..hw.endpoints import Endpoint, open_sink, open_source
+from .loop import _json_safe
 
 BEHIND_WARN_S = 0.5  # processing this far behind the input's real-time clock is reported as falling behind
 
@@ -65,18 +64,6 @@ def _write_csv(path: Path, cols: list[str], rows: list[list[Any]]) -> None:
         w = csv.writer(f)
         w.writerow(cols)
         w.writerows(rows)
-
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _json_safe(obj.item())
-    return obj
 
 
 def summarize(emu: EmulatedChannel, blk: Any, status: str, source: Endpoint, sink: Endpoint, wall_s: float,
