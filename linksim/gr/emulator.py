@@ -37,8 +37,9 @@ from ..errors import InputError, LinksimError
 from .buffers import large_output_buffer
 
 RX_TIME = pmt.intern("rx_time")
-MIN_CHUNK = 1 << 16  # output items per call, at least
-INPUT_BUFFER = 1 << 19  # items the block upstream should be able to hold (linksim.run.emulate asks for it)
+MIN_CHUNK = 1 << 17  # output items per call, at least (13 ms at 10 Msps)
+OUTPUT_BUFFER = 1 << 19  # the block's output buffer: room for a few chunks
+INPUT_BUFFER = 1 << 20  # items the block upstream should be able to hold (linksim.run.emulate asks for it)
 
 
 class emulator_cc(gr.basic_block):  # noqa: N801 - GNU Radio block naming
@@ -91,6 +92,7 @@ class emulator_cc(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         self._psum = 0.0
         self._pcount = 0
         large_output_buffer(self)
+        self.set_min_output_buffer(OUTPUT_BUFFER)
         # called with at least this much room: when the channel falls behind, its input piles up and is taken in
         # large chunks (the per-call cost of a Python block is paid less often), so it catches up
         self.set_min_noutput_items(MIN_CHUNK)
