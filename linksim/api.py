@@ -85,8 +85,9 @@ def apply_channel(iq: np.ndarray, *, sample_rate_hz: float, sps: float, esn0_db:
     duration_s = max(x.size / float(sample_rate_hz), 1e-9)
     prof = ChannelProfile.constant(gain_db=gain_db, doppler_hz=doppler_hz, delay_s=delay_s, esn0_db=esn0_db,
                                    doppler_rate_hz_s=doppler_rate_hz_s, duration_s=duration_s)
-    jams = [j if isinstance(j, JammerSpec) else parse_jammer(j) for j in jammers]
-    ch = Channel(sample_rate_hz, sps, prof, input_power=p_in, fading=parse_fading(fading) if fading else None,
+    fs = float(sample_rate_hz)
+    jams = [j if isinstance(j, JammerSpec) else parse_jammer(j, fs) for j in jammers]
+    ch = Channel(sample_rate_hz, sps, prof, input_power=p_in, fading=parse_fading(fading, fs) if fading else None,
                  jammers=jams, seed=seed)
     return ch.process(x)
 

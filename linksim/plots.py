@@ -17,11 +17,17 @@ def _pyplot():
 
 
 def save_png(fig, path: str | Path, dpi: int) -> Path:
-    """Lay out `fig`, write it to `path` (PNG at `dpi`) and close it; returns the path."""
-    fig.tight_layout()
+    """Lay out `fig`, write it to `path` (PNG at `dpi`, or the format the extension names) and close it; returns
+    the path. Written whole or not at all (linksim.files.AtomicOutput)."""
+    from .files import AtomicOutput
+
     out = Path(path)
-    fig.savefig(out, dpi=dpi)
-    _pyplot().close(fig)
+    try:
+        fig.tight_layout()
+        with AtomicOutput(out, "figure") as o:
+            fig.savefig(o.tmp_path, dpi=dpi)
+    finally:
+        _pyplot().close(fig)
     return out
 
 

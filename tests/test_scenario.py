@@ -107,3 +107,49 @@ def test_cli_bad_scenario_is_one_line_exit_2(tmp_path):
     bad.write_text("[scenario\nname=")
     r = subprocess.run([sys.executable, "-m", "linksim", "budget", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2 and "not valid TOML" in r.stderr
+
+
+def test_a_bad_override_is_named_as_given(tmp_path):
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(BASE, {"site.lat_deg": 95.0})
+    assert e.value.key == "site.lat_deg (override)" and "<= 90" in e.value.problem
+    with pytest.raises(ScenarioError) as e:  # a list index: jammer.0.x is jammer[0].x in the file
+        load_scenario(ROOT / "scenarios" / "contested-x-cw.toml", {"jammer.0.eirp_dbw": float("nan")})
+    assert e.value.key == "jammer.0.eirp_dbw (override)" and "finite" in e.value.problem
+    # a bad key of the file itself keeps the file's name for it
+    p = tmp_path / "s.toml"
+    p.write_text(BASE.read_text().replace("lat_deg = 78.22", "lat_deg = 95.0"))
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(p, {"carrier.modcod": "8PSK 3/4"})
+    assert e.value.key == "site.lat_deg"
+
+
+@pytest.mark.parametrize(
+    "mutate, words",
+    [
+        (lambda d: d["carrier"].update(modcode="QPSK 1/2"), ["carrier.modcode", "did you mean modcod?"]),
+        (lambda d: d["jammer"][0].update(duty=0.5), ["jammer[0].duty", "did you mean duty_cycle?"]),
+        (lambda d: d.update(jammers=d.pop("jammer")), ["jammers", "did you mean jammer?"]),
+    ],
+)
+def test_an_unknown_key_suggests_the_closest_name(mutate, words):
+    d = tomllib.loads((ROOT / "scenarios" / "contested-x-pulsed.toml").read_text())
+    mutate(d)
+    with pytest.raises(ScenarioError) as e:
+        scenario_from_dict(d)
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_files_that_are_not_scenarios_are_refused_without_reading_them(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "fifo.toml")  # reading it would block
+    (tmp_path / "latin1.toml").write_bytes("[scenario]\nname = 'Bod\u00f8'\n".encode("latin-1"))
+    (tmp_path / "nul.toml").write_bytes(b"[scenario]\x00")
+    os.symlink("/dev/zero", tmp_path / "zero.toml")  # never ends
+    for name, words in (("fifo.toml", "FIFO"), ("latin1.toml", "not UTF-8 text (byte 0xf8"),
+                        ("nul.toml", "binary"), ("zero.toml", "character device")):
+        with pytest.raises(ScenarioError) as e:
+            load_scenario(tmp_path / name)
+        assert words in str(e.value) and name in str(e.value)

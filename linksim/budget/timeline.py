@@ -33,7 +33,7 @@ from ..errors import InputError, ScenarioError, ValidityWarning
 from ..geometry import antenna
 from ..geometry import orbit as geometry
 from ..scenario import modcods
-from ..scenario.model import Jammer, Scenario
+from ..scenario.model import MAX_TIMELINE_ROWS, Jammer, Scenario
 from .interference import fraction_db, inband_fraction, matched_filter_fraction
 
 T_MR_K = 275.0  # mean radiating temperature of the atmosphere (P.618 section 3)
@@ -324,8 +324,10 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     """Compute the budget Timeline of a scenario (optionally over a different duration or step)."""
     dur = s.meta.duration_s if duration_s is None else duration_s
     step = s.meta.step_s if step_s is None else step_s
-    if step <= 0 or dur <= 0:
-        raise InputError("duration and step must be positive")
+    if not (math.isfinite(step) and math.isfinite(dur)) or step <= 0 or dur <= 0:
+        raise InputError(f"duration and step must be positive numbers of seconds, got {dur:g} s and {step:g} s")
+    if dur / step > MAX_TIMELINE_ROWS:
+        raise InputError(f"duration {dur:g} s at step {step:g} s is more than {MAX_TIMELINE_ROWS} timeline rows")
     n = int(math.floor(dur / step + 1e-9)) + 1
     time_s = np.arange(n) * step
     t0 = s.start_unix_s

@@ -27,7 +27,10 @@ A spec looks like::
 
 Dotted keys are scenario keys (`linksim.scenario.model.apply_overrides`); every point is applied to the base table and
 validated with `scenario_from_dict` before anything runs, so a bad value fails the whole campaign at once with one
-line naming the point and the key.
+line naming the point and the key. Run options (keys without a dot) are checked the way the run checks them
+(linksim.run.options): each value's type and range, and, for the default runner, each point's options against its
+scenario (a duration_s past the scenario's end, every_s without dwell_s), so `linksim sweep --plan` refuses
+exactly what the runs would. The spec and the base scenario are read as bounded UTF-8 text (linksim.files).
 """
 
 from __future__ import annotations
@@ -39,13 +42,14 @@ import inspect
 import itertools
 import json
 import math
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, ScenarioError
+from ..errors import FieldError, InputError, ScenarioError
+from ..files import FileError, read_toml
+from ..run.options import HARDWARE_OPTIONS, NOT_USER_OPTIONS, RUN_OPTION_CHECKS, check_run_options
 from ..scenario.model import Scenario, apply_overrides, scenario_from_dict
 
 DEFAULT_RUNNER = "linksim.run:run_scenario"
@@ -53,17 +57,12 @@ CASE_KEY = "case"  # [[grid.case]]: a grid axis whose values are named bundles o
 TOP_KEYS = ("name", "description", "base", "retries", "grid", "point", "run")
 MAX_POINTS = 100_000
 
-# Run options every runner takes, with their checks (value -> problem or None).
-_RUN_CHECKS: dict[str, Callable[[Any], str | None]] = {
-    "duration_s": lambda v: None
-    if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-    else f"expected a duration in seconds > 0, got {v!r}",
-    "seed": lambda v: None if isinstance(v, int) and not isinstance(v, bool) and v >= 0
-    else f"expected an integer seed >= 0, got {v!r}",
-    "acm": lambda v: None if isinstance(v, bool) else f"expected true or false, got {v!r}",
-}
-# Runner keywords the campaign sets itself.
-_RESERVED_RUN_KEYS = ("scenario", "out_dir", "progress", "stop")
+# Run options, with their checks (value -> problem or None): those of linksim.run.run_scenario (linksim.run.options).
+_RUN_CHECKS: dict[str, Callable[[Any], str | None]] = dict(RUN_OPTION_CHECKS)
+# Run options every runner takes (the others only if the runner has the keyword).
+_COMMON_RUN_KEYS = ("duration_s", "seed", "acm")
+# Runner keywords the campaign sets itself, or that only a hardware run takes.
+_RESERVED_RUN_KEYS = ("scenario", "out_dir", *NOT_USER_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -146,17 +145,12 @@ def _runner_keywords(func: Callable[..., Any]) -> tuple[set[str], bool]:
     return names, any(p.kind is p.VAR_KEYWORD for p in params)
 
 
-def _read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
+def _read_toml(path: Path, what: str, shown: str | None = None) -> tuple[str, dict[str, Any]]:
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such {what} file") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read the {what} file ({e.strerror})") from None
-    try:
-        return text, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{path}: not valid TOML: {e}") from None
+        return read_toml(path)
+    except FileError as e:
+        problem = f"no such {what} file" if e.problem == "no such file" else f"{what}: {e.problem}"
+        raise InputError(f"{shown or path}: {problem}") from None
 
 
 def _check_key(key: Any, where: str, src: str) -> str:
@@ -179,7 +173,7 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
     """Read and fully validate a campaign spec: every point is built and validated. Raises InputError (one line)."""
     spec_path = Path(path).resolve()
     src = str(Path(path))
-    text, d = _read_toml(spec_path, "campaign spec")
+    text, d = _read_toml(spec_path, "campaign spec", src)
     for k in d:
         if k not in TOP_KEYS:
             raise InputError(f"{src}: unknown key {k!r} (allowed: {', '.join(TOP_KEYS)})")
@@ -199,9 +193,11 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
     if not isinstance(d["base"], str) or not d["base"]:
         raise InputError(f"{src}: base: expected a path to a scenario file")
     base_path = (spec_path.parent / d["base"]).resolve()
-    if not base_path.is_file():
-        raise InputError(f"{src}: base: no such scenario file {d['base']!r} (looked at {base_path})")
-    _, base_table = _read_toml(base_path, "scenario")
+    try:
+        _, base_table = read_toml(base_path)
+    except FileError as e:
+        problem = "no such scenario file" if e.problem == "no such file" else e.problem
+        raise InputError(f"{src}: base: {problem} {d['base']!r} (looked at {base_path})") from None
     try:
         base_scenario = scenario_from_dict(copy.deepcopy(base_table), str(base_path))
     except ScenarioError as e:
@@ -212,10 +208,12 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
     kw_names, var_kw = _runner_keywords(func)
 
     def check_run_key(key: str, where: str) -> None:
+        if key in HARDWARE_OPTIONS:
+            raise InputError(f"{src}: {where}: {key!r} is an option of a single hardware run, not of a campaign")
         if key in _RESERVED_RUN_KEYS:
             raise InputError(f"{src}: {where}: {key!r} is set by the campaign itself")
-        if key not in _RUN_CHECKS and key not in kw_names and not var_kw:
-            allowed = sorted((set(_RUN_CHECKS) | kw_names) - set(_RESERVED_RUN_KEYS))
+        if key not in _COMMON_RUN_KEYS and key not in kw_names and not var_kw:
+            allowed = sorted((set(_COMMON_RUN_KEYS) | kw_names) - set(_RESERVED_RUN_KEYS))
             raise InputError(f"{src}: {where}: unknown run option {key!r} (the runner {runner} takes: "
                              f"{', '.join(allowed)}; scenario keys are dotted, e.g. carrier.modcod)")
 
@@ -343,6 +341,12 @@ def load_spec(path: str | Path, runner: str = DEFAULT_RUNNER) -> CampaignSpec:
             scenario = scenario_from_dict(copy.deepcopy(table), str(base_path))
         except ScenarioError as e:
             raise InputError(f"{src}: {where}: {e.key}: {e.problem}") from None
+        if runner == DEFAULT_RUNNER:  # what the run checks against its scenario (linksim.run.prepare)
+            try:
+                check_run_options(scenario, **{k: v for k, v in run_options.items() if k in _RUN_CHECKS})
+            except FieldError as e:
+                typed = f"run.{e.field}" if e.field in run else e.field
+                raise InputError(f"{src}: {where}: {typed}: {e.problem}") from None
         h = hashlib.sha256(_canon({"scenario": scenario.digest(), "run": run_options, "runner": runner}).encode())
         ph = h.hexdigest()[:16]
         if ph in hashes:

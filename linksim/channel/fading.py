@@ -35,8 +35,9 @@ import numpy as np
 from scipy.signal import fftconvolve
 from scipy.special import ndtr
 
-from ..errors import InputError
+from ..errors import FieldError, InputError, check_number
 from .noise import complex_normal, standard_normal, stream_key
+from .spec_list import parse_spec_list
 
 SAMPLES_PER_DOPPLER_PERIOD = 32
 FIR_TAPS = 8192
@@ -45,11 +46,34 @@ BATCH = 16384
 MAX_DECIM = 1 << 16
 
 
-def _check(name: str, value: float, lo: float = 0.0, strict: bool = False) -> float:
-    v = float(value)
-    if not np.isfinite(v) or (v <= lo if strict else v < lo):
-        raise InputError(f"{name}: must be {'>' if strict else '>='} {lo}, got {value}")
-    return v
+# ranges of the models' parameters (a FieldError names the parameter otherwise); frequencies are also checked
+# against the sample rate by check_rate
+LIMITS: dict[str, tuple[float | None, float | None, bool]] = {  # name: (lo, hi, lo_open)
+    "k_factor": (0.0, 1e6, False), "k_factor_good": (0.0, 1e6, False),
+    "doppler_hz": (0.0, None, True), "los_doppler_hz": (None, None, False), "los_phase_rad": (None, None, False),
+    "los_mean_db": (-100.0, 40.0, False), "los_std_db": (0.0, 40.0, False), "multipath_db": (-100.0, 40.0, False),
+    "bad_mean_db": (-100.0, 40.0, False), "bad_std_db": (0.0, 40.0, False),
+    "shadow_corr_s": (0.0, 1e6, False), "mean_good_s": (0.0, 1e6, True), "mean_bad_s": (0.0, 1e6, True),
+}
+
+
+def _check_fields(obj: object) -> None:
+    for name in obj.__dataclass_fields__:  # type: ignore[attr-defined]
+        lo, hi, lo_open = LIMITS[name]
+        check_number("fading", name, getattr(obj, name), lo, hi, lo_open=lo_open)
+
+
+def _check_rate(doppler_hz: float, los_doppler_hz: float, fs: float) -> None:
+    """FieldError for a Doppler the sample rate cannot carry (at or above fs/2) or the model cannot resolve at
+    this rate (below fs / (32 x MAX_DECIM): the Jakes filter would be shorter than its spectrum needs)."""
+    lo = fs / (SAMPLES_PER_DOPPLER_PERIOD * MAX_DECIM)
+    if not lo <= doppler_hz < fs / 2:
+        raise FieldError("fading", "doppler_hz", f"{doppler_hz:g} Hz is out of range at {fs:g} S/s (must be in "
+                         f"[{lo:.3g}, {fs / 2:g}) Hz: below, the Doppler spectrum is not resolved; above, it "
+                         f"aliases)")
+    if abs(los_doppler_hz) >= fs / 2:
+        raise FieldError("fading", "los_doppler_hz", f"{los_doppler_hz:g} Hz is outside +-{fs / 2:g} Hz, the band "
+                         f"{fs:g} S/s carries")
 
 
 def jakes_fir(doppler_norm: float, taps: int = FIR_TAPS) -> np.ndarray:
@@ -246,8 +270,10 @@ class RicianFading:
     los_phase_rad: float = 0.0
 
     def __post_init__(self) -> None:
-        _check("fading k_factor", self.k_factor)
-        _check("fading doppler_hz", self.doppler_hz, strict=True)
+        _check_fields(self)
+
+    def check_rate(self, sample_rate_hz: float) -> None:
+        _check_rate(self.doppler_hz, self.los_doppler_hz, sample_rate_hz)
 
     def runtime(self, sample_rate_hz: float, key: np.uint64) -> _FadingRuntime:
         return _RicianRuntime(self, sample_rate_hz, key)
@@ -276,12 +302,10 @@ class LooFading:
     los_doppler_hz: float = 0.0
 
     def __post_init__(self) -> None:
-        _check("fading doppler_hz", self.doppler_hz, strict=True)
-        _check("fading los_std_db", self.los_std_db)
-        _check("fading shadow_corr_s", self.shadow_corr_s)
-        for name in ("los_mean_db", "multipath_db"):
-            if not np.isfinite(getattr(self, name)):
-                raise InputError(f"fading {name}: must be finite")
+        _check_fields(self)
+
+    def check_rate(self, sample_rate_hz: float) -> None:
+        _check_rate(self.doppler_hz, self.los_doppler_hz, sample_rate_hz)
 
     def runtime(self, sample_rate_hz: float, key: np.uint64) -> _FadingRuntime:
         return _LooRuntime(self, sample_rate_hz, key)
@@ -312,14 +336,10 @@ class LutzFading:
     shadow_corr_s: float = 0.5
 
     def __post_init__(self) -> None:
-        _check("fading k_factor_good", self.k_factor_good)
-        _check("fading doppler_hz", self.doppler_hz, strict=True)
-        _check("fading mean_good_s", self.mean_good_s, strict=True)
-        _check("fading mean_bad_s", self.mean_bad_s, strict=True)
-        _check("fading bad_std_db", self.bad_std_db)
-        _check("fading shadow_corr_s", self.shadow_corr_s)
-        if not np.isfinite(self.bad_mean_db):
-            raise InputError("fading bad_mean_db: must be finite")
+        _check_fields(self)
+
+    def check_rate(self, sample_rate_hz: float) -> None:
+        _check_rate(self.doppler_hz, 0.0, sample_rate_hz)
 
     @property
     def bad_fraction(self) -> float:
@@ -373,41 +393,44 @@ def _markov(u, s, p_gb, p_bg, out):
         out[i] = s
 
 
-def parse_fading(spec: str) -> RicianFading | LooFading | LutzFading:
+def parse_fading(spec: str, sample_rate_hz: float | None = None) -> RicianFading | LooFading | LutzFading:
     """Parse 'rician:K=4,doppler_hz=50', 'rayleigh:doppler_hz=50', 'loo:doppler_hz=20,los_mean_db=-3,...',
-    'lutz:k_factor_good=10,doppler_hz=50,...'. Raises InputError naming the bad field."""
+    'lutz:k_factor_good=10,doppler_hz=50,...'. With sample_rate_hz, also refuse what that rate cannot carry
+    (check_rate). Raises InputError naming the bad parameter as it was typed."""
     kind, _, rest = spec.partition(":")
     kind = kind.strip().lower()
-    kw: dict[str, float] = {}
-    for item in filter(None, (s.strip() for s in rest.split(","))):
-        name, eq, val = item.partition("=")
-        if not eq:
-            raise InputError(f"--fading: '{item}' is not NAME=VALUE")
-        try:
-            kw[name.strip()] = float(val)
-        except ValueError:
-            raise InputError(f"--fading: {name.strip()}: '{val}' is not a number") from None
+    head = f"--fading '{spec}'"
     if kind in ("rician", "rayleigh"):
-        if "K" in kw:
-            kw["k_factor"] = kw.pop("K")
-        if "k" in kw:
-            kw["k_factor"] = kw.pop("k")
-        if kind == "rayleigh":
-            kw.setdefault("k_factor", 0.0)
-        cls = RicianFading
+        cls: type[RicianFading] | type[LooFading] | type[LutzFading] = RicianFading
+        alias = {"K": "k_factor", "k": "k_factor"}
     elif kind == "loo":
-        cls = LooFading
+        cls, alias = LooFading, {}
     elif kind == "lutz":
-        if "K" in kw:
-            kw["k_factor_good"] = kw.pop("K")
-        cls = LutzFading
+        cls, alias = LutzFading, {"K": "k_factor_good", "k": "k_factor_good"}
     else:
-        raise InputError(f"--fading: unknown model '{kind}' (rician, rayleigh, loo, lutz)")
-    fields = set(cls.__dataclass_fields__)
-    for name in kw:
-        if name not in fields:
-            raise InputError(f"--fading: {kind} has no field '{name}' (fields: {', '.join(sorted(fields))})")
+        raise InputError(f"{head}: unknown model '{kind}' (rician, rayleigh, loo, lutz)")
+    names = list(cls.__dataclass_fields__)
+    text, typed = parse_spec_list(rest, head, alias)
+    kw: dict[str, float] = {}
+    for name, val in text.items():
+        key = typed[name]
+        if name not in names or (kind == "rayleigh" and name == "k_factor"):
+            usable = [n for n in names if not (kind == "rayleigh" and n == "k_factor")]
+            extra = " (K)" if alias and kind != "rayleigh" else ""
+            raise InputError(f"{head}: {kind} has no parameter '{key}' (its parameters: {', '.join(usable)}{extra})")
+        try:
+            kw[name] = float(val)
+        except ValueError:
+            raise InputError(f"{head}: {key}: '{val}' is not a number") from None
+    if kind == "rayleigh":
+        kw["k_factor"] = 0.0
     missing = [f for f, d in cls.__dataclass_fields__.items() if d.default is MISSING and f not in kw]
     if missing:
-        raise InputError(f"--fading: {kind} needs {', '.join(missing)}")
-    return cls(**kw)
+        raise InputError(f"{head}: {kind} needs {', '.join(missing)}")
+    try:
+        model = cls(**kw)
+        if sample_rate_hz is not None:
+            model.check_rate(sample_rate_hz)
+    except FieldError as e:
+        raise InputError(f"{head}: {typed.get(e.field, e.field)}: {e.problem}") from None
+    return model

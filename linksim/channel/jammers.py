@@ -29,7 +29,15 @@ Types (frequencies are offsets from the victim's carrier, Hz):
                                                           a random M-PSK carrier (M = 2, 4, 8) with root-raised-
                                                           cosine pulses, at any symbol rate (co-channel with
                                                           offset 0, adjacent channel with an offset)
-`parse_jammer(spec)` reads the CLI's comma list (`type=cw,js_db=0,offset_hz=1000`) into a JammerSpec.
+`parse_jammer(spec, sample_rate_hz=None)` reads the CLI's comma list (`type=cw,js_db=0,offset_hz=1000`) into a
+JammerSpec; the scenario's names are accepted for the same parameters (duty_cycle for duty, fraction for rho,
+symbol_rate_baud for symbol_rate_hz) and every message names the key as it was typed.
+
+Every parameter has a range (FieldError naming it otherwise: a finite number, and the physical limits in each
+class's check), and `check_rate(sample_rate_hz)` refuses what the sample rate cannot carry without aliasing or
+losing the waveform: a tone, band or carrier outside +-fs/2, a pulse or a sweep shorter than a sample, a
+follower's look window under a sample. parse_jammer calls it when given the sample rate; of the runtimes only
+the noise bands (barrage, partial band) call it themselves.
 """
 
 from __future__ import annotations
@@ -42,8 +50,9 @@ import numpy as np
 from scipy import fft as sp_fft
 from scipy.signal import firwin
 
-from ..errors import InputError
+from ..errors import FieldError, InputError, check_number
 from .noise import GAMMA, _mix, complex_normal, stream_key
+from .spec_list import parse_spec_list
 
 _TONE_BLOCK = 1024
 NOISE_BATCH = 1 << 15
@@ -51,18 +60,27 @@ FFT_MIN = 1 << 15
 DIRECT_FIR_MAX = 255  # band filters up to this many taps run as direct-form FIR, longer ones by FFT
 
 
-def _pos(name: str, v: float, strict: bool = True) -> float:
-    x = float(v)
-    if not np.isfinite(x) or (x <= 0 if strict else x < 0):
-        raise InputError(f"jammer {name}: must be {'>' if strict else '>='} 0, got {v}")
-    return x
+JS_DB_RANGE = (-100.0, 100.0)  # J/S a jammer spec may set: -100 dB is off (as from_budget uses), +100 dB keeps
+# the jammer (1e5 x the signal amplitude) far from float32 overflow
+MAX_TONES = 1024
+MAX_FOLLOWER_WINDOWS = 1 << 20  # reaction_time_s / look_time_s: the follower keeps that many decisions
+
+
+def _pos(name: str, v: float, strict: bool = True, hi: float | None = None) -> float:
+    return check_number("jammer", name, v, 0.0, hi, lo_open=strict)
 
 
 def _finite(name: str, v: float) -> float:
-    x = float(v)
-    if not np.isfinite(x):
-        raise InputError(f"jammer {name}: must be finite, got {v}")
-    return x
+    return check_number("jammer", name, v)
+
+
+def _in_band(name: str, lo_hz: float, hi_hz: float, fs: float, what: str) -> None:
+    """FieldError unless [lo_hz, hi_hz] lies inside the sampled band +-fs/2 (a little rounding allowed)."""
+    half = fs / 2.0
+    if lo_hz < -half * (1 + 1e-6) or hi_hz > half * (1 + 1e-6):
+        where = f"at {lo_hz:g} Hz is" if lo_hz == hi_hz else f"from {lo_hz:g} to {hi_hz:g} Hz reaches"
+        raise FieldError("jammer", name, f"{what} {where} outside the band the sample rate carries (+-{half:g} Hz "
+                         f"at {fs:g} S/s): it would alias")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -244,6 +262,9 @@ class CWJammer:
         _finite("offset_hz", self.offset_hz)
         _finite("phase_rad", self.phase_rad)
 
+    def check_rate(self, fs: float) -> None:
+        _in_band("offset_hz", self.offset_hz, self.offset_hz, fs, "the tone")
+
     def runtime(self, fs: float, key: np.uint64) -> _Runtime:
         return _ToneRuntime(fs, [self.offset_hz], [self.phase_rad])
 
@@ -274,10 +295,15 @@ class MultitoneJammer:
     offset_hz: float = 0.0
 
     def __post_init__(self) -> None:
-        if int(self.n_tones) != self.n_tones or self.n_tones < 1:
-            raise InputError(f"jammer n_tones: must be an integer >= 1, got {self.n_tones}")
+        if int(self.n_tones) != self.n_tones or not 1 <= self.n_tones <= MAX_TONES:
+            raise FieldError("jammer", "n_tones", f"must be an integer in [1, {MAX_TONES}], got {self.n_tones}")
         _pos("bandwidth_hz", self.bandwidth_hz, strict=self.n_tones > 1)
         _finite("offset_hz", self.offset_hz)
+
+    def check_rate(self, fs: float) -> None:
+        f = self.offsets_hz()
+        _in_band("bandwidth_hz" if self.n_tones > 1 and abs(self.offset_hz) < fs / 2 else "offset_hz",
+                 float(f.min()), float(f.max()), fs, "the tones")
 
     def offsets_hz(self) -> np.ndarray:
         n = int(self.n_tones)
@@ -300,10 +326,14 @@ class BarrageJammer:
         _pos("bandwidth_hz", self.bandwidth_hz)
         _finite("offset_hz", self.offset_hz)
 
+    def check_rate(self, fs: float, field: str = "bandwidth_hz") -> None:
+        if abs(self.offset_hz) >= fs / 2:
+            field = "offset_hz"
+        _in_band(field, self.offset_hz - self.bandwidth_hz / 2, self.offset_hz + self.bandwidth_hz / 2, fs,
+                 "the band")
+
     def runtime(self, fs: float, key: np.uint64) -> _Runtime:
-        if self.bandwidth_hz > fs * 1.000001 or abs(self.offset_hz) + self.bandwidth_hz / 2 > fs / 2 * 1.000001:
-            raise InputError(f"jammer bandwidth_hz/offset_hz: band {self.offset_hz} +- {self.bandwidth_hz / 2} Hz "
-                             f"does not fit in the sample rate {fs} Hz")
+        self.check_rate(fs)
         return _NoiseRuntime(_BandNoise(fs, self.bandwidth_hz, self.offset_hz, key))
 
 
@@ -325,13 +355,15 @@ class PartialBandJammer:
 
     def __post_init__(self) -> None:
         _pos("band_hz", self.band_hz)
-        if not (0 < float(self.rho) <= 1):
-            raise InputError(f"jammer rho: must be in (0, 1], got {self.rho}")
+        check_number("jammer", "rho", self.rho, 0.0, 1.0, lo_open=True)
         _finite("offset_hz", self.offset_hz)
 
     @property
     def bandwidth_hz(self) -> float:
         return self.rho * self.band_hz
+
+    def check_rate(self, fs: float) -> None:
+        BarrageJammer(self.bandwidth_hz, self.offset_hz).check_rate(fs, "band_hz")
 
     def runtime(self, fs: float, key: np.uint64) -> _Runtime:
         return BarrageJammer(self.bandwidth_hz, self.offset_hz).runtime(fs, key)
@@ -365,6 +397,13 @@ class ChirpJammer:
     def period_s(self) -> float:
         return self.bandwidth_hz / self.sweep_rate_hz_s
 
+    def check_rate(self, fs: float) -> None:
+        BarrageJammer(self.bandwidth_hz, self.offset_hz).check_rate(fs)
+        if self.period_s < 2.0 / fs:
+            raise FieldError("jammer", "sweep_rate_hz_s", f"{self.sweep_rate_hz_s:g} Hz/s sweeps the "
+                             f"{self.bandwidth_hz:g} Hz band in less than two samples at {fs:g} S/s (must be <= "
+                             f"{self.bandwidth_hz * fs / 2:g} Hz/s)")
+
     def runtime(self, fs: float, key: np.uint64) -> _Runtime:
         return _ChirpRuntime(self, fs)
 
@@ -396,12 +435,17 @@ class PulsedJammer:
     delay_s: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (0 < float(self.duty) <= 1):
-            raise InputError(f"jammer duty: must be in (0, 1], got {self.duty}")
+        check_number("jammer", "duty", self.duty, 0.0, 1.0, lo_open=True)
         _pos("prf_hz", self.prf_hz)
-        _finite("delay_s", self.delay_s)
-        if not hasattr(self.base, "runtime"):
-            raise InputError("jammer base: must be a jammer (cw, barrage, ...)")
+        check_number("jammer", "delay_s", self.delay_s, 0.0, 1e6, unit="s")
+        if not hasattr(self.base, "runtime") or isinstance(self.base, PulsedJammer):
+            raise FieldError("jammer", "base", "must be a jammer other than pulsed (cw, barrage, ...)")
+
+    def check_rate(self, fs: float) -> None:
+        self.base.check_rate(fs)
+        if self.duty < 1.0 and self.duty / self.prf_hz < 1.0 / fs:
+            raise FieldError("jammer", "prf_hz", f"pulses of duty/prf_hz = {self.duty / self.prf_hz:g} s are "
+                             f"shorter than a sample at {fs:g} S/s (must be <= {self.duty * fs:g} Hz at this duty)")
 
     def runtime(self, fs: float, key: np.uint64) -> _Runtime:
         return _PulsedRuntime(self, fs, self.base.runtime(fs, key))
@@ -485,9 +529,18 @@ class FollowerJammer:
     def __post_init__(self) -> None:
         _pos("bandwidth_hz", self.bandwidth_hz)
         _finite("offset_hz", self.offset_hz)
-        _pos("reaction_time_s", self.reaction_time_s, strict=False)
-        _pos("look_time_s", self.look_time_s)
-        _finite("threshold_db", self.threshold_db)
+        _pos("reaction_time_s", self.reaction_time_s, strict=False, hi=10.0)
+        _pos("look_time_s", self.look_time_s, hi=10.0)
+        check_number("jammer", "threshold_db", self.threshold_db, -100.0, 100.0, unit="dB")
+        if self.reaction_time_s / self.look_time_s > MAX_FOLLOWER_WINDOWS:
+            raise FieldError("jammer", "reaction_time_s", f"is more than {MAX_FOLLOWER_WINDOWS} look windows "
+                             f"(look_time_s {self.look_time_s:g} s)")
+
+    def check_rate(self, fs: float) -> None:
+        BarrageJammer(self.bandwidth_hz, self.offset_hz).check_rate(fs)
+        if self.look_time_s * fs < 1.0:
+            raise FieldError("jammer", "look_time_s", f"{self.look_time_s:g} s is shorter than a sample at {fs:g} "
+                             f"S/s (must be >= {1 / fs:g} s)")
 
     def runtime(self, fs: float, key: np.uint64) -> _Runtime:
         return _FollowerRuntime(self, fs, key)
@@ -583,10 +636,14 @@ class ModulatedJammer:
     def __post_init__(self) -> None:
         _pos("symbol_rate_hz", self.symbol_rate_hz)
         if self.order not in (2, 4, 8):
-            raise InputError(f"jammer order: must be 2, 4 or 8 (PSK), got {self.order}")
-        if not (0 < float(self.rolloff) <= 1):
-            raise InputError(f"jammer rolloff: must be in (0, 1], got {self.rolloff}")
+            raise FieldError("jammer", "order", f"must be 2, 4 or 8 (PSK), got {self.order}")
+        check_number("jammer", "rolloff", self.rolloff, 0.0, 1.0, lo_open=True)
         _finite("offset_hz", self.offset_hz)
+
+    def check_rate(self, fs: float) -> None:
+        half = self.symbol_rate_hz * (1.0 + self.rolloff) / 2.0
+        _in_band("offset_hz" if abs(self.offset_hz) >= fs / 2 else "symbol_rate_hz", self.offset_hz - half,
+                 self.offset_hz + half, fs, "the modulated carrier")
 
     def runtime(self, fs: float, key: np.uint64) -> _Runtime:
         return _PskRuntime(self, fs, key)
@@ -631,68 +688,71 @@ JAMMER_TYPES: dict[str, type] = {
 }
 _ALIASES = {"partial-band": "partial_band", "partialband": "partial_band", "swept": "chirp", "tone": "cw",
             "psk": "modulated"}
+# the scenario's names for the same parameters (linksim.scenario.model.Jammer), accepted in a spec
+_KEY_ALIASES = {"duty_cycle": "duty", "fraction": "rho", "symbol_rate_baud": "symbol_rate_hz"}
+_PULSE_FIELDS = ("duty", "prf_hz", "delay_s")
+_INT_FIELDS = ("n_tones", "order")
 
 
-def _build(kind: str, kw: dict[str, str], spec: str) -> Any:
-    cls = JAMMER_TYPES[kind]
-    names = {f.name: f for f in fields(cls)}
-    args: dict[str, Any] = {}
-    for k, v in kw.items():
-        if k not in names:
-            raise InputError(f"jammer '{spec}': {kind} has no field '{k}' (fields: {', '.join(names)})")
-        try:
-            args[k] = int(v) if k in ("n_tones", "order") else float(v)
-        except ValueError:
-            raise InputError(f"jammer '{spec}': {k}: '{v}' is not a number") from None
-    missing = [n for n, f in names.items() if f.default is MISSING and n not in args]
-    if missing:
-        raise InputError(f"jammer '{spec}': {kind} needs {', '.join(missing)}")
-    return cls(**args)
+def _fields(kind: str) -> dict[str, Any]:
+    return {f.name: f for f in fields(JAMMER_TYPES[kind]) if f.name != "base"}
 
 
-def parse_jammer(spec: str):
+def parse_jammer(spec: str, sample_rate_hz: float | None = None):
     """'type=cw,js_db=0,offset_hz=1000' -> linksim.channel.core.JammerSpec. Pulsed: 'type=pulsed,base=barrage,
-    duty=0.1,prf_hz=1000,bandwidth_hz=1e6,js_db=0' (the base's fields in the same list)."""
+    duty=0.1,prf_hz=1000,bandwidth_hz=1e6,js_db=0' (the base's fields in the same list). With sample_rate_hz,
+    also refuse what that rate cannot carry (check_rate). InputError naming the key as typed otherwise."""
     from .core import JammerSpec
 
-    kw: dict[str, str] = {}
-    for item in filter(None, (s.strip() for s in spec.split(","))):
-        k, eq, v = item.partition("=")
-        if not eq or not k.strip():
-            raise InputError(f"jammer '{spec}': '{item}' is not NAME=VALUE")
-        kw[k.strip()] = v.strip()
+    head = f"jammer '{spec}'"
+    kw, typed = parse_spec_list(spec, head, _KEY_ALIASES)  # typed: field name -> the key as the user typed it
     kind = kw.pop("type", None)
     if kind is None:
-        raise InputError(f"jammer '{spec}': type is missing (one of {', '.join(JAMMER_TYPES)})")
+        raise InputError(f"{head}: type is missing (one of {', '.join(JAMMER_TYPES)})")
     kind = _ALIASES.get(kind.lower(), kind.lower())
     if kind not in JAMMER_TYPES:
-        raise InputError(f"jammer '{spec}': type: unknown '{kind}' (one of {', '.join(JAMMER_TYPES)})")
+        raise InputError(f"{head}: type: unknown '{kind}' (one of {', '.join(JAMMER_TYPES)})")
     js = kw.pop("js_db", None)
     if js is None:
-        raise InputError(f"jammer '{spec}': js_db is missing")
+        raise InputError(f"{head}: js_db is missing (the J/S in dB, {JS_DB_RANGE[0]:g} to {JS_DB_RANGE[1]:g})")
     try:
-        js_db = float(js)
-    except ValueError:
-        raise InputError(f"jammer '{spec}': js_db: '{js}' is not a number") from None
-    if not np.isfinite(js_db):
-        raise InputError(f"jammer '{spec}': js_db: must be finite")
+        js_db = check_number("jammer", "js_db", js, *JS_DB_RANGE, unit="dB")
+    except FieldError as e:
+        raise InputError(f"{head}: js_db: {e.problem}") from None
+    base_kind = None
     if kind == "pulsed":
         base_kind = kw.pop("base", "cw").lower()
         base_kind = _ALIASES.get(base_kind, base_kind)
         if base_kind not in JAMMER_TYPES or base_kind == "pulsed":
-            raise InputError(f"jammer '{spec}': base: unknown '{base_kind}'")
-        pk = {k: kw.pop(k) for k in ("duty", "prf_hz", "delay_s") if k in kw}
-        base = _build(base_kind, kw, spec)
+            kinds = ", ".join(k for k in JAMMER_TYPES if k != "pulsed")
+            raise InputError(f"{head}: {typed.get('base', 'base')}: unknown '{base_kind}' (one of {kinds})")
+    own = _fields(base_kind or kind)
+    allowed = list(own) + (list(_PULSE_FIELDS) if kind == "pulsed" else [])
+    for name in kw:
+        if name not in allowed:
+            what = f"pulsed (base {base_kind})" if kind == "pulsed" else kind
+            hint = ", ".join(allowed) + (", base" if kind == "pulsed" else "")
+            raise InputError(f"{head}: {what} has no parameter '{typed[name]}' (its parameters: {hint})")
+    values: dict[str, float | int] = {}
+    for name, v in kw.items():
         try:
-            pargs = {k: float(v) for k, v in pk.items()}
+            values[name] = int(v) if name in _INT_FIELDS else float(v)
         except ValueError:
-            raise InputError(f"jammer '{spec}': duty/prf_hz/delay_s must be numbers") from None
-        for need in ("duty", "prf_hz"):
-            if need not in pargs:
-                raise InputError(f"jammer '{spec}': pulsed needs {need}")
-        wf = PulsedJammer(base, **pargs)
-    else:
-        wf = _build(kind, kw, spec)
+            want = "an integer" if name in _INT_FIELDS else "a number"
+            raise InputError(f"{head}: {typed[name]}: '{v}' is not {want}") from None
+    missing = [n for n, f in own.items() if f.default is MISSING and n not in values]
+    if kind == "pulsed":
+        missing += [n for n in ("duty", "prf_hz") if n not in values]
+    if missing:
+        raise InputError(f"{head}: {kind} needs {', '.join(missing)}")
+    try:
+        wf = JAMMER_TYPES[base_kind or kind](**{k: v for k, v in values.items() if k in own})
+        if kind == "pulsed":
+            wf = PulsedJammer(wf, **{k: v for k, v in values.items() if k in _PULSE_FIELDS})  # type: ignore[arg-type]
+        if sample_rate_hz is not None:
+            wf.check_rate(sample_rate_hz)
+    except FieldError as e:
+        raise InputError(f"{head}: {typed.get(e.field, e.field)}: {e.problem}") from None
     return JammerSpec(waveform=wf, js_db=js_db)
 
 

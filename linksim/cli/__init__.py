@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
+from typing import Any
 
-from ..errors import LinksimError
+from ..errors import FieldError, InputError, LinksimError, check_number
 
 # Sub-command modules, in the order `linksim --help` lists them. Each defines register(subparsers).
 COMMAND_MODULES = ["budget", "scenarios", "channel", "dvbs2", "run", "emulate", "sweep", "report", "hw"]
@@ -20,6 +22,48 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit code 2
         sys.stderr.write(f"linksim: error: {message}\n")
         raise SystemExit(2)
+
+
+def check_option(option: str, value: Any, lo: float | None = None, hi: float | None = None, *,
+                 lo_open: bool = False, hi_open: bool = False, unit: str = "") -> float:
+    """float(value) if finite and in range; else InputError "OPTION: ... (must be in [lo, hi] unit)"."""
+    try:
+        return check_number("", option, value, lo, hi, lo_open=lo_open, hi_open=hi_open, unit=unit)
+    except FieldError as e:
+        raise InputError(f"{option}: {e.problem}") from None
+
+
+def check_int_option(option: str, value: int, lo: int, hi: int) -> int:
+    """value if lo <= value <= hi, else InputError naming the option and the range."""
+    if not lo <= value <= hi:
+        raise InputError(f"{option}: {value} is out of range (must be an integer in [{lo}, {hi}])")
+    return value
+
+
+def check_seed(option: str, seed: int) -> int:
+    from ..run.options import SEED_MAX
+
+    return check_int_option(option, seed, 0, SEED_MAX)
+
+
+def warn(message: str) -> None:
+    """One line on stderr, as errors are."""
+    sys.stderr.write(f"linksim: warning: {message}\n")
+
+
+def check_iq_input(reader: Any, ignore_checksum: bool) -> Any:
+    """The IQCheck of an IQ input (linksim.iqfile.IQReader) read once: NaN, infinite or absurd samples are an
+    InputError; a SigMF recording whose data does not match its core:sha512 is refused unless ignore_checksum,
+    which reads it with a warning."""
+    chk = reader.check()
+    if chk.sha512_ok is False:
+        meta = os.path.basename(str(reader.files[0]))
+        msg = (f"{reader.what} {reader.data_path}: the data does not match core:sha512 in {meta} (it changed after "
+               f"it was recorded)")
+        if not ignore_checksum:
+            raise InputError(f"{msg}; --ignore-checksum reads it anyway")
+        warn(f"{msg}; read anyway (--ignore-checksum)")
+    return chk
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,13 @@ Reading, computing (on --threads cores, default all this process may use) and wr
 --scenario FILE drives the channel from the scenario's budget Timeline (linksim.budget.timeline.compute_timeline and
 linksim.channel.from_budget), starting at scenario time --start-s; --jammer and --fading add to it.
 --json prints what was applied: measured signal, noise and jammer powers (dB) and realised Es/N0 and J/S.
+
+Every option is checked before anything is written (the ranges are in RANGES and docs/bad-input.md): values the
+sample rate cannot carry (a Doppler, tone, band or fading Doppler beyond +-fs/2) are refused, not aliased. The
+input is checked as it is read, in the one pass (IQReader.open_stream(verify=True): NaN or absurd samples, a SigMF
+recording whose data does not match its core:sha512, found at the end); the output must not be the input, and is
+written to a temporary file renamed into place at the end, so an error leaves no partial output; an output sample
+that would not be finite is an error naming the options that set the levels.
 """
 
 from __future__ import annotations
@@ -24,7 +31,20 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ScenarioError
+from . import check_int_option, check_option, check_seed, warn
+
+# option: (lo, hi, unit); the frequency limits depend on the sample rate and are checked in check_args
+RANGES = {
+    "--sample-rate": (0.0, 1e11, "Hz"),
+    "--sps": (1.0, 65536.0, ""),
+    "--esn0-db": (-50.0, 200.0, "dB"),
+    "--gain-db": (-200.0, 200.0, "dB"),
+    "--input-power": (0.0, 1e24, ""),
+    "--power-window-s": (0.0, 1e6, "s"),
+}
+MAX_DELAY_S = 10.0
+MAX_DELAY_SAMPLES = 1 << 25  # the delay line holds this many samples at most (256 MiB)
 
 
 def register(sub: Any) -> None:
@@ -37,11 +57,11 @@ def register(sub: Any) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--scenario", metavar="FILE", help="scenario TOML: drive the channel from its budget")
     src.add_argument("--esn0-db", type=float, metavar="DB", help="Es/N0 to realise (dB); none: no noise")
-    p.add_argument("--gain-db", type=float, default=0.0, metavar="DB", help="signal gain (dB)")
-    p.add_argument("--doppler-hz", type=float, default=0.0, metavar="HZ", help="carrier offset at the start (Hz)")
-    p.add_argument("--doppler-rate-hz-s", type=float, default=0.0, metavar="R", help="Doppler rate (Hz/s)")
-    p.add_argument("--delay-s", type=float, default=0.0, metavar="S",
-                   help="delay (s; plus the interpolator's fixed 16-sample latency)")
+    p.add_argument("--gain-db", type=float, metavar="DB", help="signal gain (dB; 0)")
+    p.add_argument("--doppler-hz", type=float, metavar="HZ", help="carrier offset at the start (Hz; 0)")
+    p.add_argument("--doppler-rate-hz-s", type=float, metavar="R", help="Doppler rate (Hz/s; 0)")
+    p.add_argument("--delay-s", type=float, metavar="S",
+                   help="delay (s; 0; plus the interpolator's fixed 16-sample latency)")
     p.add_argument("--fading", metavar="SPEC", help="e.g. rician:K=4,doppler_hz=50 | rayleigh:doppler_hz=10 | "
                    "loo:doppler_hz=20,los_mean_db=-3 | lutz:K=10,doppler_hz=50")
     p.add_argument("--jammer", action="append", default=[], metavar="SPEC", help="jammer (repeatable)")
@@ -50,13 +70,67 @@ def register(sub: Any) -> None:
     p.add_argument("--power-window-s", type=float, default=1.0, metavar="S",
                    help="measure the input power over the first S seconds (default 1)")
     p.add_argument("--threads", type=int, metavar="N", help="compute threads (default: the CPUs available)")
-    p.add_argument("--start-s", type=float, default=0.0, metavar="T", help="scenario time of the first sample")
+    p.add_argument("--start-s", type=float, metavar="T", help="scenario time of the first sample (0; with --scenario)")
+    p.add_argument("--ignore-checksum", action="store_true",
+                   help="read a SigMF input whose data does not match its core:sha512 (with a warning)")
     p.add_argument("--json", action="store_true", help="print the applied and measured values as JSON")
     p.set_defaults(func=run)
 
 
 def _db(x: float) -> float | None:
     return float(10 * np.log10(x)) if x > 0 else None
+
+
+def check_args(args: argparse.Namespace, fs: float, n_samples: int) -> None:
+    """InputError (one line naming the option and its valid range) for any option out of range at this sample
+    rate and file length, a jammer or fading spec that does not parse or that this rate cannot carry, a scenario
+    that does not load or does not cover the input from --start-s."""
+    for opt in ("--sample-rate", "--sps", "--esn0-db", "--gain-db", "--input-power", "--power-window-s"):
+        v = fs if opt == "--sample-rate" else getattr(args, opt[2:].replace("-", "_"))
+        if v is not None:
+            lo, hi, unit = RANGES[opt]
+            check_option(opt, v, lo, hi, lo_open=opt in ("--sample-rate", "--input-power", "--power-window-s"),
+                         unit=unit)
+    check_seed("--seed", args.seed)
+    if args.threads is not None:
+        check_int_option("--threads", args.threads, 1, 256)
+    if args.jammer:  # imported only when used (scipy.signal takes a third of a second to import)
+        from ..channel.jammers import parse_jammer
+
+        for spec in args.jammer:
+            parse_jammer(spec, fs)
+    if args.fading is not None:
+        from ..channel.fading import parse_fading
+
+        parse_fading(args.fading, fs)
+    if args.scenario:
+        from ..scenario.model import load_scenario
+
+        for opt in ("--gain-db", "--doppler-hz", "--doppler-rate-hz-s", "--delay-s"):
+            if getattr(args, opt[2:].replace("-", "_")) is not None:
+                raise InputError(f"{opt}: not used with --scenario (the scenario's budget sets it)")
+        t0 = check_option("--start-s", args.start_s or 0.0, unit="s")
+        duration = n_samples / fs
+        try:
+            load_scenario(args.scenario).span_s(t0, duration)
+        except InputError as e:
+            if isinstance(e, ScenarioError):
+                raise
+            raise InputError(f"--start-s {t0:g} with --in {args.inp} ({duration:g} s): {e}") from None
+        return
+    if args.start_s is not None:
+        raise InputError("--start-s: needs --scenario (the scenario time of the first sample)")
+    half = fs / 2
+    f0 = check_option("--doppler-hz", args.doppler_hz or 0.0, -half, half, lo_open=True, hi_open=True, unit="Hz")
+    rate = check_option("--doppler-rate-hz-s", args.doppler_rate_hz_s or 0.0, unit="Hz/s")
+    t_end = n_samples / fs
+    if abs(f0 + rate * t_end) >= half:
+        lo, hi = (-half - f0) / t_end, (half - f0) / t_end
+        raise InputError(f"--doppler-rate-hz-s: {rate:g} Hz/s takes the Doppler to {f0 + rate * t_end:g} Hz by the "
+                         f"end of the input ({t_end:g} s), outside +-{half:g} Hz at {fs:g} S/s (must be in "
+                         f"({lo:g}, {hi:g}) Hz/s here)")
+    max_delay = min(MAX_DELAY_S, MAX_DELAY_SAMPLES / fs)
+    check_option("--delay-s", args.delay_s or 0.0, 0.0, max_delay, unit="s")
 
 
 def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_power: float):
@@ -67,22 +141,34 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
     if args.jammer:  # imported only when used (scipy.signal takes a third of a second to import)
         from ..channel.jammers import parse_jammer
 
-        jams = [parse_jammer(s) for s in args.jammer]
-    if args.fading:
+        jams = [parse_jammer(s, fs) for s in args.jammer]
+    if args.fading is not None:
         from ..channel.fading import parse_fading
 
-        fading = parse_fading(args.fading)
+        fading = parse_fading(args.fading, fs)
     duration = max(n_samples / fs, 1e-9)
     if args.scenario:
         from ..budget.timeline import compute_timeline
         from ..channel import from_budget as link_channel
+        from ..errors import FieldError
         from ..scenario.model import load_scenario
 
         s = load_scenario(args.scenario)
+        t0 = float(args.start_s or 0.0)
         tl = compute_timeline(s)
-        t0, t1 = args.start_s, args.start_s + duration
+        t1 = t0 + duration
         prof = link_channel.channel_profile(tl, t0, t1)
+        f_max = float(np.max(np.abs(prof.doppler_hz)))
+        if f_max >= fs / 2:
+            raise InputError(f"--scenario {args.scenario}: its Doppler reaches {f_max:g} Hz between {t0:g} and "
+                             f"{t1:g} s, outside +-{fs / 2:g} Hz at --sample-rate {fs:g} (raise the sample rate)")
         scen_jams = link_channel.jammer_specs(tl, fs, t0, t1)
+        for j, spec in zip(s.jammers, scen_jams, strict=True):
+            try:
+                spec.waveform.check_rate(fs)
+            except FieldError as e:
+                raise InputError(f"--scenario {args.scenario}: jammer {j.name!r} as simulated at {fs:g} S/s: "
+                                 f"{e.field}: {e.problem}") from None
         labels = [f"scenario:{j.name}" for j in s.jammers] + list(args.jammer)
         ch = Channel(fs, args.sps, prof, input_power=input_power,
                      fading=fading if fading is not None else link_channel.fading_model(s),
@@ -95,52 +181,61 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
         esn0_set = float(np.mean(Column(prof.time_s, prof.esn0_db)(tt)))
         js_scen = [float(np.mean(Column(*j.js_db)(tt))) for j in scen_jams]  # type: ignore[misc]
         return ch, esn0_set, labels, js_scen + [j.js_db for j in jams]
-    if args.delay_s < 0:
-        raise InputError(f"--delay-s: must be >= 0, got {args.delay_s}")
     esn0 = np.inf if args.esn0_db is None else args.esn0_db
-    prof = ChannelProfile.constant(gain_db=args.gain_db, doppler_hz=args.doppler_hz, delay_s=args.delay_s,
-                                   esn0_db=esn0, doppler_rate_hz_s=args.doppler_rate_hz_s, duration_s=duration)
+    prof = ChannelProfile.constant(gain_db=args.gain_db or 0.0, doppler_hz=args.doppler_hz or 0.0,
+                                   delay_s=args.delay_s or 0.0, esn0_db=esn0,
+                                   doppler_rate_hz_s=args.doppler_rate_hz_s or 0.0, duration_s=duration)
     ch = Channel(fs, args.sps, prof, input_power=input_power, fading=fading, jammers=jams, seed=args.seed)
     return ch, args.esn0_db, list(args.jammer), [j.js_db for j in jams]
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from ..channel.parallel import default_threads
     from ..channel.stream import stream_channel
-    from ..iqfile import IQReader, IQWriter
+    from ..iqfile import MAX_SAMPLE_ABS, IQReader, IQWriter
 
-    reader = IQReader(args.inp)
+    reader = IQReader(args.inp, what="--in")
     fs = args.sample_rate if args.sample_rate is not None else reader.sample_rate_hz
     if fs is None:
         raise InputError("--sample-rate: needed for a raw .cf32 input")
-    if not (np.isfinite(fs) and fs > 0):
-        raise InputError(f"--sample-rate: must be > 0, got {fs}")
-    if not (np.isfinite(args.sps) and args.sps > 0):
-        raise InputError(f"--sps: must be > 0, got {args.sps}")
     if reader.n_samples == 0:
         raise InputError(f"--in {args.inp}: no samples")
-    p_in = None
-    if args.input_power is not None:
-        if not args.input_power > 0:
-            raise InputError(f"--input-power: must be > 0, got {args.input_power}")
-        p_in = float(args.input_power)
-    if not (np.isfinite(args.power_window_s) and args.power_window_s > 0):
-        raise InputError(f"--power-window-s: must be > 0, got {args.power_window_s}")
+    check_args(args, fs, reader.n_samples)
     threads = default_threads() if args.threads is None else args.threads
-    if threads < 1:
-        raise InputError(f"--threads: must be >= 1, got {threads}")
+    p_decl = None if args.input_power is None else float(args.input_power)
     # built (and every option checked) before the output is opened; the input power is set once known
-    ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, p_in or 1.0)
+    ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, p_decl or 1.0)
     ch.threads = threads
 
     def with_power(p: float):
         ch.set_input_power(p)
         return ch
 
+    def write(y: np.ndarray) -> None:  # on the writer thread
+        bad = ~(np.abs(y) <= MAX_SAMPLE_ABS)  # NaN too
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InputError(f"--out {args.out}: the channel output overflows (|y| = {abs(y[i]):g} at sample "
+                             f"{w.n_samples + i}, more than {MAX_SAMPLE_ABS:g}): lower --gain-db, --input-power or "
+                             f"a jammer's js_db, or raise --esn0-db; nothing written")
+        w.write(y)
+
     with IQWriter(args.out, fs, description=f"linksim channel output (seed {args.seed})",
-                  frequency_hz=reader.frequency_hz) as w, reader.open_stream() as src:
-        res = stream_channel(src.read_into, w.write, with_power, input_power=p_in,
+                  frequency_hz=reader.frequency_hz, inputs=reader.files, what="--out") as w, \
+            reader.open_stream(verify=True) as src:
+        res = stream_channel(src.read_into, write, with_power, input_power=p_decl,
                              power_samples=max(1, int(args.power_window_s * fs)), what=f"--in {args.inp}")
+        got = src.sha512()
+        want = reader.meta.get("core:sha512")
+        if got is not None and got.lower() != str(want).lower():  # found at the end of the one pass
+            meta = os.path.basename(str(reader.files[0]))
+            msg = (f"--in {reader.data_path}: the data does not match core:sha512 in {meta} (it changed after it "
+                   f"was recorded)")
+            if not args.ignore_checksum:
+                raise InputError(f"{msg}; --ignore-checksum reads it anyway; nothing written")
+            warn(f"{msg}; read anyway (--ignore-checksum)")
     p_in = res.input_power
     s_pow, n_pow, j_pows = ch.mean_powers()
     n = res.samples

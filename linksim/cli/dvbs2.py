@@ -2,18 +2,65 @@
 
 Each sub-command has its own `register_NAME(sub)` function (adds its parser, sets `func`) and its own
 `run_NAME(args) -> int`; `SUBCOMMANDS` lists the registration functions in the order `--help` shows them.
+
+Every numeric option is checked against its range before any work (the ranges are the constants below and in
+docs/bad-input.md); output files are written to temporary names and renamed at the end (linksim.files), so an
+error leaves nothing half-written; `rx` reads its input once first (NaN or absurd samples, a SigMF recording
+whose data does not match its core:sha512 are refused).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import shutil
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from ..dvbs2.params import RX_LDPC_ITERATIONS
 from ..errors import InputError
+from . import check_int_option, check_iq_input, check_option, check_seed
+
+TX_SPS = (1, 64)
+RX_SPS = (2.0, 64.0)
+MAX_GOLD_CODE = 262142
+MAX_ITER = (1, 1000)
+TX_MAX_FRAMES = 10_000_000
+TS_IN_MAX_BYTES = 1 << 30  # --ts-in is held in memory
+BER_MAX_FRAMES = 100_000  # run_link keeps every sent frame's data to count bit errors (up to 7.3 kB a frame)
+ESN0_DB = (-30.0, 60.0)
+SYMBOL_RATE_BAUD = (1.0, 1e10)
+TIMING_OFFSET_SAMPLES = (-1.0, 1.0)
+
+
+def _outputs(stack: ExitStack, pairs: list[tuple[str, str | None]], inputs: list) -> list:
+    """AtomicOutputs for (option, path) pairs (None: not asked for), entered on `stack`; two outputs may not be
+    the same path, and none may be an input."""
+    from ..files import AtomicOutput
+
+    seen: dict[str, str] = {}
+    outs = []
+    for opt, path in pairs:
+        if path is None:
+            outs.append(None)
+            continue
+        key = str(Path(path).resolve())
+        if key in seen:
+            raise InputError(f"{opt} {path}: the same file as {seen[key]}")
+        seen[key] = opt
+        outs.append(stack.enter_context(AtomicOutput(path, opt, inputs=inputs)))
+    return outs
+
+
+def _check_free_space(opt: str, path: str, need_bytes: int) -> None:
+    """InputError if the file system of `path` has less free space than need_bytes."""
+    free = shutil.disk_usage(Path(path).resolve().parent).free
+    if need_bytes > free:
+        raise InputError(f"{opt} {path}: needs {need_bytes / 2**30:.3g} GiB, the file system has {free / 2**30:.3g} "
+                         f"GiB free")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,18 +114,27 @@ def _schedule(text: str) -> list[str]:
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
         raise InputError("--modcod is empty")
-    return [frame_params(n).modcod for n in names]
+    try:
+        return [frame_params(n).modcod for n in names]
+    except InputError as e:
+        raise InputError(f"--modcod: {e}") from None
 
 
 def run_tx(args: argparse.Namespace) -> int:
     from ..dvbs2.bbframe import TS_PACKET_BYTES
-    from ..dvbs2.tx import Transmitter, random_ts_packets
+    from ..dvbs2.tx import RandomTsStream, Transmitter
+    from ..files import read_bytes
+    from ..iqfile import SIGMF_SUFFIXES
 
     sched = _schedule(args.modcod)
-    if args.sps < 1:
-        raise InputError(f"--sps must be >= 1, not {args.sps}")
+    check_int_option("--sps", args.sps, *TX_SPS)
+    check_int_option("--gold-code", args.gold_code, 0, MAX_GOLD_CODE)
+    check_seed("--seed", args.seed)
     if args.generic and not args.ts_in:
         raise InputError("--generic needs --ts-in")
+    if str(args.out).endswith(SIGMF_SUFFIXES):
+        raise InputError(f"--out {args.out}: dvbs2 tx writes raw complex64 (it has no sample rate for SigMF "
+                         f"metadata): use a .cf32 name")
     ccm = (len(set(sched)) == 1) if args.ccm is None else args.ccm
     tx = Transmitter(
         args.frame, args.pilots, args.rolloff, args.sps, args.gold_code, "generic" if args.generic else "ts", ccm
@@ -86,34 +142,48 @@ def run_tx(args: argparse.Namespace) -> int:
     for m in set(sched):
         tx.params(m)  # short frames have no 9/10: fail before writing anything
 
+    stream = None
     if args.ts_in:
-        try:
-            data = Path(args.ts_in).read_bytes()
-        except OSError as e:
-            raise InputError(f"cannot read --ts-in {args.ts_in}: {e.strerror}") from None
+        data = read_bytes(args.ts_in, "--ts-in", TS_IN_MAX_BYTES)
         if not data:
             raise InputError(f"--ts-in {args.ts_in} is empty")
-        tx.push(data)
+        try:
+            tx.push(data)
+        except InputError as e:
+            raise InputError(f"--ts-in {args.ts_in}: {e}") from None
         n_frames = None  # until the input is used up
+        left, count = len(data), 0
+        while left > 0:
+            left -= tx.frame_capacity_bytes(sched[count % len(sched)])
+            count += 1
     else:
         n_frames = 10 if args.frames is None else args.frames
-        if n_frames < 1:
-            raise InputError(f"--frames must be >= 1, not {n_frames}")
-        need = sum(tx.frame_capacity_bytes(sched[i % len(sched)]) for i in range(n_frames))
-        data = random_ts_packets(-(-need // TS_PACKET_BYTES), args.seed)
-        tx.push(data)
+        count = check_int_option("--frames", n_frames, 1, TX_MAX_FRAMES)
+        stream = RandomTsStream(args.seed)
+    per_frame = [tx.params(m).plframe_symbols * args.sps * 8 for m in sched]
+    need = sum(per_frame) * (count // len(sched)) + sum(per_frame[: count % len(sched)])
 
     counts: dict[str, int] = {}
     symbols = samples = info_bytes = 0
     t0 = time.perf_counter()
-    try:
-        f = open(args.out, "wb")
-    except OSError as e:
-        raise InputError(f"cannot write --out {args.out}: {e.strerror}") from None
-    with f:
+    with ExitStack() as stack:
+        out, save = _outputs(stack, [("--out", args.out), ("--save-ts", args.save_ts)],
+                             [args.ts_in] if args.ts_in else [])
+        _check_free_space("--out", args.out, need)
+        f = stack.enter_context(open(out.tmp_path, "wb"))
+        sf = stack.enter_context(open(save.tmp_path, "wb")) if save is not None else None
+        if sf is not None and args.ts_in:
+            sf.write(data)
         i = 0
         while (n_frames is None and tx.pending_bytes > 0) or (n_frames is not None and i < n_frames):
             m = sched[i % len(sched)]
+            if stream is not None:  # random TS packets, made as the frames need them
+                short = tx.frame_capacity_bytes(m) - tx.pending_bytes
+                if short > 0:
+                    pk = stream.take(-(-short // TS_PACKET_BYTES))
+                    tx.push(pk)
+                    if sf is not None:
+                        sf.write(pk)
             before = tx.pending_bytes
             syms = tx.frame_symbols(m)
             info_bytes += before - tx.pending_bytes
@@ -128,12 +198,11 @@ def run_tx(args: argparse.Namespace) -> int:
         tail = tx.flush()
         tail.tofile(f)
         samples += tail.size
+        if sf is not None:  # the packets that ended inside the frames sent
+            sf.truncate(info_bytes if args.generic else info_bytes // TS_PACKET_BYTES * TS_PACKET_BYTES)
     elapsed = time.perf_counter() - t0
     if sys.stderr.isatty() and i >= 100:
         sys.stderr.write("\n")
-    if args.save_ts:
-        sent = info_bytes if args.generic else info_bytes // TS_PACKET_BYTES * TS_PACKET_BYTES
-        Path(args.save_ts).write_bytes(bytes(data[:sent]))
     summary = {
         "out": str(args.out),
         "frames": i,
@@ -186,6 +255,8 @@ def register_rx(dsub: argparse._SubParsersAction) -> None:
                    "frames decode on N - 1 threads while the front end runs ahead; same results)")
     p.add_argument("--ts-out", metavar="FILE.ts", help="write the TS packets received")
     p.add_argument("--frames-out", metavar="FILE.jsonl", help="write one JSON line per frame")
+    p.add_argument("--ignore-checksum", action="store_true",
+                   help="decode a SigMF recording whose data does not match its core:sha512 (with a warning)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run_rx)
 
@@ -194,24 +265,30 @@ def run_rx(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..dvbs2.rx import Receiver
+    from ..iqfile import IQReader
 
-    path = Path(args.infile)
-    if not path.is_file():
-        raise InputError(f"--in {args.infile}: no such file")
+    check_option("--sps", args.sps, *RX_SPS)
+    check_int_option("--gold-code", args.gold_code, 0, MAX_GOLD_CODE)
+    check_int_option("--max-iter", args.max_iter, *MAX_ITER)
     from ..channel.parallel import default_threads
 
-    threads = default_threads() if args.threads is None else args.threads
-    if threads < 1:
-        raise InputError(f"--threads: must be >= 1, got {threads}")
-    rx = Receiver(sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code, max_iter=args.max_iter,
-                  demapper=args.demapper, decode_threads=threads - 1, pipeline=threads > 1)
-    chunk = 1 << 20
-    ts_f = open(args.ts_out, "wb") if args.ts_out else None  # noqa: SIM115 - closed below
-    fr_f = open(args.frames_out, "w") if args.frames_out else None  # noqa: SIM115
+    threads = default_threads() if args.threads is None else check_int_option("--threads", args.threads, 1, 256)
+    path = Path(args.infile)
+    reader = IQReader(path, chunk_samples=1 << 20, what="--in")  # raw .cf32 or a SigMF recording (linksim hw)
+    if reader.n_samples == 0:
+        raise InputError(f"--in {args.infile}: no samples")
     per: dict[str, dict] = {}
     total = {"frames": 0, "ok": 0, "ts_packets": 0, "samples": 0}
-    t0 = time.perf_counter()
-    try:
+    with ExitStack() as stack:
+        ts_out, fr_out = _outputs(stack, [("--ts-out", args.ts_out), ("--frames-out", args.frames_out)],
+                                  reader.files)
+        check_iq_input(reader, args.ignore_checksum)
+        rx = Receiver(sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code, max_iter=args.max_iter,
+                      demapper=args.demapper, decode_threads=threads - 1, pipeline=threads > 1)
+        ts_f = stack.enter_context(open(ts_out.tmp_path, "wb")) if ts_out is not None else None
+        fr_f = stack.enter_context(open(fr_out.tmp_path, "w")) if fr_out is not None else None
+        t0 = time.perf_counter()
+
         def consume(reports: list) -> None:
             for r in reports:
                 d = per.setdefault(r.modcod, {"frames": 0, "errors": 0, "esn0": []})
@@ -227,17 +304,10 @@ def run_rx(args: argparse.Namespace) -> int:
                 if fr_f:
                     fr_f.write(json.dumps(r.as_dict()) + "\n")
 
-        from ..iqfile import IQReader  # raw .cf32 or a SigMF recording (e.g. one made by linksim hw)
-
-        for x in IQReader(path, chunk_samples=chunk):
+        for x in reader:
             total["samples"] += x.size
             consume(rx.process(x))
         consume(rx.flush())
-    finally:
-        if ts_f:
-            ts_f.close()
-        if fr_f:
-            fr_f.close()
     elapsed = time.perf_counter() - t0
     rows = {
         m: {
@@ -299,20 +369,31 @@ def register_ber(dsub: argparse._SubParsersAction) -> None:
 
 
 def run_ber(args: argparse.Namespace) -> int:
-    from ..dvbs2.link import run_link
+    from ..dvbs2.link import max_cfo_hz, run_link
 
-    if args.frames < 1:
-        raise InputError(f"--frames must be >= 1, not {args.frames}")
+    check_option("--esn0-db", args.esn0_db, *ESN0_DB, unit="dB")
+    check_int_option("--frames", args.frames, 1, BER_MAX_FRAMES)
+    check_int_option("--sps", args.sps, 2, TX_SPS[1])  # the receiver needs 2 samples per symbol at least
+    check_int_option("--max-iter", args.max_iter, *MAX_ITER)
+    check_seed("--seed", args.seed)
+    rs = check_option("--symbol-rate-baud", args.symbol_rate_baud, *SYMBOL_RATE_BAUD, unit="Bd")
+    lim = max_cfo_hz(rs, args.sps, args.rolloff)
+    check_option("--cfo-hz", args.cfo_hz, -lim, lim, unit="Hz")
+    check_option("--timing-offset", args.timing_offset, *TIMING_OFFSET_SAMPLES, unit="samples")
+    if len(_schedule(args.modcod)) != 1:
+        raise InputError(f"--modcod {args.modcod!r}: give one MODCOD")
     r = run_link(args.modcod, args.esn0_db, frames=args.frames, sync=args.sync, cfo_hz=args.cfo_hz,
                  symbol_rate_baud=args.symbol_rate_baud, sps=args.sps, rolloff=args.rolloff, seed=args.seed,
                  pilots=args.pilots, frame=args.frame, max_iter=args.max_iter,
                  timing_offset_samples=args.timing_offset, demapper=args.demapper)
     d = r.as_dict()
-    if args.json:
-        print(json.dumps(d, indent=2))
+    if args.json:  # JSON has no NaN: a figure with nothing to average (no frame decoded) is null
+        print(json.dumps({k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()},
+                         indent=2))
     else:
-        for k in ("modcod", "esn0_db", "sync", "frames", "frame_errors", "fer", "missed", "info_bits", "bit_errors",
-                  "ber", "esn0_est_db", "decode_mbps", "rx_symbols_per_second", "mean_ldpc_iterations"):
+        for k in ("modcod", "esn0_db", "sync", "frames", "frame_errors", "fer", "undetected_errors", "missed",
+                  "info_bits", "bit_errors", "ber", "esn0_est_db", "decode_mbps", "rx_symbols_per_second",
+                  "mean_ldpc_iterations"):
             v = d[k]
             print(f"{k:<22} {v:.4g}" if isinstance(v, float) else f"{k:<22} {v}")
     return 0

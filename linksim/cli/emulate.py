@@ -25,10 +25,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ..errors import InputError
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser("emulate", help="real-time channel emulator for an external modem (ZMQ or SDRs)",
@@ -62,19 +58,28 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..channel.emulation import build_emulation
     from ..hw.endpoints import parse_endpoint
+    from . import check_int_option, check_option, check_seed
     from .budget import parse_overrides
 
-    fs = args.sample_rate
-    if not (np.isfinite(fs) and fs > 0):
-        raise InputError(f"--sample-rate: must be > 0, got {fs}")
-    if args.duration is not None and not (np.isfinite(args.duration) and args.duration > 0):
-        raise InputError(f"--duration: must be > 0 seconds, got {args.duration}")
-    if not (np.isfinite(args.power_window_s) and args.power_window_s > 0):
-        raise InputError(f"--power-window-s: must be > 0, got {args.power_window_s}")
-    if not 0.0 < args.out_scale <= 1.0:
-        raise InputError(f"--out-scale: must be in (0, 1], got {args.out_scale}")
-    if not np.isfinite(args.center_hz):
-        raise InputError(f"--center-hz: must be a number, got {args.center_hz}")
+    fs = check_option("--sample-rate", args.sample_rate, 0.0, 1e11, lo_open=True, unit="Hz")
+    if args.duration is not None:
+        check_option("--duration", args.duration, 0.0, 1e9, lo_open=True, unit="s")
+    check_option("--start-s", args.start_s, 0.0, None, unit="s")
+    if args.span_s is not None:
+        check_option("--span-s", args.span_s, 0.0, None, lo_open=True, unit="s")
+    check_option("--power-window-s", args.power_window_s, 0.0, 3600.0, lo_open=True, unit="s")
+    check_option("--out-scale", args.out_scale, 0.0, 1.0, lo_open=True)
+    check_option("--center-hz", args.center_hz, -fs / 2, fs / 2, unit="Hz")
+    if args.bandwidth_hz is not None:
+        check_option("--bandwidth-hz", args.bandwidth_hz, 0.0, fs, lo_open=True, unit="Hz")
+    if args.input_power is not None:
+        check_option("--input-power", args.input_power, 0.0, 1e24, lo_open=True)
+    if args.seed is not None:
+        check_seed("--seed", args.seed)
+    if args.threads is not None:
+        check_int_option("--threads", args.threads, 1, 256)
+    if args.device_freq is not None:
+        check_option("--device-freq", args.device_freq, 0.0, 1e11, lo_open=True, unit="Hz")
     src = parse_endpoint(args.inp, "--in")
     snk = parse_endpoint(args.out, "--out")
     emu = build_emulation(args.scenario, fs, start_s=args.start_s, span_s=args.span_s, loop=args.loop,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+
+from . import check_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,12 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from ..report.data import check_run_dir
+    from ..files import AtomicOutput
+    from ..report.data import check_run_dir, load_run_dir
     from ..report.html import FIGURES, build_report
 
-    if args.esn0_tol <= 0 or args.goodput_tol <= 0:
-        raise InputError("--esn0-tol and --goodput-tol must be positive")
+    check_option("--esn0-tol", args.esn0_tol, 0.0, 100.0, lo_open=True, unit="dB")
+    check_option("--goodput-tol", args.goodput_tol, 0.0, 1000.0, lo_open=True, unit="%")
     if args.check:
         problems = check_run_dir(args.run_dir)
         if args.json:
@@ -40,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
                 print(p)
             print(f"{len(problems)} problem(s)" if problems else "run directory consistent")
         return 1 if problems else 0
+    load_run_dir(args.run_dir)  # a run directory at all (one line otherwise)
+    AtomicOutput(Path(args.run_dir) / "report.html", "RUN_DIR").discard()  # writable: nothing half-written
     path = build_report(args.run_dir, esn0_tol_db=args.esn0_tol, goodput_tol_pct=args.goodput_tol)
     problems = check_run_dir(args.run_dir)
     figures = [str(path.parent / f) for f in FIGURES if (path.parent / f).exists()]

@@ -4,6 +4,10 @@ Used by `linksim dvbs2 ber`, the tests and the FER benchmark. Each transmitted B
 capacity of random bytes (generic continuous stream), so every received frame can be compared bit by bit.
 Es/N0 is per symbol: the transmitter's samples have unit mean power, so the complex noise variance per sample
 is sps / (Es/N0).
+
+A frame counts as received correctly only when the receiver accepts it (LDPC converged, BCH decoded, BBHEADER
+CRC matched) AND its data field equals what was sent: a frame the receiver accepts with bit errors is a frame
+error, counted again apart as an undetected error (LinkResult.undetected_errors, AcmFrame.undetected).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, check_number
 from .params import RX_LDPC_ITERATIONS, frame_params
 from .rx import FrameReport, Receiver
 from .tx import Transmitter
@@ -21,10 +25,13 @@ from .tx import Transmitter
 
 @dataclass
 class LinkResult:
-    """Counts of one run. fer = frame_errors / frames; frames = frames transmitted; missed = frames the receiver
-    never reported (counted as errors). bit_errors counts errors in the data fields of the frames received
-    (a failed frame's decoded bits are compared too). esn0_est_db: mean of the receiver's per-frame estimates.
-    decode_mbps: information bits of the frames decoded correctly per second of receiver processing time."""
+    """Counts of one run. fer = frame_errors / frames; frames = frames transmitted; frame_errors = frames not
+    received correctly: missed (the receiver never reported them), failed (the receiver said so) and
+    undetected_errors (the receiver accepted them, but their data differ from what was sent). bit_errors counts
+    errors in the data fields of the frames received (a failed frame's decoded bits are compared too).
+    spurious: frames the receiver reported where none was sent (not in the FER). esn0_est_db: mean of the
+    receiver's per-frame estimates. decode_mbps: information bits of the frames decoded correctly per second of
+    receiver processing time."""
 
     modcod: str
     esn0_db: float
@@ -40,6 +47,8 @@ class LinkResult:
     symbols: int
     mean_ldpc_iterations: float
     reports: list[FrameReport] = field(default_factory=list, repr=False)
+    undetected_errors: int = 0
+    spurious: int = 0
 
     @property
     def fer(self) -> float:
@@ -56,7 +65,8 @@ class LinkResult:
     def as_dict(self) -> dict:
         return {
             "modcod": self.modcod, "esn0_db": self.esn0_db, "sync": self.sync, "frames": self.frames,
-            "frame_errors": self.frame_errors, "fer": self.fer, "missed": self.missed, "info_bits": self.info_bits,
+            "frame_errors": self.frame_errors, "fer": self.fer, "undetected_errors": self.undetected_errors,
+            "missed": self.missed, "spurious": self.spurious, "info_bits": self.info_bits,
             "bit_errors": self.bit_errors, "ber": self.ber, "esn0_est_db": self.esn0_est_db,
             "decode_mbps": self.decode_mbps, "rx_seconds": self.rx_seconds,
             "rx_symbols_per_second": self.symbols_per_second, "mean_ldpc_iterations": self.mean_ldpc_iterations,
@@ -92,6 +102,12 @@ def late_stream(modcod: str, esn0_db: float, frames: int, lead_samples: int, cfo
     return (x + noise).astype(np.complex64)
 
 
+def max_cfo_hz(symbol_rate_baud: float, sps: float, rolloff: float) -> float:
+    """The largest carrier offset that keeps the whole RRC spectrum ((1 + rolloff) x symbol rate wide) inside the
+    sampled band sps x symbol rate: beyond it the band edge aliases."""
+    return (sps - (1.0 + rolloff)) / 2.0 * symbol_rate_baud
+
+
 def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", cfo_hz: float = 0.0,
              symbol_rate_baud: float = 1e6, sps: int = 2, rolloff: float = 0.2, seed: int = 0,
              pilots: bool = True, frame: str = "normal", max_iter: int = RX_LDPC_ITERATIONS,
@@ -101,8 +117,11 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
     """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right."""
     if frames < 1:
         raise InputError(f"frames must be >= 1, not {frames}")
-    if symbol_rate_baud <= 0:
-        raise InputError(f"symbol rate must be positive, not {symbol_rate_baud} Bd")
+    check_number("link", "esn0_db", esn0_db, unit="dB")
+    check_number("link", "symbol_rate_baud", symbol_rate_baud, 0.0, lo_open=True, unit="Bd")
+    lim = max_cfo_hz(symbol_rate_baud, sps, rolloff)
+    check_number("link", "cfo_hz", cfo_hz, -lim, lim, unit="Hz")
+    check_number("link", "timing_offset_samples", timing_offset_samples, -1.0, 1.0)
     if sync == "genie" and (cfo_hz or timing_offset_samples):
         raise InputError("genie sync has perfect carrier and timing: use --sync full with a carrier offset")
     p = frame_params(modcod, frame, pilots)
@@ -156,14 +175,18 @@ def _score(modcod: str, esn0_db: float, sync: str, sent: list[tuple[int, bytes]]
            delay: int, sps: int, timing_offset: float, rx_time: float, symbols: int, field_bits: int,
            keep: bool) -> LinkResult:
     starts = np.array([s for s, _ in sent], dtype=np.float64) * sps + delay + timing_offset
-    matched = [None] * len(sent)
+    matched: list[FrameReport | None] = [None] * len(sent)
+    spurious = 0
     for r in reports:
         if r.modcod == "DUMMY":
             continue
         i = int(np.argmin(np.abs(starts - r.sample_index)))
         if abs(starts[i] - r.sample_index) <= 4 * sps and matched[i] is None:
             matched[i] = r
+        else:
+            spurious += 1
     frame_errors = 0
+    undetected = 0
     bit_errors = 0
     info_bits = 0
     good_bits = 0
@@ -174,16 +197,12 @@ def _score(modcod: str, esn0_db: float, sync: str, sent: list[tuple[int, bytes]]
             frame_errors += 1
             continue
         iters.append(r.ldpc_iterations)
-        if not r.ok:
-            frame_errors += 1
-        rx_bytes = r.payload if r.ok else r.raw_field
-        a = np.frombuffer(data, dtype=np.uint8)
-        b = np.frombuffer(rx_bytes[: len(data)], dtype=np.uint8) if rx_bytes else np.zeros(0, np.uint8)
-        if b.size < a.size:
-            b = np.concatenate([b, np.zeros(a.size - b.size, np.uint8)])
-        e = int(np.unpackbits(a ^ b).sum())
+        e = data_bit_errors(data, r.payload if r.ok else r.raw_field)
         bit_errors += e
-        if r.ok and e == 0:
+        if not r.ok or e:
+            frame_errors += 1  # the receiver's verdict is not the measure: the data are
+            undetected += int(r.ok)
+        else:
             good_bits += field_bits
     est = [r.esn0_est_db for r in matched if r is not None and np.isfinite(r.esn0_est_db)]
     return LinkResult(
@@ -192,14 +211,25 @@ def _score(modcod: str, esn0_db: float, sync: str, sent: list[tuple[int, bytes]]
         esn0_est_db=float(10 * np.log10(np.mean(10 ** (np.array(est) / 10)))) if est else float("nan"),
         decode_mbps=good_bits / rx_time / 1e6 if rx_time > 0 else float("nan"), rx_seconds=rx_time,
         symbols=symbols, mean_ldpc_iterations=float(np.mean(iters)) if iters else float("nan"),
-        reports=reports if keep else [],
+        reports=reports if keep else [], undetected_errors=undetected, spurious=spurious,
     )
+
+
+def data_bit_errors(sent: bytes, received: bytes) -> int:
+    """Bits in which `received` differs from `sent` over len(sent) bytes (missing bytes count as zeros)."""
+    a = np.frombuffer(sent, dtype=np.uint8)
+    b = np.frombuffer(received[: len(sent)], dtype=np.uint8) if received else np.zeros(0, np.uint8)
+    if b.size < a.size:
+        b = np.concatenate([b, np.zeros(a.size - b.size, np.uint8)])
+    return int(np.unpackbits(a ^ b).sum())
 
 
 @dataclass
 class AcmFrame:
     """One frame of an ACM run: start time (s, sample clock), MODCOD sent, true Es/N0 over the frame (dB),
-    decoded ok, information bits, the receiver's Es/N0 estimate (dB)."""
+    received correctly (accepted by the receiver with the MODCOD and data sent), information bits, the
+    receiver's Es/N0 estimate (dB), symbols; undetected: the receiver accepted the frame but its MODCOD or data
+    differ from what was sent (an error, so ok is False)."""
 
     t_s: float
     modcod: str
@@ -208,6 +238,7 @@ class AcmFrame:
     info_bits: int
     esn0_est_db: float
     symbols: int
+    undetected: bool = False
 
 
 def run_acm_link(esn0_db_at, duration_s: float, controller, symbol_rate_baud: float = 50e3, sps: int = 2,
@@ -220,14 +251,14 @@ def run_acm_link(esn0_db_at, duration_s: float, controller, symbol_rate_baud: fl
     fixed), sample by sample. Each frame's report enters the return path when the receiver has the whole frame.
     Returns one AcmFrame per frame sent (frames the receiver never reported count as failed).
     """
-    if duration_s <= 0 or symbol_rate_baud <= 0:
-        raise InputError("duration and symbol rate must be positive")
+    check_number("link", "duration_s", duration_s, 0.0, lo_open=True, unit="s")
+    check_number("link", "symbol_rate_baud", symbol_rate_baud, 0.0, lo_open=True, unit="Bd")
     rng = np.random.default_rng(seed)
     tx = Transmitter(frame=frame, pilots=pilots, rolloff=rolloff, sps=sps, stream="generic", ccm=False)
     rx = Receiver(sps=sps, rolloff=rolloff, max_iter=max_iter)
     fs = symbol_rate_baud * sps
     n0 = float(sps)  # Es/N0 = 0 dB at unit signal power; the signal is scaled to the wanted Es/N0
-    sent: list[tuple[int, str, float, int]] = []  # (first symbol, modcod, mean Es/N0 dB, symbols)
+    sent: list[tuple[int, str, float, int, bytes]] = []  # (first symbol, modcod, mean Es/N0 dB, symbols, data)
     got: dict[int, FrameReport] = {}
     sample = 0
     symbol = 0
@@ -252,7 +283,7 @@ def run_acm_link(esn0_db_at, duration_s: float, controller, symbol_rate_baud: fl
         x = tx.shape(s)
         t = (sample + np.arange(x.size)) / fs
         esn0 = np.asarray(esn0_db_at(t), dtype=float)
-        sent.append((symbol, m, float(10 * np.log10(np.mean(10 ** (esn0 / 10)))), s.size))
+        sent.append((symbol, m, float(10 * np.log10(np.mean(10 ** (esn0 / 10)))), s.size, data))
         g = np.sqrt(10 ** (esn0 / 10)).astype(np.float32)
         noise = rng.standard_normal((x.size, 2), dtype=np.float32) * np.float32(np.sqrt(n0 / 2))
         y = x * g + noise.view(np.complex64).reshape(-1)
@@ -265,10 +296,11 @@ def run_acm_link(esn0_db_at, duration_s: float, controller, symbol_rate_baud: fl
     take(rx.process((tail * g_end + noise.view(np.complex64).reshape(-1)).astype(np.complex64)))
     take(rx.flush())
     out = []
-    for first, m, e, nsym in sent:
+    for first, m, e, nsym, data in sent:
         r = got.get(first)
         p = frame_params(m, frame, pilots)
-        ok = r is not None and r.ok and r.modcod == m
+        accepted = r is not None and r.ok
+        ok = accepted and r.modcod == m and data_bit_errors(data, r.payload) == 0  # type: ignore[union-attr]
         out.append(AcmFrame(first / symbol_rate_baud, m, e, ok, p.data_field_bits if ok else 0,
-                            r.esn0_est_db if r is not None else float("nan"), nsym))
+                            r.esn0_est_db if r is not None else float("nan"), nsym, undetected=accepted and not ok))
     return out

@@ -146,16 +146,30 @@ class Transmitter:
 def random_ts_packets(n_packets: int, seed: int = 0, pid: int = 0x100) -> bytes:
     """Pseudo-random MPEG-TS packets: sync 0x47, PID `pid`, payload-only with a running continuity counter,
     184 random payload bytes (numpy Generator from `seed`)."""
-    if n_packets < 0:
-        raise InputError(f"number of packets must be >= 0, not {n_packets}")
-    rng = np.random.default_rng(seed)
-    pk = np.empty((n_packets, TS_PACKET_BYTES), dtype=np.uint8)
-    pk[:, 0] = TS_SYNC
-    pk[:, 1] = (pid >> 8) & 0x1F
-    pk[:, 2] = pid & 0xFF
-    pk[:, 3] = 0x10 | (np.arange(n_packets) & 0x0F)
-    pk[:, 4:] = rng.integers(0, 256, size=(n_packets, TS_PACKET_BYTES - 4), dtype=np.uint8)
-    return pk.tobytes()
+    return RandomTsStream(seed, pid).take(n_packets)
+
+
+class RandomTsStream:
+    """random_ts_packets in pieces, for streams too long to hold: successive take(k) calls give exactly the bytes
+    of random_ts_packets(total, seed, pid) (184 payload bytes a packet is a whole number of the 32-bit words
+    numpy's Generator draws bytes from, so the draws do not depend on how the stream is cut)."""
+
+    def __init__(self, seed: int = 0, pid: int = 0x100) -> None:
+        self._rng = np.random.default_rng(seed)
+        self._pid = pid
+        self.packets = 0  # packets taken so far
+
+    def take(self, n_packets: int) -> bytes:
+        if n_packets < 0:
+            raise InputError(f"number of packets must be >= 0, not {n_packets}")
+        pk = np.empty((n_packets, TS_PACKET_BYTES), dtype=np.uint8)
+        pk[:, 0] = TS_SYNC
+        pk[:, 1] = (self._pid >> 8) & 0x1F
+        pk[:, 2] = self._pid & 0xFF
+        pk[:, 3] = 0x10 | ((self.packets + np.arange(n_packets)) & 0x0F)
+        pk[:, 4:] = self._rng.integers(0, 256, size=(n_packets, TS_PACKET_BYTES - 4), dtype=np.uint8)
+        self.packets += n_packets
+        return pk.tobytes()
 
 
 def random_ts_frames(tx: Transmitter, modcod: str, n_frames: int, seed: int = 0) -> tuple[list[np.ndarray], bytes]:

@@ -66,8 +66,8 @@ class channel_cc(gr.sync_block):  # noqa: N801 - GNU Radio block naming
                                            esn0_db=esn0_db)
             channel = Channel(
                 sample_rate_hz, sps, prof, input_power=input_power,
-                fading=parse_fading(fading) if fading else None,
-                jammers=[parse_jammer(j) for j in jammers], seed=seed,
+                fading=parse_fading(fading, sample_rate_hz) if fading else None,
+                jammers=[parse_jammer(j, sample_rate_hz) for j in jammers], seed=seed,
                 max_delay_s=max(max_delay_s, delay_s) if (max_delay_s or delay_s) else None,
             )
             if doppler_rate_hz_s:

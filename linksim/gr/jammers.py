@@ -26,8 +26,8 @@ class jammer_cc(gr.sync_block):  # noqa: N801 - GNU Radio block naming
     def __init__(self, sample_rate_hz: float = 1e6, spec: str = "type=cw,js_db=0,offset_hz=0",
                  signal_power: float = 1.0, seed: int = 0) -> None:
         gr.sync_block.__init__(self, name="linksim_jammer", in_sig=[np.complex64], out_sig=[np.complex64])
-        self.channel = Channel(sample_rate_hz, 1.0, input_power=signal_power, jammers=[parse_jammer(spec)],
-                               seed=seed)
+        self.channel = Channel(sample_rate_hz, 1.0, input_power=signal_power,
+                               jammers=[parse_jammer(spec, sample_rate_hz)], seed=seed)
         self.message_port_register_in(pmt.intern("ctrl"))
         self.set_msg_handler(pmt.intern("ctrl"), self._on_ctrl)
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import InputError
+from ..files import FileError, read_toml
 
 KINDS = ("soapy", "uhd", "zmq", "sigmf", "loopback")
 PSEUDO_KINDS = ("zmq", "sigmf", "loopback")
@@ -256,11 +256,9 @@ def load_profile(name_or_path: str | os.PathLike[str], directory: Path | None = 
             avail = ", ".join(list_profiles(directory)) or "none"
             raise InputError(f"no device profile {str(name_or_path)!r} (profiles: {avail})")
     try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such profile file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{p}: not valid TOML: {e}") from None
+        data = read_toml(p)[1]  # bounded UTF-8 text: a FIFO, a device or a binary file is refused
+    except FileError as e:
+        raise InputError(f"{p}: {'no such profile file' if e.problem == 'no such file' else e.problem}") from None
     return profile_from_dict(data, source=str(p))
 
 

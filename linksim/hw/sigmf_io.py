@@ -8,6 +8,10 @@ adds the hardware metadata and the GNU Radio blocks.
 
 GNU Radio: `sigmf_recorder(base, ...)` (a sink: file sink + meta written on `finalize()`) and
 `sigmf_replay_source(path, throttle=True)` (a source at the recording's real rate).
+
+Readers check the data before using it: `read_sigmf` and `sigmf_replay_source` refuse (InputError) a recording
+whose data no longer matches its `core:sha512`, or that holds NaN, infinite or absurdly large samples
+(linksim.iqfile.IQReader.check); `verify=False` skips the check. `write_sigmf` records the SHA-512.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..iqfile import (
+    IQCheck,
     IQReader,
     read_sigmf_meta,
     sigmf_base,
@@ -42,6 +47,7 @@ __all__ = [
     "read_meta",
     "write_sigmf",
     "read_sigmf",
+    "verify_recording",
     "sigmf_recorder",
     "sigmf_replay_source",
     "hil_metadata",
@@ -100,16 +106,29 @@ def read_meta(path: str | Path) -> dict[str, Any]:
 
 
 def write_sigmf(base: str | Path, iq: np.ndarray, **meta_kwargs: Any) -> Path:
-    """Write samples and meta (see build_meta for the keywords). Returns the meta path."""
+    """Write samples and meta with the data's SHA-512 (see build_meta for the keywords). Returns the meta path."""
     meta = build_meta(**meta_kwargs)
     np.ascontiguousarray(iq, dtype=np.complex64).tofile(sigmf_paths(base)[1])
-    return write_meta(base, meta)
+    return write_sigmf_meta(base, meta, checksum=True)
 
 
-def read_sigmf(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
-    """(samples complex64, meta) of a recording."""
+def verify_recording(path: str | Path) -> IQCheck:
+    """Read a recording once (linksim.iqfile.IQReader.check): InputError for NaN, infinite or absurd samples,
+    or when the data does not match the recording's core:sha512 (it changed after it was recorded)."""
+    r = IQReader(sigmf_paths(path)[0], what="recording")
+    chk = r.check()
+    if chk.sha512_ok is False:
+        raise InputError(f"recording {r.data_path}: its SHA-512 does not match core:sha512 in "
+                         f"{sigmf_paths(path)[0].name} (the data changed after it was recorded)")
+    return chk
+
+
+def read_sigmf(path: str | Path, *, verify: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
+    """(samples complex64, meta) of a recording, checked first unless verify=False (see verify_recording)."""
     meta = read_meta(path)
     sigmf_data_path(path, what="")
+    if verify:
+        verify_recording(path)
     return IQReader(sigmf_paths(path)[0]).read_all(), meta
 
 
@@ -165,11 +184,13 @@ def sigmf_recorder(
 
 
 def sigmf_replay_source(
-    path: str | Path, *, throttle: bool = True, repeat: bool = False, expect_rate_sps: float | None = None
+    path: str | Path, *, throttle: bool = True, repeat: bool = False, expect_rate_sps: float | None = None,
+    verify: bool = True,
 ) -> Any:
     """A GNU Radio source (one complex output) replaying a recording, throttled to its `core:sample_rate`
     (the rate it was recorded at) unless `throttle=False`. `.meta` is the recording's meta, `.sample_rate_sps`
-    its rate. InputError if `expect_rate_sps` is given and differs from the recording's rate."""
+    its rate. InputError if `expect_rate_sps` is given and differs from the recording's rate, and (unless
+    verify=False) if the recording fails verify_recording."""
     from gnuradio import blocks, gr
 
     meta = read_meta(path)
@@ -177,6 +198,8 @@ def sigmf_replay_source(
     data = sigmf_data_path(path, what="")
     if expect_rate_sps is not None and abs(expect_rate_sps - rate) > 1e-6 * rate:
         raise InputError(f"{data}: recorded at {rate:g} S/s, asked to replay at {expect_rate_sps:g} S/s")
+    if verify:
+        verify_recording(path)
 
     class SigmfReplay(gr.hier_block2):
         def __init__(self) -> None:

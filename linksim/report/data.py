@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..files import check_input, read_text
 
 RUN_FILES = ("scenario.toml", "timeline.csv", "measured.csv", "frames.csv", "summary.json")
 MEASURED_COLUMNS = ("time_s", "bin_s", "modcod", "frames", "frame_errors", "goodput_bps", "esn0_est_db",
@@ -143,8 +144,12 @@ def _column(cells: list[str], name: str) -> np.ndarray:
 def read_csv_columns(path: str | Path) -> Columns:
     """A CSV file with a header row as {column: array}. A zero-byte file gives {} (no columns, no rows)."""
     p = Path(path)
-    with open(p, newline="") as f:
-        rows = list(csv.reader(f))
+    check_input(p)  # a regular file (a FIFO would block)
+    try:
+        with open(p, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"{p}: not a CSV text file ({str(e).splitlines()[0]})") from None
     if not rows:
         return {}
     header = [h.strip() for h in rows[0]]
@@ -171,8 +176,8 @@ def load_run_dir(run_dir: str | Path) -> RunData:
     p = d / "summary.json"
     if p.exists():
         try:
-            summary = json.loads(p.read_text(), parse_constant=_json_constant)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            summary = json.loads(read_text(p), parse_constant=_json_constant)
+        except json.JSONDecodeError as e:
             raise InputError(f"{p}: not valid JSON ({e})") from None
         if not isinstance(summary, dict):
             raise InputError(f"{p}: expected a JSON object")
@@ -182,7 +187,7 @@ def load_run_dir(run_dir: str | Path) -> RunData:
     p = d / "scenario.toml"
     if p.exists():
         try:
-            scenario = tomllib.loads(p.read_text())
+            scenario = tomllib.loads(read_text(p))
         except tomllib.TOMLDecodeError as e:
             raise InputError(f"{p}: not valid TOML ({e})") from None
     else:

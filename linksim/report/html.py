@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..files import AtomicOutput
 from . import plots as report_plots
 from .data import AVAILABLE_FER, RunData, check_run, load_run_dir
 from .gap import ESN0_TOL_DB, GOODPUT_TOL_PCT, BinGaps, GapInterval, bin_gaps, gap_intervals
@@ -567,5 +568,6 @@ def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
         "</body></html>",
     ]
     out = d / "report.html"
-    out.write_text("\n".join(p for p in parts if p))
+    with AtomicOutput(out, "report") as o:  # whole or not at all
+        o.tmp_path.write_text("\n".join(p for p in parts if p))
     return out

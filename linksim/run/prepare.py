@@ -20,6 +20,7 @@ from ..dvbs2.params import frame_params
 from ..errors import InputError
 from ..scenario import modcods
 from ..scenario.model import Scenario
+from .options import check_run_options
 
 LEAD_IN_S_MIN = 0.12  # receiver acquisition before a stretch's measurement starts
 TAIL_S = 0.06  # extra time after a stretch so its last frames complete (at least 1.5 of the longest frame)
@@ -77,6 +78,8 @@ def prepare_run(s: Scenario, *, duration_s: float | None = None, start_s: float 
                 dwell_s: float | None = None, seed: int | None = None, acm: bool | None = None) -> RunPlan:
     """Check the span, compute the Timeline and plan the stretches; the seed defaults to the scenario's
     propagation seed and ACM to its run.acm."""
+    check_run_options(s, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s, seed=seed,
+                      acm=acm)  # the checks a campaign plan makes too (linksim.run.options)
     dur = s.span_s(start_s, duration_s)
     seed_v = int(seed if seed is not None else s.propagation.seed)
     if seed_v < 0:

@@ -19,13 +19,14 @@ from typing import Any
 
 from ..dbmath import noise_figure_to_temp_k
 from ..errors import InputError, ScenarioError
-from .schema import build, spec, to_table
+from .schema import build, did_you_mean, spec, to_table
 
 JAMMER_TYPES = ("cw", "barrage", "partial_band", "multitone", "swept", "pulsed", "follower", "modulated")
 PATTERNS = ("S.465", "S.580", "AP8")
 PROPAGATION_MODES = ("statistical", "timeseries", "clear_sky")
 FADING_MODELS = ("none", "rician", "loo", "lutz")
 EVENT_TYPES = ("wet_antenna", "wet_radome", "snow")
+MAX_TIMELINE_ROWS = 5_000_000
 
 
 def _modcod_check(v: str) -> str | None:
@@ -297,7 +298,8 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
         raise ScenarioError("(top level)", "expected a TOML table", source)
     for k in d:
         if k not in SECTION_KEYS:
-            raise ScenarioError(k, f"unknown section (allowed: {', '.join(SECTION_KEYS)})", source)
+            raise ScenarioError(k, f"unknown section{did_you_mean(k, SECTION_KEYS)} (allowed: "
+                                f"{', '.join(SECTION_KEYS)})", source)
     for k in ("scenario", "site", "terminal", "satellite", "carrier"):
         if k not in d:
             raise ScenarioError(k, "required section is missing", source)
@@ -310,8 +312,9 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
         raise ScenarioError("scenario.start", f"not an ISO 8601 UTC time: {meta.start!r} ({e})", source) from None
     if meta.step_s > meta.duration_s:
         raise ScenarioError("scenario.step_s", f"{meta.step_s} is longer than duration_s {meta.duration_s}", source)
-    if meta.duration_s / meta.step_s > 5_000_000:
-        raise ScenarioError("scenario.step_s", "more than 5 million timeline rows: use a longer step", source)
+    if meta.duration_s / meta.step_s > MAX_TIMELINE_ROWS:
+        raise ScenarioError("scenario.step_s", f"duration_s / step_s is more than {MAX_TIMELINE_ROWS} timeline rows: "
+                            f"use a longer step", source)
     site = build(Site, d["site"], "site", source)
     terminal = build(Terminal, d["terminal"], "terminal", source)
     if terminal.noise_temp_k is None and terminal.noise_figure_db is None:
@@ -400,27 +403,53 @@ def _check_track(track: list[list[float]], key: str, source: str | None) -> None
         if row[0] <= last:
             raise ScenarioError(f"{key}[{i}]", "track times must increase", source)
         if not -90.0 <= row[1] <= 90.0:
-            raise ScenarioError(f"{key}[{i}]", f"latitude {row[1]} is out of range", source)
+            raise ScenarioError(f"{key}[{i}]", f"latitude {row[1]} is out of range (must be in [-90, 90])", source)
+        if not -180.0 <= row[2] <= 360.0:
+            raise ScenarioError(f"{key}[{i}]", f"longitude {row[2]} is out of range (must be in [-180, 360])", source)
+        if not -500.0 <= row[3] <= 40_000.0:
+            raise ScenarioError(f"{key}[{i}]", f"altitude {row[3]} m is out of range (must be in [-500, 40000])",
+                                source)
         last = row[0]
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read and validate a scenario file. Missing file, bad TOML and bad fields raise ScenarioError/InputError."""
+    """Read and validate a scenario file. Missing file, bad TOML and bad fields raise ScenarioError/InputError.
+
+    The file is read as bounded UTF-8 text (linksim.files.read_text: a FIFO, a device, binary or huge content is
+    refused up front). A bad value that came from `overrides` is named by the override's key as it was given
+    (`jammer.0.js_db (override)`), not by the file's."""
+    from ..files import FileError, read_text
+
     p = Path(path)
     src = str(p)
     try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise ScenarioError("(file)", "no such scenario file", src) from None
-    except OSError as e:
-        raise ScenarioError("(file)", f"cannot read: {e.strerror}", src) from None
+        text = read_text(p)
+    except FileError as e:
+        raise ScenarioError("(file)", "no such scenario file" if e.problem == "no such file" else e.problem,
+                            src) from None
     try:
         d = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError("(toml)", f"not valid TOML: {e}", src) from None
     if overrides:
         d = apply_overrides(d, overrides, src)
+        try:
+            return scenario_from_dict(d, src)
+        except ScenarioError as e:
+            typed = {_dotted_key(k): k for k in overrides}.get(e.key)
+            if typed is None:
+                raise
+            raise ScenarioError(f"{typed} (override)", e.problem, src) from None
     return scenario_from_dict(d, src)
+
+
+def _dotted_key(override: str) -> str:
+    """'jammer.0.js_db' -> 'jammer[0].js_db', the way scenario errors name keys."""
+    parts = override.split(".")
+    out = parts[0]
+    for p in parts[1:]:
+        out += f"[{p}]" if p.isdigit() else f".{p}"
+    return out
 
 
 def apply_overrides(d: dict[str, Any], overrides: dict[str, Any], source: str | None = None) -> dict[str, Any]:
@@ -429,7 +458,7 @@ def apply_overrides(d: dict[str, Any], overrides: dict[str, Any], source: str | 
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         if parts[0] not in SECTION_KEYS:
-            raise ScenarioError(dotted, f"unknown section {parts[0]!r}", source)
+            raise ScenarioError(dotted, f"unknown section {parts[0]!r}{did_you_mean(parts[0], SECTION_KEYS)}", source)
         node: Any = out
         for i, part in enumerate(parts[:-1]):
             if isinstance(node, list):

@@ -9,6 +9,7 @@ ScenarioError naming the dotted key and the problem. Scenario files and device p
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 import typing
@@ -101,8 +102,9 @@ def build(cls: type[T], table: Any, key_prefix: str, source: str | None = None, 
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for k in table:
         if k not in fields or k in extra:
-            allowed = ", ".join(sorted(n for n in fields if n not in extra))
-            raise ScenarioError(f"{key_prefix}.{k}", f"unknown key (allowed: {allowed})", source)
+            names = sorted(n for n in fields if n not in extra)
+            raise ScenarioError(f"{key_prefix}.{k}", f"unknown key{did_you_mean(k, names)} (allowed: "
+                                f"{', '.join(names)})", source)
     values: dict[str, Any] = dict(extra)
     for name, f in fields.items():
         if name in extra:
@@ -118,6 +120,15 @@ def build(cls: type[T], table: Any, key_prefix: str, source: str | None = None, 
             _check_range(v, md, key, source)
         values[name] = v
     return cls(**values)
+
+
+def did_you_mean(key: str, names: list[str] | tuple[str, ...]) -> str:
+    """' (did you mean NAME?)' for the name closest to a mistyped key (a name that starts with it or that it
+    starts with, else difflib's closest), or ''."""
+    k = str(key).lower()
+    close = [n for n in names if n.lower().startswith(k) or k.startswith(n.lower())] if len(k) >= 3 else []
+    close = close or difflib.get_close_matches(k, list(names), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _check_range(v: Any, md: typing.Mapping[str, Any], key: str, source: str | None) -> None:
