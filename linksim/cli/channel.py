@@ -215,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
 
     def write(y: np.ndarray) -> None:  # on the writer thread
         # cheap first: the largest I or Q magnitude (NaN propagates); the exact |y| only when it is close
-        if float(np.max(np.abs(y.view(np.float32)))) * np.sqrt(2.0) <= MAX_SAMPLE_ABS:
+        v = y.view(np.float32)
+        if max(float(v.max()), -float(v.min())) * np.sqrt(2.0) <= MAX_SAMPLE_ABS:
             w.write(y)
             return
         bad = ~(np.abs(y) <= MAX_SAMPLE_ABS)  # NaN too
