@@ -373,6 +373,7 @@ class Receiver:
         return out, True
 
     def _process_pipelined(self, x: np.ndarray) -> list[FrameReport]:
+        x = np.array(x, dtype=np.complex64)  # its own copy: the front end may read it after process() returned
         out, owed = self._catch_up()
         if self._can_pipeline():
             snap = self._fe_snapshot()

@@ -210,15 +210,16 @@ class emulator_cc(gr.basic_block):  # noqa: N801 - GNU Radio block naming
             else:
                 self._pending.append(self._run(filler))
             return produced
-        xs = np.asarray(x[:cut])
+        xs = np.asarray(x[:cut])  # a view of GNU Radio's input buffer: consumed (released) only once used
         self.samples_in += cut
         self._psum += float(np.vdot(xs, xs).real)
         self._pcount += cut
-        self.consume(0, cut)
         if not self.emu.ready:
             self._hold(xs.copy())
+            self.consume(0, cut)
             return produced
         self._run(xs, out[produced : produced + cut])  # straight into GNU Radio's output buffer
+        self.consume(0, cut)
         self.samples_out += cut
         self.wall_last = time.monotonic()
         return produced + cut
