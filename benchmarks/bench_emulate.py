@@ -118,7 +118,8 @@ def one_rate(rate: float, seconds: float, scenario: Path, tx_path: Path, tx: np.
     from linksim.dvbs2.rx import Receiver
 
     y = receiver.capture.windows[-1][1]
-    reps = [r for r in Receiver(sps=2).process(y) if r.modcod != "DUMMY"]
+    rx = Receiver(sps=2)  # fed in blocks, as a GNU Radio flowgraph would
+    reps = [r for i in range(0, y.size, 1 << 16) for r in rx.process(y[i : i + (1 << 16)]) if r.modcod != "DUMMY"]
     ok = [r for r in reps if r.ok]
     cnij = tl.cnij_db(dec_start / rate)
     rate_in = sm["samples_in"] / sm["active_s"] if sm.get("active_s") else float("nan")
