@@ -17,7 +17,6 @@ span/2 symbols) and frames follow back to back.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -26,6 +25,7 @@ import numpy as np
 from ..errors import InputError
 from .bbframe import TS_PACKET_BYTES, TS_SYNC, BbHeader, crc8_rows
 from .constellations import constellation
+from .decode_pool import RESET, ParallelFrames, Rollback
 from .interleave import deinterleave_llrs
 from .params import MODCOD_NAMES, RX_LDPC_ITERATIONS, FrameParams, frame_params
 from .plframe import PILOT_SYMBOL, pilot_mask
@@ -205,7 +205,7 @@ class _TsDeframer:
         return arr.tobytes(), errors
 
 
-class Receiver:
+class Receiver(ParallelFrames):
     """Streaming DVB-S2 receiver. See the module docstring.
 
     sps: input samples per symbol (>= 2; 2 is typical). rolloff: 0.35, 0.25 or 0.20. gold_code: PL scrambling
@@ -263,7 +263,9 @@ class Receiver:
         self._header: tuple[int, int, FrameParams | None] | None = None  # found, frame not complete yet
         self._misses = 0
         self._gain_avg = 0.0
-        self._pending_carrier: tuple | None = None  # see _settle_carrier
+        if decode_threads < 0:
+            raise InputError(f"decode_threads must be >= 0, not {decode_threads}")
+        self._init_parallel(decode_threads, pipeline and sync == "full")  # linksim.dvbs2.decode_pool
         self._f_cyc = 0.0
         self._f_var = 1e-4
         self._f_frames = 0
@@ -279,30 +281,6 @@ class Receiver:
         self._samples_in = 0
         self._flushed = False
         self.stats = {"searches": 0, "lost_lock": 0}
-        if decode_threads < 0:
-            raise InputError(f"decode_threads must be >= 0, not {decode_threads}")
-        self._pool = None
-        if decode_threads:
-            from .decode_pool import DecodePool
-
-            self._pool = DecodePool(decode_threads)
-        self._futures: dict[int, object] = {}  # id(report) -> its decoding, under way on the pool
-        self._outq: deque = deque()  # frames (and deframer resets) in order, until delivered
-        self._measured: list[FrameReport] = []  # frames measured since take_measured()
-        self._outq_total = self._outq_done = 0  # items ever queued / delivered
-        self._measured_total = self._measured_done = 0
-        self._spec: tuple | None = None  # (future, report, checkpoint, guessed outcome): going on as if known
-        self._last_ok = True  # the last outcome known: the guess for the next speculation
-        self._iter_ckpt: dict | None = None
-        self._may_speculate = False
-        self.speculation = {"taken": 0, "rolled_back": 0}
-        self._pipeline = bool(pipeline) and sync == "full"
-        self._fe_future = None  # the front end of the last block, under way on the pipeline thread
-        self._fe_pool = None
-        if self._pipeline:
-            from .decode_pool import DecodePool
-
-            self._fe_pool = DecodePool(1, name="linksim-rx-front")
         self._noise_stats = (0.2, 0.075)  # mean and std of the header metric off the headers
 
     # ------------------------------------------------------------------------------------------- public API
@@ -322,78 +300,6 @@ class Receiver:
         if x.size:
             self._front_end(self._mf.process(x))
         return self._frames(final=False)
-
-    # ----------------------------------------------------------------------- the front end one block ahead
-    # With pipeline=True, while the receiver is locked the front end of each block (carrier NCO, matched filter,
-    # timing recovery: numba and FFT code that releases the GIL) runs on a thread while the frames of the
-    # previous block are synchronised: process() then returns the frames one block later. Everything runs in the
-    # same order on the same data as without it: locked, the front end reads nothing the frame synchronisation
-    # writes; a block whose frames lose the lock has its front end redone after them (from a snapshot), as the
-    # one-thread order has it, and the receiver goes on without the pipeline until it locks again.
-
-    def _can_pipeline(self) -> bool:
-        return self._locked and self._nco is not None and self.sync == "full" and self._timing is not None
-
-    def _fe_snapshot(self) -> tuple:
-        t = self._timing
-        assert t is not None
-        return (self._pre, self._nco_n, self._mf._hist, t._buf, t._base, t._t, t._state.copy())  # noqa: SLF001
-
-    def _fe_restore(self, snap: tuple) -> None:
-        t = self._timing
-        assert t is not None
-        self._pre, self._nco_n, self._mf._hist, t._buf, t._base, t._t, st = snap  # noqa: SLF001
-        t._state[:] = st  # noqa: SLF001
-
-    def _fe_job(self, x: np.ndarray, n0: int) -> tuple[np.ndarray, np.ndarray]:
-        """The locked front end of one block, on the pipeline thread: NCO, matched filter, timing (no append)."""
-        if self._nco and x.size:
-            x = self._nco_mix(x, n0)
-        if not x.size:
-            return np.zeros(0, np.complex64), np.zeros(0)
-        return self._symbols(self._mf.process(x), False)
-
-    def _catch_up(self) -> tuple[list[FrameReport], bool]:
-        """Before new symbols go in: settle a speculation left from the last call (re-running its frames if it
-        was wrong), then take the front end run ahead, or redo it if the lock it assumed is gone. Returns the
-        frames that came out and whether the frames of the block just appended are owed."""
-        out = self._settle_speculation()
-        if self._fe_future is None:
-            return out, False
-        fut, snap, x_prev = self._fe_future  # type: ignore[misc]
-        self._fe_future = None
-        s, pos = fut.result()
-        if self._locked:
-            self._append_symbols(s, pos)
-        else:  # the speculation's frames, run again, lost the lock: this block's front end goes again
-            self._fe_restore(snap)
-            x2 = self._coarse_carrier(x_prev, final=False)
-            if x2.size:
-                self._front_end(self._mf.process(x2))
-        return out, True
-
-    def _process_pipelined(self, x: np.ndarray) -> list[FrameReport]:
-        x = np.array(x, dtype=np.complex64)  # its own copy: the front end may read it after process() returned
-        out, owed = self._catch_up()
-        if self._can_pipeline():
-            snap = self._fe_snapshot()
-            self._pre = []  # what the locked coarse-carrier step does
-            n0 = self._nco_n
-            self._nco_n += x.size
-            fut = self._fe_pool.submit(self._fe_job, x, n0)
-            if owed:
-                out += self._frames(final=False)
-            if self._locked:
-                self._fe_future = (fut, snap, x)
-                return out
-            fut.result()  # the lock was lost in those frames: this block's front end goes again, after them
-            self._fe_restore(snap)
-        elif owed:
-            out += self._frames(final=False)
-        x = self._coarse_carrier(x, final=False)
-        if x.size:
-            self._front_end(self._mf.process(x))
-        return out + self._frames(final=False)
 
     COARSE_SAMPLES = 40000  # samples per blind (spectral) carrier-offset estimate
     COARSE_MIN_CYC = 0.02  # below this offset (cycles/symbol) the matched filter loses nothing: no pre-correction
@@ -546,7 +452,7 @@ class Receiver:
                             self._resolve_speculation()  # nothing speculative outlives the call
                         break
                     self._push(rep, measured=True)
-                except _Rollback:
+                except Rollback:
                     continue
         finally:
             self._may_speculate = False
@@ -554,106 +460,6 @@ class Receiver:
         if final and self._sym.size:
             self._consume(self._sym.size)
         out.extend(self._drain(wait_all=final))
-        return out
-
-    # ------------------------------------------------------------------------------------------- speculation
-
-    # not part of the frame-synchronisation state a checkpoint keeps: the front end (it runs on its own), the
-    # pools, the delivery bookkeeping (handled by count) and the speculation itself
-    _NOT_CHECKPOINTED = frozenset({
-        "_mf", "_timing", "_pre", "_nco", "_nco_n", "_nco_seen", "_quiet", "_f_spec", "_restart_timing", "_pool",
-        "_fe_pool", "_fe_future", "_samples_in", "_flushed", "_spec", "_iter_ckpt", "_may_speculate",
-        "speculation", "_ts", "_mf_buf", "_mf_buf_base", "_genie_next", "_outq", "_measured", "_futures",
-        "_outq_total", "_outq_done", "_measured_total", "_measured_done", "_last_ok",
-    })
-
-    def _push(self, item: object, measured: bool = False) -> None:
-        self._outq.append(item)
-        self._outq_total += 1
-        if measured:
-            self._measured.append(item)  # type: ignore[arg-type]
-            self._measured_total += 1
-
-    def _checkpoint(self) -> dict:
-        ck = {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in self.__dict__.items()
-              if k not in self._NOT_CHECKPOINTED}
-        ck["#outq"] = self._outq_total
-        ck["#measured"] = self._measured_total
-        return ck
-
-    def _restore(self, ck: dict) -> None:
-        while self._outq_total > ck["#outq"]:  # frames made after the checkpoint: thrown away
-            item = self._outq.pop()
-            self._outq_total -= 1
-            self._futures.pop(id(item), None)
-        while self._measured_total > ck["#measured"]:
-            self._measured.pop()
-            self._measured_total -= 1
-        for k, v in ck.items():
-            if not k.startswith("#"):
-                self.__dict__[k] = v.copy() if isinstance(v, (dict, list)) else v
-
-    def _resolve_speculation(self) -> None:
-        """Wait for the frame the speculation made a guess about: if the guess was right, keep going; if not, go
-        back to the checkpoint (raises _Rollback; the frame loop runs again from there)."""
-        fut, rep, ck, guess = self._spec  # type: ignore[misc]
-        self._spec = None
-        fut.result()
-        self._last_ok = bool(rep.ok)
-        if bool(rep.ok) == guess:
-            return
-        self.speculation["rolled_back"] += 1
-        self._restore(ck)
-        raise _Rollback
-
-    def _settle_speculation(self) -> list[FrameReport]:
-        """Between calls (before new symbols go in): no speculation may stay; frames run again after a wrong one
-        (without speculating) are returned."""
-        if self._spec is None:
-            return []
-        try:
-            self._resolve_speculation()
-        except _Rollback:
-            return self._frames(final=False, speculate=False)
-        return []
-
-    def _drain(self, wait_all: bool) -> list[FrameReport]:
-        """The frames at the head of the queue whose decoding is done (all of them with wait_all), delivered in
-        order (TS packets, deframer resets between them)."""
-        out: list[FrameReport] = []
-        # with a speculation under way, the frame it rests on and everything after it wait
-        boundary = self._spec[2]["#outq"] - 1 if self._spec is not None else None  # type: ignore[index]
-        while self._outq:
-            if boundary is not None and self._outq_done >= boundary:
-                break  # what follows is speculative
-            item = self._outq[0]
-            if item is _RESET:
-                self._ts.reset()
-                self._outq.popleft()
-                self._outq_done += 1
-                continue
-            fut = self._futures.pop(id(item), None)
-            if fut is not None:
-                if not wait_all and not fut.done():  # type: ignore[attr-defined]
-                    self._futures[id(item)] = fut
-                    break
-                fut.result()  # type: ignore[attr-defined]
-            if self._pending_carrier is not None and self._pending_carrier[1] is item:
-                self._settle_carrier()  # its cfo_cyc
-            self._outq.popleft()
-            self._outq_done += 1
-            out.append(self._deliver(item))
-        return out
-
-    def take_measured(self) -> list[FrameReport]:
-        """The frames measured (synchronised, Es/N0 estimated) since the last call, in order: with decode_threads
-        their decoding may still be under way (ok, payload, ... are final once process() or flush() returned them).
-        What an ACM return path needs without waiting for the decoders."""
-        n = len(self._measured)
-        if self._spec is not None:  # not the speculative ones
-            n = self._spec[2]["#measured"] - self._measured_done  # type: ignore[index]
-        out, self._measured = self._measured[:n], self._measured[n:]
-        self._measured_done += len(out)
         return out
 
     def _search(self, final: bool) -> bool:
@@ -778,7 +584,7 @@ class Receiver:
         self._misses = 0
         self._metric_avg = float(metric)
         self._gain_avg = 0.0
-        self._push(_RESET)  # the TS deframer starts over, after the frames before the lock are delivered
+        self._push(RESET)  # the TS deframer starts over, after the frames before the lock are delivered
         self._train(p)
 
     def _lr_update(self, zk: np.ndarray, starts: list[int], lens: list[int]) -> float:
@@ -991,61 +797,6 @@ class Receiver:
         rep.cfo_cyc = self._f_cyc_v + nco_term
         return rep
 
-    # The carrier state (offset estimate, its variance) read by the synchronisation. After a frame whose decoding
-    # is still under way on the pool and whose outcome changes it, it is settled on first use.
-    @property
-    def _f_cyc(self) -> float:
-        if self._pending_carrier is not None:
-            self._settle_carrier()
-        return self._f_cyc_v
-
-    @_f_cyc.setter
-    def _f_cyc(self, v: float) -> None:
-        if self._pending_carrier is not None:
-            self._settle_carrier()
-        self._f_cyc_v = v
-
-    @property
-    def _f_var(self) -> float:
-        if self._pending_carrier is not None:
-            self._settle_carrier()
-        return self._f_var_v
-
-    @_f_var.setter
-    def _f_var(self, v: float) -> None:
-        if self._pending_carrier is not None:
-            self._settle_carrier()
-        self._f_var_v = v
-
-    def _settle_carrier(self) -> None:
-        fut, rep, if_ok, if_not, nco_term = self._pending_carrier  # type: ignore[misc]
-        if self._spec is not None:  # an older speculation is settled first (it may take everything back)
-            self._resolve_speculation()
-        if not fut.done() and self._may_speculate and self._iter_ckpt is not None:
-            # go on as if it ends like the last frame that decoded or failed; _resolve_speculation checks it later
-            guess = self._last_ok
-            self._spec = (fut, rep, self._iter_ckpt, guess)
-            self._pending_carrier = None
-            self._f_cyc_v, self._f_var_v = if_ok if guess else if_not
-            rep.cfo_cyc = self._f_cyc_v + nco_term
-            self.speculation["taken"] += 1
-            return
-        self._pending_carrier = None
-        fut.result()
-        self._last_ok = bool(rep.ok)
-        self._f_cyc_v, self._f_var_v = if_ok if rep.ok else if_not
-        rep.cfo_cyc = self._f_cyc_v + nco_term
-
-    @property
-    def _locked(self) -> bool:
-        return self._locked_v
-
-    @_locked.setter
-    def _locked(self, v: bool) -> None:
-        if v != getattr(self, "_locked_v", v) and self._spec is not None:
-            self._resolve_speculation()  # a change of lock never rests on a speculation
-        self._locked_v = v
-
     def _measure_and_decode(self, v: np.ndarray, pos0: float, pls: int, pf: FrameParams | None,
                             known: np.ndarray, ref: np.ndarray, wait: bool = False) -> FrameReport:
         """Es/N0 from the known symbols of the phase-corrected frame v, then demapping and decoding (on the decode
@@ -1096,9 +847,3 @@ class Receiver:
 
         return decode_frame(rep, cw_llr, pf, self.max_iter, self.keep_raw_field)
 
-
-_RESET = object()  # in the delivery queue: the TS deframer starts over here
-
-
-class _Rollback(Exception):
-    """A speculation was wrong: the frame-sync state is back at its checkpoint; the frame loop runs again."""
