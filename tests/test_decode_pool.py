@@ -1,7 +1,8 @@
 """The receiver on several threads: frames decoded on a pool (the next frames synchronised meanwhile on a guess of
 the outcome, taken back when wrong) and the front end one block ahead give exactly what the one-thread receiver
-gives (every report field, TS packets, decoded data fields, statistics), in the same order, for streams that
-acquire late, fail to decode below threshold, decode and fail in turn, and lose and regain lock.
+gives (every report field, TS packets, decoded data fields, emitted_after, statistics), in the same order, and
+reported_through never passes a frame still to come, for streams that acquire late, fail to decode below
+threshold, decode and fail in turn, and lose and regain lock.
 
 Authority: the one-thread receiver (decode_threads=0, pipeline=False) on the same stream cut the same way.
 """
@@ -30,13 +31,19 @@ def _run(x: np.ndarray, block: int, **kw: object) -> tuple[list, dict, list, dic
     rx = Receiver(**kw)  # type: ignore[arg-type]
     rx.keep_raw_field = True
     reps, measured = [], []
+    marks: list[float] = []
     for i in range(0, x.size, block):
-        reps += rx.process(x[i : i + block])
+        new = rx.process(x[i : i + block])
+        # reported_through: no later report lies before it (frames still decoding hold it back)
+        assert all(r.sample_index > m for r in new for m in marks), kw
+        reps += new
+        marks.append(rx.reported_through)
         measured += rx.take_measured()
     reps += rx.flush()
     measured += rx.take_measured()
     assert [id(r) for r in measured] == [id(r) for r in reps]  # every frame measured once, in order
-    return [(r.as_dict(), r.ts, r.raw_field, r.payload) for r in reps], dict(rx.stats), reps, rx.speculation
+    return ([(r.as_dict(), r.ts, r.raw_field, r.payload, r.emitted_after) for r in reps], dict(rx.stats), reps,
+            rx.speculation)
 
 
 @pytest.mark.parametrize("modcod, margin_db, kind, block", [
@@ -66,8 +73,9 @@ def test_pool_and_pipeline_give_the_one_thread_results(modcod, margin_db, kind, 
         assert got == ref, kw
         assert stats == ref_stats, kw
         assert [r.cfo_cyc for r in reps] == [r.cfo_cyc for r in ref_reps]
-        if kw.get("decode_threads"):
-            assert spec["taken"] >= 1  # the next frames went on while a frame decoded
+        if kw.get("decode_threads") and any(r.ok for r in ref_reps):
+            # the next frames went on while a frame decoded (until one decodes, the carrier search waits for each)
+            assert spec["taken"] >= 1
             if modcod == "16APSK 2/3":  # frames that decode and fail in turn: guesses go wrong and are taken back
                 assert spec["rolled_back"] >= 1
 

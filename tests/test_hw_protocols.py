@@ -76,7 +76,12 @@ def test_attenuator_error_reply_is_device_error():
 def test_attenuator_range_from_model_name():
     assert range_from_model("RCDAT-6000-110") == 110.0
     assert range_from_model("RUDAT-13G-90") == 90.0
-    assert range_from_model("ZX76-31R75PP") is None or range_from_model("ZX76-31R75PP") > 0
+    # Mini-Circuits writes a decimal point as R: the ZX76-31R75PP+ steps 0 to 31.75 dB in 0.25 dB
+    assert range_from_model("ZX76-31R75PP") == 31.75
+    assert range_from_model("ZX76-31R75PP+") == 31.75
+    assert range_from_model("ZX76-15R5-PP+") == 15.5
+    assert range_from_model("RCDAT-8000-90") == 90.0
+    assert range_from_model("RC4DAT") is None
 
 
 def test_attenuator_replay_schedule_and_clipping():
@@ -203,15 +208,38 @@ def test_rotctld_protocol_and_errors():
             time.sleep(0.05)
             assert rot.position() == pytest.approx((123.25, 45.0))
             rot.park()
-            # error reply: P out of the dummy's range gives RPRT -1 (checked at the protocol level)
+            # error reply: P outside the dummy's limits gives RPRT -21 (RIG_ELIMIT; checked at the protocol level)
             reply = rot.transport.transact("P 999 0", b"\n", 2, b"\n", rot.commands.error_reply)
-            assert reply == ["RPRT -1"]
+            assert reply == ["RPRT -21"]
             rot.az_range_deg = (0.0, 1000.0)
             with pytest.raises(DeviceError) as e:
                 rot.goto(999.0, 0.0)
-            assert "RPRT -1 (invalid parameter)" in _one_line_device_error(e)
+            assert "RPRT -21 (limit exceeded)" in _one_line_device_error(e)
     assert bytes(fake.wire).startswith(b"P 123.25 45.00\np\nK\nP 999 0\nP 999.00 0.00\n")
     assert bytes(fake.wire).endswith(b"S\n")
+
+
+def test_rotctld_fake_answers_as_hamlib_dummy():
+    """`rotctld -m 1`: limits az -180..450, el 0..90 (rot_dummy.c caps; rot_set_position returns -RIG_ELIMIT
+    outside them), %.2f positions, RPRT -1 for an argument that is not a number, and no reply at all to an unknown
+    command (rotctl_parse.c prints "Command 'X' not found!" on stderr and answers nothing)."""
+    fake = FakeRotctld(rate_deg_s=1e4, az_deg=10.0, el_deg=20.0)
+    with serve_tcp(fake) as srv, TcpTransport(srv.tcp_url, timeout_s=T) as t:
+        def ask(cmd: str, lines: int) -> list[str]:
+            return t.transact(cmd, b"\n", lines, b"\n")
+
+        assert ask("p", 2) == ["10.00", "20.00"]
+        assert ask("P 10 95", 1) == ["RPRT -21"]  # above the dummy's 90 deg
+        assert ask("P 10 -1", 1) == ["RPRT -21"]
+        assert ask("P 460 10", 1) == ["RPRT -21"]
+        assert ask("P -180 90", 1) == ["RPRT 0"]  # the limits themselves are allowed
+        assert ask("P ten 5", 1) == ["RPRT -1"]
+        time.sleep(0.05)
+        assert ask("p", 2) == ["-180.00", "90.00"]  # no wrap: the dummy keeps -180
+        with pytest.raises(DeviceError, match="no reply to 'X'"):
+            ask("X", 1)
+        assert fake.stderr == ["Command 'X' not found!"]
+        assert ask("S", 1) == ["RPRT 0"]  # still answering after the unknown command
 
 
 def test_rotator_track_and_stop_on_ctrl_c():

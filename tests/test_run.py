@@ -49,12 +49,14 @@ def test_clear_sky_closure(tmp_path):
     bound = 1.0e6 * eta * (1.0 - sm["fer"])
     assert sm["goodput_bps_mean"] == pytest.approx(bound, rel=0.02)
     assert sm["fer"] == 0.0
-    # every bin, the last one too, holds the frames that start in it
+    # every bin, the last one too, holds the frames that overlap it pro rata: exactly what fits in it, and no bin
+    # carries more than the link (whole frames counted by their start put 46 frames in some 1 s bins, 45 in others)
     from linksim.dvbs2.params import frame_params
 
     per_s = 1.0e6 / frame_params("8PSK 3/4").plframe_symbols
     for r in read_csv(tmp_path / "measured.csv"):
-        assert abs(int(r["frames"]) - per_s * float(r["bin_s"])) <= 1.0
+        assert float(r["frames"]) == pytest.approx(per_s * float(r["bin_s"]), abs=1e-3)
+        assert float(r["goodput_bps"]) <= 1.0e6 * eta * (1 + 1e-6)
     assert check_run_dir(tmp_path) == []
     for name in ("report.html", "summary.json", "measured.csv", "frames.csv", "timeline.csv", "scenario.toml"):
         assert (tmp_path / name).stat().st_size > 0
@@ -81,19 +83,27 @@ def test_barrage_measured_esn0_tracks_cnij(tmp_path):
 def test_jammer_breaks_ccm_and_acm_steps_down(tmp_path):
     """The horizon-jammer scenario at t = 250 s: 8PSK 3/4 (CCM) fails, ACM moves to a QPSK MODCOD that closes."""
     ccm = load_scenario("scenarios/arctic-horizon-jammer-ccm.toml")
-    sm = run_scenario(ccm, tmp_path / "ccm", every_s=250.0, dwell_s=1.0, seed=5, report=False)
+    lines: list[str] = []
+    sm = run_scenario(ccm, tmp_path / "ccm", every_s=250.0, dwell_s=1.0, seed=5, report=False,
+                      progress=lines.append)
+    # each stretch's line gives that stretch's figures, not the run's running totals (which would say FER 0.5
+    # for the jammed second stretch)
+    stretch_lines = [ln for ln in lines if ln.startswith("stretch ")]
+    assert len(stretch_lines) == 3
+    assert "FER 0.000" in stretch_lines[0] and "FER 1.000" in stretch_lines[1] and "goodput 0.0 kb/s" in \
+        stretch_lines[1] and "FER 0.000" in stretch_lines[2]
     rows = read_csv(tmp_path / "ccm" / "measured.csv")
     jammed = [r for r in rows if 250.0 <= float(r["time_s"]) < 450.0]
     clear = [r for r in rows if float(r["time_s"]) < 200.0 or float(r["time_s"]) >= 450.0]
     assert jammed and clear
-    assert all(int(r["frame_errors"]) == int(r["frames"]) for r in jammed)
-    assert all(int(r["frame_errors"]) == 0 for r in clear)
+    assert all(float(r["frame_errors"]) == float(r["frames"]) for r in jammed)
+    assert all(float(r["frame_errors"]) == 0 for r in clear)
     acm = load_scenario("scenarios/arctic-horizon-jammer-acm.toml")
     sa = run_scenario(acm, tmp_path / "acm", every_s=250.0, dwell_s=1.0, seed=5, report=False)
     rows = read_csv(tmp_path / "acm" / "measured.csv")
     jammed = [r for r in rows if 250.0 <= float(r["time_s"]) < 450.0]
     assert all(r["modcod"].startswith("QPSK") for r in jammed)
-    assert all(int(r["frame_errors"]) == 0 for r in jammed)
+    assert all(float(r["frame_errors"]) == 0 for r in jammed)
     assert sa["goodput_bps_mean"] > sm["goodput_bps_mean"]
     assert sa["fer"] == 0.0
 
@@ -104,16 +114,11 @@ def test_same_seed_same_results(tmp_path):
     s = scenario_from_dict(bench("QPSK 3/4", eirp_dbw=33.0, jammers=jam))
     run_scenario(s, tmp_path / "a", duration_s=1.0, seed=9, report=False)
     run_scenario(s, tmp_path / "b", duration_s=1.0, seed=9, report=False)
-    a, b = read_csv(tmp_path / "a" / "frames.csv"), read_csv(tmp_path / "b" / "frames.csv")
-    assert len(a) == len(b) > 20
-    for fa, fb in zip(a, b, strict=True):
-        # the channel's IQ is bit-identical; which frames were sent and decoded is identical too
-        for k in ("time_s", "sample_index", "modcod", "ok", "found"):
-            assert fa[k] == fb[k]
-        # the receiver sums in float32 over the chunks GNU Radio hands it: its LLRs differ in the last bits, which
-        # can move the LDPC early stop by an iteration and the MER estimate by 1e-4 dB
-        assert abs(int(fa["ldpc_iterations"]) - int(fb["ldpc_iterations"])) <= 2
-        assert float(fa["esn0_est_db"]) == pytest.approx(float(fb["esn0_est_db"]), abs=1e-3)
+    # the channel's IQ is bit-identical and the receiver's reports do not depend on how GNU Radio cuts the stream:
+    # the same bytes, Es/N0 estimates and LDPC iteration counts included
+    assert len(read_csv(tmp_path / "a" / "frames.csv")) > 20
+    for name in ("frames.csv", "measured.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 @pytest.mark.usefixtures("gr")

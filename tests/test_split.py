@@ -38,7 +38,7 @@ def free_base_port() -> int:
 def start_tx(scenario: str, base: int, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "linksim", "run", scenario, "--role", "tx", "--link", f"tcp://127.0.0.1:{base}",
-         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--link-timeout", "120", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def frames(path) -> list[dict]:
@@ -47,14 +47,10 @@ def frames(path) -> list[dict]:
 
 
 def same_frames(a: list[dict], b: list[dict]) -> None:
+    # the receiver's reports do not depend on how the stream is cut (ZeroMQ messages here, GNU Radio buffers
+    # in process): every field is identical, Es/N0 estimates and LDPC iterations included
     assert len(a) == len(b) > 10
-    for fa, fb in zip(a, b, strict=True):
-        for k in ("time_s", "sample_index", "modcod", "ok", "found"):
-            assert fa[k] == fb[k], k
-        # the receiver sums in float32 over whatever chunks GNU Radio hands it: its LLRs differ in the last bits,
-        # which can move the LDPC decoder's early stop by an iteration and the MER estimate by 1e-4 dB
-        assert abs(int(fa["ldpc_iterations"]) - int(fb["ldpc_iterations"])) <= 2
-        assert float(fa["esn0_est_db"]) == pytest.approx(float(fb["esn0_est_db"]), abs=1e-3)
+    assert a == b
 
 
 @pytest.mark.usefixtures("gr")
@@ -68,8 +64,9 @@ def test_split_equals_in_process(tmp_path, scenario, start, acm):
     opts = ["--start", str(start), "--duration", "0.8", "--seed", "11", "--acm" if acm else "--ccm"]
     tx = start_tx(scenario, base, *opts)
     try:
+        # a generous link timeout: on a loaded machine the TX half may take longer than 30 s to start
         sm = run_rx_half(s, tmp_path / "split", SplitLink.on_host("127.0.0.1", base), start_s=start,
-                         duration_s=0.8, seed=11, acm=acm, report=False)
+                         duration_s=0.8, seed=11, acm=acm, report=False, link_timeout_s=120.0)
         out, err = tx.communicate(timeout=300)
     finally:
         tx.kill()
@@ -90,7 +87,8 @@ def test_split_run_reports_dropped_samples(tmp_path):
     try:
         r = subprocess.run(
             [sys.executable, "-m", "linksim", "run", scenario, "--role", "rx", "--link", f"tcp://127.0.0.1:{base}",
-             "--duration", "0.8", "--seed", "5", "--out", str(tmp_path), "--no-report", "--json"],
+             "--duration", "0.8", "--seed", "5", "--out", str(tmp_path), "--no-report", "--json",
+             "--link-timeout", "120"],
             capture_output=True, text=True, timeout=300)
         tx.communicate(timeout=120)
     finally:

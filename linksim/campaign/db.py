@@ -41,8 +41,8 @@ METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
     ("availability_pct", "REAL"),
     ("fer", "REAL"),
     ("esn0_bias_db", "REAL"),
-    ("frames_total", "INTEGER"),
-    ("frames_ok", "INTEGER"),
+    ("frames_total", "REAL"),  # frame equivalents: a run counts frames pro rata of their time in the span
+    ("frames_ok", "REAL"),
     ("esn0_db_mean", "REAL"),
     ("predicted_esn0_db_mean", "REAL"),
     ("js_db", "REAL"),
@@ -253,9 +253,6 @@ class CampaignDB:
     def mark_done(self, p: Point, result: dict[str, Any]) -> None:
         summary = result.get("summary") or {}
         values: dict[str, Any] = {n: _number(summary.get(n)) for n, _ in METRIC_COLUMNS[:8]}
-        for n in ("frames_total", "frames_ok"):
-            if values[n] is not None:
-                values[n] = int(values[n])
         extra = result.get("measured") or {}
         values["esn0_db_mean"] = measured_esn0_db(summary)
         if values["esn0_db_mean"] is None:

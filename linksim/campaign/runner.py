@@ -147,9 +147,45 @@ def measured_means(path: Path) -> dict[str, float]:
     return {names[k]: acc[0] / acc[1] for k, acc in sums.items() if acc[1] > 0}
 
 
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the campaign's main process, which stops them."""
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _worker_init(campaign_pid: int) -> None:
+    """A pool worker: Ctrl-C is left to the campaign's main process (which stops the workers), and the worker
+    dies with that process however it ends (kill -9 included): the kernel kills it when its parent (the
+    forkserver, itself ending with the main process) dies (PR_SET_PDEATHSIG), and a watchdog thread ends it as
+    soon as the campaign's main process is gone (a pidfd becomes readable then)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - not glibc
+            pass
+    try:
+        fd = os.pidfd_open(campaign_pid)
+    except ProcessLookupError:
+        os._exit(1)  # the campaign is already gone
+    except (OSError, AttributeError):  # pragma: no cover - no pidfd (old kernel): poll instead
+        fd = None
+
+    def watch() -> None:
+        import select
+
+        while True:
+            if fd is not None:
+                select.select([fd], [], [])
+                os._exit(1)
+            try:
+                os.kill(campaign_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            time.sleep(0.5)
+
+    import threading
+
+    threading.Thread(target=watch, name="linksim-campaign-watch", daemon=True).start()
 
 
 # -- execution backends -------------------------------------------------------------------------------------------
@@ -168,7 +204,8 @@ class _PoolBackend:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._ex is None:
-            self._ex = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_ignore_sigint)
+            self._ex = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_init,
+                                           initargs=(os.getpid(),))
         return self._ex
 
     def capacity(self) -> int:
@@ -321,12 +358,15 @@ def run_campaign(
     retry_failed: bool = False,
     figures: bool = True,
     progress: Callable[[str], None] | None = _print,
+    tick: Callable[[int, int, float], None] | None = None,
 ) -> CampaignResult:
     """Run every pending point of a campaign into `out_dir` (created if needed) and return the counts.
 
     `spec` is a path or a CampaignSpec from `load_spec` (its runner must match `runner`). `workers`: local pool
     size (default min(2, CPUs)); `scheduler`: a Dask scheduler address instead of the pool. `retry_failed` runs the
-    points that failed before again. `progress` receives one line per finished point (None: quiet).
+    points that failed before again. `progress` receives one line per finished point (None: quiet), with the time
+    left at the rate so far; `tick(finished, total, elapsed_s)` is called after each (a progress bar). Pool workers
+    die with the campaign's process, however it ends (kill -9 included).
     KeyboardInterrupt puts running points back to pending, then propagates.
     """
     say = progress or (lambda _msg: None)
@@ -358,7 +398,7 @@ def run_campaign(
         backend = _DaskBackend(scheduler) if scheduler else _PoolBackend(n_workers)
         say(f"campaign {spec.name}: {len(spec.points)} point(s), {skipped} already done, {len(todo)} to run "
             f"on {backend.describe}; database {out / DB_NAME}")
-        ran = _drive(spec, db, backend, todo, by_hash, rows, say)
+        ran = _drive(spec, db, backend, todo, by_hash, rows, say, tick)
     except KeyboardInterrupt:
         if backend is not None:
             backend.abort()
@@ -386,8 +426,12 @@ def run_campaign(
 
 
 def _drive(spec: CampaignSpec, db: CampaignDB, backend: _PoolBackend | _DaskBackend, todo: list[Point],
-           by_hash: dict[str, Point], rows: dict[str, dict[str, Any]], say: Callable[[str], None]) -> int:
+           by_hash: dict[str, Point], rows: dict[str, dict[str, Any]], say: Callable[[str], None],
+           tick: Callable[[int, int, float], None] | None = None) -> int:
     """The scheduling loop. Returns how many points finished (done or failed)."""
+    from ..run.progress import eta_s, fmt_duration
+
+    t_start = time.monotonic()
     queue: deque[Point] = deque(todo)
     suspects: deque[Point] = deque()  # in flight when a pool broke: re-run alone to find the culprit
     inflight: dict[Any, Point] = {}
@@ -409,7 +453,11 @@ def _drive(spec: CampaignSpec, db: CampaignDB, backend: _PoolBackend | _DaskBack
         return True
 
     def line(tag: str, p: Point, text: str) -> None:
-        say(f"[{finished}/{total}] {tag:<7} {p.label()}" + (f"  {text}" if text else ""))
+        elapsed = time.monotonic() - t_start
+        left = f"  (ETA {fmt_duration(eta_s(finished, total, elapsed))})" if finished < total else ""
+        say(f"[{finished}/{total}] {tag:<7} {p.label()}" + (f"  {text}" if text else "") + left)
+        if tick is not None:
+            tick(finished, total, elapsed)
 
     while queue or suspects or inflight:
         if not inflight:

@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from ..errors import InputError
+from . import check_int_option, check_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +82,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--out", default=None, help="write the result as JSON to this file")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_calibrate)
+
+
+MAX_TIMEOUT_S = 3600.0
+
+
+def _in_range(opt: str, value: float | None, lo: float, hi: float, unit: str, *, lo_open: bool = False) -> None:
+    """An option given (not None) must be finite and in range: InputError naming it otherwise."""
+    if value is not None:
+        check_option(opt, value, lo, hi, lo_open=lo_open, unit=unit)
+
+
+def _check_timeouts(args: argparse.Namespace) -> None:
+    _in_range("--timeout", getattr(args, "timeout", None), 0.0, MAX_TIMEOUT_S, "s", lo_open=True)
+    _in_range("--wait-timeout", getattr(args, "wait_timeout", None), 0.0, 86400.0, "s", lo_open=True)
 
 
 def _json_safe(o: Any) -> Any:
@@ -160,6 +175,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from ..hw.profiles import load_profile
     from ..hw.sdr import make_source
 
+    _in_range("--rate", args.rate, 0.0, 1e10, "S/s", lo_open=True)
+    _in_range("--freq", args.freq, 0.0, 1e12, "Hz", lo_open=True)
     prof = load_profile(args.profile)
     if not prof.rx:
         raise InputError(f"profile {prof.name}: cannot probe a device that does not receive")
@@ -207,17 +224,26 @@ def _report_probe(args: argparse.Namespace, prof: Any, blk: Any) -> int:
 
 
 def cmd_attenuator(args: argparse.Namespace) -> int:
-    from ..hw.attenuator import Attenuator
+    from ..hw.attenuator import Attenuator, range_from_model
     from ..hw.transport import open_transport
 
     if args.action == "set" and args.db is None:
         raise InputError("attenuator set: give the attenuation in dB")
     if args.action == "get" and args.db is not None:
         raise InputError("attenuator get takes no value")
+    _check_timeouts(args)
+    _in_range("--max-db", args.max_db, 0.0, 1000.0, "dB", lo_open=True)
+    _in_range("--step-db", args.step_db, 0.0, 100.0, "dB", lo_open=True)
+    if args.db is not None:
+        check_option("attenuator set DB", args.db, 0.0, None, unit="dB")
     transport = open_transport(args.url, timeout_s=args.timeout)
     # a CLI 'get' must not change the setting, and a 'set' must leave the value in place
     try:
         att = Attenuator(transport, max_db=args.max_db, step_db=args.step_db, start_at_max=False)
+        model_max = range_from_model(att.model)
+        if args.max_db is not None and model_max is not None and args.max_db > model_max:
+            raise InputError(f"--max-db: {args.max_db:g} dB is beyond the device's range (must be in [0, "
+                             f"{model_max:g}] dB for {att.model})")
     except BaseException:
         transport.close()
         raise
@@ -249,6 +275,9 @@ def cmd_rotator(args: argparse.Namespace) -> int:
         raise InputError("rotator goto: give AZ and EL in degrees")
     if args.action != "goto" and args.az is not None:
         raise InputError(f"rotator {args.action} takes no angles")
+    _check_timeouts(args)
+    _in_range("--tolerance-deg", args.tolerance_deg, 0.0, 180.0, "deg", lo_open=True)
+    check_int_option("--baud", args.baud, 50, 4_000_000)
     rot = open_rotator(args.url, args.model, baudrate=args.baud, timeout_s=args.timeout)
     out: dict[str, Any] = {"url": args.url, "model": args.model}
     if args.action == "goto" and args.no_wait:
@@ -288,6 +317,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..hw.calibrate import calibrate
     from ..hw.profiles import load_profile
 
+    _in_range("--attenuation-db", args.attenuation_db, 0.0, 1000.0, "dB")
+    _in_range("--rate", args.rate, 0.0, 1e10, "S/s", lo_open=True)
+    _in_range("--freq", args.freq, 0.0, 1e12, "Hz", lo_open=True)
+    _in_range("--symbol-rate", args.symbol_rate, 0.0, 1e10, "Bd", lo_open=True)
+    _in_range("--level-dbfs", args.level_dbfs, -200.0, 0.0, "dBFS")
+    _in_range("--max-esn0-db", args.max_esn0_db, -30.0, 100.0, "dB")
+    _in_range("--margin-db", args.margin_db, 0.0, 100.0, "dB")
+    _in_range("--noise-dbfs", args.noise_dbfs, -300.0, 0.0, "dBFS")
+    check_int_option("--points", args.points, 2, 1000)
     tx_p, rx_p = load_profile(args.tx), load_profile(args.rx)
     opts_rx: dict[str, Any] = {}
     if args.noise_dbfs is not None:

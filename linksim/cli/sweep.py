@@ -61,12 +61,27 @@ def run(args: argparse.Namespace) -> int:
         except BrokenPipeError:  # `linksim sweep ... --plan | head`
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    from ..run.progress import Progress, eta_s, fmt_duration
+
+    bar = Progress("linksim sweep")  # on a terminal (stderr): a bar with the rate and the time left
+
+    def say(msg: str) -> None:
+        bar.clear()
+        _say(msg)
+
+    def tick(done: int, total: int, elapsed: float) -> None:
+        if bar.tty and done < total:
+            rate = 60.0 * done / elapsed if elapsed > 0 else 0.0
+            bar.update(done, total, f"{done}/{total} points, {rate:.2f} points/min, "
+                                    f"ETA {fmt_duration(eta_s(done, total, elapsed))}", force=True)
+
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a kill is handled like Ctrl-C
     try:
         result = run_campaign(spec, out, workers=args.workers, scheduler=args.scheduler, runner=runner,
                               retry_failed=args.retry_failed, figures=not args.no_figures,
-                              progress=None if args.json else _say)
+                              progress=None if args.json else say, tick=None if args.json else tick)
     finally:
+        bar.close()
         signal.signal(signal.SIGTERM, previous)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

@@ -106,6 +106,8 @@ class ParallelFrames:
         self._pipeline = bool(pipeline)
         self._fe_future: tuple | None = None  # the front end of the last block, under way on the pipeline thread
         self._fe_pool = DecodePool(1, name="linksim-rx-front") if self._pipeline else None
+        self._stamp = 0  # emitted_after of the frames measured now: samples_processed when the one-thread order
+        # returns them (the block they came out of), whatever the threads
 
     # ----------------------------------------------------------------------- the front end one block ahead
     # With pipeline=True, while the receiver is locked the front end of each block (carrier NCO, matched filter,
@@ -157,7 +159,11 @@ class ParallelFrames:
         return out, True
 
     def _process_pipelined(self, x: np.ndarray) -> list[Any]:
+        """One block (samples_processed already counts it): the frames owed from the block before, then this
+        block's front end (ahead, on the pipeline thread, while locked) and frames."""
         x = np.array(x, dtype=np.complex64)  # its own copy: the front end may read it after process() returned
+        now = self._stamp
+        self._stamp = now - x.size  # the frames owed came out of the block before
         out, owed = self._catch_up()
         if self._can_pipeline():
             snap = self._fe_snapshot()
@@ -169,11 +175,13 @@ class ParallelFrames:
                 out += self._frames(final=False)
             if self._locked:
                 self._fe_future = (fut, snap, x)
+                self._stamp = now
                 return out
             fut.result()  # the lock was lost in those frames: this block's front end goes again, after them
             self._fe_restore(snap)
         elif owed:
             out += self._frames(final=False)
+        self._stamp = now
         x = self._coarse_carrier(x, final=False)
         if x.size:
             self._front_end(self._mf.process(x))
@@ -188,13 +196,15 @@ class ParallelFrames:
         "_mf", "_timing", "_pre", "_nco", "_nco_n", "_nco_seen", "_quiet", "_f_spec", "_restart_timing", "_pool",
         "_fe_pool", "_fe_future", "_samples_in", "_flushed", "_spec", "_iter_ckpt", "_may_speculate",
         "speculation", "_ts", "_mf_buf", "_mf_buf_base", "_genie_next", "_outq", "_measured", "_futures",
-        "_outq_total", "_outq_done", "_measured_total", "_measured_done", "_last_ok",
+        "_outq_total", "_outq_done", "_measured_total", "_measured_done", "_last_ok", "_stamp", "samples_processed",
+        "_stage", "_staged", "block_samples", "_pos_last", "_watermark",
     })
 
     def _push(self, item: object, measured: bool = False) -> None:
         self._outq.append(item)
         self._outq_total += 1
         if measured:
+            item.emitted_after = self._stamp  # type: ignore[attr-defined]
             self._measured.append(item)  # type: ignore[arg-type]
             self._measured_total += 1
 
@@ -268,6 +278,13 @@ class ParallelFrames:
             self._outq_done += 1
             out.append(self._deliver(item))
         return out
+
+    def _undelivered_from(self) -> float:
+        """The input sample index of the first frame measured but not delivered yet (inf if none)."""
+        for item in self._outq:
+            if item is not RESET:
+                return float(item.sample_index)  # type: ignore[attr-defined]
+        return float("inf")
 
     def take_measured(self) -> list[Any]:
         """The frames measured (synchronised, Es/N0 estimated) since the last call, in order: with decode_threads

@@ -81,6 +81,7 @@ class FrameReport:
     truncated: bool = False
     info_bits: int = field(default=0)
     raw_field: bytes = field(default=b"", repr=False)  # decoded data field even if not ok (keep_raw_field)
+    emitted_after: int = 0  # input samples the receiver had processed when it made this report (block multiple)
 
     @property
     def ts_packets(self) -> list[bytes]:
@@ -278,15 +279,27 @@ class Receiver(ParallelFrames):
         self._restart_timing = False  # restart the timing loop at the next estimate that shows a signal
         self._nco_n = 0
         self._pre: list[np.ndarray] = []
-        self._samples_in = 0
+        self._samples_in = 0  # samples given to process()
+        self.block_samples = max(1, int(round(self.BLOCK_SYMBOLS * self.sps)))
+        self._stage: list[np.ndarray] = []  # samples waiting for a whole block
+        self._staged = 0
+        self.samples_processed = 0  # samples through the chain: whole blocks until flush()
+        self._pos_last = float("-inf")  # input position of the last symbol made
+        self._watermark = float("-inf")
         self._flushed = False
         self.stats = {"searches": 0, "lost_lock": 0}
         self._noise_stats = (0.2, 0.075)  # mean and std of the header metric off the headers
 
     # ------------------------------------------------------------------------------------------- public API
 
+    BLOCK_SYMBOLS = 8192  # the chain runs on blocks of this many symbols' samples, cut at fixed sample indices
+
     def process(self, samples: np.ndarray) -> list[FrameReport]:
-        """Feed a block of complex baseband samples (any size); returns the frames completed so far."""
+        """Feed a block of complex baseband samples (any size); returns the frames completed so far.
+
+        The samples are staged and the chain runs on blocks of `block_samples` cut at fixed input indices, so
+        every estimate, decision and report is the same however the stream is cut into calls (at the cost of up
+        to one block of latency; `flush()` runs the rest)."""
         if self._flushed:
             raise InputError("this Receiver was flushed; make a new one for a new stream")
         x = np.asarray(samples)
@@ -294,12 +307,47 @@ class Receiver(ParallelFrames):
             x = x.reshape(-1)
         x = x.astype(np.complex64, copy=False)
         self._samples_in += x.size
+        b = self.block_samples
+        if self._staged + x.size < b:
+            self._stage.append(x.copy())  # the caller may reuse its buffer
+            self._staged += x.size
+            return []
+        buf = np.concatenate([*self._stage, x]) if self._stage else x
+        nb = buf.size // b
+        out: list[FrameReport] = []
+        for i in range(nb):
+            out += self._process_block(buf[i * b : (i + 1) * b])
+        rest = buf[nb * b :]
+        self._stage = [rest.copy()] if rest.size else []
+        self._staged = rest.size
+        return out
+
+    def _process_block(self, x: np.ndarray) -> list[FrameReport]:
+        self.samples_processed += x.size
+        self._stamp = self.samples_processed
         if self._pipeline:
             return self._process_pipelined(x)
         x = self._coarse_carrier(x, final=False)
         if x.size:
             self._front_end(self._mf.process(x))
         return self._frames(final=False)
+
+    @property
+    def reported_through(self) -> float:
+        """Input sample index before which every PLFRAME has been reported: a later report has a larger
+        sample_index (-inf before the first symbols, +inf once flushed)."""
+        if self._flushed:
+            return float("inf")
+        if self._header is not None:
+            i = self._header[0]
+        elif self._locked:
+            i = max(self._next - 2, 0)
+        else:
+            i = 0
+        w = float(self._pos[i]) - 0.5 if i < self._pos.size else self._pos_last
+        w = min(w, self._undelivered_from() - 0.5)  # frames still decoding (or speculated on) come later
+        self._watermark = max(self._watermark, w)
+        return self._watermark
 
     COARSE_SAMPLES = 40000  # samples per blind (spectral) carrier-offset estimate
     COARSE_MIN_CYC = 0.02  # below this offset (cycles/symbol) the matched filter loses nothing: no pre-correction
@@ -369,14 +417,17 @@ class Receiver(ParallelFrames):
         """End of stream: push the filters' tails through and return every remaining frame."""
         if self._flushed:
             return []
+        out = self._process_block(np.concatenate(self._stage)) if self._stage else []
+        self._stage, self._staged = [], 0
         owed, pending = self._catch_up()
         if pending:
             owed += self._frames(final=False)
         owed += self._settle_speculation()
+        self._stamp = self.samples_processed
         tail = np.zeros(self._mf.delay + 8 * int(round(self.sps)), dtype=np.complex64)
         held = self._coarse_carrier(np.zeros(0, dtype=np.complex64), final=True)
         self._front_end(self._mf.process(np.concatenate([held, tail])), final=True)
-        out = owed + self._frames(final=True)
+        out += owed + self._frames(final=True)
         self._flushed = True
         return out
 
@@ -394,6 +445,7 @@ class Receiver(ParallelFrames):
         if s.size:
             self._sym = np.concatenate([self._sym, s.astype(np.complex64)])
             self._pos = np.concatenate([self._pos, pos])
+            self._pos_last = float(pos[-1])
 
     def _symbols(self, y: np.ndarray, final: bool) -> tuple[np.ndarray, np.ndarray]:
         """Matched-filter output -> symbols and their sample positions (timing recovery, or genie instants)."""
@@ -660,6 +712,10 @@ class Receiver(ParallelFrames):
                 g0 = gbest
             gain_prev = self._gain_avg or abs(g0)
             p = lo + j
+            if float(np.median(np.abs(self._sym[p : p + PLHEADER_SYMBOLS]) ** 2)) < 0.01 * gain_prev**2:
+                self._locked = False  # 20 dB below the frames so far (a recording's zero padding): the signal
+                self._consume(p)  # is gone, no frame here
+                return None
             mval = float(m[j])
             mu, sd = self._noise_stats
             weak_diff = mval < 0.4 * self._metric_avg or mval < mu + 2.0 * sd

@@ -6,13 +6,14 @@ give no packets. Every PLFRAME, failed ones included, publishes a PMT dictionary
 with the keys sample_index, modcod, frame, pilots, ldpc_iterations, bch_corrected, ok, esn0_est_db, cfo_cyc,
 payload_bytes, ts_packets, ts_crc_errors.
 
-A frame leaves the receiver once its last sample (plus the matched filter's delay, some 30 samples) has arrived
-and its decoding is done: with decode_threads > 0 frames decode on worker threads while the next ones are
-synchronised, and with pipeline the front end of each block runs on a thread too (frames then come one work()
-call later); the reports and TS packets are the same and in the same order. At the end of a finite stream GNU
-Radio gives a Python block no end-of-input call: the frames still in the filters are published (messages only)
-when the flowgraph stops. Append 100 zero samples to a finite recording to have its last frame's TS packets on
-the output too.
+The receiver works on blocks of `Receiver.BLOCK_SYMBOLS` symbols' worth of samples cut at fixed input indices
+(so its reports do not depend on how GNU Radio chunks the stream): a frame leaves it once the block holding its
+last sample (plus the matched filter's delay, some 30 samples) has arrived and its decoding is done: with
+decode_threads > 0 frames decode on worker threads while the next ones are synchronised, and with pipeline the
+front end of each block runs on a thread too (frames then come one block later); the reports and TS packets are
+the same and in the same order. At the end of a finite stream GNU Radio gives a Python block no end-of-input
+call: the frames still inside are published (messages only) when the flowgraph stops. Append BLOCK_SYMBOLS x sps
+zero samples to a finite recording to have its last frame's TS packets on the output too.
 """
 
 from __future__ import annotations
@@ -60,10 +61,8 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         self._lock = threading.Lock()
         self.frames = 0
         self.frame_errors = 0
-        # in-process listener (the run engine): called in the scheduler's thread with each batch of FrameReports as
-        # the receiver measures them (synchronised, Es/N0 estimated: what an ACM return path needs) and the number
-        # of input samples consumed so far. Their decoding may still be under way on the worker threads: ok,
-        # payload, ... are final once the block has stopped.
+        # in-process listener (the run engine): called with each batch of FrameReports (decoded, in order) and the
+        # number of input samples consumed so far, in the scheduler's thread
         self.report_sink = None
         self.message_port_register_out(pmt.intern(FRAMES_PORT))
 
@@ -82,7 +81,7 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         if chunks:
             self._pending = np.concatenate([self._pending, *chunks])
         if self.report_sink is not None:
-            self.report_sink(self._rx.take_measured(), self._rx._samples_in)
+            self.report_sink(reports, self._rx._samples_in)
 
     def general_work(self, input_items, output_items):  # type: ignore[no-untyped-def]
         x = input_items[0]

@@ -3,6 +3,8 @@
 Safe by default: opening the attenuator sets it to its maximum attenuation, and closing it (or leaving the
 `with` block, including on an error or Ctrl-C) sets it back to maximum. Values are quantized to the step and
 must lie in the range; `replay()` puts a scenario's fade (dB over time) on the RF path on a fixed schedule.
+`hold_at_max()` (thread-safe, callable from a signal handler's thread while a replay runs) sets the maximum and
+keeps it: later `set_db` calls are refused, so a replay cannot put a fade back after the run was stopped.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ DEFAULT_STEP_DB = 0.25
 
 
 def range_from_model(model: str) -> float | None:
-    """Maximum attenuation (dB) from a Mini-Circuits model name (`RCDAT-6000-110` -> 110.0), None if
-    unknown."""
-    m = re.search(r"-(\d+(?:\.\d+)?)(?:[A-Z]*)$", model.strip())
-    return float(m.group(1)) if m else None
+    """Maximum attenuation (dB) from a Mini-Circuits model name, None if unknown: the last number of the name
+    (`RCDAT-6000-110` -> 110.0, `RUDAT-13G-90` -> 90.0), with Mini-Circuits' `R` for a decimal point
+    (`ZX76-31R75PP+` -> 31.75)."""
+    m = re.search(r"-(\d+(?:\.\d+)?)(?:R(\d+))?(?:-?[A-Z]*\+?)$", model.strip())
+    if not m:
+        return None
+    return float(m.group(1) + (f".{m.group(2)}" if m.group(2) else ""))
 
 
 @dataclass
@@ -73,6 +78,8 @@ class Attenuator:
         self.max_db = float(max_db)
         self.step_db = float(step_db)
         self.last_set_db: float | None = None
+        self.held = False  # at maximum for good (hold_at_max): set_db refuses other values
+        self._io = threading.RLock()  # one command at a time on the link (replay thread, safety thread)
         if start_at_max:
             self.set_db(self.max_db)
 
@@ -89,13 +96,29 @@ class Attenuator:
     def set_db(self, attenuation_db: float) -> float:
         """Set the attenuation; returns the value applied (dB, quantized to the step)."""
         q = self.quantize(attenuation_db)
-        run(self.transport, self.commands, "set_db", db=q)
-        self.last_set_db = q
+        with self._io:
+            if self.held and q != self.max_db:
+                raise DeviceError(f"{self.transport.url}: attenuator held at maximum (the run is stopping)")
+            run(self.transport, self.commands, "set_db", db=q)
+            self.last_set_db = q
         return q
+
+    def hold_at_max(self) -> None:
+        """Set the maximum attenuation and keep it (later set_db calls to other values are refused). Waits for a
+        command in flight at most two reply timeouts, then sends anyway (that command is failing on a dead link)."""
+        self.held = True
+        got = self._io.acquire(timeout=2.0 * self.transport.timeout_s + 0.5)
+        try:
+            run(self.transport, self.commands, "set_db", db=self.max_db)
+            self.last_set_db = self.max_db
+        finally:
+            if got:
+                self._io.release()
 
     def get_db(self) -> float:
         """The attenuation the device reports (dB)."""
-        return float(run(self.transport, self.commands, "get_db"))
+        with self._io:
+            return float(run(self.transport, self.commands, "get_db"))
 
     def replay(
         self,
@@ -133,7 +156,7 @@ class Attenuator:
             wait = due - clock()
             if wait > 0:
                 sleep(wait)
-            if stop is not None and stop.is_set():
+            if (stop is not None and stop.is_set()) or self.held:
                 notes.append(f"stopped after {k} of {fade.size} steps")
                 break
             late[k] = max(0.0, clock() - due)
@@ -164,7 +187,7 @@ class Attenuator:
         try:
             if to_max:
                 try:
-                    self.set_db(self.max_db)
+                    self.hold_at_max()
                 except DeviceError:
                     pass
         finally:

@@ -128,7 +128,7 @@ def _two_floats(lines: list[str]) -> tuple[float, float]:
     return float(lines[0]), float(lines[1])
 
 
-# Hamlib error codes (negated in RPRT lines) that a rotator may return.
+# Hamlib error codes (enum rig_errcode_e in include/hamlib/rig.h; negated in RPRT lines).
 ROTCTLD_ERRORS: Mapping[int, str] = MappingProxyType(
     {
         -1: "invalid parameter",
@@ -140,9 +140,19 @@ ROTCTLD_ERRORS: Mapping[int, str] = MappingProxyType(
         -7: "internal Hamlib error",
         -8: "protocol error",
         -9: "command rejected",
+        -10: "argument truncated",
         -11: "not available",
         -12: "target not supported",
         -13: "bus error",
+        -14: "bus collision",
+        -15: "invalid pointer argument",
+        -16: "invalid VFO",
+        -17: "argument out of domain",
+        -18: "function deprecated",
+        -19: "security error",
+        -20: "rig not powered on",
+        -21: "limit exceeded",
+        -22: "access denied",
     }
 )
 

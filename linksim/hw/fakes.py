@@ -1,5 +1,7 @@
 """Faithful fake lab gear for tests and demos: a Mini-Circuits attenuator (range and step), Yaesu GS-232A and
-GS-232B rotators that slew at a set rate and answer `C2` as the real ones do, and a rotctld dummy.
+GS-232B rotators that slew at a set rate and answer `C2` as the real ones do, a rotctld dummy that behaves as
+Hamlib's `rotctld -m 1`, and an SDR on ZeroMQ (`FakeZmqSdr`: what the run transmits comes back as what it
+receives, through a `zmq` device profile) that can vanish mid-run.
 
 Each fake is a protocol engine (`feed(bytes) -> bytes`) served on a PTY (`serve_pty`, the client opens the
 slave path with pyserial like a USB-serial port), on TCP at 127.0.0.1 on an ephemeral port (`serve_tcp`, URL
@@ -22,7 +24,10 @@ import threading
 import time
 import tty
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
+
+import numpy as np
 
 # ---------------------------------------------------------------- protocol engines
 
@@ -190,11 +195,19 @@ class FakeGS232(FakeDevice):
 
 
 class FakeRotctld(FakeDevice):
-    """Hamlib rotctld with a dummy rotator (like `rotctld -m 1`): `P az el` -> `RPRT 0` (or `RPRT -1` out of
-    range), `p` -> two lines az and el, `S` and `K` (park at 0, 0) -> `RPRT 0`, unknown -> `RPRT -4`."""
+    """Hamlib rotctld with its dummy rotator, as `rotctld -m 1` answers (Hamlib rigs/dummy/rot_dummy.c,
+    src/rotator.c, tests/rotctl_parse.c):
+    - `P az el` -> `RPRT 0`; a position outside the dummy's limits (azimuth -180..450, elevation 0..90 deg) ->
+      `RPRT -21` (RIG_ELIMIT, nothing moves); an argument that is not a number -> `RPRT -1` (RIG_EINVAL);
+    - `p` -> azimuth and elevation, one per line, `%.2f`; `S` (stop where it is) and `K` (park at 0, 0) -> `RPRT 0`;
+    - an unknown command gets NO reply on the socket: rotctld only prints `Command 'X' not found!` on its stderr
+      (kept in `stderr` here).
+    The dummy slews at 6 deg/s on both axes (360 deg per minute) unless told otherwise."""
 
     terminators = b"\n"
     reply_eol = "\n"
+    MIN_AZ, MAX_AZ, MIN_EL, MAX_EL = -180.0, 450.0, 0.0, 90.0
+    ELIMIT, EINVAL = -21, -1
 
     def __init__(
         self,
@@ -206,29 +219,115 @@ class FakeRotctld(FakeDevice):
     ) -> None:
         super().__init__()
         self.axes = _Slewing(az_deg, el_deg, rate_deg_s, clock)
+        self.stderr: list[str] = []
 
     def handle(self, line: str) -> str | None:
         parts = line.split()
-        ok, eol = "RPRT 0\n", self.reply_eol
+        eol = self.reply_eol
         if parts[0] == "P" and len(parts) == 3:
             try:
-                az, el = float(parts[1]), float(parts[2])
+                az, el = float(parts[1].replace(",", ".")), float(parts[2].replace(",", "."))
             except ValueError:
-                return "RPRT -1" + eol
-            if not (-180 <= az <= 450 and 0 <= el <= 180):
-                return "RPRT -1" + eol
-            self.axes.goto(az % 360 if az < 0 else az, el)
-            return ok
+                return f"RPRT {self.EINVAL}{eol}"
+            if not (self.MIN_AZ <= az <= self.MAX_AZ and self.MIN_EL <= el <= self.MAX_EL):
+                return f"RPRT {self.ELIMIT}{eol}"
+            self.axes.goto(az, el)
+            return f"RPRT 0{eol}"
         if parts == ["p"]:
             self.axes.advance()
-            return f"{self.axes.az:.6f}{eol}{self.axes.el:.6f}{eol}"
+            return f"{self.axes.az:.2f}{eol}{self.axes.el:.2f}{eol}"
         if parts == ["S"]:
             self.axes.stop()
-            return ok
+            return f"RPRT 0{eol}"
         if parts == ["K"]:
             self.axes.goto(0.0, 0.0)
-            return ok
-        return "RPRT -4" + eol
+            return f"RPRT 0{eol}"
+        cmd = parts[0]
+        self.stderr.append(f"Command '{cmd if len(cmd) > 1 else cmd[0]}' not found!")
+        return None
+
+
+class FakeZmqSdr:
+    """An SDR pair on ZeroMQ for hardware-in-the-loop tests without hardware: whatever the run's TX sink sends
+    to `tx_address` comes back out of `rx_address` to its RX source (a cable), message by message. Use it through
+    a `zmq` device profile with both sides connecting (`profile_toml()` writes one).
+
+    `disappear()` closes both sockets at once, as when the radio is unplugged: the run's sink then finds no one
+    taking samples and its source gets nothing more. `mute = True` keeps the sockets but drops what comes in."""
+
+    def __init__(self, hwm: int = 16) -> None:
+        import zmq
+
+        self._zmq = zmq
+        self._ctx = zmq.Context()
+        self._pull = self._ctx.socket(zmq.PULL)
+        self._push = self._ctx.socket(zmq.PUSH)
+        for sock in (self._pull, self._push):
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.RCVHWM if sock is self._pull else zmq.SNDHWM, hwm)
+        self.tx_port = self._pull.bind_to_random_port("tcp://127.0.0.1")
+        self.rx_port = self._push.bind_to_random_port("tcp://127.0.0.1")
+        self.tx_address = f"tcp://127.0.0.1:{self.tx_port}"
+        self.rx_address = f"tcp://127.0.0.1:{self.rx_port}"
+        self.mute = False
+        self.messages = 0
+        self.log: list[tuple[float, float]] = []  # (arrival time.monotonic(), peak |x|) of each IQ message
+        self._gone = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="fake-zmq-sdr", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        zmq = self._zmq
+        pending = None
+        while not self._gone.is_set():
+            try:
+                if pending is None:
+                    if not self._pull.poll(20):
+                        continue
+                    pending = self._pull.recv_multipart(copy=True)
+                    data = pending[-1] if len(pending) == 2 else b""
+                    peak = float(np.abs(np.frombuffer(data, np.complex64)).max()) if len(data) >= 8 else 0.0
+                    self.log.append((time.monotonic(), peak))
+                    if self.mute:
+                        pending = None
+                        continue
+                if self._push.poll(20, zmq.POLLOUT):
+                    self._push.send_multipart(pending, flags=zmq.NOBLOCK)
+                    self.messages += 1
+                    pending = None
+            except zmq.ZMQError:
+                return
+
+    def profile_toml(self, path: Path, name: str = "fake-sdr", send_timeout_s: float | None = None) -> Path:
+        """Write a `zmq` device profile that connects both ways to this fake; returns its path."""
+        extra = f"send_timeout_s = {send_timeout_s}\n" if send_timeout_s is not None else ""
+        path.write_text(
+            f'name = "{name}"\ndescription = "fake SDR on ZeroMQ (linksim.hw.fakes.FakeZmqSdr)"\n'
+            'kind = "zmq"\ndriver = "zmq"\nduplex = "full"\nrx = true\ntx = true\ntx_allowed = true\n\n'
+            "[sample_rate]\nmin_sps = 1\nmax_sps = 100e6\ndefault_sps = 1e6\n\n"
+            f'[options]\ntx_address = "{self.tx_address}"\nrx_address = "{self.rx_address}"\n'
+            f"tx_bind = false\nrx_bind = false\nhwm = 16\n{extra}"
+        )
+        return path
+
+    def disappear(self) -> None:
+        """Vanish as if unplugged: both sockets close now."""
+        if self._gone.is_set():
+            return
+        self._gone.set()
+        self._thread.join(timeout=1)
+        self._pull.close(0)
+        self._push.close(0)
+
+    def close(self) -> None:
+        self.disappear()
+        self._ctx.term()
+
+    def __enter__(self) -> FakeZmqSdr:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
 
 
 # ---------------------------------------------------------------- servers

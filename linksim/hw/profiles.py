@@ -50,6 +50,7 @@ PSEUDO_OPTIONS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = MappingPro
             "hwm": int,
             "fill_gaps": bool,
             "idle_timeout_s": (int, float),
+            "send_timeout_s": (int, float),
         },
         "sigmf": {"path": str, "throttle": bool, "repeat": bool},
         "loopback": {

@@ -2,7 +2,8 @@
 `C2`, `S`), behind one class.
 
 Safe by default: leaving the `with` block (normally, on an error or on Ctrl-C) sends stop; `track()` stops the
-rotator before re-raising anything that interrupts it.
+rotator before re-raising anything that interrupts it. `halt()` (thread-safe, for a run's safety thread) stops it
+and keeps it stopped: later moves are refused.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class Rotator:
         self.el_range_deg = el_range_deg
         self.last_command: tuple[float, float] | None = None
         self._stopped = True
+        self.halted = False  # stopped for good (halt): goto refuses to move
+        self._io = threading.RLock()  # one command at a time on the link
 
     def _check(self, az_deg: float, el_deg: float) -> tuple[float, float]:
         az, el = float(az_deg), float(el_deg)
@@ -80,30 +83,48 @@ class Rotator:
     def goto(self, az_deg: float, el_deg: float) -> tuple[float, float]:
         """Command a move; returns the target actually sent (GS-232: rounded to whole degrees)."""
         az, el = self._check(az_deg, el_deg)
-        if self.model.startswith("gs232"):
-            az, el = float(round(az)), float(round(el))
-            run(self.transport, self.commands, "goto", az=int(az), el=int(el))
-        else:
-            run(self.transport, self.commands, "goto", az=az, el=el)
-        self.last_command = (az, el)
-        self._stopped = False
+        with self._io:
+            if self.halted:
+                raise DeviceError(f"{self.transport.url}: rotator halted (the run is stopping)")
+            if self.model.startswith("gs232"):
+                az, el = float(round(az)), float(round(el))
+                run(self.transport, self.commands, "goto", az=int(az), el=int(el))
+            else:
+                run(self.transport, self.commands, "goto", az=az, el=el)
+            self.last_command = (az, el)
+            self._stopped = False
         return az, el
 
     def position(self) -> tuple[float, float]:
         """Current (az_deg, el_deg) as the controller reports it."""
-        az, el = run(self.transport, self.commands, "position")
+        with self._io:
+            az, el = run(self.transport, self.commands, "position")
         return float(az), float(el)
 
     def stop(self) -> None:
         """Stop all motion."""
-        run(self.transport, self.commands, "stop")
-        self._stopped = True
+        with self._io:
+            run(self.transport, self.commands, "stop")
+            self._stopped = True
+
+    def halt(self) -> None:
+        """Stop and stay stopped (later gotos are refused). Waits for a command in flight at most two reply
+        timeouts, then sends anyway."""
+        self.halted = True
+        got = self._io.acquire(timeout=2.0 * self.transport.timeout_s + 0.5)
+        try:
+            run(self.transport, self.commands, "stop")
+            self._stopped = True
+        finally:
+            if got:
+                self._io.release()
 
     def park(self) -> None:
         """Park (rotctld `K`). GS-232 controllers have no park command."""
         if "park" not in self.commands.commands:
             raise InputError(f"{self.model} has no park command")
-        run(self.transport, self.commands, "park")
+        with self._io:
+            run(self.transport, self.commands, "park")
 
     def wait_until(
         self,
@@ -161,7 +182,7 @@ class Rotator:
                 wait = t0 + k * step_s - clock()
                 if wait > 0:
                     sleep(wait)
-                if stop is not None and stop.is_set():
+                if (stop is not None and stop.is_set()) or self.halted:
                     notes.append(f"stopped after {k} of {n} steps")
                     break
                 cmd[k] = self.goto(az, el)
@@ -169,7 +190,7 @@ class Rotator:
         except BaseException:
             self._safe_stop()
             raise
-        if stop_at_end or notes:
+        if (stop_at_end or notes) and not self.halted:
             self.stop()
         err = angular_separation_deg(cmd[:, 0], cmd[:, 1], meas[:, 0], meas[:, 1])
         return TrackReport(cmd[:, 0], cmd[:, 1], meas[:, 0], meas[:, 1], err, float(step_s), notes)

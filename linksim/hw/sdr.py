@@ -394,7 +394,8 @@ def _build_zmq(blk: Any, **_: Any) -> None:
         blk.connect(dev, blk)
     else:
         dev = zmq_iq_sink(
-            str(o.get("tx_address", "tcp://*:5555")), pattern=pattern, hwm=hwm, bind=bool(o.get("tx_bind", True))
+            str(o.get("tx_address", "tcp://*:5555")), pattern=pattern, hwm=hwm, bind=bool(o.get("tx_bind", True)),
+            send_timeout_s=o.get("send_timeout_s"),
         )
         blk.connect(blk, dev)
     blk.zmq_block = dev

@@ -12,12 +12,17 @@ dies) and `pubsub` (PUB drops silently at its high-water mark in ZeroMQ; here th
 
 Pure pyzmq: `IQSender`, `IQReceiver` (numpy arrays in and out). GNU Radio: `zmq_iq_sink(address, ...)` and
 `zmq_iq_source(address, ...)` (Python blocks over the same classes; importing them needs GNU Radio).
+
+Nothing blocks for good: a send waits for room in steps of SEND_POLL_S, gives up with a DeviceError after
+`send_timeout_s` (if set), and ends at once when the sender is aborted (`abort()`, as a run does when it stops its
+flowgraph); the blocks' `abort()` make the sink and source report themselves done.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +38,12 @@ VERSION = 1
 HEADER = struct.Struct("<4sBBHIQQI")  # magic, version, flags, reserved, stream id, seq, first sample, n samples
 FLAG_EOS = 1
 PATTERNS = ("pushpull", "pubsub")
+SEND_POLL_S = 0.1  # a blocked send looks at its abort flag this often
+FINAL_SEND_TIMEOUT_S = 5.0  # the last chunk at the end of a stream waits at most this long (no send timeout set)
+
+
+class LinkAborted(DeviceError):
+    """The link was aborted while a send or receive waited (the run is stopping): not a failure of its own."""
 
 
 @dataclass
@@ -129,17 +140,33 @@ class IQSender:
         self.seq = 0
         self.next_sample = 0
         self.closed = False
+        self.send_timeout_s = send_timeout_s
+        self.aborted = threading.Event()
+
+    def abort(self) -> None:
+        """End a send that waits for room (it raises LinkAborted), now and from now on."""
+        self.aborted.set()
 
     def send(self, samples: np.ndarray) -> None:
-        """Send one block of samples (any length >= 1; converted to complex64)."""
+        """Send one block of samples (any length >= 1; converted to complex64). Waits while the receiver is slow or
+        absent: DeviceError after send_timeout_s, LinkAborted once aborted."""
         x = np.ascontiguousarray(samples, dtype=np.complex64)
         head = HEADER.pack(MAGIC, VERSION, 0, 0, self.stream_id, self.seq, self.next_sample, x.size)
-        try:
-            self._sock.send_multipart([head, x], copy=True)  # x may view a GNU Radio buffer: copy now
-        except zmq.Again:
-            raise DeviceError(f"ZMQ IQ sender {self.address}: receiver not taking samples (send timed out)") from None
-        except zmq.ZMQError as e:
-            raise DeviceError(f"ZMQ IQ sender {self.address}: {e}") from None
+        deadline = None if self.send_timeout_s is None else time.monotonic() + self.send_timeout_s
+        while True:
+            if self.aborted.is_set():
+                raise LinkAborted(f"ZMQ IQ sender {self.address}: aborted")
+            try:
+                # x may view a GNU Radio buffer: copy now
+                self._sock.send_multipart([head, x], copy=True, flags=zmq.NOBLOCK)
+                break
+            except zmq.Again:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise DeviceError(f"ZMQ IQ sender {self.address}: receiver not taking samples for "
+                                      f"{self.send_timeout_s:g} s (gone?)") from None
+                self._sock.poll(int(SEND_POLL_S * 1000), zmq.POLLOUT)
+            except zmq.ZMQError as e:
+                raise DeviceError(f"ZMQ IQ sender {self.address}: {e}") from None
         self.seq += 1
         self.next_sample += x.size
 
@@ -159,7 +186,7 @@ class IQSender:
                     pass
                 if self.pattern == "pubsub":
                     time.sleep(0.05)
-        self._sock.close()
+        self._sock.close(linger=0 if self.aborted.is_set() else None)  # aborted: drop what is queued
 
 
 class IQReceiver:
@@ -308,16 +335,28 @@ def zmq_iq_sink(
                 self._fill += take
                 i += take
                 if self._fill == chunk_samples:
-                    self.sender.send(self._buf)
+                    try:
+                        self.sender.send(self._buf)
+                    except LinkAborted:
+                        return -1
                     self._fill = 0
             return len(x)
 
+        def abort(self) -> None:
+            self.sender.abort()
+
         def stop(self) -> bool:
             if not self.sender.closed:
-                if self._fill:
-                    self.sender.send(self._buf[: self._fill])
-                    self._fill = 0
-                self.sender.close(eos=True)
+                if self.sender.send_timeout_s is None:
+                    self.sender.send_timeout_s = FINAL_SEND_TIMEOUT_S  # the flowgraph's end must not hang here
+                try:
+                    if self._fill and not self.sender.aborted.is_set():
+                        self.sender.send(self._buf[: self._fill])
+                        self._fill = 0
+                except LinkAborted:
+                    pass
+                finally:
+                    self.sender.close(eos=not self.sender.aborted.is_set())
             _LIVE.discard(hier)
             return True
 
@@ -333,6 +372,9 @@ def zmq_iq_sink(
             self.sink = ZmqIqSink()
             self.sender = self.sink.sender
             self.connect(self, self.copy, self.sink)
+
+        def abort(self) -> None:
+            self.sink.abort()
 
     hier = ZmqIqSinkHier()
     _LIVE.add(hier)
@@ -368,9 +410,21 @@ def zmq_iq_source(
             self._gap_tags: list[tuple[int, int]] = []
             self._last = time.monotonic()
             self._produced = 0
+            self.aborted = threading.Event()
+
+        def abort(self) -> None:
+            """Report done at the next work() call (the run is stopping)."""
+            self.aborted.set()
+
+        @property
+        def idle_s(self) -> float:
+            """Seconds since the last message arrived (or since the block was made)."""
+            return time.monotonic() - self._last
 
         def work(self, input_items: list[np.ndarray], output_items: list[np.ndarray]) -> int:
             out = output_items[0]
+            if self.aborted.is_set():
+                return -1
             if self._pending.size == 0:
                 n_gaps = len(self.receiver.stats.gaps)
                 block = self.receiver.recv(0.05)

@@ -3,6 +3,7 @@ replaying the fade, rotator tracking the satellite) and SigMF recording of the r
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..budget import timeline as budget
+from ..errors import InputError
 from ..scenario.model import Scenario
 
 if TYPE_CHECKING:
-    from .prepare import Stretch
+    from .flowgraph import Fault
+    from .prepare import RunPlan, Stretch
+    from .safety import LabGuard
 
 
 @dataclass
@@ -33,9 +37,40 @@ class Devices:
     rotator: Any = None  # an open linksim.hw.rotator.Rotator: tracks the satellite's az/el
     metadata: list[dict[str, Any]] = field(default_factory=list)
     lab: list[dict[str, Any]] = field(default_factory=list)  # attenuator/rotator reports per stretch
+    guard: LabGuard | None = None  # what makes the lab gear safe on any exit (the TX mute is added per stretch)
+
+    def check(self, plan: RunPlan) -> None:
+        """Refuse, before anything runs, what the devices cannot do: unknown profiles, TX not allowed, a sample
+        rate or centre frequency outside a profile's range, an attenuation base outside the attenuator's range."""
+        from ..hw.profiles import load_profile
+
+        fs = plan.scenario.carrier.symbol_rate_baud * plan.scenario.channel.sps
+        fc = self.center_freq_hz
+        if fc is not None and not (math.isfinite(fc) and fc > 0):
+            raise InputError(f"--center-freq {fc:g}: must be a positive frequency in Hz")
+        for name, direction in ((self.tx_profile, "tx"), (self.rx_profile, "rx")):
+            prof = load_profile(name)
+            if direction == "tx" and not prof.tx:
+                raise InputError(f"--tx {name}: the device cannot transmit")
+            if direction == "rx" and not prof.rx:
+                raise InputError(f"--rx {name}: the device cannot receive")
+            if direction == "tx" and not (prof.tx_allowed and self.tx_enable):
+                raise InputError(f"--tx {name}: TX is off (the profile must allow it and --tx-enable must be given)")
+            try:
+                prof.check_rate(fs)
+                if fc is not None and not prof.is_pseudo:
+                    prof.check_frequency(fc)
+            except InputError as e:
+                opt = f"--center-freq {fc:g}" if "frequency" in str(e) else f"--{direction} {name}"
+                raise InputError(f"{opt}: {e}") from None
+        att = self.attenuator
+        if att is not None and not att.min_db <= self.attenuation_base_db <= att.max_db:
+            raise InputError(f"--attenuation-base {self.attenuation_base_db:g}: outside the attenuator's range "
+                             f"{att.min_db:g}..{att.max_db:g} dB")
 
 
-def lab_threads(d: Devices, tl: budget.Timeline, st: Stretch, stop: threading.Event) -> list[threading.Thread]:
+def lab_threads(d: Devices, tl: budget.Timeline, st: Stretch, stop: threading.Event,
+                fault: Fault | None = None) -> list[threading.Thread]:
     """Attenuator and rotator running beside the flowgraph on the wall clock (the hardware is real time).
 
     The attenuator replays the carrier's fade over the stretch (the budget's thermal Es/N0 below its best value over
@@ -57,7 +92,7 @@ def lab_threads(d: Devices, tl: budget.Timeline, st: Stretch, stop: threading.Ev
                                     "applied_db": [None if not np.isfinite(x) else float(x) for x in r.applied_db],
                                     "clipped_steps": r.clipped_steps, "step_s": r.step_s, "notes": r.notes}
 
-        threads.append(threading.Thread(target=att, daemon=True))
+        threads.append(fault.thread(att, "attenuator") if fault else threading.Thread(target=att, daemon=True))
     if d.rotator is not None:
         pts = np.column_stack([tl["azimuth_deg"][m], np.maximum(tl["elevation_deg"][m], 0.0)])
 
@@ -67,7 +102,7 @@ def lab_threads(d: Devices, tl: budget.Timeline, st: Stretch, stop: threading.Ev
             report["rotator"] = {"max_pointing_error_deg": float(err.max()) if err.size else None,
                                  "steps": int(len(r.commanded_az_deg)), "notes": r.notes}
 
-        threads.append(threading.Thread(target=rot, daemon=True))
+        threads.append(fault.thread(rot, "rotator") if fault else threading.Thread(target=rot, daemon=True))
     return threads
 
 
@@ -88,10 +123,19 @@ def recorder(record: Path, s: Scenario, st: Stretch, rx: Any = None, tx: Any = N
                           hw=(rx.profile.name if rx is not None else "loopback"), linksim=meta)
 
 
-def open_devices(d: Devices, fs: float) -> tuple[Any, Any]:
+def open_devices(d: Devices, fs: float, link_timeout_s: float | None = None) -> tuple[Any, Any]:
+    """The TX sink and RX source; a ZeroMQ sink (zmq and loopback profiles) gives up a send after
+    link_timeout_s instead of waiting for a peer that is gone."""
     from ..hw.sdr import make_sink, make_source
 
     tx = make_sink(d.tx_profile, sample_rate_sps=fs, center_freq_hz=d.center_freq_hz, gains_db=d.tx_gains_db,
                    tx_enable=d.tx_enable)
-    rx = make_source(d.rx_profile, sample_rate_sps=fs, center_freq_hz=d.center_freq_hz, gains_db=d.rx_gains_db)
+    try:
+        rx = make_source(d.rx_profile, sample_rate_sps=fs, center_freq_hz=d.center_freq_hz, gains_db=d.rx_gains_db)
+    except BaseException:
+        tx.close()
+        raise
+    sender = getattr(getattr(tx, "zmq_block", None), "sender", None)
+    if sender is not None and link_timeout_s is not None and sender.send_timeout_s is None:
+        sender.send_timeout_s = link_timeout_s
     return tx, rx

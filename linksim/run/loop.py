@@ -6,88 +6,131 @@ scenario times. Each stretch starts `LEAD_IN_S` early so the receiver has locked
 are counted from the transmitter's log (every PLFRAME sent), so a frame the receiver never found is an error,
 not a gap. Everything is on the sample clock: a stretch's sample n is at scenario time t0 - lead_in + n / fs.
 
-The run directory (written as the run goes, so an interrupted run is a valid partial one):
+The run directory is written as the run goes: frames and time bins are appended as soon as nothing can change them
+(`metrics.StretchAccount`), the summary is replaced (atomically) after each; so a run that is interrupted, even in
+the middle of a long stretch, leaves a valid partial run directory with everything measured up to then:
     scenario.toml   the resolved scenario        timeline.csv  the budget
     frames.csv      one row per PLFRAME sent      measured.csv  one row per time bin
     summary.json    the headline numbers          report.html   and its figures (linksim.report)
+
+A stretch's flowgraph runs under `flowgraph.FlowgraphRun`: an exception in any block, a lab-gear thread or the
+accounting ends the run with that one error (after writing what was measured), never a hang; a receiver that gets
+no samples for `link_timeout_s` (a device or peer gone) is a DeviceError.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..budget.timeline import Timeline
 from ..dvbs2.acm import ModcodController
 from ..dvbs2.params import RX_LDPC_ITERATIONS, frame_params
+from ..errors import DeviceError, LinksimError
 from ..scenario.model import Scenario
 from .devices import Devices, lab_threads, open_devices, recorder
-from .metrics import FRAME_COLUMNS, FrameRecord, RunState, account, bin_frames, clear_sky_goodput_bps, summarize
-from .prepare import RunPlan, Stretch, acm_controller, prepare_run
+from .flowgraph import Fault, FlowgraphRun
+from .metrics import FRAME_COLUMNS, FrameRecord, RunState, StretchAccount, clear_sky_goodput_bps, summarize
+from .prepare import DEFAULT_LINK_TIMEOUT_S, RunPlan, Stretch, acm_controller, prepare_run
+from .progress import Progress, eta_s, fmt_duration
+from .safety import ack_stop
+
+RUN_FILES = ("scenario.toml", "timeline.csv", "frames.csv", "measured.csv", "summary.json", "report.html",
+             "error.txt")
 
 
 class AcmLoop:
     """The return path on the sample clock: the receiver's Es/N0 reports reach the transmitter's MODCOD choice
-    `delay_s` of sample time after the frame they measured ended. The transmitter waits until the receiver has
-    consumed the samples up to (now - delay), so the choice never depends on thread timing."""
+    `delay_s` of sample time after the frame they measured ended.
+
+    Deterministic whatever the threads do: before choosing the MODCOD of the frame that starts at TX sample i,
+    the transmitter waits until the receiver has processed its input up to i - delay (rounded down to the
+    receiver's block), and the controller gets exactly the reports the receiver had made by then (each report
+    says after how many input samples it was made; the receiver works on fixed blocks). CCM never waits."""
 
     def __init__(self, controller: ModcodController, fs: float, sps: int, t_base_s: float, delay_s: float,
-                 max_samples: int) -> None:
+                 max_samples: int, block_samples: int = 1, timeout_s: float = DEFAULT_LINK_TIMEOUT_S) -> None:
         self.controller = controller
         self.max_samples = max_samples
         self.fs = fs
         self.sps = sps
         self.t_base_s = t_base_s
         self.delay_s = delay_s
+        self.block = max(1, int(block_samples))
+        self.timeout_s = timeout_s
         self._rx_samples = 0
+        self._pending: list[Any] = []  # reports not given to the controller yet, in the receiver's order
         self._done = False
         self._cv = threading.Condition()
         self._cache: tuple[int, str] | None = None
 
-    def rx_progress(self, reports: list, samples_consumed: int) -> None:
+    def rx_progress(self, reports: list, samples_processed: int) -> None:
+        """Reports from the receiver and the input samples it has processed (whole blocks)."""
         with self._cv:
-            for r in reports:
-                if r.modcod == "DUMMY":
-                    continue
-                pf = frame_params(r.modcod, r.frame, r.pilots)
-                t_end = self.t_base_s + (r.sample_index + pf.plframe_symbols * self.sps) / self.fs
-                self.controller.report(t_end, r.esn0_est_db)
-            self._rx_samples = samples_consumed
+            self._pending += [r for r in reports if r.modcod != "DUMMY"]
+            self._rx_samples = max(self._rx_samples, int(samples_processed))
             self._cv.notify_all()
 
     def finish(self) -> None:
+        """The receiver is done (or the run stops): no more waiting."""
         with self._cv:
             self._done = True
             self._cv.notify_all()
+
+    @property
+    def done(self) -> bool:
+        return self._done
 
     def modcod_at(self, tx_index: int) -> str:
         if self._cache is not None and self._cache[0] == tx_index:
             return self._cache[1]
         t = self.t_base_s + tx_index / self.fs
-        # the receiver never gets more than the stretch's samples: frames made past the end need no report
-        need = min(int((t - self.delay_s - self.t_base_s) * self.fs), self.max_samples)
-        with self._cv:
-            deadline = time.monotonic() + 30.0
-            while self._rx_samples < need and not self._done:
-                if not self._cv.wait(timeout=max(deadline - time.monotonic(), 0.0)):
-                    break
+        if self.controller.mode != "acm":
             name = self.controller.select(t)
+            self._cache = (tx_index, name)
+            return name
+        # the receiver never gets more than the stretch's samples, and processes whole blocks: frames made past
+        # that need no report
+        reach = min(tx_index, self.max_samples) // self.block * self.block
+        need = min(int((t - self.delay_s - self.t_base_s) * self.fs), reach)
+        with self._cv:
+            deadline = time.monotonic() + self.timeout_s
+            while self._rx_samples < need and not self._done:
+                if not self._cv.wait(timeout=max(min(deadline - time.monotonic(), 0.5), 0.0)):
+                    if time.monotonic() > deadline:
+                        raise DeviceError(f"ACM return path: no receiver progress past sample {self._rx_samples} "
+                                          f"(waiting for {need}) within {self.timeout_s:g} s")
+            take = 0
+            while take < len(self._pending) and int(getattr(self._pending[take], "emitted_after", 0)) <= need:
+                take += 1
+            batch, self._pending = self._pending[:take], self._pending[take:]
+        for r in batch:
+            pf = frame_params(r.modcod, r.frame, r.pilots)
+            t_end = self.t_base_s + (r.sample_index + pf.plframe_symbols * self.sps) / self.fs
+            self.controller.report(t_end, r.esn0_est_db)
+        name = self.controller.select(t)
         self._cache = (tx_index, name)
         return name
 
 
-def acm_loop(s: Scenario, st: Stretch) -> AcmLoop:
+def acm_loop(s: Scenario, st: Stretch, timeout_s: float = DEFAULT_LINK_TIMEOUT_S) -> AcmLoop:
+    from ..dvbs2.rx import Receiver
+
     if st.acm:
         ctl = acm_controller(s, st.return_delay_s, st.initial_modcod)
     else:
         ctl = ModcodController("ccm", modcod=s.carrier.modcod, pilots=s.carrier.pilots)
-    return AcmLoop(ctl, st.fs, st.sps, st.t_base_s, st.return_delay_s, st.n_samples)
+    block = max(1, int(round(Receiver.BLOCK_SYMBOLS * st.sps)))
+    return AcmLoop(ctl, st.fs, st.sps, st.t_base_s, st.return_delay_s, st.n_samples, block, timeout_s)
 
 
 def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tuple[Any, Any, Any]:
@@ -111,9 +154,12 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
 def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None]) -> Any:
     from ..gr.link import receive_chain
 
-    # frames decode on a worker thread; the front end runs one block ahead too unless ACM waits on the reports
-    # (with the pipeline they come one block later, and the transmitter would wait for them)
-    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter, decode_threads=1, pipeline=not st.acm)
+    # CCM/VCM: frames decode on a worker thread and the front end runs one block ahead (same reports, on both
+    # cores). ACM keeps every frame in the receiver's own thread: its return path takes the reports emitted after
+    # each processed block (Report.emitted_after) the moment that block is processed, which a frame still decoding
+    # on a worker would miss
+    acm = st.acm
+    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter, decode_threads=0 if acm else 1, pipeline=not acm)
     rxc.rx.report_sink = on_reports
     return rxc
 
@@ -123,109 +169,209 @@ def tx_latency_samples(txc: Any, ch: Any) -> int:
     return int(txc.tx._tx.delay_samples + ch.latency_samples)  # noqa: SLF001 - the TX filter's pulse-peak delay
 
 
-def run_flowgraph(tb: Any, stop: threading.Event, on_end: Callable[[], None] | None = None) -> None:
-    done = threading.Event()
+@dataclass
+class StretchSink:
+    """What a stretch hands its results to while it runs (write_run makes one per stretch)."""
 
-    def waiter() -> None:  # tb.wait() cannot time out: wait in a thread, poll the stop event here
-        tb.wait()
-        done.set()
+    k: int
+    n: int  # stretches in the run
+    bin_s: float
+    stop: threading.Event
+    emit: Callable[[list[FrameRecord], list[dict[str, Any]]], None]
+    show: Callable[[float], None]  # how much of this stretch is done (0..1), for the progress display
+    link_timeout_s: float = DEFAULT_LINK_TIMEOUT_S
+    frames: float = 0.0  # this stretch's frames so far (pro rata)
+    errors: float = 0.0
+    bits: float = 0.0
+    span_s: float = 0.0  # measured time in the bins so far
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    # Ctrl-C can land anywhere here, even inside tb.start(): whatever happens, the flowgraph is stopped and joined
-    # (a top block left running keeps the process from exiting)
-    try:
-        tb.start()
-        threading.Thread(target=waiter, daemon=True).start()
-        while not done.wait(0.2):
-            if stop.is_set():
-                break
-    finally:
-        try:
-            if on_end is not None:
-                on_end()
-        finally:
-            tb.stop()
-            tb.wait()
+    def figures(self) -> str:
+        """This stretch's measurement so far (not the run's running totals)."""
+        if self.frames <= 0:
+            return "no frames measured yet"
+        gp = self.bits / self.span_s if self.span_s > 0 else math.nan
+        return (f"{self.frames:.1f} frames, FER {self.errors / self.frames:.3f}, "
+                f"goodput {gp / 1e3:.1f} kb/s")
 
 
-def _run_stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, stop: threading.Event,
-                 devices: Devices | None = None, record: Path | None = None) -> list[FrameRecord]:
-    """One stretch in one process: loopback, or through devices; optionally recording the RX input as SigMF."""
+class Stall:
+    """No progress of a counter for `timeout_s` (wall clock) is a DeviceError naming `what`."""
+
+    def __init__(self, what: str, timeout_s: float) -> None:
+        self.what = what
+        self.timeout_s = timeout_s
+        self._value = -1
+        self._since = time.monotonic()
+
+    def check(self, value: int) -> None:
+        now = time.monotonic()
+        if value != self._value:
+            self._value, self._since = value, now
+        elif now - self._since > self.timeout_s:
+            raise DeviceError(f"{self.what}: no samples for {self.timeout_s:g} s (device or peer gone?)")
+
+
+def _run_stretch(plan: RunPlan, k: int, max_iter: int, state: RunState, sink: StretchSink,
+                 devices: Devices | None = None, record: Path | None = None) -> str:
+    """One stretch in one process: loopback, or through devices; optionally recording the RX input as SigMF.
+    Returns "complete" or "interrupted"; raises the first failure (after handing out what was measured)."""
     from gnuradio import blocks, gr
 
     s, tl = plan.scenario, plan.timeline
     st, note = plan.stretch(k)
     if note and note not in state.notes:
         state.notes.append(note)
-    loop = acm_loop(s, st)
+    loop = acm_loop(s, st, sink.link_timeout_s)
+    fault = Fault()
     tb = gr.top_block("linksim_run")
     txc, head, ch = transmit_half(s, tl, st, loop)
-    reports: list = []
+    acct = StretchAccount(s, st, tl, sink.bin_s, st.acm, plan.frame_delay_samples(st),
+                          latency=tx_latency_samples(txc, ch), device_latency=devices is not None)
+
+    rxc = receive_half(s, st, max_iter, lambda batch, consumed: None)
+    receiver = rxc.rx._rx  # noqa: SLF001 - the numpy receiver inside the block: its block-exact counters
 
     def on_reports(batch: list, consumed: int) -> None:
-        reports.extend(batch)
-        loop.rx_progress(batch, consumed)
+        if not fault.event.is_set():  # what a failing flowgraph flushes out is not measured
+            acct.add_reports(batch, receiver.reported_through)
+        loop.rx_progress(batch, receiver.samples_processed)
 
-    rxc = receive_half(s, st, max_iter, on_reports)
-    sink = blocks.null_sink(gr.sizeof_char)
-    rec = None
+    rxc.rx.report_sink = on_reports
+    null = blocks.null_sink(gr.sizeof_char)
+    rec = dev_tx = dev_rx = scale = None
+    roots: list[Any] = [txc, rxc]
     if devices is None:
-        tb.connect(txc, head, rxc, sink)
+        tb.connect(txc, head, rxc, null)
         if record is not None:
             rec = recorder(record, s, st)
             tb.connect(head, rec)
     else:
-        dev_tx, dev_rx = open_devices(devices, st.fs)
+        dev_tx, dev_rx = open_devices(devices, st.fs, sink.link_timeout_s)
         scale = blocks.multiply_const_cc(devices.tx_scale)
+        if devices.guard is not None:
+            devices.guard.add_mute(lambda: scale.set_k(0.0))
         head_rx = blocks.head(gr.sizeof_gr_complex, st.n_samples)
         tb.connect(txc, head, scale, dev_tx)
-        tb.connect(dev_rx, head_rx, rxc, sink)
+        tb.connect(dev_rx, head_rx, rxc, null)
+        roots += [dev_tx, dev_rx]
         if record is not None:
             rec = recorder(record, s, st, dev_rx, dev_tx)
             tb.connect(head_rx, rec)
+    roots.append(rec)
     lab_stop = threading.Event()
-    lab = lab_threads(devices, tl, st, lab_stop) if devices is not None else []
+    lab = lab_threads(devices, tl, st, lab_stop, fault) if devices is not None else []
+    stall = Stall(f"receiver input of stretch {k}" if devices is None else f"RX device {devices.rx_profile}",
+                  sink.link_timeout_s)
+
+    def hand_out(rows: list[FrameRecord], bins: list[dict[str, Any]]) -> None:
+        if rows or bins:
+            sink.emit(rows, bins)
+
+    def tick() -> None:
+        acct.take_log(txc.tx.frame_log)
+        hand_out(*acct.settle())
+        stall.check(receiver._samples_in)  # noqa: SLF001
+        sink.show(receiver._samples_in / st.n_samples)  # noqa: SLF001
+
+    def before_stop() -> None:
+        acct.freeze()
+        loop.finish()
+        lab_stop.set()
+
     for th in lab:
         th.start()
-
-    def on_end() -> None:
+    run = FlowgraphRun(tb, roots, sink.stop, fault=fault, tick=tick, before_stop=before_stop)
+    outcome = "interrupted"
+    try:
+        if run.run() == "done":
+            outcome = "complete"
+    except KeyboardInterrupt:
+        outcome = "interrupted"
+    except LinksimError:
+        acct.take_log(txc.tx.frame_log)
+        hand_out(*acct.cut())
+        _note_cut(state, st, acct)
+        raise
+    finally:
         loop.finish()
         lab_stop.set()
         for th in lab:
-            th.join(timeout=10.0)
+            th.join(timeout=5.0)
+        if devices is not None and devices.guard is not None:
+            devices.guard.clear_mutes()
+        if rec is not None:
+            acct.take_log(txc.tx.frame_log)
+            rec.finalize({"frames_sent": acct.frames_logged, "complete": outcome == "complete"})
+            state.notes.append(f"receiver input of stretch {st.k} recorded to {rec.base}.sigmf-meta")
+        if devices is not None and dev_tx is not None:
+            devices.metadata = [dev_tx.metadata(), dev_rx.metadata()]
+    state.sim_symbols += receiver._samples_in / st.sps  # noqa: SLF001
+    acct.take_log(txc.tx.frame_log)
+    if outcome == "complete":
+        hand_out(*acct.settle(final=True))
+    else:
+        hand_out(*acct.cut())
+        _note_cut(state, st, acct)
+    fault.raise_if_set()  # a lab thread that failed while the flowgraph was ending
+    return outcome
 
-    run_flowgraph(tb, stop, on_end)
-    if rec is not None:
-        rec.finalize({"frames_sent": len(txc.tx.frame_log)})
-        state.notes.append(f"receiver input of stretch {st.k} recorded to {rec.base}.sigmf-meta")
-    if devices is not None:
-        devices.metadata = [dev_tx.metadata(), dev_rx.metadata()]
-    state.sim_symbols += st.n_samples / st.sps
-    return account(s, st, txc.tx.frame_log, reports, tx_latency_samples(txc, ch), plan.frame_delay_samples(st),
-                   device_latency=devices is not None)
+
+def _note_cut(state: RunState, st: Stretch, acct: StretchAccount) -> None:
+    if acct.cut_s is not None and acct.cut_s < st.t1_s:
+        state.notes.append(f"stretch {st.k} measured from {st.t0_s:g} s to {acct.cut_s:g} s of {st.t1_s:g} s "
+                           "(stopped early)")
 
 
-def _write_frames(path: Path, frames: list[FrameRecord], header: bool) -> None:
-    with open(path, "a", newline="") as f:
-        w = csv.writer(f)
-        if header:
-            w.writerow(FRAME_COLUMNS)
-        for fr in frames:
-            w.writerow([f"{fr.time_s:.6f}", fr.stretch, fr.tx_index, fr.modcod, int(fr.ok), int(fr.found),
-                        fr.ldpc_iterations, fr.bch_corrected, _num(fr.esn0_est_db), fr.info_bits])
-
+# ---------------------------------------------------------------------------------------------- the directory
 
 def _num(v: float) -> str:
     return "" if not math.isfinite(v) else f"{v:.4f}"
 
 
-def _write_measured(path: Path, rows: list[dict[str, Any]], jammer_names: list[str]) -> None:
-    cols = ["time_s", "bin_s", "modcod", "frames", "frame_errors", "goodput_bps", "esn0_est_db",
+def _count(v: float) -> str:
+    """A frame count that may be fractional (pro rata): 31, 30.05."""
+    return f"{v:.4f}".rstrip("0").rstrip(".") if math.isfinite(v) else ""
+
+
+def _frame_rows(frames: list[FrameRecord]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    for fr in frames:
+        w.writerow([f"{fr.time_s:.6f}", fr.stretch, fr.tx_index, fr.modcod, int(fr.ok), int(fr.found),
+                    fr.ldpc_iterations, fr.bch_corrected, _num(fr.esn0_est_db), fr.info_bits,
+                    f"{fr.share:.6f}".rstrip("0").rstrip(".")])
+    return buf.getvalue()
+
+
+MEASURED_COUNTS = ("frames", "frame_errors")
+
+
+def _measured_header(jammer_names: list[str]) -> list[str]:
+    return ["time_s", "bin_s", "modcod", "frames", "frame_errors", "goodput_bps", "esn0_est_db",
             "predicted_esn0_db", "predicted_goodput_bps", *[f"js_db[{n}]" for n in jammer_names]]
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(cols)
-        for r in rows:
-            w.writerow([_num(r[c]) if isinstance(r[c], float) else r[c] for c in cols])
+
+
+def _measured_rows(rows: list[dict[str, Any]], cols: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    for r in rows:
+        w.writerow([_count(r[c]) if c in MEASURED_COUNTS else (_num(r[c]) if isinstance(r[c], float) else r[c])
+                    for c in cols])
+    return buf.getvalue()
+
+
+def _append(path: Path, text: str) -> None:
+    if text:
+        with open(path, "a", newline="") as f:
+            f.write(text)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that no reader (or a process killed meanwhile) sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _json_safe(obj: Any) -> Any:
@@ -238,38 +384,51 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
+def clear_run_files(out: Path) -> None:
+    """Remove what an earlier run left in `out` (its report and figures too), so nothing stale stays."""
+    from ..report.html import FIGURES
+
+    for name in (*RUN_FILES, *FIGURES):
+        (out / name).unlink(missing_ok=True)
+
+
 def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None = None, seed: int | None = None,
                  acm: bool | None = None, progress: Callable[[str], None] | None = None,
                  every_s: float | None = None, dwell_s: float | None = None, bin_s: float | None = None,
                  max_iter: int = RX_LDPC_ITERATIONS, report: bool = True, stop: threading.Event | None = None,
                  devices: Devices | None = None, start_s: float = 0.0,
-                 record: Path | None = None) -> dict[str, Any]:
+                 record: Path | None = None, link_timeout_s: float = DEFAULT_LINK_TIMEOUT_S,
+                 bar: Progress | None = None, report_if_interrupted: bool = True) -> dict[str, Any]:
     """Run a scenario end to end in one process (loopback, or through devices) and write its run directory;
-    returns the summary. KeyboardInterrupt (or `stop` set) ends the run after writing what was measured
-    (status "partial") and re-raises KeyboardInterrupt."""
+    returns the summary. KeyboardInterrupt (or `stop` set) ends the run after writing what was measured (status
+    "partial", even within a stretch) and re-raises KeyboardInterrupt; a failure (a LinksimError: a device gone,
+    an error in a block) is raised the same way, after writing."""
     plan = prepare_run(scenario, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s,
-                       seed=seed, acm=acm)
+                       seed=seed, acm=acm, bin_s=bin_s, link_timeout_s=link_timeout_s, record=record)
+    if devices is not None:
+        devices.check(plan)
     stop_ev = stop or threading.Event()
 
-    def one_stretch(k: int, state: RunState) -> list[FrameRecord]:
-        return _run_stretch(plan, k, max_iter, state, stop_ev, devices, record)
+    def one_stretch(k: int, state: RunState, sink: StretchSink) -> str:
+        return _run_stretch(plan, k, max_iter, state, sink, devices, record)
 
     extra: dict[str, Any] = {"mode": "loopback" if devices is None else "hardware"}
-    return write_run(plan, Path(out_dir), one_stretch, report=report, progress=progress, bin_s=bin_s, stop=stop_ev,
-                     extra=extra, devices=devices)
+    return write_run(plan, Path(out_dir), one_stretch, report=report, progress=progress, stop=stop_ev,
+                     extra=extra, devices=devices, bar=bar, report_if_interrupted=report_if_interrupted)
 
 
-def write_run(plan: RunPlan, out: Path, one_stretch: Callable[[int, RunState], list[FrameRecord]], *,
+def write_run(plan: RunPlan, out: Path, one_stretch: Callable[[int, RunState, StretchSink], str], *,
               report: bool = True, progress: Callable[[str], None] | None = None, bin_s: float | None = None,
               stop: threading.Event | None = None, extra: dict[str, Any] | None = None,
-              devices: Devices | None = None) -> dict[str, Any]:
-    """Run the stretches with `one_stretch` and keep the run directory current after each one."""
+              devices: Devices | None = None, bar: Progress | None = None,
+              report_if_interrupted: bool = True) -> dict[str, Any]:
+    """Run the stretches with `one_stretch` and keep the run directory current as frames and bins complete."""
     import tomli_w
 
     s, tl, stretches, dur, seed, acm = plan.scenario, plan.timeline, plan.spans, plan.duration_s, plan.seed, plan.acm
     out.mkdir(parents=True, exist_ok=True)
-    bin_v = float(bin_s or s.run.bin_s or max(s.meta.step_s, 0.0) or 1.0)
-    bin_v = min(bin_v, dur) if plan.dwell_s is None else min(bin_v, plan.dwell_s)
+    clear_run_files(out)
+    bin_v = float(bin_s or plan.bin_s)
     say = progress or (lambda msg: None)
     stop_ev = stop or threading.Event()
     say(f"{s.name}: writing {out} ({len(stretches)} stretch{'es' if len(stretches) != 1 else ''})")
@@ -279,57 +438,111 @@ def write_run(plan: RunPlan, out: Path, one_stretch: Callable[[int, RunState], l
     state = RunState(out, notes=list(tl.notes))
     if not stretches:
         state.notes.append("the satellite is below the terminal's minimum elevation for the whole run")
-    frames_csv = out / "frames.csv"
-    frames_csv.unlink(missing_ok=True)
-    _write_frames(frames_csv, [], header=True)
+    frames_csv, measured_csv = out / "frames.csv", out / "measured.csv"
     jam_names = [j.name for j in s.jammers]
-    _write_measured(out / "measured.csv", [], jam_names)
+    cols = _measured_header(jam_names)
+    frames_csv.write_text(",".join(FRAME_COLUMNS) + "\r\n")
+    measured_csv.write_text(",".join(cols) + "\r\n")
     status = "partial"
     t_start = time.monotonic()
     interrupted = False
+    error: BaseException | None = None
+    # progress: simulated seconds over the whole run (each stretch's lead-in and tail as the first one's)
+    extra_s = (lambda st0: st0.n_samples / st0.fs - (st0.t1_s - st0.t0_s))(plan.stretch(0)[0]) if stretches else 0.0
+    total_sim = sum(t1 - t0 + extra_s for t0, t1 in stretches)
+    sim_done = [0.0]
 
     def write_summary(st: str) -> dict[str, Any]:
         state.wall_s = time.monotonic() - t_start
         sm = summarize(s, state, st, seed, acm, clear, dur)
+        sm["bin_s"] = bin_v
         sm.update(extra or {})
         if devices is not None:
             sm["devices"] = devices.metadata
             if devices.attenuator is not None or devices.rotator is not None:
                 sm["lab"] = devices.lab
-        (out / "summary.json").write_text(json.dumps(_json_safe(sm), indent=2))
+        write_atomic(out / "summary.json", json.dumps(_json_safe(sm), indent=2))
         return sm
 
     write_summary("partial")
     try:
         for k, (t0, t1) in enumerate(stretches):
             if stop_ev.is_set():
+                ack_stop(stop_ev)
                 interrupted = True
                 break
+            st_k = plan.stretch(k)[0]
+            stretch_sim = st_k.n_samples / st_k.fs
             t_k = time.monotonic()
-            fr = one_stretch(k, state)
-            state.stretch_wall_s += time.monotonic() - t_k
-            if stop_ev.is_set():
+
+            sink = StretchSink(k, len(stretches), bin_v, stop_ev, lambda rows, bins: None, lambda frac: None,
+                               link_timeout_s=plan.link_timeout_s)
+
+            def emit(rows: list[FrameRecord], bins: list[dict[str, Any]], snk: StretchSink = sink) -> None:
+                _append(frames_csv, _frame_rows(rows))
+                _append(measured_csv, _measured_rows(bins, cols))
+                state.bins.extend(bins)
+                for b in bins:
+                    snk.frames += b["frames"]
+                    snk.errors += b["frame_errors"]
+                    snk.bits += b["goodput_bps"] * b["bin_s"]
+                    snk.span_s += b["bin_s"]
+                if bins:
+                    write_summary("partial")
+
+            def show(frac: float, k: int = k, stretch_sim: float = stretch_sim, snk: StretchSink = sink) -> None:
+                if bar is None:
+                    return
+                done = sim_done[0] + frac * stretch_sim
+                wall = time.monotonic() - t_start
+                rate = done / wall if wall > 0 else 0.0
+                bar.update(done, total_sim, f"stretch {k + 1}/{len(stretches)}, {rate:.2f}x real time, "
+                                            f"ETA {fmt_duration(eta_s(done, total_sim, wall))}; "
+                                            f"this stretch: {snk.figures()}")
+
+            sink.emit, sink.show = emit, show
+            try:
+                outcome = one_stretch(k, state, sink)
+            finally:
+                state.stretch_wall_s += time.monotonic() - t_k
+                sim_done[0] += stretch_sim
+            snk = sink
+            if outcome != "complete":
                 interrupted = True
+                ack_stop(stop_ev)
+                if bar is not None:
+                    bar.clear()
+                say(f"stretch {k + 1}/{len(stretches)} t={t0:g}-{t1:g} s interrupted: {snk.figures()}")
                 break
-            _write_frames(frames_csv, fr, header=False)
-            state.bins.extend(bin_frames(fr, tl, [(t0, t1)], bin_v, acm))
-            _write_measured(out / "measured.csv", state.bins, jam_names)
-            sm = write_summary("partial")
-            fer = sm["fer"] if math.isfinite(sm["fer"]) else 0.0
-            gp = sm["goodput_bps_mean"] if math.isfinite(sm["goodput_bps_mean"]) else 0.0
-            say(f"stretch {k + 1}/{len(stretches)} t={t0:g}-{t1:g} s: {len(fr)} frames, FER {fer:.3f}, "
-                f"goodput {gp / 1e3:.1f} kb/s")
+            if bar is not None:
+                bar.clear()
+            say(f"stretch {k + 1}/{len(stretches)} t={t0:g}-{t1:g} s: {snk.figures()} "
+                f"({time.monotonic() - t_k:.1f} s)")
         else:
             status = "complete"
     except KeyboardInterrupt:
         interrupted = True
+    except BaseException as e:  # noqa: BLE001 - written into the directory, then raised again
+        error = e
+    finally:
+        if bar is not None:
+            bar.close()
+    ack_stop(stop_ev)  # what is left (summary, report) takes seconds: a signal now needs no KeyboardInterrupt
     if interrupted:
         state.notes.append("run interrupted: partial results")
+    if error is not None:
+        state.notes.append(f"run stopped by an error: {' '.join(str(error).split()) or type(error).__name__}")
+        if not isinstance(error, LinksimError):
+            import traceback
+
+            (out / "error.txt").write_text("".join(traceback.format_exception(error)))
     sm = write_summary(status)
-    if report:
+    if report and error is None and (report_if_interrupted or not interrupted):
         from ..report.html import build_report
 
         build_report(out)
+    if error is not None:
+        raise error
     if interrupted:
         raise KeyboardInterrupt
     return sm

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from ..dvbs2.params import frame_params
 from ..errors import InputError
 from ..scenario import modcods
 from ..scenario.model import Scenario
-from .options import check_run_options
+from .options import DEFAULT_LINK_TIMEOUT_S, check_run_options
 
 LEAD_IN_S_MIN = 0.12  # receiver acquisition before a stretch's measurement starts
 TAIL_S = 0.06  # extra time after a stretch so its last frames complete (at least 1.5 of the longest frame)
@@ -62,6 +63,8 @@ class RunPlan:
     seed: int
     acm: bool
     dwell_s: float | None = None
+    bin_s: float = 1.0
+    link_timeout_s: float = DEFAULT_LINK_TIMEOUT_S
 
     def stretch(self, k: int) -> tuple[Stretch, str | None]:
         """Stretch k's sample-clock plan, and a note for the run if the ACM return delay had to be raised."""
@@ -75,19 +78,18 @@ class RunPlan:
 
 
 def prepare_run(s: Scenario, *, duration_s: float | None = None, start_s: float = 0.0, every_s: float | None = None,
-                dwell_s: float | None = None, seed: int | None = None, acm: bool | None = None) -> RunPlan:
-    """Check the span, compute the Timeline and plan the stretches; the seed defaults to the scenario's
-    propagation seed and ACM to its run.acm."""
-    check_run_options(s, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s, seed=seed,
-                      acm=acm)  # the checks a campaign plan makes too (linksim.run.options)
-    dur = s.span_s(start_s, duration_s)
+                dwell_s: float | None = None, seed: int | None = None, acm: bool | None = None,
+                bin_s: float | None = None, link_timeout_s: float = DEFAULT_LINK_TIMEOUT_S,
+                record: Path | None = None) -> RunPlan:
+    """Check the options (linksim.run.options: the checks a campaign plan makes too), compute the Timeline and plan
+    the stretches; the seed defaults to the scenario's propagation seed and ACM to its run.acm."""
+    dur, bin_v = check_run_options(s, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s,
+                                   seed=seed, acm=acm, bin_s=bin_s, link_timeout_s=link_timeout_s, record=record)
     seed_v = int(seed if seed is not None else s.propagation.seed)
-    if seed_v < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed_v}")
     acm_v = bool(s.run.acm if acm is None else acm)
     tl = compute_timeline(s, duration_s=max(start_s + dur, s.meta.step_s))
     spans = plan_stretches(tl, dur, every_s, dwell_s, start_s)
-    return RunPlan(s, tl, spans, dur, seed_v, acm_v, dwell_s)
+    return RunPlan(s, tl, spans, dur, seed_v, acm_v, dwell_s, bin_v, float(link_timeout_s))
 
 
 def plan_stretches(tl: Timeline, duration_s: float, every_s: float | None,
@@ -157,4 +159,5 @@ def plan_stretch(s: Scenario, tl: Timeline, k: int, t0: float, t1: float, acm: b
     return st, note
 
 
-__all__ = ["RunPlan", "Stretch", "acm_allowed", "acm_controller", "plan_stretch", "plan_stretches", "prepare_run"]
+__all__ = ["DEFAULT_LINK_TIMEOUT_S", "RunPlan", "Stretch", "acm_allowed", "acm_controller", "plan_stretch",
+           "plan_stretches", "prepare_run"]
