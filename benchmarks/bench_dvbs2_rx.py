@@ -25,7 +25,11 @@ no multiple of the symbol rate); symbols/s are counted at S.
 With --search, also the receiver searching pure noise (4 million samples, no signal: a link that is down),
 in symbols per CPU second; it must report nothing.
 
+With --vlsnr, the 9 DVB-S2X VL-SNR MODCODs (receiver with vlsnr=True, at their ideal Es/N0 + 1 dB) against gr-dtv's
+VL-SNR transmitter chain; --search then times the VL-SNR receiver searching noise (its header search included).
+
 Usage: .venv/bin/python benchmarks/bench_dvbs2_rx.py [--frames N] [--demapper exact|maxlog] [--no-gr] [--search]
+       [--vlsnr]
 """
 
 from __future__ import annotations
@@ -77,11 +81,12 @@ def resampled(x: np.ndarray, sps: float) -> np.ndarray:
     return resample_poly(x, r.numerator, r.denominator).astype(np.complex64)
 
 
-def decode_two_threads(x: np.ndarray, sps: float, demapper: str, repeats: int, block: int) -> dict:
+def decode_two_threads(x: np.ndarray, sps: float, demapper: str, repeats: int, block: int,
+                       vlsnr: bool = False) -> dict:
     """One receiver on two threads (decode pool + front end ahead): wall-clock and CPU time of the whole stream."""
     best = None
     for _ in range(repeats):
-        rx = Receiver(sps=sps, demapper=demapper, decode_threads=1, pipeline=True)
+        rx = Receiver(sps=sps, demapper=demapper, decode_threads=1, pipeline=True, vlsnr=vlsnr)
         c0, w0 = time.process_time(), time.perf_counter()
         n = 0
         for i in range(0, x.size, block):
@@ -97,13 +102,14 @@ def decode_two_threads(x: np.ndarray, sps: float, demapper: str, repeats: int, b
 def decode(args: tuple[str, int, str, int, int, float]) -> dict:
     modcod, frames, demapper, seed, repeats, sps = args
     x = resampled(make_samples(modcod, frames, seed), sps)
-    warm = Receiver(sps=sps, demapper=demapper)
+    vl = modcods.get(modcod).vlsnr
+    warm = Receiver(sps=sps, demapper=demapper, vlsnr=vl)
     warm.process(x[: min(x.size, 400000)])
     warm.flush()
     best = None
     t_first = time.perf_counter()
     for _ in range(repeats):  # the best of a few runs: other processes on a shared machine only slow it down
-        rx = Receiver(sps=sps, demapper=demapper)
+        rx = Receiver(sps=sps, demapper=demapper, vlsnr=vl)
         c0, w0 = time.process_time(), time.perf_counter()
         reps = []
         steady_cpu = 0.0
@@ -126,20 +132,20 @@ def decode(args: tuple[str, int, str, int, int, float]) -> dict:
         if best is None or r["cpu"] < best["cpu"]:
             best = r
     best["t_start"], best["t_end"] = t_first, time.perf_counter()
-    best["two"] = decode_two_threads(x, sps, demapper, repeats, BLOCK)
+    best["two"] = decode_two_threads(x, sps, demapper, repeats, BLOCK, vl)
     return best
 
 
-def search_rate(samples: int = 4_000_000, seed: int = 9) -> dict:
+def search_rate(samples: int = 4_000_000, seed: int = 9, vlsnr: bool = False) -> dict:
     """Symbols per CPU second of a receiver searching pure noise (a link that is down): every window's header
-    candidates are decoded and checked; nothing may be reported."""
+    candidates are decoded and checked (with vlsnr, the VL-SNR header search too); nothing may be reported."""
     rng = np.random.default_rng(seed)
     blocks = [((rng.standard_normal(BLOCK) + 1j * rng.standard_normal(BLOCK)) * 0.7).astype(np.complex64)
               for _ in range(samples // BLOCK)]
-    warm = Receiver()
+    warm = Receiver(vlsnr=vlsnr)
     for b in blocks[:4]:
         warm.process(b)
-    rx = Receiver()
+    rx = Receiver(vlsnr=vlsnr)
     c0 = time.process_time()
     reps = []
     for b in blocks:
@@ -155,7 +161,6 @@ def grdtv_tx_rate(modcod: str, frames: int) -> float:
 
     rates = {"1/2": dtv.C1_2, "3/4": dtv.C3_4, "9/10": dtv.C9_10}
     consts = {"QPSK": dtv.MOD_QPSK, "8PSK": dtv.MOD_8PSK, "16APSK": dtv.MOD_16APSK, "32APSK": dtv.MOD_32APSK}
-    const, rate = modcod.split()
     from linksim.dvbs2.params import frame_params
 
     p = frame_params(modcod)
@@ -163,7 +168,13 @@ def grdtv_tx_rate(modcod: str, frames: int) -> float:
     rng = np.random.default_rng(0)
     ts = rng.integers(0, 256, (nbytes // 188 + 1, 188), dtype=np.uint8)
     ts[:, 0] = 0x47
-    fs, cr, co = dtv.FECFRAME_NORMAL, rates[rate], consts[const]
+    from linksim.dvbs2.vlsnr import GRDTV_NAMES
+
+    if modcod in GRDTV_NAMES:
+        fs, cr, co = (getattr(dtv, a) for a in GRDTV_NAMES[modcod])
+    else:
+        const, rate = modcod.split()
+        fs, cr, co = dtv.FECFRAME_NORMAL, rates[rate], consts[const]
     tb = gr.top_block()
     src = blocks.vector_source_b(ts.reshape(-1).tolist(), False)
     chain = [
@@ -192,6 +203,7 @@ def main() -> int:
     ap.add_argument("--no-gr", action="store_true", help="skip the gr-dtv reference")
     ap.add_argument("--repeats", type=int, default=3, help="one-core runs per MODCOD, the best is kept (3)")
     ap.add_argument("--modcods", default=",".join(CASES))
+    ap.add_argument("--vlsnr", action="store_true", help="the 9 DVB-S2X VL-SNR MODCODs (instead of --modcods)")
     ap.add_argument("--search", action="store_true", help="also time the search on pure noise (no signal)")
     ap.add_argument("--block", type=int, default=65536, help="samples per process() call (65536)")
     ap.add_argument("--sps", type=float, default=2.0,
@@ -199,12 +211,13 @@ def main() -> int:
     args = ap.parse_args()
     if args.sps < 2:
         ap.error("--sps must be >= 2")
-    names = [m.strip() for m in args.modcods.split(",") if m.strip()]
+    names = ([m.name for m in modcods.vlsnr_table()] if args.vlsnr
+             else [m.strip() for m in args.modcods.split(",") if m.strip()])
     globals()["BLOCK"] = args.block
-    print(f"linksim DVB-S2 receiver, demapper {args.demapper}, {args.frames} normal frames per MODCOD with pilots,"
-          f" Table 13 + 1 dB, CFO 1 % of Rs, {args.sps:g} samples/symbol; {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f}")
-    hdr = (f"{'MODCOD':<12} {'ok/frames':>9} {'it':>4} | {'1 core Msym/s':>13} {'Mbps':>6} {'steady':>6} "
+    print(f"linksim DVB-S2 receiver, demapper {args.demapper}, {args.frames} frames per MODCOD with pilots"
+          f" ({'VL-SNR' if args.vlsnr else 'normal'}), ideal Es/N0 + 1 dB, CFO 1 % of Rs, {args.sps:g} samples/symbol;"
+          f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    hdr = (f"{'MODCOD':<16} {'ok/frames':>9} {'it':>4} | {'1 core Msym/s':>13} {'Mbps':>6} {'steady':>6} "
            f"(wall {'Msym/s':>6}) | {'2 threads Msym/s wall':>21} {'CPU s/Msym':>10} | {'gr-dtv TX Msym/s':>16} "
            f"{'RX/TX':>6}")
     print(hdr)
@@ -216,14 +229,15 @@ def main() -> int:
         two_rate = one["symbols"] / two["wall"]
         sps_cpu = one["symbols"] / one["cpu"]
         ref = float("nan") if args.no_gr else grdtv_tx_rate(m, args.frames)
-        print(f"{m:<12} {one['ok']:>4}/{one['frames']:<4} {one['iters']:>4.1f} | {sps_cpu / 1e6:>13.3f} "
+        print(f"{m:<16} {one['ok']:>4}/{one['frames']:<4} {one['iters']:>4.1f} | {sps_cpu / 1e6:>13.3f} "
               f"{one['info_bits'] / one['cpu'] / 1e6:>6.2f} {one['steady_sym_per_cpu_s'] / 1e6:>6.2f} "
               f"(wall {one['symbols'] / one['wall'] / 1e6:>6.3f}) | {two_rate / 1e6:>21.3f} "
               f"{two['cpu'] / one['symbols'] * 1e6:>10.3f} | "
               f"{ref / 1e6:>16.3f} {sps_cpu / ref:>6.2f}", flush=True)
     if args.search:
-        s = search_rate()
-        print(f"searching pure noise: {s['symbols'] / s['cpu'] / 1e6:.3f} Msym/s per CPU second "
+        s = search_rate(vlsnr=args.vlsnr)
+        who = " (VL-SNR receiver)" if args.vlsnr else ""
+        print(f"searching pure noise{who}: {s['symbols'] / s['cpu'] / 1e6:.3f} Msym/s per CPU second "
               f"({s['searches']} search windows, {s['reports']} frames reported)")
     return 0
 

@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 # scipy and matplotlib from Debian too: they are built against the same numpy as GNU Radio
-APT_PACKAGES="gnuradio python3-venv python3-pip python3-scipy python3-matplotlib python3-yaml soapysdr-tools"
+APT_PACKAGES="gnuradio python3-venv python3-pip python3-scipy python3-matplotlib python3-yaml soapysdr-tools iperf3 tshark iproute2 iputils-ping"
 
 need_apt=0
 /usr/bin/python3 -c "import gnuradio.gr, gnuradio.dtv, gnuradio.soapy, scipy, matplotlib, yaml" >/dev/null 2>&1 || need_apt=1
 command -v grcc >/dev/null 2>&1 || need_apt=1
+for tool in iperf3 tshark ip ping; do command -v "$tool" >/dev/null 2>&1 || need_apt=1; done
 /usr/bin/python3 -c "import ensurepip" >/dev/null 2>&1 || need_apt=1
 if [ "$need_apt" = "1" ]; then
     echo "setup: installing system packages: $APT_PACKAGES" >&2

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from linksim.dvbs2.vlsnr import GRDTV_NAMES as VLSNR  # gr-dtv's names of the VL-SNR MODCODs
+
 _RATES = {
     "1/4": "C1_4", "1/3": "C1_3", "2/5": "C2_5", "1/2": "C1_2", "3/5": "C3_5", "2/3": "C2_3",
     "3/4": "C3_4", "4/5": "C4_5", "5/6": "C5_6", "8/9": "C8_9", "9/10": "C9_10",
@@ -25,13 +27,18 @@ def ts_packets(n_packets: int, seed: int = 1) -> bytes:
 
 def grdtv_symbols(modcod: str, ts: bytes, frame: str = "normal", pilots: bool = True, gold_code: int = 0,
                   rolloff: float = 0.2) -> np.ndarray:
-    """PLFRAME symbols (1 sample per symbol, complex64) of gr-dtv's DVB-S2 chain for the TS bytes given."""
+    """PLFRAME symbols (1 sample per symbol, complex64) of gr-dtv's DVB-S2 chain for the TS bytes given (a VL-SNR
+    MODCOD of `VLSNR`: gr-dtv's DVB-S2X VL-SNR chain, frame size and pilots set by the MODCOD)."""
     from gnuradio import blocks, dtv, gr
 
-    const, rate = modcod.split()
-    fs = dtv.FECFRAME_NORMAL if frame == "normal" else dtv.FECFRAME_SHORT
-    cr = getattr(dtv, _RATES[rate])
-    co = getattr(dtv, _CONST[const])
+    if modcod in VLSNR:
+        fs, cr, co = (getattr(dtv, x) for x in VLSNR[modcod])
+        pilots = True
+    else:
+        const, rate = modcod.split()
+        fs = dtv.FECFRAME_NORMAL if frame == "normal" else dtv.FECFRAME_SHORT
+        cr = getattr(dtv, _RATES[rate])
+        co = getattr(dtv, _CONST[const])
     ro = getattr(dtv, _ROLLOFF[round(rolloff, 2)])
     tb = gr.top_block()
     src = blocks.vector_source_b(list(ts), False)

@@ -123,7 +123,9 @@ def test_bandwidth_overlap_and_schedule():
 
 
 def test_uplink_power_robbing():
-    """A bent pipe shares its output among carrier, uplink noise and uplink jamming (linear region)."""
+    """A bent pipe shares its output among carrier, uplink noise and uplink jamming in proportion to their powers in
+    the transponder's band (default 1.25 x the occupied band, 1.5 Rs here); at the receiver the uplink noise and the
+    jamming count as what passes the matched filter."""
     d = xband_jammer_table(30.0)
     d.pop("jammer")
     d["satellite"]["g_over_t_dbk"] = 0.0
@@ -131,13 +133,13 @@ def test_uplink_power_robbing():
     clean = budget.compute_timeline(scenario_from_dict(d))
     up = float(clean["esn0_up_db"][0])
     # hand: C/N0 up = EIRP - FSPL(38000 km, 8 GHz) - A(clear sky, gas only off... gas on for uplink) + G/T - k
-    share_clean = 1.0 / (1.0 + 10 ** (-up / 10))
+    share_clean = 1.0 / (1.0 + 1.5 * 10 ** (-up / 10))
     assert float(clean["eirp_dbw"][0]) == pytest.approx(40.0 + 10 * math.log10(share_clean), abs=1e-6)
     d["jammer"] = [{"name": "up", "type": "barrage", "js_db": 0.0, "bandwidth_hz": 1.2e6, "target": "uplink"}]
     jam = budget.compute_timeline(scenario_from_dict(d))
-    share = 1.0 / (1.0 + 10 ** (-up / 10) + 1.0 / 1.2)  # J passes the band as noise of density J/B
+    share = 1.0 / (1.0 + 1.5 * 10 ** (-up / 10) + 1.0)  # J = C in the transponder's band
     assert float(jam["eirp_dbw"][0]) == pytest.approx(40.0 + 10 * math.log10(share), abs=1e-6)  # about -3 dB
-    # end to end: 1/(C/N) = 1/(C/N)_up + 1/(C/N)_down + J/S
+    # end to end: 1/(C/N) = 1/(C/N)_up + 1/(C/N)_down + J/S, J passing the matched filter as noise of density J/B
     inv = 10 ** (-up / 10) + 10 ** (-float(jam["esn0_down_db"][0]) / 10) + 1.0 / 1.2
     assert float(jam["cnij_db"][0]) == pytest.approx(-10 * math.log10(inv), abs=1e-6)
     assert float(jam["cnij_db"][0]) < 10 * math.log10(1.2)  # J/S = 0 dB in band: C/(N+J) cannot beat B/Rs

@@ -28,13 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from ..dbmath import BOLTZMANN_DBW_K_HZ, db_to_lin, fspl_db, lin_to_db
+from ..dbmath import BOLTZMANN_DBW_K_HZ, C_M_S, db_to_lin, fspl_db, lin_to_db
 from ..errors import InputError, ScenarioError, ValidityWarning
 from ..geometry import antenna
 from ..geometry import orbit as geometry
 from ..scenario import modcods
 from ..scenario.model import MAX_TIMELINE_ROWS, Jammer, Scenario
+from . import neighbours, payload, prediction
 from .interference import fraction_db, inband_fraction, matched_filter_fraction
+from .terminal import receive_side
 
 T_MR_K = 275.0  # mean radiating temperature of the atmosphere (P.618 section 3)
 T_COSMIC_K = 2.7
@@ -46,6 +48,11 @@ COLUMNS = (
     "iono_scintillation_db", "atmospheric_db", "low_elevation", "antenna_event_db", "eirp_dbw", "sky_temp_k",
     "system_temp_k", "gt_dbk", "cn0_dbhz", "esn0_down_db", "esn0_up_db", "esn0_db", "cnij_db", "margin_db",
     "best_modcod", "best_eta",
+    # the transponder, interference from other carriers and implementation losses (budget.payload, .neighbours,
+    # .prediction): cnij_db is then what the receiver measures, esn0_decode_db what decoding sees
+    "uplink_flux_dbw_m2", "sat_ibo_db", "obo_db", "ci_asi_db", "xpd_rain_db", "ci_xpol_db", "cim_db", "ci_alloc_db",
+    "cnij_link_db", "amp_loss_db", "phase_noise_loss_db", "fading_loss_db", "esn0_decode_db",
+    "doppler_up_hz", "transponder_drive_db",
 )
 JAMMER_COLUMNS = ("js_db", "off_axis_deg", "jammer_range_km", "active")
 
@@ -70,6 +77,8 @@ class Timeline:
     columns: dict[str, np.ndarray]
     jammers: list[JammerSeries] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # per MODCOD, what the receiver's Es/N0 estimate must show above Table 13 to decode (budget.prediction)
+    threshold_offsets_db: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.columns["time_s"])
@@ -256,6 +265,9 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
     p = s.propagation
     zeros = np.zeros(n)
     up = el > 0.0
+    if p.mode == "fixed":  # a published budget's total atmospheric loss, as given
+        return _Atmosphere(zeros, zeros, zeros, zeros, np.full(n, p.atmospheric_loss_db), np.asarray(el < 5.0),
+                           [f"propagation fixed: {p.atmospheric_loss_db:g} dB atmospheric loss as given"])
     if s.propagation.mode == "timeseries":
         from ..propagation import weather
 
@@ -263,6 +275,7 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
             weather.synthesize_weather, site_lat_deg=lat, site_lon_deg=lon, site_alt_m=alt_m, freq_hz=freq_hz,
             elevation_deg=np.where(up, el, np.nan), t_s=time_s, seed=p.seed,
             antenna_diameter_m=diameter_m, antenna_efficiency=s.terminal.antenna_efficiency, rec=p.rec,
+            p_l_pct=p.p_l_pct, water_fraction=p.water_fraction,
         )
         gas = np.nan_to_num(ws.gas_db) if p.gas else zeros
         cloud = np.nan_to_num(ws.cloud_db) if p.cloud else zeros
@@ -276,7 +289,7 @@ def _atmosphere(s: Scenario, el: np.ndarray, time_s: np.ndarray, freq_hz: float,
     pct = 50.0 if p.mode == "clear_sky" else p.exceedance_pct
     al, caught = _with_validity_notes(propagation.atmospheric_losses, lat, lon, alt_m, freq_hz,
                                       np.where(up, el, np.nan), pct, diameter_m, s.terminal.antenna_efficiency,
-                                      rec=p.rec)
+                                      rec=p.rec, p_l_pct=p.p_l_pct, water_fraction=p.water_fraction)
     notes = list(al.notes) or caught
     gas = np.nan_to_num(al.gas_db) if p.gas else zeros
     cloud = np.nan_to_num(al.cloud_db) if p.cloud else zeros
@@ -355,17 +368,10 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     events_db = _antenna_events(s, time_s)
     atmospheric = atm.total + iono
 
-    # receive side: sky noise, events, feed, LNA
-    a_sky = atm.gas + atm.cloud + atm.rain
-    t_sky = T_MR_K * (1.0 - db_to_lin(-a_sky)) + T_COSMIC_K * db_to_lin(-a_sky)
-    t_ant = t_sky + term.ground_spill_temp_k
-    l_ev = db_to_lin(events_db)
-    l_feed = db_to_lin(term.feed_loss_db)
-    t_phys = term.physical_temp_k
-    t_after_ev = t_ant / l_ev + t_phys * (1.0 - 1.0 / l_ev)
-    t_sys = t_after_ev / l_feed + t_phys * (1.0 - 1.0 / l_feed) + term.lna_temp_k
-    g_peak = float(antenna.peak_gain_dbi(term.antenna_diameter_m, term.antenna_efficiency, c.freq_hz))
-    gt = g_peak - term.feed_loss_db - events_db - lin_to_db(t_sys)
+    # receive side (budget.terminal): sky noise, radome, events, feed, LNA; or the published G/T
+    a_sky = atm.total if s.propagation.mode == "fixed" else atm.gas + atm.cloud + atm.rain
+    rxs = receive_side(s, a_sky, events_db)
+    t_sky, t_sys, gt, g_peak = rxs.sky_temp_k, rxs.system_temp_k, rxs.gt_dbk, rxs.g_peak_dbi
 
     # uplink and the transponder's power sharing
     n_up = np.zeros(n)  # N_u / C_u (linear, in the carrier's band)
@@ -380,9 +386,29 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
     else:
         up_geom = None
 
+    # the transponder's operating point (budget.payload): input back-off, output back-off from the amplifier model
+    flux = up_geom["flux_dbw_m2"] if up_geom is not None else np.full(n, np.nan)
+    sat_ibo = payload.satellite_ibo_db(s, up_geom["flux_dbw_m2"] if up_geom is not None else None, n)
+    amp_rows = payload.amplifier_rows(s, sat_ibo)
+    obo = amp_rows.obo_db if amp_rows is not None else np.full(n, float(s.satellite.output_backoff_db))
+    cim = np.full(n, np.inf)
+    n_carriers = s.satellite.carriers
+    if n_carriers > 1:
+        model = payload.amplifier_model(s.satellite.amplifier)
+        spacing = s.satellite.carrier_spacing_hz or 1.25 * c.occupied_bw_hz
+        if model is not None:
+            pts = {k: payload.multicarrier_point(model, k, n_carriers, spacing, c.symbol_rate_baud, c.rolloff,
+                                                 c.modcod) for k in {payload._grid(v) for v in sat_ibo}}
+            cim = np.array([pts[payload._grid(v)][0] for v in sat_ibo])
+            obo = np.array([pts[payload._grid(v)][1] for v in sat_ibo])
+        else:
+            notes.append(f"{n_carriers} carriers share the transponder, but without an amplifier model there is "
+                         "no C/IM term")
+        obo = obo + float(lin_to_db(n_carriers))  # this carrier's share of the total output
     # received signal (downlink), before power robbing
-    eirp_sat = s.satellite.eirp_dbw - s.satellite.output_backoff_db
-    s_rx_ref = (eirp_sat - fspl - atmospheric - term.pointing_loss_db - term.other_losses_db + g_peak)
+    eirp_sat = s.satellite.eirp_dbw - obo
+    s_rx_ref = (eirp_sat - fspl - atmospheric - term.pointing_loss_db - term.other_losses_db
+                - rxs.carrier_loss_db + g_peak)
 
     eff_offsets_db: list[float] = []  # matched-filter (noise-equivalent) J over in-band J, per jammer
     for j in s.jammers:
@@ -421,32 +447,68 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
         if j.js_db is None and j.target == "downlink" and np.nanmin(jammer_series[-1].off_axis_deg) < 1.0:
             notes.append(f"jammer {j.name} comes within 1 deg of the terminal's boresight")
 
-    for js, eff_db in zip(jammer_series, eff_offsets_db, strict=True):
+    j_up_tp = np.zeros(n)  # uplink jamming in the transponder's band over the carrier
+    bw_tp = payload.transponder_bw_hz(s)
+    for js, eff_db, j in zip(jammer_series, eff_offsets_db, s.jammers, strict=True):
         if js.target == "uplink":
             j_up_share = j_up_share + np.where(js.active, db_to_lin(js.js_db + eff_db), 0.0)
+            j_up_tp = j_up_tp + np.where(js.active, db_to_lin(js.js_db) * _band_ratio(j, s, bw_tp), 0.0)
 
+    # power robbing: the transponder amplifies carrier, uplink noise and uplink jamming in its band together
+    amp_in_link = False
+    up_suppression = np.ones(n)  # amplified uplink noise and jamming over the carrier, relative to the input
+    amp_distortion = np.zeros(n)
+    drive_db = np.zeros(n)  # the transponder's input power over its nominal (uplink jamming adds to it)
     if s.uplink is not None and s.uplink.bent_pipe:
-        robbing_db = -lin_to_db(1.0 + n_up + j_up_share)
+        n_up_tp = n_up * bw_tp / c.symbol_rate_baud
+        drive_db = lin_to_db((1.0 + n_up_tp + j_up_tp) / (1.0 + n_up_tp))
+        if amp_rows is not None:
+            robbing_db = np.zeros(n)
+            for v in np.unique([payload._grid(x) for x in sat_ibo]):
+                m = np.array([payload._grid(x) == v for x in sat_ibo])
+                r_db, sup, dist = payload.amplifier_robbing(s, float(v), n_up_tp[m] + j_up_tp[m],
+                                                            float(np.nanmedian(n_up_tp)))
+                robbing_db[m], up_suppression[m], amp_distortion[m] = r_db, sup, dist
+            amp_in_link = True
+        else:
+            robbing_db = -lin_to_db(1.0 + n_up_tp + j_up_tp)
     else:
         robbing_db = np.zeros(n)
     eirp_signal = eirp_sat + robbing_db
     atmospheric = np.where(visible, atmospheric, np.nan)  # no link below the horizon: NaN, not a number
-    cn0 = (eirp_signal - fspl - atmospheric - term.pointing_loss_db - term.other_losses_db + gt
-           - BOLTZMANN_DBW_K_HZ)
+    cn0 = (eirp_signal - fspl - atmospheric - term.pointing_loss_db - term.other_losses_db - rxs.carrier_loss_db
+           + gt - BOLTZMANN_DBW_K_HZ)
     esn0_down = cn0 - lin_to_db(c.symbol_rate_baud)
-    inv_thermal = 1.0 / db_to_lin(esn0_down) + n_up
+    inv_thermal = 1.0 / db_to_lin(esn0_down) + n_up * up_suppression
     esn0 = -lin_to_db(inv_thermal)
-    inv_total = inv_thermal + j_up_share
+    inv_total = inv_thermal + j_up_share * up_suppression + amp_distortion
     for js, j, eff_db in zip(jammer_series, s.jammers, eff_offsets_db, strict=True):
         if js.target == "downlink":
             if j.js_db is None:
                 js.js_db = js.js_db - robbing_db  # J/S grows when uplink jamming robs the carrier's power
             inv_total = inv_total + np.where(js.active, db_to_lin(js.js_db + eff_db), 0.0)
-    cnij = -lin_to_db(inv_total)
+    # interference from other carriers (budget.neighbours) and intermodulation (budget.payload)
+    c_rx_dbw = eirp_signal - fspl - atmospheric - term.pointing_loss_db - term.other_losses_db \
+        - rxs.carrier_loss_db + g_peak
+    ci_asi, _ = neighbours.adjacent_satellites(s, t_unix, boresight, atmospheric, c_rx_dbw)
+    pct = 50.0 if s.propagation.mode == "clear_sky" else s.propagation.exceedance_pct
+    (xpd_rain, ci_xpol), xp_notes = _with_validity_notes(neighbours.cross_polar, s, atm.rain, g.el, pct)
+    if s.satellite.cross_pol_carrier_db is not None:
+        notes += xp_notes
+    ci_alloc, degradation_db = neighbours.allocations(s)
+    with np.errstate(over="ignore"):
+        inv_total = inv_total + db_to_lin(-ci_asi) + db_to_lin(-ci_xpol) + db_to_lin(-cim) + db_to_lin(-ci_alloc)
+    inv_total = inv_total * db_to_lin(degradation_db)
+    cnij_link = -lin_to_db(inv_total)
 
-    mc = modcods.get(c.modcod)
-    margin = cnij - mc.esn0_qef_db
-    best_name, best_eta = modcods.best_closing_arrays(cnij, 0.0, c.pilots)
+    # implementation losses (budget.prediction): what the receiver measures, what decoding needs
+    others = _other_operating_points(s, sat_ibo, cnij_link) if amp_rows is not None else None
+    pred = prediction.predict(s, inv_total, amp_rows.points if amp_rows is not None else None, others,
+                              amp_in_link)
+    notes += pred.notes
+    cnij = pred.cnij_db
+    margin = pred.margin_db
+    best_name, best_eta = pred.best_modcod, pred.best_eta
 
     def hide(x: np.ndarray) -> np.ndarray:
         return np.where(visible, x, np.nan)
@@ -482,11 +544,49 @@ def compute_timeline(s: Scenario, duration_s: float | None = None, step_s: float
         "margin_db": hide(margin),
         "best_modcod": np.where(visible, best_name, ""),
         "best_eta": np.where(visible, best_eta, 0.0),
+        "uplink_flux_dbw_m2": flux,
+        "sat_ibo_db": sat_ibo if (amp_rows is not None or s.satellite.sfd_dbw_m2 is not None) else np.full(n, np.nan),
+        "obo_db": obo,
+        "ci_asi_db": ci_asi,
+        "xpd_rain_db": hide(xpd_rain),
+        "ci_xpol_db": ci_xpol,
+        "cim_db": cim,
+        "ci_alloc_db": np.full(n, ci_alloc),
+        "cnij_link_db": hide(cnij_link),
+        "amp_loss_db": hide(pred.amp_loss_db),
+        "phase_noise_loss_db": hide(pred.phase_noise_loss_db),
+        "fading_loss_db": pred.fading_loss_db,
+        "esn0_decode_db": hide(pred.esn0_decode_db),
+        "doppler_up_hz": up_geom["doppler_hz"] if up_geom is not None else np.zeros(n),
+        "transponder_drive_db": drive_db,
     }
     assert tuple(cols) == COLUMNS, "Timeline columns and budget.COLUMNS disagree"
     if not visible.all():
         notes.append(f"{int((~visible).sum())} of {n} rows below min_elevation_deg: no link (NaN)")
-    return Timeline(s, t0, cols, jammer_series, list(dict.fromkeys(notes)))
+    return Timeline(s, t0, cols, jammer_series, list(dict.fromkeys(notes)), pred.threshold_offsets_db)
+
+
+def _band_ratio(j: Jammer, s: Scenario, bw_tp_hz: float) -> float:
+    """A jammer's power in the transponder's band over its power in the carrier's occupied band."""
+    c = s.carrier
+    kw = dict(bandwidth_hz=j.bandwidth_hz, offset_hz=j.offset_hz, fraction=j.fraction, n_tones=j.n_tones,
+              duty_cycle=j.duty_cycle, base=j.base,
+              modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
+    occ = inband_fraction(j.type, c.occupied_bw_hz, **kw)
+    return inband_fraction(j.type, bw_tp_hz, **kw) / occ if occ > 0 else 1.0
+
+
+def _other_operating_points(s: Scenario, sat_ibo: np.ndarray, cnij_link: np.ndarray) -> dict[str, list]:
+    """The amplifier's operating points of the MODCODs other than the carrier's that could close somewhere in the
+    Timeline (Table 13 threshold at most the best link C/(N+I+J)): the best MODCOD needs their degradation."""
+    best = float(np.nanmax(cnij_link)) if np.isfinite(cnij_link).any() else -np.inf
+    out = {}
+    for m in modcods.all_modcods(s.run.acm_vlsnr):
+        if m.name != s.carrier.modcod and m.esn0_qef_db <= best:
+            rows = payload.amplifier_rows(s, sat_ibo, m.name)
+            assert rows is not None
+            out[m.name] = rows.points
+    return out
 
 
 def _uplink(s: Scenario, t_unix: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str],
@@ -499,9 +599,15 @@ def _uplink(s: Scenario, t_unix: np.ndarray, time_s: np.ndarray) -> tuple[np.nda
     lon = up.lon_deg if up.lon_deg is not None else s.site.lon_deg
     alt = up.alt_m if up.lat_deg is not None else s.site.alt_m
     station = geometry.Site(lat, lon, alt)
-    if s.geometry is not None and up.lat_deg is None:
+    if up.elevation_deg is not None and up.range_km is not None:  # a fixed uplink geometry (published budgets)
+        el = np.full(n, up.elevation_deg)
+        rng = np.full(n, up.range_km * 1e3)
+        rate = np.zeros(n)
+        sat_pos = _point_at(station, np.array([180.0]), el[:1], rng[:1])[0]
+    elif s.geometry is not None and up.lat_deg is None:
         el = np.full(n, s.geometry.elevation_deg)
         rng = np.full(n, s.geometry.range_km * 1e3)
+        rate = np.full(n, s.geometry.range_rate_m_s)
         sat_pos = _point_at(station, np.array([s.geometry.azimuth_deg]), el[:1], rng[:1])[0]
     elif s.geometry is not None:
         raise ScenarioError("uplink.lat_deg", "a separate uplink station needs an orbit (tle or geo_lon_deg), "
@@ -511,6 +617,7 @@ def _uplink(s: Scenario, t_unix: np.ndarray, time_s: np.ndarray) -> tuple[np.nda
         la = geometry.look_angles(station, sat_pos, vel)
         el = np.broadcast_to(la.elevation_deg, (n,)).astype(float)
         rng = np.broadcast_to(la.range_m, (n,)).astype(float)
+        rate = np.broadcast_to(la.range_rate_m_s, (n,)).astype(float)
     notes: list[str] = []
     if np.nanmin(el) <= 0.0:
         raise ScenarioError("uplink", f"the satellite goes below the uplink station's horizon "
@@ -518,13 +625,28 @@ def _uplink(s: Scenario, t_unix: np.ndarray, time_s: np.ndarray) -> tuple[np.nda
     from ..propagation import itu as propagation
 
     pct = 50.0 if s.propagation.mode == "clear_sky" else s.propagation.exceedance_pct
-    al, caught = _with_validity_notes(propagation.atmospheric_losses, lat, lon, alt, up.freq_hz, el, pct,
-                                      up.antenna_diameter_m, 0.65, rec=s.propagation.rec)
-    notes += [f"uplink: {m}" for m in caught]
-    a_up = np.nan_to_num(al.total_db) if s.propagation.mode != "clear_sky" else np.nan_to_num(al.gas_db + al.cloud_db)
-    c_rx = up.eirp_dbw - fspl_db(up.freq_hz, rng) - a_up
+    if s.propagation.mode == "fixed":
+        a_up = np.full(n, up.atmospheric_loss_db)
+    else:
+        al, caught = _with_validity_notes(propagation.atmospheric_losses, lat, lon, alt, up.freq_hz, el, pct,
+                                          up.antenna_diameter_m, 0.65, rec=s.propagation.rec)
+        notes += [f"uplink: {m}" for m in caught]
+        a_up = np.nan_to_num(al.total_db) if s.propagation.mode != "clear_sky" else \
+            np.nan_to_num(al.gas_db + al.cloud_db)
+    # the uplink by its EIRP, or by its input back-off at a satellite given by its saturation flux density
+    # (flux = SFD - IBO; the isotropic receive area is lambda^2 / 4 pi)
+    spread_db = lin_to_db(4.0 * np.pi * rng**2)
+    iso_area_db = float(lin_to_db((C_M_S / up.freq_hz) ** 2 / (4.0 * np.pi)))
+    if up.eirp_dbw is not None:  # with a ground HPA model, the saturated EIRP less the HPA's output back-off
+        flux = up.eirp_dbw - payload.hpa_obo_db(s) - spread_db - a_up
+    else:
+        assert up.ibo_db is not None and s.satellite.sfd_dbw_m2 is not None
+        flux = np.full(n, s.satellite.sfd_dbw_m2 - up.ibo_db)
+    c_rx = flux + iso_area_db
     cn0_up = c_rx + s.satellite.g_over_t_dbk - BOLTZMANN_DBW_K_HZ
     esn0_up = cn0_up - lin_to_db(s.carrier.symbol_rate_baud)
     n_up = 1.0 / db_to_lin(esn0_up)
     # C at the satellite input referred to an isotropic receive antenna (jammers use the same reference)
-    return esn0_up, n_up, notes, {"sat_pos": sat_pos, "c_rx_dbw": c_rx}
+    return esn0_up, n_up, notes, {"sat_pos": sat_pos, "c_rx_dbw": c_rx, "flux_dbw_m2": flux,
+                                  "eirp_dbw": flux + spread_db + a_up,
+                                  "doppler_hz": geometry.doppler_hz(rate, up.freq_hz)}

@@ -39,6 +39,9 @@ def _esn0(r: dict[str, Any]) -> tuple[float | None, bool]:
 def _group_label(r: dict[str, Any]) -> str:
     jam = r.get("jammer_types") or "no jammer"
     mode = "ACM" if r.get("acm") else (r.get("modcod") or "?")
+    vl = r.get("run.acm_vlsnr")  # a swept VL-SNR ladder (run.acm_vlsnr) splits the ACM curves
+    if r.get("acm") and vl is not None:
+        mode += " with the VL-SNR ladder" if str(vl).lower() in ("1", "true") else " (DVB-S2 only)"
     return f"{jam}, {mode}"
 
 

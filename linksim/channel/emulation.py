@@ -185,7 +185,8 @@ class EmulatedChannel:
         prof = channel_profile(tl, self.start_s, t1, absolute_delay_less_s=LATENCY / fs)
         self.channel = Channel(
             fs, self.sps, prof, input_power=1.0 if input_power is None else input_power, fading=fading_model(s),
-            phase_noise=phase_noise_model(s), jammers=jammer_specs(tl, fs, self.start_s, t1, self.center_hz),
+            phase_noise=phase_noise_model(s),
+            jammers=jammer_specs(tl, fs, self.start_s, t1, center_hz=self.center_hz),
             seed=seed, t0_s=self.start_s, threads=threads,
             max_delay_s=float(np.max(prof.delay_s)) + 1e-3,
         )

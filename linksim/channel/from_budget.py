@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..budget.interference import inband_fraction
+from ..budget.interference import inband_fraction, matched_filter_fraction
 from ..budget.timeline import Timeline
 from ..dbmath import lin_to_db
 from ..scenario.model import Jammer, Scenario
 from . import jammers as jw
 from .core import Channel, ChannelProfile, Column, JammerSpec
+from .transponder import LinkChannels
 
 MIN_GAIN_DB = -60.0
 SIM_BANDWIDTH_SHARE = 0.9  # simulated jammer bands are clipped to this share of the sample rate
@@ -98,15 +99,16 @@ def _hold(ts: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
     return (np.array([ts[0], ts[0] + 1.0]), *(np.repeat(c, 2) for c in cols))
 
 
-def channel_profile(tl: Timeline, t0_s: float, t1_s: float, absolute_delay_less_s: float | None = None
-                    ) -> ChannelProfile:
-    """The channel's profile over scenario time [t0_s, t1_s] (rows of the Timeline that cover it).
+def channel_profile(tl: Timeline, t0_s: float, t1_s: float, esn0_db: np.ndarray | None = None,
+                    absolute_delay_less_s: float | None = None) -> ChannelProfile:
+    """The channel's profile over scenario time [t0_s, t1_s] (rows of the Timeline that cover it); esn0_db replaces
+    the Timeline's end-to-end thermal Es/N0 (the bent pipe's downlink channel refers to the downlink alone).
 
     absolute_delay_less_s: None applies the change of the delay over the stretch (as a run does); a number
     applies the whole one-way delay less that many seconds (the emulator: less the delay line's own latency)."""
     s = tl.scenario
     sl = _rows(tl, t0_s, t1_s)
-    esn0 = np.asarray(tl["esn0_db"][sl], dtype=float)
+    esn0 = np.asarray((tl["esn0_db"] if esn0_db is None else esn0_db)[sl], dtype=float)
     vis = np.isfinite(esn0)
     if not vis.any():
         esn0 = np.full(esn0.shape, -30.0)
@@ -130,22 +132,61 @@ def delay_profile(tl: Timeline, t0_s: float, t1_s: float) -> Column:
     return Column(p.time_s, p.delay_s)
 
 
-def jammer_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: float,
-                 center_hz: float = 0.0) -> list[JammerSpec]:
-    """Each scenario jammer as a JammerSpec with its J/S profile (switched off as -100 dB when inactive);
-    center_hz: where the victim's carrier sits in the simulated band."""
+def jammer_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: float, target: str | None = None,
+                 offset_db: np.ndarray | None = None, center_hz: float = 0.0) -> list[JammerSpec]:
+    """Each scenario jammer (of `target` only, if given) as a JammerSpec with its J/S profile (switched off as
+    -100 dB when inactive); offset_db (per Timeline row) is added to the budget's J/S (the bent pipe's downlink
+    jammers are relative to the transponder's nominal output, not to the robbed carrier); center_hz: where the
+    victim's carrier sits in the simulated band."""
     s = tl.scenario
     sl = _rows(tl, t0_s, t1_s)
     specs = []
     for j, series in zip(s.jammers, tl.jammers, strict=True):
+        if target is not None and j.target != target:
+            continue
         wave = jammer_waveform(j, s, sample_rate_hz, center_hz)
-        js = np.where(series.active[sl], series.js_db[sl] + wave.js_offset_db, -100.0)
+        extra = 0.0 if offset_db is None else offset_db[sl]
+        js = np.where(series.active[sl], series.js_db[sl] + wave.js_offset_db + extra, -100.0)
         ts, js = _hold(tl.time_s[sl], np.nan_to_num(js, nan=-100.0, neginf=-100.0))
         specs.append(JammerSpec(waveform=wave.waveform, js_db=(ts, js)))
     return specs
 
 
+INTERFERENCE_TERMS = (("ci_asi_db", "adjacent satellites"), ("ci_xpol_db", "cross-polar carrier"),
+                      ("cim_db", "intermodulation"), ("ci_alloc_db", "published allocations"))
+
+
+def interference_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: float,
+                       offset_db: np.ndarray | None = None) -> list[JammerSpec]:
+    """The budget's interference from other carriers (adjacent satellites, the cross-polar carrier, intermodulation,
+    published allocations) as noise-like signals in the IQ: band-limited Gaussian noise over the interferer's band
+    (the first neighbour's for ASI, the carrier's occupied band otherwise) whose power through the receiver's matched
+    filter is the budget's C/I."""
+    s, c = tl.scenario, tl.scenario.carrier
+    sl = _rows(tl, t0_s, t1_s)
+    specs = []
+    for key, _label in INTERFERENCE_TERMS:
+        ci = np.asarray(tl[key][sl], dtype=float)
+        if not np.isfinite(ci).any():
+            continue
+        bw, off = c.occupied_bw_hz, 0.0
+        if key == "ci_asi_db" and s.adjacent_satellites:
+            a = s.adjacent_satellites[0]
+            bw, off = a.bandwidth_hz or c.occupied_bw_hz, a.offset_hz
+        bw_sim = min(bw, SIM_BANDWIDTH_SHARE * sample_rate_hz)
+        mf = matched_filter_fraction("barrage", c.symbol_rate_baud, c.rolloff, bandwidth_hz=bw_sim, offset_hz=off)
+        if mf <= 0:
+            continue
+        js = -ci - float(lin_to_db(mf)) + (0.0 if offset_db is None else offset_db[sl])
+        ts, js = _hold(tl.time_s[sl], np.nan_to_num(js, nan=-100.0, posinf=-100.0, neginf=-100.0))
+        specs.append(JammerSpec(waveform=jw.BarrageJammer(bandwidth_hz=bw_sim, offset_hz=off), js_db=(ts, js)))
+    return specs
+
+
 def fading_model(s: Scenario) -> object | None:
+    """The scenario's fast fading, with the parameters the budget's fading-loss term uses
+    (linksim.budget.impairments.LOO_PARAMS, LUTZ_PARAMS)."""
+    from ..budget.impairments import LOO_PARAMS, LUTZ_PARAMS
     from . import fading
 
     ch = s.channel
@@ -153,20 +194,20 @@ def fading_model(s: Scenario) -> object | None:
     if ch.fading == "rician":
         return fading.RicianFading(k_factor=k_lin, doppler_hz=ch.fading_doppler_hz)
     if ch.fading == "loo":
-        return fading.LooFading(doppler_hz=ch.fading_doppler_hz)
+        return fading.LooFading(doppler_hz=ch.fading_doppler_hz, **LOO_PARAMS)
     if ch.fading == "lutz":
-        return fading.LutzFading(k_factor_good=k_lin, doppler_hz=ch.fading_doppler_hz)
+        return fading.LutzFading(k_factor_good=k_lin, doppler_hz=ch.fading_doppler_hz, **LUTZ_PARAMS)
     return None
 
 
 def phase_noise_model(s: Scenario) -> object | None:
     if s.channel.phase_noise_dbc_hz is None:
         return None
+    from ..budget.impairments import phase_noise_mask
     from . import phase_noise
 
-    lvl = s.channel.phase_noise_dbc_hz  # at 10 kHz; a -20 dB/decade slope, flattening above 100 kHz
-    return phase_noise.PhaseNoise(mask=((1e2, lvl + 40.0), (1e3, lvl + 20.0), (1e4, lvl), (1e5, lvl - 20.0),
-                                        (1e6, lvl - 30.0)))
+    # the level at 10 kHz and the mask the budget's phase-noise term integrates
+    return phase_noise.PhaseNoise(mask=phase_noise_mask(s.channel.phase_noise_dbc_hz))
 
 
 def channel_from_timeline(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed: int,
@@ -177,5 +218,89 @@ def channel_from_timeline(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed
     fs = s.carrier.symbol_rate_baud * sps
     return Channel(
         fs, sps, channel_profile(tl, t0_s, t1_s), input_power=input_power, fading=fading_model(s),
-        phase_noise=phase_noise_model(s), jammers=jammer_specs(tl, fs, t0_s, t1_s), seed=seed, t0_s=t0_s,
+        phase_noise=phase_noise_model(s),
+        jammers=jammer_specs(tl, fs, t0_s, t1_s) + interference_specs(tl, fs, t0_s, t1_s), seed=seed, t0_s=t0_s,
     )
+
+
+def ring_geometry(tl: Timeline, t0_s: float, t1_s: float) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
+    """The transmitter's APSK rings when they are not the standard's: the scenario's own ([satellite.amplifier]
+    ring_ratios, for the carrier's MODCOD), or, with predistortion on, computed for the carrier's MODCOD (and, with
+    ACM, every APSK MODCOD) at the stretch's input back-off (budget.distortion)."""
+    from ..budget import payload
+    from ..budget.distortion import ring_predistortion
+    from ..scenario import modcods
+
+    s = tl.scenario
+    amp = s.satellite.amplifier
+    model = payload.amplifier_model(amp)
+    given = payload.given_rings(s)
+    if given is not None:
+        return {s.carrier.modcod: given}
+    if amp is None or model is None or not amp.predistortion:
+        return {}
+    ibo = payload._grid(_mean_over(tl, "sat_ibo_db", t0_s, t1_s))  # noqa: SLF001 - the budget's IBO grid
+    names = [m.name for m in modcods.table13() if "APSK" in m.constellation] if s.run.acm else [s.carrier.modcod]
+    return {n: ring_predistortion(model, n, ibo, s.carrier.rolloff, s.carrier.pilots) for n in names
+            if "APSK" in modcods.get(n).constellation}
+
+
+def _mean_over(tl: Timeline, name: str, t0_s: float, t1_s: float) -> float:
+    v = np.asarray(tl[name][tl.rows_within(t0_s, t1_s)], dtype=float)
+    return float(np.nanmean(v)) if np.isfinite(v).any() else 0.0
+
+
+def link_channels(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed: int,
+                  input_power: float = 1.0) -> LinkChannels:
+    """The IQ stages that reproduce the Timeline over [t0_s, t1_s] (linksim.channel.transponder):
+    - no bent pipe: the satellite's amplifier ([satellite.amplifier], at the stretch's input back-off) if any, then
+      the downlink channel of channel_from_timeline (uplink noise and jamming counted at the receiver);
+    - bent pipe ([uplink] bent_pipe = true): the ground HPA ([terminal.hpa]), the uplink channel (the uplink's Es/N0
+      and Doppler, the uplink jammers), the transponder (its band, then its amplifier at the nominal drive, or an
+      ideal level control without one) and the downlink channel (the downlink's Es/N0 of the transponder's nominal
+      output, Doppler, delay, fading, phase noise, downlink jammers and interference)."""
+    from ..budget import payload
+    from . import amplifier as amp_mod
+    from .transponder import Transponder
+
+    s = tl.scenario
+    c = s.carrier
+    fs = c.symbol_rate_baud * sps
+    sat_model = payload.amplifier_model(s.satellite.amplifier)
+    sat_ibo = _mean_over(tl, "sat_ibo_db", t0_s, t1_s)
+    p_out = 10.0 ** (-_mean_over(tl, "obo_db", t0_s, t1_s) / 10.0)  # nominal output power (saturated = 1)
+    if s.uplink is None or not s.uplink.bent_pipe:
+        if sat_model is None:
+            return LinkChannels(channel_from_timeline(tl, t0_s, t1_s, sps, seed, input_power))
+        twta = Transponder(fs, np.inf, amp_mod.Amplifier(sat_model, sat_ibo, input_power, sps), t0_s=t0_s)
+        return LinkChannels(channel_from_timeline(tl, t0_s, t1_s, sps, seed, p_out), transponder=twta)
+    sl = _rows(tl, t0_s, t1_s)
+    hpa = None
+    p_up = input_power
+    hpa_model = payload.amplifier_model(s.terminal.hpa)
+    if hpa_model is not None and s.terminal.hpa is not None:
+        hpa = amp_mod.Amplifier(hpa_model, s.terminal.hpa.ibo_db or 0.0, input_power, sps)
+        p_up = 10.0 ** (-payload.hpa_obo_db(s) / 10.0)
+    esn0_up = np.nan_to_num(np.asarray(tl["esn0_up_db"][sl], dtype=float), nan=-30.0)
+    ts, esn0_up_h, dop_up = _hold(tl.time_s[sl], esn0_up, np.nan_to_num(tl["doppler_up_hz"][sl]))
+    uplink = Channel(fs, sps, ChannelProfile(time_s=ts, esn0_db=esn0_up_h, doppler_hz=dop_up), input_power=p_up,
+                     jammers=jammer_specs(tl, fs, t0_s, t1_s, target="uplink"), seed=seed ^ 0x5A5A5A5A, t0_s=t0_s)
+    bw_tp = payload.transponder_bw_hz(s)
+    n_tp = 10.0 ** (-_mean_over(tl, "esn0_up_db", t0_s, t1_s) / 10.0) * min(bw_tp, fs) / c.symbol_rate_baud
+    p_in_nom = p_up * (1.0 + n_tp)  # carrier and uplink noise in the transponder's band
+    if sat_model is not None:
+        tp = Transponder(fs, bw_tp, amp_mod.Amplifier(sat_model, sat_ibo, p_in_nom, sps), t0_s=t0_s)
+    else:
+        ts_d, drive = _hold(tl.time_s[sl], np.asarray(tl["transponder_drive_db"][sl], dtype=float))
+        tp = Transponder(fs, bw_tp, None, (ts_d, drive), t0_s=t0_s)
+        p_out = p_in_nom
+    # the downlink: its noise and jamming refer to the transponder's nominal output; the carrier's robbed share is
+    # what the transponder gives it
+    robbing = np.asarray(tl["eirp_dbw"], dtype=float) - (s.satellite.eirp_dbw - np.asarray(tl["obo_db"], dtype=float))
+    esn0_nom = np.asarray(tl["esn0_down_db"], dtype=float) - robbing
+    down = Channel(
+        fs, sps, channel_profile(tl, t0_s, t1_s, esn0_nom), input_power=p_out, fading=fading_model(s),
+        phase_noise=phase_noise_model(s),
+        jammers=jammer_specs(tl, fs, t0_s, t1_s, target="downlink", offset_db=robbing)
+        + interference_specs(tl, fs, t0_s, t1_s, offset_db=robbing), seed=seed, t0_s=t0_s)
+    return LinkChannels(down, hpa=hpa, uplink=uplink, transponder=tp)

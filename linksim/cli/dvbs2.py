@@ -67,7 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "dvbs2",
         help="DVB-S2 transmitter, receiver and link tests",
-        description="DVB-S2 (ETSI EN 302 307-1) waveform tools.",
+        description="DVB-S2 (ETSI EN 302 307-1) waveform tools, with the DVB-S2X VL-SNR MODCODs (EN 302 307-2): "
+        '"QPSK 2/9", "BPSK 1/5", "BPSK 11/45", "BPSK 1/3" (32400-bit frames), "BPSK-S 1/5", "BPSK-S 11/45" '
+        '(spread by 2), "BPSK 1/5 short", "BPSK 4/15 short", "BPSK 1/3 short".',
     )
     dsub = p.add_subparsers(dest="dvbs2_command", metavar="COMMAND", parser_class=type(p))
     dsub.required = True
@@ -85,7 +87,8 @@ def register_tx(dsub: argparse._SubParsersAction) -> None:
         description="Generate DVB-S2 PLFRAMEs, RRC-shaped, as interleaved complex64 (cf32) samples with unit "
         "mean power. The MODCOD may be a comma-separated list, used frame by frame in turn (VCM).",
     )
-    p.add_argument("--modcod", required=True, help='MODCOD, e.g. "8PSK 3/4", or a list "QPSK 1/2,8PSK 3/4"')
+    p.add_argument("--modcod", required=True,
+                   help='MODCOD, e.g. "8PSK 3/4" or "BPSK-S 1/5" (VL-SNR), or a list "QPSK 1/2,8PSK 3/4"')
     p.add_argument("--pilots", action=argparse.BooleanOptionalAction, default=True, help="pilot blocks (on)")
     p.add_argument("--rolloff", type=float, default=0.2, choices=[0.35, 0.25, 0.2], help="RRC roll-off (0.2)")
     p.add_argument("--sps", type=int, default=2, help="samples per symbol (2)")
@@ -251,6 +254,8 @@ def register_rx(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-iter", type=int, default=RX_LDPC_ITERATIONS,
                    help=f"LDPC iteration limit ({RX_LDPC_ITERATIONS}: the effort of Table 13; 50 decodes lower)")
     p.add_argument("--demapper", choices=["exact", "maxlog"], default="maxlog", help="soft demapper (maxlog)")
+    p.add_argument("--vlsnr", action="store_true",
+                   help="also receive DVB-S2X VL-SNR frames (search for their headers; Es/N0 down to -10 dB)")
     p.add_argument("--threads", type=int, metavar="N", help="threads (default: the CPUs available; 2 or more: "
                    "frames decode on N - 1 threads while the front end runs ahead; same results)")
     p.add_argument("--ts-out", metavar="FILE.ts", help="write the TS packets received")
@@ -284,7 +289,7 @@ def run_rx(args: argparse.Namespace) -> int:
                                   reader.files)
         check_iq_input(reader, args.ignore_checksum)
         rx = Receiver(sps=args.sps, rolloff=args.rolloff, gold_code=args.gold_code, max_iter=args.max_iter,
-                      demapper=args.demapper, decode_threads=threads - 1, pipeline=threads > 1)
+                      demapper=args.demapper, vlsnr=args.vlsnr, decode_threads=threads - 1, pipeline=threads > 1)
         ts_f = stack.enter_context(open(ts_out.tmp_path, "wb")) if ts_out is not None else None
         fr_f = stack.enter_context(open(fr_out.tmp_path, "w")) if fr_out is not None else None
         t0 = time.perf_counter()
@@ -327,10 +332,10 @@ def run_rx(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"{'MODCOD':<12} {'frames':>7} {'errors':>7} {'Es/N0 dB':>9}")
+        print(f"{'MODCOD':<16} {'frames':>7} {'errors':>7} {'Es/N0 dB':>9}")
         for m, r in rows.items():
             e = "" if r["esn0_est_db"] is None else f"{r['esn0_est_db']:.2f}"
-            print(f"{m:<12} {r['frames']:>7} {r['errors']:>7} {e:>9}")
+            print(f"{m:<16} {r['frames']:>7} {r['errors']:>7} {e:>9}")
         lost = f"; lock lost {summary['lock_lost']} times" if summary["lock_lost"] else ""
         print(f"{total['frames']} frames, {summary['frame_errors']} with errors, {total['ts_packets']} TS packets; "
               f"carrier offset {rx.cfo_cyc:+.5f} x symbol rate{lost}; {summary['msym_per_s']} Msym/s")
@@ -348,7 +353,7 @@ def register_ber(dsub: argparse._SubParsersAction) -> None:
         "count frame and bit errors. --sync full runs the whole synchronisation chain; genie gives the receiver "
         "perfect timing, carrier frequency and phase.",
     )
-    p.add_argument("--modcod", required=True, help='MODCOD, e.g. "QPSK 1/2"')
+    p.add_argument("--modcod", required=True, help='MODCOD, e.g. "QPSK 1/2" or "BPSK-S 1/5" (VL-SNR)')
     p.add_argument("--esn0-db", type=float, required=True, help="Es/N0 in dB")
     p.add_argument("--frames", type=int, default=20, help="frames to send (20)")
     p.add_argument("--sync", choices=["full", "genie"], default="full", help="synchronisation (full)")

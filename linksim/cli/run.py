@@ -62,6 +62,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="IQ on PORT, control on PORT+1 and PORT+2 (the tx half binds them; default "
                          "tcp://127.0.0.1:5560)")
     sp.add_argument("--inject-drop-every", type=int, default=0, metavar="N", help=argparse.SUPPRESS)
+    ip = p.add_argument_group("IP traffic in real time (root: namespaces, TUN, iperf3; docs/ip.md)")
+    ip.add_argument("--traffic", metavar="SPEC", help="tcp | udp[:RATE[:BYTES]] | ping | cmd:\"COMMAND\" between a "
+                    "gateway and a terminal namespace, the forward link through the IQ simulation")
+    ip.add_argument("--tcp-cc", metavar="NAME", help="TCP congestion control (cubic, bbr, ... as the kernel offers)")
+    ip.add_argument("--tcp-window", metavar="BYTES", help="iperf3 socket buffer / window (e.g. 16K, 4M)")
+    ip.add_argument("--pep", action="store_true", help="split-TCP performance-enhancing proxy in the namespaces")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
@@ -197,6 +203,8 @@ class RunDirLock:
 # ---------------------------------------------------------------------------------------------- the command
 
 def run(args: argparse.Namespace) -> int:
+    if args.traffic or args.tcp_cc or args.tcp_window or args.pep:
+        return _traffic(args)
     from ..run.flowgraph import abandoned
     from ..run.progress import Progress
     from ..run.safety import LabGuard, StopEvent, Supervisor
@@ -253,6 +261,25 @@ def _run(args: argparse.Namespace, guard: Any, stop: Any, sup: Any, bar: Any) ->
     return _print_summary(args, s, sm, out)
 
 
+def _traffic(args: argparse.Namespace) -> int:
+    """A real-time IP traffic run (no lab gear: it stops and removes its namespaces itself on Ctrl-C or SIGTERM)."""
+    from ..scenario.model import load_scenario
+    from .budget import parse_overrides
+    from .traffic import traffic
+
+    _check_cli(args)
+    s = load_scenario(args.scenario, parse_overrides(args.set))
+    check_run_options(args, s)
+    out = Path(args.out) if args.out else default_out(s.name)
+    if args.role == "tx":  # the gateway half writes no run directory
+        return traffic(args, s, out, lambda msg: sys.stderr.write(f"linksim run: {msg}\n"), _print_summary)
+    lock = RunDirLock(out, explicit=bool(args.out))
+    try:
+        return traffic(args, s, out, lambda msg: sys.stderr.write(f"linksim run: {msg}\n"), _print_summary)
+    finally:
+        lock.release(keep=(out / "summary.json").exists())
+
+
 def _internal(e: BaseException, out: Path | None) -> Exception:
     """An unexpected exception as one line (its traceback in the run directory, or a temporary file)."""
     import tempfile
@@ -299,21 +326,9 @@ def _measure(args: argparse.Namespace, s: Any, out: Path, guard: Any, stop: Any,
 
 
 def _split_link(args: argparse.Namespace) -> Any:
-    from ..errors import InputError
     from ..run.split import SplitLink
 
-    addr = args.link or "tcp://127.0.0.1:5560"
-    try:
-        proto, rest = addr.split("://", 1)
-        host, port_s = rest.rsplit(":", 1)
-        port = int(port_s)
-    except ValueError:
-        raise InputError(f"--link {addr!r}: expected tcp://HOST:PORT") from None
-    if proto != "tcp":
-        raise InputError(f"--link {addr!r}: only tcp:// links are supported")
-    if not host or not 1 <= port <= 65533:
-        raise InputError(f"--link {addr!r}: PORT must be in 1..65533 (control uses PORT+1 and PORT+2)")
-    return SplitLink.on_host(host, port)
+    return SplitLink.parse(args.link)
 
 
 def _common(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """DVB-S2 (ETSI EN 302 307-1) transmitter, receiver (its frames decoded on worker threads: `decode_pool`) and ACM,
-usable without GNU Radio.
+with the DVB-S2X VL-SNR MODCODs (EN 302 307-2: vlsnr.py, vlsnr_sync.py), usable without GNU Radio.
 
 Layer: numpy/numba code; may import scenario (the MODCOD table) and the top-level helpers, never GNU Radio blocks,
 runs or anything above.

@@ -138,7 +138,9 @@ def rolloff_code(rolloff: float) -> int:
 class StreamAdapter:
     """Cuts an input byte stream into BBFRAMEs (unscrambled), keeping packet alignment across frames.
 
-    stream: "ts" (MPEG-TS packets, pushed in whole packets) or "generic" (any bytes).
+    stream: "ts" (MPEG-TS packets, pushed in whole packets) or "generic" (any bytes). The stream is cut at bit
+    granularity: a data field need not hold whole bytes (the DVB-S2X medium frames have K_bch - 80 = 5580, 7660 or
+    10540 bits), and the next frame then starts in the middle of a byte, as gr-dtv's `dvb_bbheader_bb` does.
     """
 
     def __init__(self, stream: str = "ts", rolloff: float = 0.2, ccm: bool = True) -> None:
@@ -148,12 +150,18 @@ class StreamAdapter:
         self.rolloff_code = rolloff_code(rolloff)
         self.ccm = bool(ccm)
         self._buf = np.zeros(0, dtype=np.uint8)  # bytes ready to go into data fields (TS: sync already replaced)
-        self._pos = 0  # bytes of the transformed stream already sent (TS: position within packets)
+        self._bit0 = 0  # bits of _buf[0] already sent (a data field that ended inside a byte)
+        self._pos = 0  # bits of the transformed stream already sent (TS: position within packets)
         self._last_crc = 0  # CRC-8 of the last pushed TS packet
 
     @property
     def pending_bytes(self) -> int:
+        """Input bytes not yet (completely) sent."""
         return int(self._buf.size)
+
+    @property
+    def pending_bits(self) -> int:
+        return int(self._buf.size) * 8 - self._bit0
 
     def push(self, data: bytes | np.ndarray) -> None:
         """Append input bytes. In TS mode `data` must be whole 188-byte packets, each starting with 0x47."""
@@ -178,17 +186,19 @@ class StreamAdapter:
     def next_bbframe(self, k_bch: int) -> tuple[np.ndarray, BbHeader]:
         """The next BBFRAME (K_bch bits, uint8 0/1, NOT scrambled) and its header.
 
-        Takes up to (K_bch - 80)/8 bytes from the stream; if fewer are pending, the data field is shorter and
-        zero padding fills the frame (DFL tells the receiver).
+        Takes up to K_bch - 80 bits from the stream; if fewer are pending, the data field is shorter and zero
+        padding fills the frame (DFL tells the receiver).
         """
-        max_bytes = (k_bch - BBHEADER_BITS) // 8
-        n = min(max_bytes, self._buf.size)
-        data = self._buf[:n]
-        self._buf = self._buf[n:]
+        n = min(k_bch - BBHEADER_BITS, self.pending_bits)
+        nbytes = -(-(self._bit0 + n) // 8)
+        data = np.unpackbits(self._buf[:nbytes])[self._bit0 : self._bit0 + n]
+        used = self._bit0 + n
+        self._buf = self._buf[used // 8 :]
+        self._bit0 = used % 8
         if self.stream == "ts":
-            into = self._pos % TS_PACKET_BYTES
-            first = 0 if into == 0 else TS_PACKET_BYTES - into  # bytes before the first packet start
-            syncd = first * 8 if first < n else SYNCD_NONE  # no packet starts in this data field
+            into = self._pos % (TS_PACKET_BYTES * 8)
+            first = 0 if into == 0 else TS_PACKET_BYTES * 8 - into  # bits before the first packet start
+            syncd = first if first < n else SYNCD_NONE  # no packet starts in this data field
             upl, sync = TS_PACKET_BYTES * 8, TS_SYNC
         else:
             syncd, upl, sync = 0, 0, 0
@@ -202,11 +212,11 @@ class StreamAdapter:
             rolloff_code=self.rolloff_code,
             isi=0,
             upl_bits=upl,
-            dfl_bits=8 * n,
+            dfl_bits=n,
             sync=sync,
             syncd_bits=syncd,
         )
         out = np.zeros(k_bch, dtype=np.uint8)
         out[:BBHEADER_BITS] = hdr.to_bits()
-        out[BBHEADER_BITS : BBHEADER_BITS + 8 * n] = np.unpackbits(data)
+        out[BBHEADER_BITS : BBHEADER_BITS + n] = data
         return out, hdr

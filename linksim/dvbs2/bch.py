@@ -1,8 +1,10 @@
 """DVB-S2 BCH outer code (EN 302 307-1 clause 5.3.1): systematic encoder and Berlekamp-Massey + Chien decoder.
 
 The generator polynomial is the product of the first t polynomials of Table 6a (normal frames, GF(2^16)) or
-Table 6b (short frames, GF(2^14)); g1 is the field's primitive polynomial. Bit order as in the standard: the
-first bit of a block is the coefficient of the highest power of x, and the parity bits follow the message.
+Table 6b (short frames, GF(2^14)), or for the DVB-S2X medium (32400) frames of the VL-SNR codes the GF(2^15)
+polynomials of EN 302 307-2 (as gr-dtv's `dvb_bch_bb` holds them); g1 is the field's primitive polynomial.
+Bit order as in the standard: the first bit of a block is the coefficient of the highest power of x, and the
+parity bits follow the message.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from numba import njit
 
 from ..errors import InputError
 from .bits import as_bit_rows
-from .params import _BCH_NORMAL, _BCH_SHORT, NORMAL, SHORT
+from .params import MEDIUM, NORMAL, SHORT, bch_params
 
 # Table 6a (normal FECFRAME) and Table 6b (short FECFRAME): g1..g12, each as the powers of x with coefficient 1.
 _G_NORMAL_EXPONENTS = (
@@ -47,6 +49,23 @@ _G_SHORT_EXPONENTS = (
     (0, 1, 2, 3, 5, 6, 7, 8, 10, 13, 14),
 )
 
+# DVB-S2X medium FECFRAME (EN 302 307-2, VL-SNR BPSK codes): g1..g12 over GF(2^15), from gr-dtv's polym01..12.
+_G_MEDIUM_EXPONENTS = (
+    (0, 2, 3, 5, 15),
+    (0, 1, 4, 7, 10, 11, 15),
+    (0, 2, 4, 6, 8, 10, 12, 13, 15),
+    (0, 2, 3, 5, 6, 8, 10, 11, 15),
+    (0, 1, 2, 4, 6, 7, 10, 12, 15),
+    (0, 4, 6, 7, 12, 13, 15),
+    (0, 2, 4, 5, 7, 11, 12, 14, 15),
+    (0, 2, 4, 6, 8, 9, 11, 14, 15),
+    (0, 1, 2, 4, 5, 7, 9, 11, 12, 13, 15),
+    (0, 1, 2, 3, 4, 7, 10, 11, 12, 13, 15),
+    (0, 1, 2, 4, 9, 11, 15),
+    (0, 2, 4, 8, 10, 11, 13, 14, 15),
+)
+_GF_BITS = {NORMAL: 16, MEDIUM: 15, SHORT: 14}
+
 
 @dataclass(frozen=True)
 class BchResult:
@@ -75,8 +94,9 @@ def _clmul(a: int, b: int) -> int:
 
 
 def table_polynomials(frame: str) -> tuple[int, ...]:
-    """g1..g12 of Table 6a (normal) or 6b (short), as integers (bit i = coefficient of x^i)."""
-    exps = _G_NORMAL_EXPONENTS if frame == NORMAL else _G_SHORT_EXPONENTS
+    """g1..g12 of Table 6a (normal), 6b (short) or the medium-frame table, as integers (bit i = coefficient of
+    x^i)."""
+    exps = {NORMAL: _G_NORMAL_EXPONENTS, MEDIUM: _G_MEDIUM_EXPONENTS}.get(frame, _G_SHORT_EXPONENTS)
     return tuple(_poly_from_exponents(e) for e in exps)
 
 
@@ -251,17 +271,15 @@ def _bch_decode_frames(cw_bytes, bits, n, k, t, table, gw, nparity, exp, log, nn
 
 
 class BchCode:
-    """The DVB-S2 BCH code for one frame size and nominal rate: k_bch message bits, n_bch = k_ldpc, t errors."""
+    """The DVB-S2 BCH code for one frame size and nominal rate: k_bch message bits, n_bch = k_ldpc, t errors
+    (or a DVB-S2X VL-SNR BCH code, `params.BCH_VLSNR`)."""
 
     def __init__(self, frame: str, rate: str) -> None:
-        table = {NORMAL: _BCH_NORMAL, SHORT: _BCH_SHORT}.get(frame)
-        if table is None:
-            raise InputError(f"frame must be 'normal' or 'short', not {frame!r}")
-        if rate not in table:
-            raise InputError(f"no DVB-S2 BCH code for rate {rate!r} with {frame} frames")
+        if frame not in _GF_BITS:
+            raise InputError(f"frame must be 'normal', 'medium' or 'short', not {frame!r}")
         self.frame, self.rate = frame, rate
-        self.k, self.n, self.t = table[rate]
-        self.m = 16 if frame == NORMAL else 14  # GF(2^m)
+        self.k, self.n, self.t = bch_params(frame, rate)
+        self.m = _GF_BITS[frame]  # GF(2^m)
         polys = table_polynomials(frame)
         g = 1
         for p in polys[: self.t]:

@@ -17,86 +17,10 @@ import numba
 import numpy as np
 
 from ..errors import InputError
+
+# the bit labels (Figures 9 to 12) and ring ratios (Tables 9 and 10) live with the MODCOD table: the budget uses them
+from ..scenario.modcods import APSK16_GAMMA, APSK32_GAMMA, CONSTELLATION_LABELS
 from .params import frame_params
-
-# Ring ratios (clause 5.4.3 Table 9, 5.4.4 Table 10): rate -> gamma (16APSK), (gamma1, gamma2) (32APSK).
-APSK16_GAMMA = {"2/3": 3.15, "3/4": 2.85, "4/5": 2.75, "5/6": 2.70, "8/9": 2.60, "9/10": 2.57}
-APSK32_GAMMA = {
-    "3/4": (2.84, 5.27),
-    "4/5": (2.72, 4.87),
-    "5/6": (2.64, 4.64),
-    "8/9": (2.54, 4.33),
-    "9/10": (2.53, 4.30),
-}
-
-# Label -> (ring, phase in units of pi/12 for QPSK/8PSK/16APSK... given per constellation below).
-# QPSK (Figure 9): first bit sets the sign of I, second the sign of Q (Gray).
-_QPSK_PHASE = {0b00: 1 / 4, 0b01: 7 / 4, 0b10: 3 / 4, 0b11: 5 / 4}  # in units of pi
-# 8PSK (Figure 10).
-_8PSK_PHASE = {
-    0b000: 1 / 4,
-    0b001: 0,
-    0b010: 1,
-    0b011: 5 / 4,
-    0b100: 1 / 2,
-    0b101: 7 / 4,
-    0b110: 3 / 4,
-    0b111: 3 / 2,
-}
-# 16APSK (Figure 11): ring 0 inner (4 points), ring 1 outer (12 points); phase in units of pi.
-_16APSK = {
-    0b0000: (1, 1 / 4),
-    0b0001: (1, -1 / 4),
-    0b0010: (1, 3 / 4),
-    0b0011: (1, -3 / 4),
-    0b0100: (1, 1 / 12),
-    0b0101: (1, -1 / 12),
-    0b0110: (1, 11 / 12),
-    0b0111: (1, -11 / 12),
-    0b1000: (1, 5 / 12),
-    0b1001: (1, -5 / 12),
-    0b1010: (1, 7 / 12),
-    0b1011: (1, -7 / 12),
-    0b1100: (0, 1 / 4),
-    0b1101: (0, -1 / 4),
-    0b1110: (0, 3 / 4),
-    0b1111: (0, -3 / 4),
-}
-# 32APSK (Figure 12): rings 0 (4 points), 1 (12 points), 2 (16 points); phase in units of pi.
-_32APSK = {
-    0b00000: (1, 1 / 4),
-    0b00001: (1, 5 / 12),
-    0b00010: (1, -1 / 4),
-    0b00011: (1, -5 / 12),
-    0b00100: (1, 3 / 4),
-    0b00101: (1, 7 / 12),
-    0b00110: (1, -3 / 4),
-    0b00111: (1, -7 / 12),
-    0b01000: (2, 1 / 8),
-    0b01001: (2, 3 / 8),
-    0b01010: (2, -1 / 4),
-    0b01011: (2, -1 / 2),
-    0b01100: (2, 3 / 4),
-    0b01101: (2, 1 / 2),
-    0b01110: (2, -7 / 8),
-    0b01111: (2, -5 / 8),
-    0b10000: (1, 1 / 12),
-    0b10001: (0, 1 / 4),
-    0b10010: (1, -1 / 12),
-    0b10011: (0, -1 / 4),
-    0b10100: (1, 11 / 12),
-    0b10101: (0, 3 / 4),
-    0b10110: (1, -11 / 12),
-    0b10111: (0, -3 / 4),
-    0b11000: (2, 0),
-    0b11001: (2, 1 / 4),
-    0b11010: (2, -1 / 8),
-    0b11011: (2, -3 / 8),
-    0b11100: (2, 7 / 8),
-    0b11101: (2, 5 / 8),
-    0b11110: (2, 1),
-    0b11111: (2, -3 / 4),
-}
 
 
 @dataclass(frozen=True)
@@ -132,22 +56,33 @@ def constellation(name: str, rate: str | None = None) -> Constellation:
     """The constellation `name` ("QPSK", "8PSK", "16APSK", "32APSK"); APSK needs the code `rate` ("3/4")."""
     name = name.upper()
     if name == "QPSK":
-        return _build(name, {k: (0, v) for k, v in _QPSK_PHASE.items()}, (1.0,))
+        return _build(name, CONSTELLATION_LABELS[name], (1.0,))
     if name == "8PSK":
-        return _build(name, {k: (0, v) for k, v in _8PSK_PHASE.items()}, (1.0,))
+        return _build(name, CONSTELLATION_LABELS[name], (1.0,))
     if name == "16APSK":
         if rate not in APSK16_GAMMA:
             raise InputError(f"16APSK has no ring ratio for rate {rate!r}; rates: {', '.join(APSK16_GAMMA)}")
         g = APSK16_GAMMA[rate]
         r1 = np.sqrt(16.0 / (4 + 12 * g * g))
-        return _build(name, _16APSK, (r1, g * r1))
+        return _build(name, CONSTELLATION_LABELS[name], (r1, g * r1))
     if name == "32APSK":
         if rate not in APSK32_GAMMA:
             raise InputError(f"32APSK has no ring ratio for rate {rate!r}; rates: {', '.join(APSK32_GAMMA)}")
         g1, g2 = APSK32_GAMMA[rate]
         r1 = np.sqrt(32.0 / (4 + 12 * g1 * g1 + 16 * g2 * g2))
-        return _build(name, _32APSK, (r1, g1 * r1, g2 * r1))
+        return _build(name, CONSTELLATION_LABELS[name], (r1, g1 * r1, g2 * r1))
     raise InputError(f"unknown constellation {name!r}; expected QPSK, 8PSK, 16APSK or 32APSK")
+
+
+def with_rings(name: str, ratios: tuple[float, ...], ring_phase_rad: tuple[float, ...]) -> Constellation:
+    """The labelled constellation `name` with other ring radii (ratios to the inner ring) and each ring turned by
+    ring_phase_rad, unit average energy: what a pre-distorting transmitter sends (linksim.budget.distortion)."""
+    from ..scenario.modcods import constellation_points
+
+    pts = constellation_points(name, tuple(ratios), tuple(ring_phase_rad))
+    radii = tuple(sorted({round(float(abs(p)), 12) for p in pts}))
+    pts.setflags(write=False)
+    return Constellation(name, pts, radii)
 
 
 def for_modcod(modcod: str) -> Constellation:

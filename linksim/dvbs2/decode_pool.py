@@ -44,11 +44,13 @@ def decode_frame(rep: Any, llrs: np.ndarray | Callable[[], np.ndarray], pf: Fram
     from .ldpc import ldpc_decode
 
     cw = llrs() if callable(llrs) else llrs
-    res = ldpc_decode(np.asarray(cw).astype(np.float32), pf.frame, pf.rate, max_iter=max_iter, early_stop=True)
+    res = ldpc_decode(np.asarray(cw).astype(np.float32), pf.frame, pf.ldpc_rate, max_iter=max_iter,
+                      early_stop=True)
     rep.ldpc_iterations = int(np.asarray(res.iterations).reshape(-1)[0])
     ldpc_ok = bool(np.asarray(res.ok).reshape(-1)[0])
-    bits = np.asarray(res.bits).reshape(-1)[: pf.n_bch]
-    b = bch_decode(bits, pf.frame, pf.rate)
+    xs = pf.k_ldpc - pf.n_bch  # VL-SNR shortening: zero bits before the BCH codeword
+    bits = np.asarray(res.bits).reshape(-1)[xs : xs + pf.n_bch]
+    b = bch_decode(bits, pf.frame, pf.bch_rate)
     rep.bch_corrected = int(np.asarray(b.corrected).reshape(-1)[0])
     bch_ok = bool(np.asarray(b.ok).reshape(-1)[0])
     bb = bb_scramble(np.asarray(b.bits).reshape(-1)[: pf.k_bch])
@@ -57,9 +59,9 @@ def decode_frame(rep: Any, llrs: np.ndarray | Callable[[], np.ndarray], pf: Fram
     rep.ok = ldpc_ok and bch_ok and hdr.crc_ok and hdr.dfl_bits <= pf.k_bch - BBHEADER_BITS
     rep.info_bits = pf.k_bch - BBHEADER_BITS
     if keep_raw_field:
-        rep.raw_field = np.packbits(bb[BBHEADER_BITS : pf.k_bch - (pf.k_bch - BBHEADER_BITS) % 8]).tobytes()
-    if rep.ok:
-        rep.payload = np.packbits(bb[BBHEADER_BITS : BBHEADER_BITS + hdr.dfl_bits // 8 * 8]).tobytes()
+        rep.raw_field = np.packbits(bb[BBHEADER_BITS : pf.k_bch]).tobytes()
+    if rep.ok:  # DFL bits, the last byte padded when DFL is not whole bytes (DVB-S2X medium frames)
+        rep.payload = np.packbits(bb[BBHEADER_BITS : BBHEADER_BITS + hdr.dfl_bits]).tobytes()
     return rep
 
 

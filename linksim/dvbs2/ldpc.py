@@ -25,7 +25,7 @@ from numba import njit
 
 from ..errors import InputError
 from .bits import as_bit_rows
-from .params import _BCH_NORMAL, _BCH_SHORT, N_LDPC, NORMAL, SHORT
+from .params import LDPC_K_VLSNR, N_LDPC_ALL, ldpc_k
 
 GROUP = 360  # DVB-S2 parallelism factor M (bits per group, checks per layer)
 DEFAULT_ALPHA = 0.875  # normalization factor of normalized min-sum
@@ -568,20 +568,20 @@ class AlistCode(LdpcCode):
 
 
 class DvbS2Code(LdpcCode):
-    """The DVB-S2 LDPC code of one frame size and nominal rate; `k` information bits, `n` = 64800 or 16200."""
+    """The DVB-S2 LDPC code of one frame size and nominal rate; `k` information bits, `n` = 64800 or 16200; or one
+    of the DVB-S2X VL-SNR mother codes (`params.LDPC_K_VLSNR`: normal 2/9, medium (32400) 1/5, 11/45, 1/3, short
+    11/45, 4/15), whose tables are in data/ldpc/dvbs2x_*.txt."""
 
     def __init__(self, frame: str, rate: str) -> None:
-        table = {NORMAL: _BCH_NORMAL, SHORT: _BCH_SHORT}.get(frame)
-        if table is None:
-            raise InputError(f"frame must be 'normal' or 'short', not {frame!r}")
-        if rate not in table:
-            raise InputError(f"no DVB-S2 LDPC code for rate {rate!r} with {frame} frames")
-        n = N_LDPC[frame]
-        k = table[rate][1]
+        if frame not in N_LDPC_ALL:
+            raise InputError(f"frame must be 'normal', 'medium' or 'short', not {frame!r}")
+        n = N_LDPC_ALL[frame]
+        k = ldpc_k(frame, rate)
         self.frame, self.rate, self.k = frame, rate, k
         m = n - k
         self.q = q = m // GROUP
-        fname = f"data/ldpc/dvbs2_{frame}_{rate.replace('/', '_')}.txt"
+        prefix = "dvbs2x" if (frame, rate) in LDPC_K_VLSNR else "dvbs2"
+        fname = f"data/ldpc/{prefix}_{frame}_{rate.replace('/', '_')}.txt"
         text = resources.files("linksim").joinpath(fname).read_text()
         rows = [[int(t) for t in ln.split()] for ln in text.splitlines() if ln and not ln.startswith("#")]
         if len(rows) != k // GROUP:

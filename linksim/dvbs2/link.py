@@ -13,6 +13,7 @@ error, counted again apart as an undetected error (LinkResult.undetected_errors,
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,8 +114,15 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
              pilots: bool = True, frame: str = "normal", max_iter: int = RX_LDPC_ITERATIONS,
              timing_offset_samples: float = 0.0,
              gold_code: int = 0, batch_frames: int = 8, keep_reports: bool = False,
-             demapper: str = "maxlog") -> LinkResult:
-    """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right."""
+             demapper: str = "maxlog", vlsnr: bool | None = None,
+             transform: Callable[[np.ndarray], np.ndarray] | None = None, transform_latency_samples: int = 0,
+             ring_geometry: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] | None = None) -> LinkResult:
+    """Send `frames` PLFRAMEs of `modcod` through AWGN at `esn0_db` and count what the receiver gets right.
+    vlsnr: the receiver looks for DVB-S2X VL-SNR frames too (default: when `modcod` is a VL-SNR MODCOD).
+    `transform`, if given, is applied to the transmitted samples before the noise, chunk by chunk in order (a
+    device such as linksim.channel.amplifier.Amplifier.process, whose output must keep unit mean power for esn0_db
+    to hold); it delays the stream by transform_latency_samples. ring_geometry: the transmitter's pre-distorted
+    APSK rings (Transmitter.ring_geometry)."""
     if frames < 1:
         raise InputError(f"frames must be >= 1, not {frames}")
     check_number("link", "esn0_db", esn0_db, unit="dB")
@@ -127,10 +135,14 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
     p = frame_params(modcod, frame, pilots)
     rng = np.random.default_rng(seed)
     tx = Transmitter(frame=frame, pilots=pilots, rolloff=rolloff, sps=sps, gold_code=gold_code, stream="generic")
-    rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, sync=sync, demapper=demapper)
+    tx.ring_geometry = dict(ring_geometry or {})
+    vlsnr = p.vlsnr is not None if vlsnr is None else vlsnr
+    rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, sync=sync, demapper=demapper,
+                  vlsnr=vlsnr)
     rx.keep_raw_field = True
     cap = tx.frame_capacity_bytes(p.modcod)
     sent: list[tuple[int, bytes]] = []  # (first sample of the frame's PLHEADER peak, data field bytes)
+    stream_bits = np.zeros(0, dtype=np.uint8)
     n0 = sps / 10 ** (esn0_db / 10)
     f_per_sample = cfo_hz / (symbol_rate_baud * sps)
     sample = 0
@@ -145,7 +157,10 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
             syms = []
             for _ in range(nb):
                 data = rng.integers(0, 256, cap, dtype=np.uint8).tobytes()
-                sent.append((symbol, data))
+                # the frame carries the next data_field_bits of the stream (medium frames: a nibble carries over)
+                stream_bits = np.concatenate([stream_bits, np.unpackbits(np.frombuffer(data, np.uint8))])
+                sent.append((symbol, np.packbits(stream_bits[: p.data_field_bits]).tobytes()))
+                stream_bits = stream_bits[p.data_field_bits :]
                 s = tx.frame_symbols(p.modcod, data)
                 syms.append(s)
                 symbol += s.size
@@ -153,6 +168,8 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
             done += nb
         else:
             x = tx.flush()
+        if transform is not None:
+            x = np.asarray(transform(x), dtype=np.complex64)
         n = np.arange(sample, sample + x.size)
         if f_per_sample:
             x = x * np.exp(2j * np.pi * f_per_sample * n).astype(np.complex64)
@@ -167,7 +184,8 @@ def run_link(modcod: str, esn0_db: float, frames: int = 20, sync: str = "full", 
         rx_time += time.perf_counter() - t0
         if last:
             break
-    return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples, sps, timing_offset_samples, rx_time,
+    return _score(p.modcod, esn0_db, sync, sent, reports, tx.delay_samples + transform_latency_samples, sps,
+                  timing_offset_samples, rx_time,
                   symbol, p.data_field_bits, keep_reports)
 
 

@@ -24,8 +24,10 @@ PLSC_SYMBOLS = 64
 DUMMY_SLOTS = 36
 # Clause 5.5.2.4: the 64-bit sequence XORed onto every PLS codeword.
 PLSC_SCRAMBLE = 0x719D83C953422DFA
-# Generator rows of the (32, 6) code (clause 5.5.2.4); row 0 is multiplied by the PLS code's first bit.
+# Generator rows of the (32, 6) code (clause 5.5.2.4); row 0 is multiplied by the PLS code's first bit. DVB-S2X
+# (EN 302 307-2) puts one more row first, for the 8-bit PLS codes' S2X bit (128..255).
 _PLSC_G = (0x55555555, 0x33333333, 0x0F0F0F0F, 0x00FF00FF, 0x0000FFFF, 0xFFFFFFFF)
+_PLSC_G_S2X = 0x90AC2DDD
 _SQ = np.float32(1 / np.sqrt(2))
 PILOT_SYMBOL = np.complex64(_SQ + 1j * _SQ)
 
@@ -38,10 +40,10 @@ def pls_code(modcod_number: int, short: bool, pilots: bool) -> int:
 
 
 def plsc_bits(pls: int) -> np.ndarray:
-    """The 64 scrambled PLSC bits (uint8) of a 7-bit PLS code."""
-    if not 0 <= pls <= 127:
-        raise InputError(f"PLS code must be 0..127, not {pls}")
-    word = 0
+    """The 64 scrambled PLSC bits (uint8) of a 7-bit PLS code, or of an 8-bit DVB-S2X one (128..255)."""
+    if not 0 <= pls <= 255:
+        raise InputError(f"PLS code must be 0..255 (0..127 for DVB-S2), not {pls}")
+    word = _PLSC_G_S2X if pls & 0x80 else 0
     for i, g in enumerate(_PLSC_G):  # bits 6..1 of the PLS code, MSB first
         if (pls >> (6 - i)) & 1:
             word ^= g

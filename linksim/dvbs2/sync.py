@@ -157,20 +157,23 @@ class GardnerTiming:
     """Streaming Gardner symbol-timing recovery. `process(x)` -> (symbols complex64, positions float64).
 
     `positions` are the (fractional) input-sample indices, counted from the first sample ever given, at which each
-    symbol was interpolated. `bn_t` is the loop noise bandwidth times the symbol period.
+    symbol was interpolated. `bn_t` is the loop noise bandwidth times the symbol period; `acq_bn_t` the bandwidth it
+    starts from (default BN_T_ACQ).
     """
 
     KD = 0.25  # measured S-curve slope (per unit timing error in symbols) for RRC, unit-power signal, low rolloff
     BN_T_ACQ = 1e-2  # loop bandwidth over the first N_ACQ symbols (fast pull-in), then bn_t
     N_ACQ = 20000
 
-    def __init__(self, sps: float, bn_t: float = 2e-3, rolloff: float = 0.2, initial_offset: float = 0.0) -> None:
+    def __init__(self, sps: float, bn_t: float = 2e-3, rolloff: float = 0.2, initial_offset: float = 0.0,
+                 acq_bn_t: float | None = None) -> None:
         if sps < 2:
             raise InputError(f"timing recovery needs at least 2 samples per symbol, not {sps}")
         self.sps = float(sps)
         kd = self.KD * (rolloff / 0.2) ** 0.5 * 2.0 * np.pi
         kp, ki = loop_gains(bn_t, kd)
-        self._gains = np.array([max(bn_t, self.BN_T_ACQ), bn_t, kp, ki, kd])
+        acq = self.BN_T_ACQ if acq_bn_t is None else acq_bn_t
+        self._gains = np.array([max(bn_t, acq), bn_t, kp, ki, kd])
         self._buf = np.zeros(4, dtype=np.complex64)  # leading zeros: interpolator history
         self._base = -4  # absolute index of _buf[0]
         self._t = 4.0 + float(initial_offset) + self.sps  # relative to _buf; first symbol needs t - sps/2 - 3 >= 0

@@ -31,9 +31,10 @@ def fec_encode(bbframe_scrambled: np.ndarray, p: FrameParams) -> np.ndarray:
     return np.asarray(ldpc_encode(bch, p.frame, p.rate), dtype=np.uint8)
 
 
-def codeword_to_xfec(codeword: np.ndarray, p: FrameParams) -> np.ndarray:
-    """LDPC codeword -> XFECFRAME symbols (complex64): bit interleaving and mapping."""
-    const = constellation(p.constellation, p.rate)
+def codeword_to_xfec(codeword: np.ndarray, p: FrameParams, const: object | None = None) -> np.ndarray:
+    """LDPC codeword -> XFECFRAME symbols (complex64): bit interleaving and mapping (onto `const`, default the
+    standard constellation of the MODCOD)."""
+    const = const if const is not None else constellation(p.constellation, p.rate)
     return map_symbols(interleave(codeword, p.constellation, p.rate), const)
 
 
@@ -71,6 +72,9 @@ class Transmitter:
         self._adapter = StreamAdapter(stream, rolloff, ccm)
         self._rrc = RrcInterpolator(rolloff, sps, span_symbols)
         self.last_header: BbHeader | None = None
+        # pre-distorted APSK rings: MODCOD -> (ring ratios, ring phase offsets in rad), from
+        # linksim.budget.distortion.ring_predistortion or given; the other MODCODs map onto the standard's rings
+        self.ring_geometry: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {}
 
     # ---------------------------------------------------------------------------------------- input stream
     def push(self, data: bytes | np.ndarray) -> None:
@@ -86,8 +90,9 @@ class Transmitter:
         return frame_params(modcod, self.frame, self.pilots)
 
     def frame_capacity_bytes(self, modcod: str) -> int:
-        """Input bytes one BBFRAME of `modcod` carries: (K_bch - 80)/8."""
-        return self.params(modcod).data_field_bits // 8
+        """Input bytes one BBFRAME of `modcod` takes: (K_bch - 80)/8, rounded up (the DVB-S2X medium frames carry
+        half bytes; the nibble left over goes into the next frame)."""
+        return -(-self.params(modcod).data_field_bits // 8)
 
     # ---------------------------------------------------------------------------------------- frames
     def bbframe(self, modcod: str, data: bytes | np.ndarray | None = None) -> np.ndarray:
@@ -111,8 +116,17 @@ class Transmitter:
                 self.push(data)
             return dummy_plframe(self.gold_code)
         p = self.params(modcod)
+        if p.vlsnr is not None:  # DVB-S2X VL-SNR: its own coding and framing
+            from .vlsnr import vlsnr_frame
+
+            return vlsnr_frame(self.bbframe(modcod, data), p, self.gold_code)
         codeword = fec_encode(self.bbframe(modcod, data), p)
-        return plframe(codeword_to_xfec(codeword, p), p.modcod, self.frame, self.pilots, self.gold_code)
+        const = None
+        if p.modcod in self.ring_geometry:
+            from .constellations import with_rings
+
+            const = with_rings(p.constellation, *self.ring_geometry[p.modcod])
+        return plframe(codeword_to_xfec(codeword, p, const), p.modcod, self.frame, self.pilots, self.gold_code)
 
     def dummy_frame_symbols(self) -> np.ndarray:
         return dummy_plframe(self.gold_code)

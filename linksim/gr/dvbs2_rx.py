@@ -49,13 +49,15 @@ def report_to_pmt(r: FrameReport) -> pmt.pmt_base:
 class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     """DVB-S2 receiver block. sps: input samples per symbol (>= 2, need not be an integer: sample rate / symbol
     rate of an SDR capture); rolloff: 0.35, 0.25, 0.20; gold_code: PL scrambling code; max_iter: LDPC iteration
-    limit; decode_threads: frames decoded on this many worker threads (0: in the block's thread); pipeline: the
-    front end runs one block ahead on a thread (see linksim.dvbs2.rx.Receiver)."""
+    limit; vlsnr: also receive DVB-S2X VL-SNR frames (down to Es/N0 -10 dB); decode_threads: frames decoded on
+    this many worker threads (0: in the block's thread); pipeline: the front end runs one block ahead on a thread
+    (see linksim.dvbs2.rx.Receiver)."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
-                 max_iter: int = RX_LDPC_ITERATIONS, decode_threads: int = 1, pipeline: bool = False) -> None:
+                 max_iter: int = RX_LDPC_ITERATIONS, vlsnr: bool = False, decode_threads: int = 1,
+                 pipeline: bool = False) -> None:
         gr.basic_block.__init__(self, name="dvbs2_rx", in_sig=[np.complex64], out_sig=[np.uint8])
-        self._rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter,
+        self._rx = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code, max_iter=max_iter, vlsnr=bool(vlsnr),
                             decode_threads=decode_threads, pipeline=pipeline)
         self._pending = np.zeros(0, dtype=np.uint8)
         self._lock = threading.Lock()

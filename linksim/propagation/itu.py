@@ -38,9 +38,11 @@ Elevation handling (all functions are vectorised over `elevation_deg`; lat/lon/f
     h = 2 km (a project assumption, P.618 eq. 2 geometry), 2 / (sqrt(sin^2 el + 2 h/Re) + sin el),
     scaled to be continuous at 5 deg. Finite at 0 deg.
   * rain (P.618 section 2.2.1.1): P.618 covers low elevation itself (its eq. 2); itur's value is used as is.
-  * scintillation (P.618 section 2.4.1): the 2.4.1 value (itur does not implement 2.4.2/2.4.3, the
-    low-elevation deep/shallow fading method). It grows as sin(el)^-1.2 and is large near 0 deg: treat the
-    flagged rows as an indication, not a prediction.
+  * scintillation and multipath fading: P.618 sections 2.4.2 (deep fading) and 2.4.3 (shallow fading) in place
+    of 2.4.1 (itur has neither; linksim.propagation.scintillation.low_elevation_fade_db): the fade exceeded p %
+    of the time at the apparent elevation, joining the 2.4.1 value at 5 deg. Its geoclimatic inputs are p_L
+    (% of time the refractivity gradient is below -100 N/km, default 5 %, P.453 maps) and the path's water
+    fraction (default 0). P.618 gives the method for 0.5 to 5 deg; below 0.5 deg the value is computed and noted.
 
 Long timelines: `atmospheric_losses` computes the site/frequency/percentage constants once (zenith gas
 and cloud attenuation, Nwet, and rain on a grid of elevations: every `grid_step_deg` = 0.025 deg from 0 to
@@ -868,6 +870,8 @@ def atmospheric_losses(
     cloud_rec: str = "P.840-8",
     polarization_tilt_deg: float = 45.0,
     grid_step_deg: float = 0.025,
+    p_l_pct: float = 5.0,
+    water_fraction: float = 0.0,
 ) -> AtmosphericLosses:
     """Gas, cloud, rain, scintillation and total attenuation (dB) exceeded `p_pct` % of the time, P.618
     section 2.5: A_T = A_G + sqrt((A_R + A_C)^2 + A_S^2), with A_G and A_C at max(p, 1 %).
@@ -915,6 +919,11 @@ def atmospheric_losses(
     hi = el >= LOW_ELEVATION_DEG
     rain[lo] = np.interp(el[lo], table.rain_el_lo, table.rain_lo)
     rain[hi] = np.interp(el[hi], table.rain_el_hi, table.rain_hi)
+    if np.any(lo):  # P.618 sections 2.4.2/2.4.3 below 5 deg (deep and shallow fading) instead of 2.4.1
+        from .scintillation import low_elevation_fade_db
+
+        scint[lo] = low_elevation_fade_db(p, el[lo], f * 1e9, lat, table.nwet, d, eta, hs * 1000.0, p_l_pct,
+                                          water_fraction)
     total = gas + np.sqrt((rain + cloud) ** 2 + scint**2)
 
     low = ~(el >= LOW_ELEVATION_DEG)  # also True for NaN elevations
@@ -926,9 +935,12 @@ def atmospheric_losses(
         notes.append(f"{n_below} row(s) at or below 0 deg elevation: NaN")
     if n_low:
         issues.append(
-            f"{n_low} row(s) between 0 and 5 deg: scintillation from P.618 section 2.4.1 outside its range "
-            "(2.4.2/2.4.3 not implemented), gas and cloud with a curved-Earth path factor"
+            f"{n_low} row(s) between 0 and 5 deg: gas and cloud with a curved-Earth path factor (P.676/P.840 "
+            "are given from 5 deg); scintillation and multipath from P.618 sections 2.4.2/2.4.3"
         )
+        n_very_low = int(np.count_nonzero(lo & (el < 0.5)))
+        if n_very_low:
+            issues.append(f"{n_very_low} row(s) below 0.5 deg: P.618 2.4.2/2.4.3 are given from 0.5 deg")
     if p < 0.01:
         issues.append(f"p = {p:g} %: scintillation a(p) is given for 0.01 to 50 %")
     if p > 5.0:

@@ -24,6 +24,7 @@ from ..files import AtomicOutput
 from . import plots as report_plots
 from .data import AVAILABLE_FER, RunData, check_run, load_run_dir
 from .gap import ESN0_TOL_DB, GOODPUT_TOL_PCT, BinGaps, GapInterval, bin_gaps, gap_intervals
+from .payload import satellite_section
 
 MAX_GAP_ROWS = 60
 MAX_BIN_ROWS = 2000
@@ -513,6 +514,23 @@ def _notes(r: RunData, problems: list[str]) -> str:
     return out
 
 
+def _traffic_section(r: RunData) -> list[str]:
+    """IP traffic runs: application, PHY and predicted goodput on one time axis, and the traffic table."""
+    from . import traffic as report_traffic
+
+    (r.run_dir / report_traffic.FIGURE).unlink(missing_ok=True)
+    sm = dict(r.summary)
+    sm["jammer_windows"] = [list(w) for w in report_plots._jammer_windows(r)]  # noqa: SLF001 - shared shading
+    fig = report_traffic.plot_traffic(r.run_dir, sm)
+    if fig is None:
+        return []
+    return ["<h3>IP traffic</h3>", _table(report_traffic.traffic_rows(sm)),
+            _img(fig, "IP traffic on the scenario's time axis: the application's goodput (the receiving socket, "
+                      "per second), the IP goodput delivered to the terminal's TUN, the PHY goodput (data fields of "
+                      "the frames decoded) and the budget's predicted goodput; red shading: a jammer is on. Below: "
+                      "the round trip the TCP stack measures (or ping's), and TCP retransmits per second.")]
+
+
 def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
                  goodput_tol_pct: float = GOODPUT_TOL_PCT) -> Path:
     """Write the figures and report.html into run_dir; return the path of report.html.
@@ -539,6 +557,7 @@ def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
             _img(gv, "Measured goodput per bin against the receiver's Es/N0 estimate, with the budget's predictions, "
                      "Shannon's bound and the DVB-S2 Table 13 staircase (best MODCOD at its quasi-error-free "
                      "threshold, AWGN, normal frames). Right axis: information bits per symbol.")]
+    traffic_parts = _traffic_section(r)
     if fh is not None:
         figs.append(_img(fh, "The receiver's Es/N0 estimate per frame (decoded and failed frames stacked, log "
                              "scale), with the DVB-S2 Table 13 quasi-error-free threshold of each MODCOD sent."))
@@ -553,8 +572,8 @@ def build_report(run_dir: str | Path, *, esn0_tol_db: float = ESN0_TOL_DB,
         f"{_e(r.summary.get('mode', 'loopback'))}; report generated {generated} by linksim "
         f"{_e((r.summary.get('versions') or {}).get('linksim', ''))}.</p>",
         _status_banner(r), _headline(r),
-        "<h2>Results</h2>", _results_section(r),
-        "<h2>Scenario</h2>", _scenario_section(r),
+        "<h2>Results</h2>", _results_section(r), *traffic_parts,
+        "<h2>Scenario</h2>", _scenario_section(r), satellite_section(r),
         "<h2>Figures</h2>", *figs,
         "<h2>Gap between prediction and measurement</h2>",
         f"<p class='small'>A bin is listed where |measured - predicted Es/N0| &gt; {esn0_tol_db:g} dB or where "

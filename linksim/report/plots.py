@@ -315,7 +315,7 @@ def _modcods_shown(r: RunData) -> list[str]:
     carrier = (r.scenario.get("carrier") or {}).get("modcod")
     if carrier and not _acm(r):
         names.add(str(carrier))
-    known = {m.name: m for m in modcods.table13()}
+    known = {m.name: m for m in modcods.all_modcods(vlsnr=True)}
     return sorted((n for n in names if n in known), key=lambda n: _eff(known[n], _pilots(r)))
 
 
@@ -329,7 +329,7 @@ def _modcod_panel(r: RunData, ax: Any, x: np.ndarray, m0: np.ndarray, m1: np.nda
     sent = r.text("measured", "modcod")
     carrier = (r.scenario.get("carrier") or {}).get("modcod")
     acm = _acm(r)
-    known = {m.name: m for m in modcods.table13()}
+    known = {m.name: m for m in modcods.all_modcods(vlsnr=True)}
     used = _modcods_shown(r)
     pos = {n: k + 1 for k, n in enumerate(used)}  # 0 = no MODCOD closes
     if x.size and best.size:
@@ -366,21 +366,22 @@ def plot_goodput_vs_esn0(r: RunData, path: str | Path) -> Path:
     g = r.num("measured", "goodput_bps")
     pg = r.num("measured", "predicted_goodput_bps")
     sent = r.text("measured", "modcod")
-    known = {m.name: m for m in modcods.table13()}
+    known = {m.name: m for m in modcods.all_modcods(vlsnr=True)}
     vals = np.concatenate([est, pred])
     vals = vals[np.isfinite(vals)]
     lo = float(np.min(vals)) - 2.0 if vals.size else -3.0
     hi = float(np.max(vals)) + 2.0 if vals.size else 17.0
     lo, hi = max(min(lo, -3.0), -10.0), min(max(hi, lo + 6.0), 25.0)
     xs = np.linspace(lo, hi, 800)
-    _, eta_stair = modcods.best_closing_arrays(xs, 0.0, pilots)
+    vl = bool((r.scenario.get("run") or {}).get("acm_vlsnr", False))
+    _, eta_stair = modcods.best_closing_arrays(xs, 0.0, pilots, vlsnr=vl)
     top = max(float(np.max(eta_stair)), float(np.nanmax(g) / rs) if np.any(np.isfinite(g)) else 0.0)
     scale, unit = bps_unit(rs * max(top, 1.0))
     fig, ax = plt.subplots(figsize=(9, 5.6))
     ax.plot(xs, rs * np.log2(1.0 + 10.0 ** (xs / 10.0)) / scale, color="k", lw=1.2,
             label="Shannon bound  Rs log2(1 + Es/N0)")
     ax.step(xs, rs * eta_stair / scale, where="post", color="tab:gray", lw=1.2,
-            label=f"DVB-S2 Table 13 staircase (QEF, {'pilots' if pilots else 'no pilots'})")
+            label=f"DVB-S2 Table 13{' + VL-SNR' if vl else ''} staircase (QEF, {'pilots' if pilots else 'no pilots'})")
     ok = np.isfinite(pred) & np.isfinite(pg)
     if np.any(ok):
         ax.plot(pred[ok], pg[ok] / scale, ls="none", marker="x", ms=7, mew=1.5, color=C_PRED, zorder=5,

@@ -40,7 +40,7 @@ from ..scenario.model import Scenario
 from .devices import Devices, lab_threads, open_devices, recorder
 from .flowgraph import Fault, FlowgraphRun
 from .metrics import FRAME_COLUMNS, FrameRecord, RunState, StretchAccount, clear_sky_goodput_bps, summarize
-from .prepare import DEFAULT_LINK_TIMEOUT_S, RunPlan, Stretch, acm_controller, prepare_run
+from .prepare import DEFAULT_LINK_TIMEOUT_S, RunPlan, Stretch, acm_controller, prepare_run, uses_vlsnr
 from .progress import Progress, eta_s, fmt_duration
 from .safety import ack_stop
 
@@ -126,7 +126,7 @@ def acm_loop(s: Scenario, st: Stretch, timeout_s: float = DEFAULT_LINK_TIMEOUT_S
     from ..dvbs2.rx import Receiver
 
     if st.acm:
-        ctl = acm_controller(s, st.return_delay_s, st.initial_modcod)
+        ctl = acm_controller(s, st.return_delay_s, st.initial_modcod, st.threshold_offsets_db)
     else:
         ctl = ModcodController("ccm", modcod=s.carrier.modcod, pilots=s.carrier.pilots)
     block = max(1, int(round(Receiver.BLOCK_SYMBOLS * st.sps)))
@@ -137,13 +137,14 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
     """TS source -> DVB-S2 TX -> channel -> head(n_samples): (hier block, its last block, the channel)."""
     from gnuradio import blocks, gr
 
-    from ..channel.from_budget import channel_from_timeline
+    from ..channel.from_budget import link_channels, ring_geometry
     from ..gr.buffers import large_output_buffer
     from ..gr.link import transmit_chain
 
     c = s.carrier
-    ch = channel_from_timeline(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)
-    txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, 0, st.payload_seed, ch)
+    ch = link_channels(tl, st.t_base_s, st.t_end_s, st.sps, st.channel_seed)  # a bent pipe's stages included
+    txc = transmit_chain(st.initial_modcod, c.frame, c.pilots, c.rolloff, st.sps, 0, st.payload_seed, ch,
+                         ring_geometry(tl, st.t_base_s, st.t_end_s))
     if st.acm:
         txc.tx.modcod_source = loop.modcod_at
     head = blocks.head(gr.sizeof_gr_complex, st.n_samples)
@@ -159,13 +160,15 @@ def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[
     # each processed block (Report.emitted_after) the moment that block is processed, which a frame still decoding
     # on a worker would miss
     acm = st.acm
-    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter, decode_threads=0 if acm else 1, pipeline=not acm)
+    rxc = receive_chain(st.sps, s.carrier.rolloff, 0, max_iter, vlsnr=uses_vlsnr(s), decode_threads=0 if acm else 1,
+                        pipeline=not acm)
     rxc.rx.report_sink = on_reports
     return rxc
 
 
 def tx_latency_samples(txc: Any, ch: Any) -> int:
-    """Samples from a PLFRAME's first TX output sample to its PLHEADER peak at the receiver (no devices)."""
+    """Samples from a PLFRAME's first TX output sample to its PLHEADER peak at the receiver (no devices); ch is the
+    link's channel stages (their latencies add)."""
     return int(txc.tx._tx.delay_samples + ch.latency_samples)  # noqa: SLF001 - the TX filter's pulse-peak delay
 
 

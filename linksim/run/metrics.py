@@ -300,7 +300,7 @@ class StretchAccount:
         m = tl.rows_within(b0, b1, include_end=False)
         cnij = np.asarray(tl["cnij_db"][m], dtype=float)
         pred = float(np.nanmean(cnij)) if np.isfinite(cnij).any() else math.nan
-        order = [x.name for x in modcods.table13()]
+        order = [x.name for x in modcods.all_modcods(vlsnr=True)]
         names = sorted({f.modcod for f, _ in parts}, key=order.index)
         row: dict[str, Any] = {
             "time_s": float(b0),
@@ -311,12 +311,24 @@ class StretchAccount:
             "goodput_bps": sum(f.info_bits * w for f, w in parts if f.ok) / (b1 - b0),
             "esn0_est_db": (sum(e * w for e, w in est) / sum(w for _, w in est)) if est else math.nan,
             "predicted_esn0_db": pred,
-            "predicted_goodput_bps": predicted_goodput_bps(self.s, pred, self.acm, names),
+            "predicted_goodput_bps": predicted_goodput_bps(self.s, pred, self.acm, names,
+                                                           getattr(tl, "threshold_offsets_db", {})),
         }
         for j in tl.jammers:
             v = np.where(j.active[m], j.js_db[m], np.nan)
             row[f"js_db[{j.name}]"] = float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
         return row
+
+
+def settle_stretch(s: Scenario, st: Stretch, tl: budget.Timeline, bin_s: float, acm: bool, frame_log: list[Any],
+                   reports: list[Any], latency: float, delay_samples_fn: Callable[[np.ndarray], np.ndarray],
+                   ) -> tuple[list[FrameRecord], list[dict[str, Any]]]:
+    """The accounting of a stretch that has run to its end (frame log and receiver reports complete), at once: every
+    frame matched and the bins of `bin_s` (as StretchAccount hands them out while a stretch runs)."""
+    acct = StretchAccount(s, st, tl, bin_s, acm, delay_samples_fn, latency=latency)
+    acct.add_log(list(frame_log))
+    acct.add_reports(list(reports), math.inf)
+    return acct.settle(final=True)
 
 
 def device_offset(sent: list[FrameRecord], reports: list, expect: np.ndarray, sps: int) -> int:
@@ -338,16 +350,33 @@ def device_offset(sent: list[FrameRecord], reports: list, expect: np.ndarray, sp
     return best
 
 
-def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None) -> float:
+def predicted_goodput_bps(s: Scenario, cnij_db: float, acm: bool, sent: list[str] | None = None,
+                          threshold_offsets_db: dict[str, float] | None = None) -> float:
     """What the budget predicts: symbol rate x efficiency of the MODCOD that is sent (CCM) or that the ACM
-    controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold)."""
+    controller would choose at this C/(N+I+J), zero when it does not close (Table 13 is a QEF threshold; with
+    implementation losses the estimate does not see, raised by the Timeline's threshold offsets)."""
     c = s.carrier
     if not math.isfinite(cnij_db):
         return 0.0
+    if threshold_offsets_db:
+        from ..dvbs2.acm import ModcodController
+
+        if acm:
+            from .prepare import acm_allowed
+
+            ctl = ModcodController("acm", margin_db=s.run.acm_margin_db, pilots=c.pilots, allowed=acm_allowed(s),
+                                   threshold_offsets_db=threshold_offsets_db)
+            m = ctl.best_for(cnij_db)
+            ok = cnij_db >= m.esn0_qef_db + threshold_offsets_db.get(m.name, 0.0)
+            return c.symbol_rate_baud * m.efficiency(c.pilots) if ok else 0.0
+        m = modcods.get(c.modcod)
+        ok = cnij_db >= m.esn0_qef_db + threshold_offsets_db.get(m.name, 0.0)
+        return c.symbol_rate_baud * m.efficiency(c.pilots) if ok else 0.0
     if acm:
-        names, eta = modcods.best_closing_arrays(np.array([cnij_db]), s.run.acm_margin_db, c.pilots)
+        vl = s.run.acm_vlsnr  # the ladder goes on into VL-SNR
+        names, eta = modcods.best_closing_arrays(np.array([cnij_db]), s.run.acm_margin_db, c.pilots, vlsnr=vl)
         if not names[0]:  # the most robust MODCOD is sent anyway; it closes or not
-            m = min(modcods.table13(), key=lambda x: x.esn0_qef_db)
+            m = min(modcods.all_modcods(vl), key=lambda x: x.esn0_qef_db)
             return c.symbol_rate_baud * m.efficiency(c.pilots) if cnij_db >= m.esn0_qef_db else 0.0
         return c.symbol_rate_baud * float(eta[0])
     m = modcods.get(c.modcod)

@@ -9,7 +9,7 @@ run's with the same seed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,8 @@ class Stretch:
     initial_modcod: str
     channel_seed: int
     payload_seed: int
+    # per MODCOD, dB over Table 13 the receiver's Es/N0 estimate must show to decode (the Timeline's)
+    threshold_offsets_db: dict[str, float] = field(default_factory=dict)
 
     @property
     def t_end_s(self) -> float:
@@ -112,15 +114,36 @@ def plan_stretches(tl: Timeline, duration_s: float, every_s: float | None,
 
 
 def acm_allowed(s: Scenario) -> list[str]:
-    """The MODCODs ACM may choose for this carrier (no 9/10 in short frames)."""
+    """The MODCODs ACM may choose for this carrier (no 9/10 in short frames; with run.acm_vlsnr the DVB-S2X VL-SNR
+    MODCODs below QPSK 1/4 too)."""
     c = s.carrier
-    return [m.name for m in modcods.table13() if not (c.frame == "short" and m.name.endswith("9/10"))]
+    return [m.name for m in modcods.all_modcods(s.run.acm_vlsnr)
+            if not (c.frame == "short" and m.name.endswith("9/10"))]
 
 
-def acm_controller(s: Scenario, return_delay_s: float, initial: str | None = None) -> ModcodController:
+def uses_vlsnr(s: Scenario) -> bool:
+    """The receiver must take DVB-S2X VL-SNR frames: the ACM ladder has them, or the carrier's MODCOD is one."""
+    return bool(s.run.acm_vlsnr or modcods.get(s.carrier.modcod).vlsnr)
+
+
+# With VL-SNR in the ladder, a receiver that stops reporting (its lock lost under a sudden barrage) makes the
+# controller fall back to the most robust MODCOD after this many of the longest frames without a report
+ACM_FALLBACK_FRAMES = 6
+
+
+def acm_controller(s: Scenario, return_delay_s: float, initial: str | None = None,
+                   threshold_offsets_db: dict[str, float] | None = None) -> ModcodController:
+    """The run's ACM controller; threshold_offsets_db (the Timeline's) raise each MODCOD's threshold by the
+    implementation losses the receiver's Es/N0 estimate does not see; with the VL-SNR ladder it falls back to the
+    most robust MODCOD when the receiver stops reporting."""
+    fallback = None
+    if s.run.acm_vlsnr:
+        longest = max(frame_params(m, s.carrier.frame, s.carrier.pilots).plframe_symbols for m in acm_allowed(s))
+        fallback = ACM_FALLBACK_FRAMES * longest / s.carrier.symbol_rate_baud
     return ModcodController("acm", margin_db=s.run.acm_margin_db, hysteresis_db=s.run.acm_hysteresis_db,
                             return_delay_s=return_delay_s, pilots=s.carrier.pilots, allowed=acm_allowed(s),
-                            initial_modcod=initial, window=ACM_WINDOW)
+                            initial_modcod=initial, window=ACM_WINDOW, fallback_after_s=fallback,
+                            threshold_offsets_db=threshold_offsets_db)
 
 
 def _return_delay_s(s: Scenario, tl: Timeline, acm_allowed_max_symbols: int) -> tuple[float, str | None]:
@@ -149,15 +172,15 @@ def plan_stretch(s: Scenario, tl: Timeline, k: int, t0: float, t1: float, acm: b
     if acm:
         # the transmitter starts with the MODCOD the budget says closes at t_base, as a link that was already up
         e0 = float(np.interp(t_base, tl.time_s, np.nan_to_num(tl["cnij_db"], nan=-30.0)))
-        first = acm_controller(s, 0.0).best_for(e0).name
+        first = acm_controller(s, 0.0, threshold_offsets_db=tl.threshold_offsets_db).best_for(e0).name
         delay, note = _return_delay_s(s, tl, longest)
     else:
         first, delay = c.modcod, 0.0
     tail = max(TAIL_S, 1.5 * (longest if acm else own) / c.symbol_rate_baud)
     st = Stretch(k, t0, t1, t_base, fs, sps, int(round((t1 - t_base + tail) * fs)), acm, delay, first,
-                 seed * 7919 + k, seed * 104729 + k)
+                 seed * 7919 + k, seed * 104729 + k, dict(tl.threshold_offsets_db))
     return st, note
 
 
 __all__ = ["DEFAULT_LINK_TIMEOUT_S", "RunPlan", "Stretch", "acm_allowed", "acm_controller", "plan_stretch",
-           "plan_stretches", "prepare_run"]
+           "plan_stretches", "prepare_run", "uses_vlsnr"]

@@ -54,6 +54,25 @@ class SplitLink:
         return SplitLink(f"tcp://{host}:{base_port}", f"tcp://{host}:{base_port + 1}",
                          f"tcp://{host}:{base_port + 2}")
 
+    @staticmethod
+    def parse(text: str | None) -> SplitLink:
+        """--link tcp://HOST:PORT (default tcp://127.0.0.1:5560) -> the three addresses; anything else is an
+        InputError naming --link."""
+        from ..errors import InputError
+
+        addr = text or "tcp://127.0.0.1:5560"
+        try:
+            proto, rest = addr.split("://", 1)
+            host, port_s = rest.rsplit(":", 1)
+            port = int(port_s)
+        except ValueError:
+            raise InputError(f"--link {addr!r}: expected tcp://HOST:PORT") from None
+        if proto != "tcp":
+            raise InputError(f"--link {addr!r}: only tcp:// links are supported")
+        if not host or not 1 <= port <= 65533:
+            raise InputError(f"--link {addr!r}: PORT must be in 1..65533 (control uses PORT+1 and PORT+2)")
+        return SplitLink.on_host(host, port)
+
 
 def _bind_addr(addr: str) -> str:
     proto, rest = addr.split("://", 1)

@@ -9,6 +9,7 @@ keys, as campaigns do.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -23,9 +24,12 @@ from .schema import build, did_you_mean, spec, to_table
 
 JAMMER_TYPES = ("cw", "barrage", "partial_band", "multitone", "swept", "pulsed", "follower", "modulated")
 PATTERNS = ("S.465", "S.580", "AP8")
-PROPAGATION_MODES = ("statistical", "timeseries", "clear_sky")
+PROPAGATION_MODES = ("statistical", "timeseries", "clear_sky", "fixed")
 FADING_MODELS = ("none", "rician", "loo", "lutz")
 EVENT_TYPES = ("wet_antenna", "wet_radome", "snow")
+AMPLIFIER_MODELS = ("saleh", "rapp", "table", "linear")
+INTERFERENCE_KINDS = ("co_channel", "adjacent_satellite", "cross_polar", "intermodulation", "adjacent_channel",
+                      "other")
 MAX_TIMELINE_ROWS = 5_000_000
 
 
@@ -57,8 +61,36 @@ class Site:
 
 
 @dataclass(frozen=True)
+class AmplifierRow:
+    pin_db: float = spec(lo=-200.0, hi=200.0, doc="input power (dB, any reference)")
+    pout_db: float = spec(lo=-200.0, hi=200.0, doc="output power (dB, any reference)")
+    phase_deg: float = spec(0.0, lo=-360.0, hi=360.0, doc="AM/PM phase shift")
+
+
+@dataclass(frozen=True)
+class AmplifierSection:
+    """[satellite.amplifier] or [terminal.hpa]: a memoryless AM/AM-AM/PM model (linksim.budget.transponder) and
+    its operating point. The output back-off follows from the model and the carrier's signal."""
+
+    model: str = spec("saleh", choices=AMPLIFIER_MODELS, doc="saleh (TWTA), rapp (SSPA), table, linear")
+    ibo_db: float | None = spec(None, lo=-10.0, hi=40.0, doc="input back-off; default 0 dB (saturation), or from "
+                                "satellite.sfd_dbw_m2 and the uplink's flux")
+    alpha_a: float = spec(2.1587, lo=0.0, lo_open=True, hi=100.0, doc="saleh")
+    beta_a: float = spec(1.1517, lo=0.0, lo_open=True, hi=100.0, doc="saleh")
+    alpha_phi: float = spec(4.0033, lo=-100.0, hi=100.0, doc="saleh (rad)")
+    beta_phi: float = spec(9.1040, lo=0.0, lo_open=True, hi=100.0, doc="saleh")
+    smoothness: float = spec(2.0, lo=0.1, hi=100.0, doc="rapp: knee sharpness p")
+    predistortion: bool = spec(False, doc="the transmitter pre-distorts the APSK rings for this operating point")
+    ring_ratios: list[float] | None = spec(None, lo=1.0, hi=20.0, doc="the transmitted APSK rings' radii over the "
+                                           "inner ring's (1 first), e.g. a modem's own predistortion")
+    ring_phase_deg: list[float] | None = spec(None, lo=-180.0, hi=180.0, doc="with ring_ratios: each ring's turn")
+    table: list[AmplifierRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Terminal:
-    antenna_diameter_m: float = spec(lo=0.05, hi=50.0)
+    antenna_diameter_m: float = spec(None, lo=0.05, hi=50.0, doc="dish diameter; or gain_dbi (then the diameter "
+                                     "of that gain at antenna_efficiency shapes the off-axis pattern)")
     antenna_efficiency: float = spec(0.65, lo=0.05, hi=1.0)
     pattern: str = spec("S.465", choices=PATTERNS, doc="off-axis gain envelope")
     noise_temp_k: float | None = spec(None, lo=1.0, hi=5000.0, doc="receiver (LNA) noise temperature")
@@ -69,11 +101,24 @@ class Terminal:
     min_elevation_deg: float = spec(0.0, lo=-5.0, hi=90.0, doc="below this the link is counted unavailable")
     other_losses_db: float = spec(0.0, lo=0.0, hi=30.0, doc="implementation/other losses on the signal")
     physical_temp_k: float = spec(290.0, lo=150.0, hi=350.0, doc="physical temperature of feed and radome")
+    # re-entering published budgets: the terminal by its gain and system noise temperature, or by its G/T
+    gain_dbi: float | None = spec(None, lo=-10.0, hi=80.0, doc="peak receive gain instead of diameter and efficiency")
+    system_noise_temp_k: float | None = spec(None, lo=1.0, hi=10000.0,
+                                             doc="system noise temperature as published (no sky/feed/LNA model)")
+    g_over_t_dbk: float | None = spec(None, lo=-60.0, hi=60.0,
+                                      doc="G/T as published (no noise model; feed_loss_db is then a carrier loss)")
+    polarization_loss_db: float = spec(0.0, lo=0.0, hi=30.0, doc="polarisation mismatch loss on the carrier")
+    radome_loss_db: float = spec(0.0, lo=0.0, hi=20.0, doc="dry radome loss (its noise counts at physical_temp_k)")
+    xpd_db: float | None = spec(None, lo=0.0, hi=60.0, doc="antenna cross-polar discrimination (with a cross-polar "
+                                "carrier: satellite.cross_pol_carrier_db)")
+    hpa: AmplifierSection | None = None
 
     @property
     def lna_temp_k(self) -> float:
         if self.noise_temp_k is not None:
             return self.noise_temp_k
+        if self.noise_figure_db is None:
+            return 0.0  # a terminal given by G/T or system noise temperature has no separate LNA
         assert self.noise_figure_db is not None
         return float(noise_figure_to_temp_k(self.noise_figure_db))
 
@@ -86,6 +131,16 @@ class Satellite:
     name: str = spec("", doc="satellite name")
     output_backoff_db: float = spec(0.0, lo=0.0, hi=30.0, doc="transponder output back-off (bent pipe)")
     g_over_t_dbk: float | None = spec(None, lo=-40.0, hi=40.0, doc="satellite receive G/T (uplink)")
+    sfd_dbw_m2: float | None = spec(None, lo=-150.0, hi=-30.0, doc="saturation flux density: with an [uplink], the "
+                                    "transponder's input back-off is SFD less the uplink's flux density")
+    transponder_bw_hz: float | None = spec(None, lo=1e3, hi=10e9, doc="bent pipe: the transponder's input filter; "
+                                           "default 1.5 x the carrier's occupied bandwidth")
+    carriers: int = spec(1, lo=1, hi=1000, doc="equal carriers sharing the transponder's amplifier (C/IM)")
+    carrier_spacing_hz: float | None = spec(None, lo=1.0, hi=10e9, doc="their spacing; default 1.25 x occupied bw")
+    xpd_db: float | None = spec(None, lo=0.0, hi=60.0, doc="satellite antenna cross-polar discrimination")
+    cross_pol_carrier_db: float | None = spec(None, lo=-40.0, hi=40.0, doc="a co-frequency carrier on the other "
+                                              "polarisation, its EIRP relative to the wanted carrier's")
+    amplifier: AmplifierSection | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +148,7 @@ class Carrier:
     freq_hz: float = spec(lo=100e6, hi=100e9, doc="downlink carrier frequency")
     symbol_rate_baud: float = spec(lo=1e3, hi=1e9)
     rolloff: float = spec(0.2, choices=(0.35, 0.25, 0.2, 0.15, 0.1, 0.05))
-    modcod: str = spec("QPSK 1/2", check=_modcod_check, doc="DVB-S2 Table 13 MODCOD")
+    modcod: str = spec("QPSK 1/2", check=_modcod_check, doc="DVB-S2 Table 13 MODCOD, or a DVB-S2X VL-SNR one")
     pilots: bool = spec(True)
     frame: str = spec("normal", choices=("normal", "short"))
     polarization_tilt_deg: float = spec(45.0, lo=0.0, hi=90.0, doc="45 for circular polarisation")
@@ -121,6 +176,10 @@ class Propagation:
     cloud: bool = spec(True)
     rain: bool = spec(True)
     scintillation: bool = spec(True)
+    atmospheric_loss_db: float = spec(0.0, lo=0.0, hi=100.0, doc="mode fixed: the total atmospheric loss")
+    p_l_pct: float = spec(5.0, lo=0.0, lo_open=True, hi=100.0, doc="below 5 deg: % of time the refractivity "
+                          "gradient is below -100 N/km (P.453 maps; P.618 sections 2.4.2/2.4.3)")
+    water_fraction: float = spec(0.0, lo=0.0, hi=1.0, doc="below 5 deg: share of the path over water (P.618 C0)")
     ionosphere: Ionosphere | None = None
 
 
@@ -135,12 +194,18 @@ class FixedGeometry:
 @dataclass(frozen=True)
 class Uplink:
     freq_hz: float = spec(lo=100e6, hi=100e9)
-    eirp_dbw: float = spec(lo=-20.0, hi=100.0, doc="gateway (or terminal) uplink EIRP")
+    eirp_dbw: float | None = spec(None, lo=-20.0, hi=100.0, doc="gateway (or terminal) uplink EIRP; or ibo_db")
     lat_deg: float | None = spec(None, lo=-90.0, hi=90.0, doc="uplink station; default: the terminal's site")
     lon_deg: float | None = spec(None, lo=-180.0, hi=360.0)
     alt_m: float = spec(0.0, lo=-500.0, hi=9000.0)
     antenna_diameter_m: float = spec(3.7, lo=0.05, hi=50.0, doc="for the uplink's scintillation")
     bent_pipe: bool = spec(True, doc="transponder shares its output power among signal, noise and jamming")
+    ibo_db: float | None = spec(None, lo=-10.0, hi=60.0, doc="the carrier's input back-off at the satellite "
+                                "(with satellite.sfd_dbw_m2) instead of eirp_dbw")
+    elevation_deg: float | None = spec(None, lo=0.0, lo_open=True, hi=90.0, doc="fixed uplink geometry (bench "
+                                       "and published cases), with range_km")
+    range_km: float | None = spec(None, lo=100.0, hi=500_000.0, doc="fixed uplink slant range")
+    atmospheric_loss_db: float = spec(0.0, lo=0.0, hi=100.0, doc="propagation mode fixed: the uplink's loss")
 
 
 @dataclass(frozen=True)
@@ -188,6 +253,30 @@ class AntennaEvent:
 
 
 @dataclass(frozen=True)
+class AdjacentSatellite:
+    """A neighbouring GEO satellite co-frequency with the carrier, seen through the terminal's off-axis pattern."""
+
+    name: str = spec()
+    separation_deg: float = spec(lo=-180.0, hi=180.0, doc="orbital separation (longitude east of the wanted GEO)")
+    eirp_density_dbw_hz: float = spec(lo=-150.0, hi=0.0, doc="its downlink EIRP density toward the terminal")
+    bandwidth_hz: float | None = spec(None, lo=1.0, hi=10e9, doc="its occupied bandwidth; default the carrier's")
+    offset_hz: float = spec(0.0, lo=-5e9, hi=5e9, doc="its centre offset from the carrier")
+    polarization_loss_db: float = spec(0.0, lo=0.0, hi=40.0)
+
+
+@dataclass(frozen=True)
+class Interference:
+    """An interference allocation as a published budget gives it: one of c_over_i0_dbhz, c_over_i_db (in the symbol
+    rate bandwidth) or degradation_db (an allowance that lowers C/N0 by that much)."""
+
+    name: str = spec()
+    kind: str = spec("other", choices=INTERFERENCE_KINDS)
+    c_over_i0_dbhz: float | None = spec(None, lo=-50.0, hi=200.0)
+    c_over_i_db: float | None = spec(None, lo=-60.0, hi=100.0)
+    degradation_db: float | None = spec(None, lo=0.0, hi=30.0)
+
+
+@dataclass(frozen=True)
 class Channel:
     fading: str = spec("none", choices=FADING_MODELS, doc="fast fading for terminals on the move")
     rician_k_db: float = spec(10.0, lo=-30.0, hi=40.0)
@@ -205,6 +294,22 @@ class Run:
     acm_hysteresis_db: float = spec(0.3, lo=0.0, hi=10.0)
     return_delay_s: float | None = spec(None, lo=0.0, hi=10.0, doc="ACM return path; default twice the path delay")
     bin_s: float | None = spec(None, lo=0.01, doc="measurement time bin; default the timeline step")
+    acm_vlsnr: bool = spec(False, doc="the terminal takes DVB-S2X VL-SNR frames: the ACM ladder goes below QPSK 1/4")
+
+
+@dataclass(frozen=True)
+class ReturnLink:
+    """The return link (terminal -> satellite -> gateway) that IP traffic runs carry at packet level
+    (linksim.budget.return_link): a fixed rate, or a budget from the terminal's EIRP, and a loss ratio."""
+
+    rate_bps: float | None = spec(None, lo=1e3, hi=1e10, doc="fixed information rate; default from the budget")
+    eirp_dbw: float | None = spec(None, lo=-20.0, hi=80.0, doc="terminal EIRP toward the satellite (return budget)")
+    freq_hz: float | None = spec(None, lo=100e6, hi=100e9, doc="return uplink frequency; default the carrier's")
+    g_over_t_dbk: float | None = spec(None, lo=-40.0, hi=40.0, doc="satellite G/T; default satellite.g_over_t_dbk")
+    symbol_rate_baud: float = spec(256e3, lo=1e3, hi=1e9, doc="return carrier symbol rate")
+    modcod: str = spec("QPSK 1/2", check=_modcod_check, doc="return MODCOD (Table 13 threshold and efficiency)")
+    loss_pct: float = spec(0.0, lo=0.0, hi=100.0, doc="packet loss while the return link closes")
+    delay_s: float | None = spec(None, lo=0.0, hi=10.0, doc="one-way delay; default twice the path delay")
 
 
 @dataclass(frozen=True)
@@ -222,6 +327,9 @@ class Scenario:
     channel: Channel = field(default_factory=Channel)
     run: Run = field(default_factory=Run)
     source: str | None = None
+    adjacent_satellites: list[AdjacentSatellite] = field(default_factory=list)
+    interference: list[Interference] = field(default_factory=list)
+    return_link: ReturnLink | None = None
 
     @property
     def name(self) -> str:
@@ -257,7 +365,8 @@ class Scenario:
 
 
 SECTION_KEYS = ("scenario", "site", "terminal", "satellite", "carrier", "propagation", "geometry", "uplink",
-                "jammer", "antenna_event", "channel", "run")
+                "jammer", "antenna_event", "channel", "run", "adjacent_satellite", "interference",
+                "return_link")
 
 
 def _resolved_table(s: Scenario) -> dict[str, Any]:
@@ -279,6 +388,12 @@ def _resolved_table(s: Scenario) -> dict[str, Any]:
         t["jammer"] = [to_table(j) for j in s.jammers]
     if s.events:
         t["antenna_event"] = [to_table(e) for e in s.events]
+    if s.adjacent_satellites:
+        t["adjacent_satellite"] = [to_table(a) for a in s.adjacent_satellites]
+    if s.interference:
+        t["interference"] = [to_table(i) for i in s.interference]
+    if s.return_link is not None:
+        t["return_link"] = to_table(s.return_link)
     return t
 
 
@@ -316,12 +431,20 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
         raise ScenarioError("scenario.step_s", f"duration_s / step_s is more than {MAX_TIMELINE_ROWS} timeline rows: "
                             f"use a longer step", source)
     site = build(Site, d["site"], "site", source)
-    terminal = build(Terminal, d["terminal"], "terminal", source)
-    if terminal.noise_temp_k is None and terminal.noise_figure_db is None:
-        raise ScenarioError("terminal.noise_temp_k", "give noise_temp_k or noise_figure_db", source)
+    term_raw = dict(d["terminal"]) if isinstance(d["terminal"], dict) else d["terminal"]
+    hpa = _amplifier(term_raw.pop("hpa"), "terminal.hpa", source) if isinstance(term_raw, dict) and "hpa" in \
+        term_raw else None
+    terminal = build(Terminal, term_raw, "terminal", source, hpa=hpa)
+    _check_terminal(terminal, source)
     if terminal.noise_temp_k is not None and terminal.noise_figure_db is not None:
         raise ScenarioError("terminal.noise_figure_db", "give noise_temp_k or noise_figure_db, not both", source)
-    sat = build(Satellite, d["satellite"], "satellite", source)
+    sat_raw = dict(d["satellite"]) if isinstance(d["satellite"], dict) else d["satellite"]
+    amp = _amplifier(sat_raw.pop("amplifier"), "satellite.amplifier", source) if isinstance(sat_raw, dict) and \
+        "amplifier" in sat_raw else None
+    sat = build(Satellite, sat_raw, "satellite", source, amplifier=amp)
+    if amp is not None and sat.output_backoff_db:
+        raise ScenarioError("satellite.output_backoff_db", "with [satellite.amplifier] the output back-off "
+                            "follows from the model: give one or the other", source)
     geometry = build(FixedGeometry, d["geometry"], "geometry", source) if "geometry" in d else None
     n_orbit = (sat.tle is not None) + (sat.geo_lon_deg is not None)
     if n_orbit > 1:
@@ -347,6 +470,11 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
                 source,
             )
     carrier = build(Carrier, d["carrier"], "carrier", source)
+    if amp is not None:
+        _check_rings(amp, carrier, "satellite.amplifier", source)
+    if terminal.antenna_diameter_m is None:  # a terminal given by its gain: the dish of that gain shapes the pattern
+        terminal = dataclasses.replace(terminal, antenna_diameter_m=_equivalent_diameter_m(
+            terminal.gain_dbi, terminal.antenna_efficiency, carrier.freq_hz))
     if carrier.frame == "short" and carrier.modcod.endswith("9/10"):
         raise ScenarioError("carrier.modcod", "9/10 MODCODs exist for normal frames only", source)
     prop_raw = dict(d.get("propagation", {}) or {})
@@ -357,6 +485,10 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
     uplink = build(Uplink, d["uplink"], "uplink", source) if "uplink" in d else None
     if uplink is not None and sat.g_over_t_dbk is None:
         raise ScenarioError("satellite.g_over_t_dbk", "an [uplink] needs the satellite's G/T", source)
+    if uplink is not None:
+        _check_uplink(uplink, sat, source)
+    if terminal.hpa is not None and uplink is None:
+        raise ScenarioError("terminal.hpa", "a ground HPA drives an uplink: give an [uplink] section", source)
     if uplink is not None and (uplink.lat_deg is None) != (uplink.lon_deg is None):
         raise ScenarioError("uplink.lat_deg", "give both lat_deg and lon_deg of the uplink station, or neither", source)
     jammers = []
@@ -390,7 +522,122 @@ def scenario_from_dict(d: dict[str, Any], source: str | None = None) -> Scenario
               for i, et in enumerate(_list_of_tables(d.get("antenna_event"), "antenna_event", source))]
     channel = build(Channel, d.get("channel"), "channel", source)
     run = build(Run, d.get("run"), "run", source)
-    return Scenario(meta, site, terminal, sat, carrier, prop, geometry, uplink, jammers, events, channel, run, source)
+    neighbours = _adjacent(d.get("adjacent_satellite"), sat, source)
+    interference = _interference(d.get("interference"), source)
+    ret = _return_link(d.get("return_link"), sat, source)
+    return Scenario(meta, site, terminal, sat, carrier, prop, geometry, uplink, jammers, events, channel, run, source,
+                    neighbours, interference, ret)
+
+
+def _return_link(raw: Any, sat: Satellite, source: str | None) -> ReturnLink | None:
+    if raw is None:
+        return None
+    r = build(ReturnLink, raw, "return_link", source)
+    if r.rate_bps is None and r.eirp_dbw is None:
+        raise ScenarioError("return_link", "give rate_bps, or eirp_dbw for a return budget", source)
+    if r.eirp_dbw is not None and r.g_over_t_dbk is None and sat.g_over_t_dbk is None:
+        raise ScenarioError("return_link.g_over_t_dbk", "a return budget needs the satellite's G/T "
+                            "(return_link.g_over_t_dbk or satellite.g_over_t_dbk)", source)
+    return r
+
+
+def _amplifier(raw: Any, key: str, source: str | None) -> AmplifierSection:
+    if not isinstance(raw, dict):
+        raise ScenarioError(key, f"expected a table, got {type(raw).__name__}", source)
+    raw = dict(raw)
+    rows = [build(AmplifierRow, r, f"{key}.table[{i}]", source)
+            for i, r in enumerate(_list_of_tables(raw.pop("table", None), f"{key}.table", source))]
+    a = dataclasses.replace(build(AmplifierSection, raw, key, source), table=rows)
+    if a.model == "table":
+        if len(rows) < 2:
+            raise ScenarioError(f"{key}.table", "a table model needs at least two [[...table]] rows", source)
+        if any(b.pin_db <= r.pin_db for r, b in zip(rows, rows[1:], strict=False)):
+            raise ScenarioError(f"{key}.table", "pin_db must increase row by row", source)
+    elif rows:
+        raise ScenarioError(f"{key}.table", f"table rows need model = \"table\" (not {a.model!r})", source)
+    return a
+
+
+def _check_rings(a: AmplifierSection, c: Carrier, key: str, source: str | None) -> None:
+    if a.ring_ratios is None:
+        if a.ring_phase_deg is not None:
+            raise ScenarioError(f"{key}.ring_phase_deg", "goes with ring_ratios", source)
+        return
+    from . import modcods
+
+    const = modcods.get(c.modcod).constellation
+    n = len(modcods.ring_ratios(const, str(modcods.get(c.modcod).rate)))
+    if n < 2:
+        raise ScenarioError(f"{key}.ring_ratios", f"{c.modcod} has one ring: ring ratios are for APSK", source)
+    if a.predistortion:
+        raise ScenarioError(f"{key}.ring_ratios", "give ring_ratios or predistortion = true, not both", source)
+    if len(a.ring_ratios) != n or a.ring_ratios[0] != 1.0:
+        raise ScenarioError(f"{key}.ring_ratios", f"{const} needs {n} ratios, the first 1.0", source)
+    if a.ring_phase_deg is not None and len(a.ring_phase_deg) != n:
+        raise ScenarioError(f"{key}.ring_phase_deg", f"{const} needs {n} ring phases", source)
+
+
+def _check_terminal(t: Terminal, source: str | None) -> None:
+    if t.antenna_diameter_m is None and t.gain_dbi is None:
+        raise ScenarioError("terminal.antenna_diameter_m", "give antenna_diameter_m or gain_dbi", source)
+    if t.g_over_t_dbk is not None and t.system_noise_temp_k is not None:
+        raise ScenarioError("terminal.g_over_t_dbk", "give g_over_t_dbk or system_noise_temp_k, not both", source)
+    published = t.g_over_t_dbk is not None or t.system_noise_temp_k is not None
+    if not published and t.noise_temp_k is None and t.noise_figure_db is None:
+        raise ScenarioError("terminal.noise_temp_k", "give noise_temp_k or noise_figure_db (or the published "
+                            "g_over_t_dbk or system_noise_temp_k)", source)
+    if t.noise_temp_k is not None and t.noise_figure_db is not None:
+        raise ScenarioError("terminal.noise_figure_db", "give noise_temp_k or noise_figure_db, not both", source)
+
+
+def _equivalent_diameter_m(gain_dbi: float | None, efficiency: float, freq_hz: float) -> float:
+    """The dish diameter whose peak gain at this efficiency and frequency is gain_dbi (>= 0.05 m)."""
+    assert gain_dbi is not None
+    lam = 299_792_458.0 / freq_hz
+    return max(lam / math.pi * math.sqrt(10.0 ** (gain_dbi / 10.0) / efficiency), 0.05)
+
+
+def _check_uplink(up: Uplink, sat: Satellite, source: str | None) -> None:
+    if (up.eirp_dbw is None) == (up.ibo_db is None):
+        raise ScenarioError("uplink.eirp_dbw", "give the uplink's eirp_dbw or its ibo_db at the satellite (one)",
+                            source)
+    if up.ibo_db is not None and sat.sfd_dbw_m2 is None:
+        raise ScenarioError("uplink.ibo_db", "an input back-off needs the satellite's sfd_dbw_m2", source)
+    if (up.elevation_deg is None) != (up.range_km is None):
+        raise ScenarioError("uplink.range_km", "a fixed uplink geometry needs elevation_deg and range_km", source)
+    if up.elevation_deg is not None and up.lat_deg is not None:
+        raise ScenarioError("uplink.elevation_deg", "give the uplink station's position or a fixed geometry", source)
+    if sat.amplifier is not None and sat.amplifier.ibo_db is not None and sat.sfd_dbw_m2 is not None:
+        raise ScenarioError("satellite.amplifier.ibo_db", "with sfd_dbw_m2 and an [uplink] the input back-off "
+                            "follows from the uplink's flux: leave ibo_db out", source)
+
+
+def _adjacent(raw: Any, sat: Satellite, source: str | None) -> list[AdjacentSatellite]:
+    out: list[AdjacentSatellite] = []
+    for i, t in enumerate(_list_of_tables(raw, "adjacent_satellite", source)):
+        a = build(AdjacentSatellite, t, f"adjacent_satellite[{i}]", source)
+        if sat.geo_lon_deg is None:
+            raise ScenarioError(f"adjacent_satellite[{i}]", "neighbours on the GEO arc need satellite.geo_lon_deg",
+                                source)
+        if a.separation_deg == 0.0:
+            raise ScenarioError(f"adjacent_satellite[{i}].separation_deg", "must not be 0 (that is the wanted "
+                                "satellite)", source)
+        if a.name in {x.name for x in out}:
+            raise ScenarioError(f"adjacent_satellite[{i}].name", f"duplicate name {a.name!r}", source)
+        out.append(a)
+    return out
+
+
+def _interference(raw: Any, source: str | None) -> list[Interference]:
+    out: list[Interference] = []
+    for i, t in enumerate(_list_of_tables(raw, "interference", source)):
+        it = build(Interference, t, f"interference[{i}]", source)
+        given = [k for k in ("c_over_i0_dbhz", "c_over_i_db", "degradation_db") if getattr(it, k) is not None]
+        if len(given) != 1:
+            raise ScenarioError(f"interference[{i}]", "give exactly one of c_over_i0_dbhz, c_over_i_db, "
+                                "degradation_db", source)
+        out.append(it)
+    return out
 
 
 def _check_track(track: list[list[float]], key: str, source: str | None) -> None:
