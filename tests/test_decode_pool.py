@@ -2,7 +2,7 @@
 the outcome, taken back when wrong) and the front end one block ahead give exactly what the one-thread receiver
 gives (every report field, TS packets, decoded data fields, emitted_after, statistics), in the same order, and
 reported_through never passes a frame still to come, for streams that acquire late, fail to decode below
-threshold, decode and fail in turn, and lose and regain lock.
+threshold, decode and fail in turn, and lose and regain lock, DVB-S2X VL-SNR frames among DVB-S2 ones included.
 
 Authority: the one-thread receiver (decode_threads=0, pipeline=False) on the same stream cut the same way.
 """
@@ -75,7 +75,7 @@ def test_pool_and_pipeline_give_the_one_thread_results(modcod, margin_db, kind, 
         assert [r.cfo_cyc for r in reps] == [r.cfo_cyc for r in ref_reps]
         if kw.get("decode_threads") and any(r.ok for r in ref_reps):
             # the next frames went on while a frame decoded (until one decodes, the carrier search waits for each)
-            assert spec["taken"] >= 1
+            assert spec["taken"] >= 1 and spec["rolled_back"] >= 1  # guesses taken, the wrong one taken back
             if modcod == "16APSK 2/3":  # frames that decode and fail in turn: guesses go wrong and are taken back
                 assert spec["rolled_back"] >= 1
 
@@ -83,3 +83,47 @@ def test_pool_and_pipeline_give_the_one_thread_results(modcod, margin_db, kind, 
 def test_decode_threads_must_not_be_negative():
     with pytest.raises(InputError, match="decode_threads"):
         Receiver(decode_threads=-1)
+
+
+def _mixed_stream(seed: int, esn0_db: float = 3.0) -> np.ndarray:
+    """ACM: DVB-S2 and DVB-S2X VL-SNR frames of both sets in one stream at Es/N0 3 dB: 8PSK 3/4 fails among
+    frames that decode, so the outcome changes from frame to frame."""
+    from linksim.dvbs2.tx import Transmitter
+
+    tx = Transmitter(sps=2, stream="generic")
+    seq = ["QPSK 1/2", "BPSK-S 1/5", "8PSK 3/4", "BPSK 1/3 short", "QPSK 2/9", "QPSK 1/4", "BPSK 11/45", "QPSK 1/2",
+           "QPSK 2/9", "QPSK 3/5"]
+    rng = np.random.default_rng(seed)
+    syms = [tx.frame_symbols(m, rng.integers(0, 256, tx.frame_capacity_bytes(m), np.uint8).tobytes()) for m in seq]
+    x = np.concatenate([tx.shape(np.concatenate(syms)), tx.flush()])
+    x = x * np.exp(2j * np.pi * 0.004 * np.arange(x.size))
+    n0 = 2 / 10 ** (esn0_db / 10)
+    return (x + (rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size)) * np.sqrt(n0 / 2)).astype(
+        np.complex64)
+
+
+@pytest.mark.parametrize("block", [65536, 40009])
+def test_vlsnr_frames_on_the_pool_give_the_one_thread_results(block, monkeypatch):
+    """Receiver(vlsnr=True) on a mixed DVB-S2/VL-SNR stream: the pool (guesses taken, some taken back) and the
+    front end ahead give every report, TS packet and data field of the one-thread receiver."""
+    x = _mixed_stream(21)
+    ref, ref_stats, ref_reps, _ = _run(x, block, vlsnr=True)
+    got_ok = {r.modcod: r.ok for r in ref_reps}
+    # every VL-SNR frame of both sets decodes, 8PSK 3/4 (threshold 7.9 dB) fails
+    assert all(got_ok.get(m) for m in ("BPSK-S 1/5", "BPSK 1/3 short", "QPSK 2/9", "BPSK 11/45")), got_ok
+    assert got_ok.get("8PSK 3/4") is False, got_ok
+    import linksim.dvbs2.decode_pool as dp
+
+    slow = dp.decode_frame
+
+    def slow_decode(*a: object) -> object:
+        time.sleep(0.02)
+        return slow(*a)
+
+    monkeypatch.setattr(dp, "decode_frame", slow_decode)
+    for kw in ({"decode_threads": 2}, {"decode_threads": 1, "pipeline": True}):
+        got, stats, reps, spec = _run(x, block, vlsnr=True, **kw)
+        assert got == ref, kw
+        assert stats == ref_stats, kw
+        assert [r.cfo_cyc for r in reps] == [r.cfo_cyc for r in ref_reps]
+        assert spec["taken"] >= 1 and spec["rolled_back"] >= 1  # guesses taken, the wrong one taken back
