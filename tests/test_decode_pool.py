@@ -75,7 +75,7 @@ def test_pool_and_pipeline_give_the_one_thread_results(modcod, margin_db, kind, 
         assert [r.cfo_cyc for r in reps] == [r.cfo_cyc for r in ref_reps]
         if kw.get("decode_threads") and any(r.ok for r in ref_reps):
             # the next frames went on while a frame decoded (until one decodes, the carrier search waits for each)
-            assert spec["taken"] >= 1 and spec["rolled_back"] >= 1  # guesses taken, the wrong one taken back
+            assert spec["taken"] >= 1
             if modcod == "16APSK 2/3":  # frames that decode and fail in turn: guesses go wrong and are taken back
                 assert spec["rolled_back"] >= 1
 
