@@ -1,9 +1,14 @@
-"""Benchmark: linksim's sample-clocked channel against GNU Radio's stock channel blocks, one process, one core.
+"""Benchmark: linksim's sample-clocked channel against GNU Radio's stock channel blocks, in memory, one process.
 
 Run with the project venv (needs GNU Radio):  .venv/bin/python benchmarks/bench_channel.py [--cpu 0] [--repeat 3]
+(--cpu pins everything to one core; --cores 2 lets both sides use two; file to file, as users run it, is
+benchmarks/bench_channel_file.py).
 
 Cases (same complex64 QPSK input, 4 samples per symbol, for both sides):
-  (a) gain + Doppler + AWGN            vs  channels.channel_model (noise, frequency offset, taps=[gain], epsilon=1)
+  (a) gain + Doppler + AWGN            vs  the equal-work stock chain: rotator_cc + multiply_const_cc +
+                                           noise_source_c (GR_GAUSSIAN, true Gaussian noise) + add_cc
+  (a') the same                        vs  channels.channel_model (noise, frequency offset, taps=[gain], epsilon=1:
+                                           it also runs a fractional resampler and an FIR, more work than (a))
   (b) (a) + Rician fading K=4, 50 Hz   vs  channels.fading_model (8 sinusoids, LOS, K=4, same Doppler)
   (c) (a) + one CW and one barrage jammer vs channel_model + sig_source (CW) + noise_source -> fir_filter_ccf
       (band-limited noise) + add
@@ -48,19 +53,19 @@ def make_input(n: int = 1 << 20, seed: int = 1) -> np.ndarray:
     return np.repeat(sym, SPS).astype(np.complex64)  # mean |x|^2 = 1
 
 
-def linksim_channel(case: str) -> Channel:
+def linksim_channel(case: str, threads: int = 1) -> Channel:
     prof = ChannelProfile.constant(gain_db=GAIN_DB, doppler_hz=DOPPLER_HZ, esn0_db=ESN0_DB)
     fading = RicianFading(K, FD_HZ) if case == "b" else None
     jams = []
     if case == "c":
         jams = [JammerSpec(CWJammer(offset_hz=250e3), 0.0), JammerSpec(BarrageJammer(2.5e6, 1e6), 3.0)]
-    return Channel(FS, SPS, prof, input_power=1.0, fading=fading, jammers=jams, seed=7)
+    return Channel(FS, SPS, prof, input_power=1.0, fading=fading, jammers=jams, seed=7, threads=threads)
 
 
-def run_linksim(case: str, x: np.ndarray, n_total: int, chunk: int) -> tuple[float, float]:
-    ch = linksim_channel(case)
+def run_linksim(case: str, x: np.ndarray, n_total: int, chunk: int, threads: int = 1) -> tuple[float, float]:
+    ch = linksim_channel(case.rstrip("'"), threads)
     ch.process(x[:chunk])  # compile / warm up (not timed)
-    ch = linksim_channel(case)
+    ch = linksim_channel(case.rstrip("'"), threads)
     nx = x.size
     t0 = time.perf_counter()
     c0 = time.process_time()
@@ -87,6 +92,14 @@ def run_gr(case: str, x: np.ndarray, n_total: int) -> tuple[float, float]:
     if case == "empty":
         tb.connect(src, head, snk)
     elif case == "a":
+        rot = blocks.rotator_cc(2 * np.pi * DOPPLER_HZ / FS)
+        mul = blocks.multiply_const_cc(g)
+        nz = analog.noise_source_c(analog.GR_GAUSSIAN, noise_v, 42)
+        add = blocks.add_cc()
+        tb.connect(src, head, rot, mul, (add, 0))
+        tb.connect(nz, (add, 1))
+        tb.connect(add, snk)
+    elif case == "a'":
         ch = channels.channel_model(noise_v, DOPPLER_HZ / FS, 1.0, [g + 0j], 42, False)
         tb.connect(src, head, ch, snk)
     elif case == "b":
@@ -119,35 +132,40 @@ def rss_child(n_total: int, chunk: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cpu", type=int, default=0, help="core to pin this process (and GNU Radio's threads) to")
+    ap.add_argument("--cores", type=int, default=1, help="cores for both sides (1: pinned to --cpu; linksim then "
+                    "runs its kernels on this many threads, GNU Radio its blocks on its own threads)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--chunk", type=int, default=65536, help="linksim chunk size (samples)")
     ap.add_argument("--n", type=float, default=20e6, help="samples per run for (a) and (c)")
     ap.add_argument("--n-fading", type=float, default=4e6, help="samples per run for (b)")
     ap.add_argument("--rss-child", type=float, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    os.sched_setaffinity(0, {args.cpu})
+    os.sched_setaffinity(0, {args.cpu} if args.cores <= 1 else set(range(args.cores)))
     if args.rss_child:
         rss_child(int(args.rss_child), args.chunk)
         return 0
     x = make_input()
-    print(f"linksim channel benchmark: fs = {FS / 1e6:g} Msps, sps = {SPS}, chunk = {args.chunk}, pinned to CPU "
-          f"{args.cpu}, best of {args.repeat}")
+    where = f"pinned to CPU {args.cpu}" if args.cores <= 1 else f"{args.cores} cores, linksim on {args.cores} threads"
+    print(f"linksim channel benchmark, in memory: fs = {FS / 1e6:g} Msps, sps = {SPS}, chunk = {args.chunk}, {where}, "
+          f"best of {args.repeat}; load average {os.getloadavg()[0]:.2f}")
     base = max(run_gr("empty", x, int(args.n))[0] for _ in range(args.repeat))
     print(f"GR empty flowgraph (vector_source -> head -> null_sink): {base:8.1f} Msps")
     print("Msps by wall clock (w) and by CPU time of the process, all threads (cpu); the cpu figures do not")
     print("depend on what else the shared machine runs. Ratio = linksim / GNU Radio.")
     rows = []
     for case, label, n, ref in [
-        ("a", "gain + Doppler + AWGN", args.n, "channel_model"),
+        ("a", "gain + Doppler + AWGN", args.n, "rotator + multiply + noise_source_c + add"),
+        ("a'", "gain + Doppler + AWGN", args.n, "channel_model"),
         ("b", "+ Rician K=4 fading", args.n_fading, "fading_model"),
         ("c", "+ CW + barrage jammers", args.n, "channel_model + CW + FIR(noise) + add"),
     ]:
         ours, theirs = [0.0, 0.0], [0.0, 0.0]
         for _ in range(args.repeat):
-            ours = [max(a, b) for a, b in zip(ours, run_linksim(case, x, int(n), args.chunk), strict=True)]
+            got = run_linksim(case, x, int(n), args.chunk, max(args.cores, 1))
+            ours = [max(a, b) for a, b in zip(ours, got, strict=True)]
             theirs = [max(a, b) for a, b in zip(theirs, run_gr(case, x, int(n)), strict=True)]
         rows.append((case, label, ours, ref, theirs))
-        print(f"({case}) {label:24s} linksim {ours[0]:6.1f} w {ours[1]:6.1f} cpu | GR {ref:38s} "
+        print(f"({case:2s}) {label:24s} linksim {ours[0]:6.1f} w {ours[1]:6.1f} cpu | GR {ref:42s} "
               f"{theirs[0]:6.2f} w {theirs[1]:6.2f} cpu | ratio {ours[0] / theirs[0]:5.1f}x w "
               f"{ours[1] / theirs[1]:5.1f}x cpu", flush=True)
     lens = [int(args.n) // 4, int(args.n) * 2]

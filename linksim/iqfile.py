@@ -9,6 +9,7 @@ Reading and writing stream in chunks, so memory does not depend on file length.
         when the metadata has core:sha512, whether the data still matches it. It refuses (InputError) a sample
         that is NaN, infinite or larger in magnitude than MAX_SAMPLE_ABS: such a file is not IQ (random bytes
         read as float32 nearly always hold such values) and would give NaN downstream.
+        .open_stream() -> IQStream: .read_into(buf) fills a caller's complex64 buffer (no allocation per chunk).
     IQWriter(path, sample_rate_hz, description="", frequency_hz=None, extra_global=None, inputs=(), what="output"):
         .write(chunk), .close() (also a context manager: closes on success, .abort() on an exception). The data
         (and the meta) are written to temporary files beside the output and renamed over it on close, so an
@@ -324,32 +325,35 @@ class IQReader:
     def check(self, max_abs: float = MAX_SAMPLE_ABS) -> IQCheck:
         """Read the whole file once: InputError at the first sample that is NaN, infinite or larger than
         max_abs; the SHA-512 of the data when the metadata has core:sha512 (see IQCheck)."""
-        want = self.meta.get("core:sha512")
-        h = hashlib.sha512() if want else None
-        if h is not None:  # the hash covers the whole data file, header bytes included
-            with open(self.data_path, "rb") as f:
-                while b := f.read(1 << 22):
-                    h.update(b)
         acc = 0.0
         peak = 0.0
         n = 0
-        for c in self:
-            with np.errstate(invalid="ignore", over="ignore"):  # random bytes: signalling NaNs, huge values
+        with self.open_stream(verify=True, max_abs=max_abs) as st:
+            buf = np.empty(self.chunk_samples, np.complex64)
+            while (k := st.read_into(buf)) > 0:
+                c = buf[:k]
                 p2 = c.real.astype(np.float64) ** 2 + c.imag.astype(np.float64) ** 2
-            bad = ~np.isfinite(p2) | (p2 > max_abs * max_abs)
-            if bad.any():
-                i = int(np.argmax(bad))
-                v = c[i]
-                kind = "NaN or infinite" if not np.isfinite(v) else f"{abs(complex(v)):.3g} in magnitude (more than " \
-                    f"{max_abs:g})"
-                raise InputError(f"{self.what} {self.data_path}: sample {n + i} is {kind}: not {self._kind()} IQ "
-                                 f"samples (a corrupt file or random bytes?)")
-            acc += float(p2.sum())
-            peak = max(peak, float(p2.max(initial=0.0)))
-            n += c.size
-        got = h.hexdigest() if h is not None else None
+                acc += float(p2.sum())
+                peak = max(peak, float(p2.max(initial=0.0)))
+                n += k
+            got = st.sha512()
+        want = self.meta.get("core:sha512")
         return IQCheck(n, acc / n if n else 0.0, math.sqrt(peak), got,
                        None if got is None else got.lower() == str(want).lower())
+
+    def bad_sample(self, c: np.ndarray, n0: int, max_abs: float = MAX_SAMPLE_ABS) -> None:
+        """InputError naming the first sample of chunk c (samples n0..) that is NaN, infinite or larger than
+        max_abs in magnitude, if there is one."""
+        with np.errstate(invalid="ignore", over="ignore"):  # random bytes: signalling NaNs, huge values
+            p2 = c.real.astype(np.float64) ** 2 + c.imag.astype(np.float64) ** 2
+        bad = ~(p2 <= max_abs * max_abs)  # NaN too
+        if bad.any():
+            i = int(np.argmax(bad))
+            v = c[i]
+            kind = "NaN or infinite" if not np.isfinite(v) else f"{abs(complex(v)):.3g} in magnitude (more than " \
+                f"{max_abs:g})"
+            raise InputError(f"{self.what} {self.data_path}: sample {n0 + i} is {kind}: not {self._kind()} IQ "
+                             f"samples (a corrupt file or random bytes?)")
 
     def _kind(self) -> str:
         return {"cf32_le": "complex64", "ci16_le": "complex int16", "ci8": "complex int8"}.get(
@@ -359,6 +363,80 @@ class IQReader:
         """The whole file at once (for small files and tests)."""
         parts = list(self)
         return np.concatenate(parts) if parts else np.empty(0, np.complex64)
+
+    def open_stream(self, verify: bool = False, max_abs: float = MAX_SAMPLE_ABS) -> IQStream:
+        """The samples in order, read into buffers the caller owns (`IQStream.read_into`): for streaming without
+        an allocation per chunk (linksim.channel.stream). verify: every chunk is checked as check() does (an
+        InputError at a NaN, infinite or absurd sample) and the file is hashed when its metadata has core:sha512
+        (`IQStream.sha512()` once read), in the same single pass."""
+        return IQStream(self, verify, max_abs)
+
+
+class IQStream:
+    """Sequential reader into caller buffers: read_into(buf) fills complex64 `buf` with the next samples and
+    returns how many (0 at the end of the file). close() (or a with-block) closes the file."""
+
+    def __init__(self, reader: IQReader, verify: bool = False, max_abs: float = MAX_SAMPLE_ABS) -> None:
+        self._r = reader
+        self._verify = verify
+        self._max_abs = max_abs
+        self._f = open(reader.data_path, "rb")  # noqa: SIM115 - closed in close()
+        want = reader.meta.get("core:sha512") if verify else None
+        self._hash = hashlib.sha512() if want else None
+        head = self._f.read(reader._offset)  # the hash covers the whole data file, header bytes included
+        if self._hash is not None:
+            self._hash.update(head)
+        self._dtype = reader._dtype
+        self._scale = np.float32(reader._scale)
+        self._raw: np.ndarray | None = None
+        self._left = int(reader.n_samples)  # never more than the size seen at open (the file may grow)
+        self._n = 0
+
+    def _fill(self, mv: memoryview) -> int:
+        got = 0
+        while got < len(mv):  # a regular file returns short reads only at its end; loop anyway
+            r = self._f.readinto(mv[got:])
+            if not r:
+                break
+            got += r
+        return got
+
+    def read_into(self, buf: np.ndarray) -> int:
+        n = min(buf.size, self._left)
+        if self._dtype == np.dtype("<f4"):  # complex64 on disk: straight into the buffer
+            k = self._fill(memoryview(buf[:n].view(np.uint8))) // 8
+            raw = buf[:k].view(np.uint8)
+        else:
+            if self._raw is None or self._raw.size < 2 * n:
+                self._raw = np.empty(2 * n, dtype=self._dtype)
+            k = self._fill(memoryview(self._raw[: 2 * n].view(np.uint8))) // (2 * self._dtype.itemsize)
+            raw = self._raw[: 2 * k].view(np.uint8)
+            np.multiply(self._raw[: 2 * k], self._scale, out=buf[:k].view(np.float32), casting="unsafe")
+        if self._hash is not None:
+            self._hash.update(raw)
+        if self._verify:
+            self._r.bad_sample(buf[:k], self._n, self._max_abs)
+        self._left -= k
+        self._n += k
+        return k
+
+    def sha512(self) -> str | None:
+        """The data file's SHA-512 (hex) once read to the end, if its metadata has core:sha512 and verify was on;
+        the rest of the file (past the samples counted at open) is hashed here."""
+        if self._hash is None:
+            return None
+        while b := self._f.read(1 << 22):
+            self._hash.update(b)
+        return self._hash.hexdigest()
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> IQStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class IQWriter:

@@ -38,12 +38,12 @@ from dataclasses import dataclass, field
 
 import numba as nb
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 
 from ..errors import InputError
 from .noise import normal_pair, stream_key
 
 CONTROL_BLOCK = 256  # samples between control-grid points (absolute sample indices k * CONTROL_BLOCK)
+GRID_AHEAD = 4096  # control-grid points evaluated at once (interpolants are called per batch, not per chunk)
 _NO_NOISE_DB = 400.0  # esn0_db above this adds no noise
 
 
@@ -129,6 +129,8 @@ class Column:
         if time_s is None or v.size == 1 or np.all(v == v[0]):
             self.value = float(v[0])
         else:
+            from scipy.interpolate import PchipInterpolator  # on first use: scipy.interpolate takes 0.2 s to import
+
             self._t = np.asarray(time_s, dtype=float)
             self._pchip = PchipInterpolator(self._t, v, extrapolate=False)
 
@@ -167,13 +169,33 @@ def _js_column(js_db: float | tuple[np.ndarray, np.ndarray]) -> Column:
 # ---------------------------------------------------------------------------------------------- kernels
 
 
-@nb.njit(cache=True)
-def _main_kernel(x, n0, kblk, fs, amp, sig, freq, h, use_h, key, state, y, s_out, n_out, want_parts):
-    """y = amp * exp(j 2 pi phi) * h * x + sig * w/sqrt(2) per sample; amp/sig/freq given on the control grid.
+@nb.njit(cache=True, nogil=True)
+def _phase_walk(phi, n0, nn, kblk, freq, fs, phi_blk):
+    """Carrier phase (cycles) at the start of every control block that starts inside chunk [n0, n0 + nn):
+    phi_blk[lb] for block lb counted from n0 // kblk. phi is the phase at the first block start at or after n0;
+    returns the phase at the first block start after the chunk. Sequential and cheap (one step per block), so
+    the pieces of a chunk can then be computed in any order, on any thread."""
+    b0 = n0 // kblk
+    b_first = (n0 + kblk - 1) // kblk
+    b_last = (n0 + nn - 1) // kblk
+    for b in range(b_first, b_last + 1):
+        lb = b - b0
+        phi_blk[lb] = phi
+        f0 = freq[lb]
+        nxt = phi + (kblk * f0 + (freq[lb + 1] - f0) * (kblk - 1) * 0.5) / fs
+        phi = nxt - np.floor(nxt)
+    return phi
 
-    state: [phi at the next block start (cycles), z.re, z.im, r.re, r.im, q.re, q.im]; z is the carrier phasor,
-    r its per-sample rotation and q the rotation's per-sample change (Doppler rate). z, r and q are set exactly
-    at every block start (absolute sample index multiple of kblk) and advanced by recursion inside a block.
+
+@nb.njit(cache=True, nogil=True)
+def _main_kernel(x, n0, kblk, fs, amp, sig, freq, phi_blk, h, use_h, key, state, y, s_out, n_out, want_parts, acc):
+    """y = amp * exp(j 2 pi phi) * h * x + sig * w/sqrt(2) per sample; amp/sig/freq given on the control grid
+    (index lb = n // kblk - n0 // kblk), phi_blk the carrier phase at each block start (_phase_walk).
+
+    state: [unused, z.re, z.im, r.re, r.im, q.re, q.im]; z is the carrier phasor, r its per-sample rotation and q
+    the rotation's per-sample change (Doppler rate). z, r and q are set exactly at every block start (absolute
+    sample index multiple of kblk) and advanced by recursion inside a block; a chunk that starts inside a block
+    continues from state. acc[0] += sum |signal|^2, acc[1] += sum |noise|^2 (float64, before rounding).
     """
     two_pi = 2.0 * np.pi
     zr = state[1]
@@ -186,12 +208,14 @@ def _main_kernel(x, n0, kblk, fs, amp, sig, freq, h, use_h, key, state, y, s_out
     nn = x.shape[0]
     b0 = n0 // kblk
     m = 0
+    ps = 0.0
+    pn = 0.0
     while m < nn:
         n = n0 + m
         lb = n // kblk - b0
         k0 = n - (lb + b0) * kblk
         if k0 == 0:
-            phi = state[0]
+            phi = phi_blk[lb]
             zr = np.cos(two_pi * phi)
             zi = np.sin(two_pi * phi)
             f0 = freq[lb]
@@ -200,8 +224,6 @@ def _main_kernel(x, n0, kblk, fs, amp, sig, freq, h, use_h, key, state, y, s_out
             ri = np.sin(two_pi * f0 / fs)
             qr = np.cos(two_pi * df / fs)
             qi = np.sin(two_pi * df / fs)
-            nxt = phi + (kblk * f0 + (freq[lb + 1] - f0) * (kblk - 1) * 0.5) / fs
-            state[0] = nxt - np.floor(nxt)
         cnt = min(kblk - k0, nn - m)
         a0 = amp[lb]
         da = (amp[lb + 1] - a0) / kblk
@@ -225,11 +247,13 @@ def _main_kernel(x, n0, kblk, fs, amp, sig, freq, h, use_h, key, state, y, s_out
             tq = rr * qr - ri * qi
             ri = rr * qi + ri * qr
             rr = tq
+            ps += sr * sr + si * si
             if use_noise:
                 s = s0 + k * ds
                 g1, g2 = normal_pair(key, np.uint64(n0 + m))
                 wr = s * g1
                 wi = s * g2
+                pn += wr * wr + wi * wi
             else:
                 wr = 0.0
                 wi = 0.0
@@ -244,14 +268,17 @@ def _main_kernel(x, n0, kblk, fs, amp, sig, freq, h, use_h, key, state, y, s_out
     state[4] = ri
     state[5] = qr
     state[6] = qi
+    acc[0] += ps
+    acc[1] += pn
 
 
-@nb.njit(cache=True)
-def _add_scaled(y, w, n0, kblk, amp, j_out, want_parts):
-    """y += a(n) w (a linear between control-grid points); optionally j_out = a(n) w."""
+@nb.njit(cache=True, nogil=True)
+def _add_scaled(y, w, n0, kblk, amp, j_out, want_parts, acc):
+    """y += a(n) w (a linear between control-grid points); optionally j_out = a(n) w; acc[0] += sum |a w|^2."""
     nn = y.shape[0]
     b0 = n0 // kblk
     m = 0
+    pj = 0.0
     while m < nn:
         n = n0 + m
         lb = n // kblk - b0
@@ -265,9 +292,11 @@ def _add_scaled(y, w, n0, kblk, amp, j_out, want_parts):
             jr = np.float32(a * v.real)
             ji = np.float32(a * v.imag)
             y[m] = complex(y[m].real + jr, y[m].imag + ji)
+            pj += np.float64(jr) * jr + np.float64(ji) * ji
             if want_parts:
                 j_out[m] = complex(jr, ji)
             m += 1
+    acc[0] += pj
 
 
 # ---------------------------------------------------------------------------------------------- channel
@@ -306,6 +335,11 @@ class Channel:
     t0_s:           time of sample 0 on the profile's time axis
     phase0_rad:     carrier phase of the Doppler rotator at sample 0
     max_delay_s:    size of the delay line (default: the profile's largest delay)
+    threads:        worker threads for the per-sample kernels (1: the caller's thread only). The output does not
+                    depend on it: chunks are cut at control-block boundaries, where every state is set exactly.
+
+    After processing, `power_sums` holds the float64 sums of |signal|^2, |noise|^2 and |jammer k|^2 over every
+    sample so far (what the channel added, before rounding to complex64), and `mean_powers()` their means.
     """
 
     def __init__(
@@ -322,6 +356,7 @@ class Channel:
         t0_s: float = 0.0,
         phase0_rad: float = 0.0,
         max_delay_s: float | None = None,
+        threads: int = 1,
     ) -> None:
         if not (np.isfinite(sample_rate_hz) and sample_rate_hz > 0):
             raise InputError(f"sample_rate_hz: must be > 0, got {sample_rate_hz}")
@@ -333,7 +368,11 @@ class Channel:
         self.sps = float(sps)
         self.input_power = float(input_power)
         self.seed = int(seed)
-        self.t0_s = float(t0_s)
+        self._t0_s = float(t0_s)
+        self._grid: dict | None = None
+        if int(threads) < 1:
+            raise InputError(f"threads: must be >= 1, got {threads}")
+        self.threads = int(threads)
         self._n = 0
         self._state = np.zeros(7)
         self._state[0] = (phase0_rad / (2 * np.pi)) % 1.0
@@ -356,16 +395,33 @@ class Channel:
         self._delay_line = None
         if dmax > 0 or max_delay_s is not None:
             self._delay_line = DelayLine(self.sample_rate_hz, max(dmax, 0.0))
+        self.power_sums = np.zeros(2 + len(self._jam_rt))
+
+    def mean_powers(self) -> tuple[float, float, list[float]]:
+        """Mean power per sample so far of the signal, the noise and each jammer the channel added."""
+        p = self.power_sums / max(self._n, 1)
+        return float(p[0]), float(p[1]), [float(v) for v in p[2:]]
 
     # ---- live parameter updates (take effect at the current sample; the GNU Radio blocks use these)
     def set_profile(self, profile: ChannelProfile) -> None:
         p = profile
         self._const_cache = None
+        self._grid = None
         self._gain = Column(p.time_s, p.gain_db)
         self._doppler = Column(p.time_s, p.doppler_hz)
         self._delay = Column(p.time_s, p.delay_s)
         e = np.where(p.esn0_db > _NO_NOISE_DB, _NO_NOISE_DB + 100.0, p.esn0_db)
         self._esn0 = Column(p.time_s, e)
+
+    @property
+    def t0_s(self) -> float:
+        """Time of sample 0 on the profile's time axis (settable: the emulator's loop moves it back)."""
+        return self._t0_s
+
+    @t0_s.setter
+    def t0_s(self, v: float) -> None:
+        self._t0_s = float(v)
+        self._grid = None
 
     @property
     def time_s(self) -> float:
@@ -381,12 +437,22 @@ class Channel:
         """Fixed extra delay of the fractional delay line (samples; 0 when the channel applies no delay)."""
         return 0 if self._delay_line is None else self._delay_line.latency_samples
 
+    def set_input_power(self, input_power: float) -> None:
+        """The input's mean |x|^2 (the Es/N0 and J/S calibration), e.g. once measured on the first seconds."""
+        if not (np.isfinite(input_power) and input_power > 0):
+            raise InputError(f"input_power: must be > 0, got {input_power}")
+        self._const_cache = None
+        self._grid = None
+        self.input_power = float(input_power)
+
     def set_gain_db(self, gain_db: float) -> None:
         self._const_cache = None
+        self._grid = None
         self._gain = Column(None, float(gain_db))
 
     def set_esn0_db(self, esn0_db: float) -> None:
         self._const_cache = None
+        self._grid = None
         e = float(esn0_db)
         if np.isnan(e) or e == -np.inf:
             raise InputError(f"esn0_db: must be a number or +inf, got {esn0_db}")
@@ -394,9 +460,11 @@ class Channel:
 
     def set_doppler_hz(self, doppler_hz: float, doppler_rate_hz_s: float = 0.0) -> None:
         self._const_cache = None
+        self._grid = None
         self._doppler = Column(None, float(doppler_hz), float(doppler_rate_hz_s), self.time_s)
 
     def set_delay_s(self, delay_s: float) -> None:
+        self._grid = None
         d = float(delay_s)
         if self._delay_line is None or not (0 <= d <= self._delay_line.max_delay_s):
             lim = 0.0 if self._delay_line is None else self._delay_line.max_delay_s
@@ -407,10 +475,20 @@ class Channel:
         if not 0 <= index < len(self._js_cols):
             raise InputError(f"jammer index {index}: this channel has {len(self._js_cols)} jammers")
         self._js_cols[index] = _js_column(float(js_db))
+        self._grid = None
 
     @property
     def jammer_runtimes(self) -> list:
         return self._jam_rt
+
+    def applied_at(self, t_s: float) -> dict[str, object]:
+        """What the channel applies at profile time t_s: gain_db, doppler_hz, delay_s (requested, before the delay
+        line's fixed latency), esn0_db (None: no noise) and js_db per jammer."""
+        t = np.array([float(t_s)])
+        e = float(self._esn0(t)[0])
+        return {"gain_db": float(self._gain(t)[0]), "doppler_hz": float(self._doppler(t)[0]),
+                "delay_s": float(self._delay(t)[0]), "esn0_db": None if e > _NO_NOISE_DB else e,
+                "js_db": [float(c(t)[0]) for c in self._js_cols]}
 
     # ---- processing
     def _control(self, n0: int, n: int) -> tuple[np.ndarray, ...]:
@@ -435,63 +513,124 @@ class Channel:
             if self._delay_line is not None or self._js_cols:
                 t = self.t0_s + (np.arange(b0, b1 + 1, dtype=np.int64) * kb) / self.sample_rate_hz
             return t, c[1][:nb_], c[2][:nb_], c[3][:nb_], c[4][:nb_], c[5]
-        t = self.t0_s + (np.arange(b0, b1 + 1, dtype=np.int64) * kb) / self.sample_rate_hz
-        g_lin = 10.0 ** (self._gain(t) / 10.0)
-        p_rx = self.input_power * g_lin
-        esn0 = self._esn0(t)
-        # per-component std of the complex noise: sigma^2 / 2 each for I and Q
-        sig = np.sqrt(0.5 * self.sps * p_rx * 10.0 ** (-esn0 / 10.0))
-        sig = np.where(esn0 > _NO_NOISE_DB, 0.0, sig)
-        return t, np.sqrt(g_lin), sig, self._doppler(t), p_rx, bool(np.any(esn0 <= _NO_NOISE_DB))
+        g = self._grid_slice(b0, b1)
+        return g["t"], g["amp"], g["sig"], g["freq"], g["p_rx"], bool(np.any(g["esn0"] <= _NO_NOISE_DB))
 
-    def process(self, x: np.ndarray) -> np.ndarray:
-        """Apply the channel to the next chunk of the stream; returns complex64 of the same length."""
-        return self._run(x, False).y
+    def _grid_slice(self, b0: int, b1: int) -> dict:
+        """Every column on the control grid for blocks b0..b1 (inclusive), from a cache that is evaluated
+        GRID_AHEAD points at a time: a point's value does not depend on which batch evaluated it."""
+        g = self._grid
+        if g is None or b0 < g["b0"] or b1 > g["b1"]:
+            lo, hi = b0, max(b1, b0 + GRID_AHEAD)
+            t = self.t0_s + (np.arange(lo, hi + 1, dtype=np.int64) * CONTROL_BLOCK) / self.sample_rate_hz
+            g_lin = 10.0 ** (self._gain(t) / 10.0)
+            p_rx = self.input_power * g_lin
+            esn0 = self._esn0(t)
+            # per-component std of the complex noise: sigma^2 / 2 each for I and Q
+            sig = np.sqrt(0.5 * self.sps * p_rx * 10.0 ** (-esn0 / 10.0))
+            sig = np.where(esn0 > _NO_NOISE_DB, 0.0, sig)
+            g = {"b0": lo, "b1": hi, "t": t, "amp": np.sqrt(g_lin), "sig": sig, "freq": self._doppler(t),
+                 "p_rx": p_rx, "esn0": esn0,
+                 "delay": self._delay(t) * self.sample_rate_hz if self._delay_line is not None else None,
+                 "js": [c(t) for c in self._js_cols]}
+            self._grid = g
+        i, j = b0 - g["b0"], b1 - g["b0"] + 1
+        return {k: (v[i:j] if isinstance(v, np.ndarray) else [a[i:j] for a in v] if isinstance(v, list) else v)
+                for k, v in g.items()}
+
+    def process(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Apply the channel to the next chunk of the stream; returns complex64 of the same length (written into
+        `out`, a complex64 array of that length, when given)."""
+        return self._run(x, False, out).y
 
     def process_parts(self, x: np.ndarray) -> ChannelParts:
         """Like process, but also returns signal, noise and each jammer's contribution (y is identical)."""
         return self._run(x, True)
 
-    def _run(self, x: np.ndarray, want_parts: bool) -> ChannelParts:
+    def _run(self, x: np.ndarray, want_parts: bool, out: np.ndarray | None = None) -> ChannelParts:
+        from .parallel import pieces, run_pieces, split_points
+
         x = np.ascontiguousarray(x, dtype=np.complex64)
         if x.ndim != 1:
             raise InputError("channel input: must be a one-dimensional complex stream")
         n = x.size
         n0 = self._n
-        y = np.empty(n, dtype=np.complex64)
+        if out is None:
+            y = np.empty(n, dtype=np.complex64)
+        else:
+            if out.dtype != np.complex64 or out.shape != (n,) or not out.flags.c_contiguous:
+                raise InputError(f"channel output buffer: must be contiguous complex64 of {n} samples")
+            y = out
         if n == 0:
             e = np.empty(0, dtype=np.complex64)
             return ChannelParts(y, e, e, [e for _ in self._jam_rt])
+        kb = CONTROL_BLOCK
+        threads = self.threads
+        cuts = split_points(n0, n, kb, pieces(threads))
         t, amp, sig, freq, p_rx, noisy = self._control(n0, n)
+        gs = self._grid_slice(n0 // kb, (n0 + n - 1) // kb + 1) if (self._delay_line is not None
+                                                                    or self._js_cols) else None
         if self._delay_line is not None:
-            x = self._delay_line.process(x, n0, self._delay(t) * self.sample_rate_hz, CONTROL_BLOCK)
+            x = self._delay_line.process(x, n0, gs["delay"], kb, threads)
         h = None
         if self._fading is not None:
-            h = self._fading.gains(n0, n)
+            h = self._fading.gains(n0, n, threads)
         if self._pn is not None:
             ph = self._pn.phasors(n0, n)
             h = ph if h is None else (h * ph).astype(np.complex64)
-        # x.imag <- stays; need separate s/n outputs only when asked or a jammer senses the victim
+        # separate signal and noise outputs only when asked or a jammer senses the victim
         need_sig = want_parts or any(getattr(r, "needs_victim", False) for r in self._jam_rt)
         s_out = np.empty(n if need_sig else 0, dtype=np.complex64)
         n_out = np.empty(n if need_sig else 0, dtype=np.complex64)
         key = self._noise_key if noisy else np.uint64(0)
-        _main_kernel(
-            x, np.int64(n0), np.int64(CONTROL_BLOCK), self.sample_rate_hz, amp, sig, freq,
-            h if h is not None else np.empty(0, np.complex64), h is not None, key, self._state, y, s_out,
-            n_out, need_sig,
-        )
-        p_rx_n = None
-        if need_sig:  # victim mean received power per sample, for jammers that sense the victim
-            grid = (np.arange(p_rx.size, dtype=np.int64) + n0 // CONTROL_BLOCK) * CONTROL_BLOCK
+        phi_blk = np.empty(amp.size, dtype=np.float64)
+        self._state[0] = _phase_walk(self._state[0], np.int64(n0), np.int64(n), np.int64(kb), freq,
+                                     self.sample_rate_hz, phi_blk)
+        b0 = n0 // kb
+        empty = np.empty(0, np.complex64)
+        states = [self._state.copy() for _ in cuts[:-1]]
+        accs = [np.zeros(2) for _ in cuts[:-1]]
+        n_jam = len(self._jam_rt)
+        jaccs = np.zeros((len(cuts) - 1, max(n_jam, 1)))
+        j_outs = [np.empty(n if want_parts else 0, dtype=np.complex64) for _ in range(n_jam)]
+        jamps = [np.sqrt(p_rx * 10.0 ** (js / 10.0)) for js in (gs["js"] if gs is not None else [])]
+        # jammers are added in order; those before the first one that senses the victim are added piece by piece
+        # right after the signal (made piece by piece too when their waveform is a pure function of the index)
+        first_victim = next((k for k, r in enumerate(self._jam_rt) if r.needs_victim), n_jam)
+        waves: list[np.ndarray | None] = [
+            None if (k >= first_victim or rt.piecewise) else rt.generate(n0, n, None, None)
+            for k, rt in enumerate(self._jam_rt)
+        ]
+
+        def add(k: int, i: int, lo: int, hi: int, w: np.ndarray) -> None:
+            c = (n0 + lo) // kb - b0
+            _add_scaled(y[lo:hi], w, np.int64(n0 + lo), np.int64(kb), jamps[k][c:],
+                        j_outs[k][lo:hi] if want_parts else empty, want_parts, jaccs[i, k : k + 1])
+
+        def main(lo: int, hi: int) -> None:
+            i = cuts.index(lo)
+            c = (n0 + lo) // kb - b0  # control-grid row of the piece's first block
+            _main_kernel(
+                x[lo:hi], np.int64(n0 + lo), np.int64(kb), self.sample_rate_hz, amp[c:], sig[c:], freq[c:],
+                phi_blk[c:], h[lo:hi] if h is not None else empty, h is not None, key, states[i], y[lo:hi],
+                s_out[lo:hi] if need_sig else empty, n_out[lo:hi] if need_sig else empty, need_sig, accs[i],
+            )
+            for k in range(first_victim):
+                wk = waves[k]
+                add(k, i, lo, hi, self._jam_rt[k].generate(n0 + lo, hi - lo, None, None) if wk is None
+                    else wk[lo:hi])
+
+        run_pieces(threads, main, cuts)
+        self._state[1:] = states[-1][1:]
+        self.power_sums[:2] += np.sum(accs, axis=0)
+        if first_victim < n_jam:  # victim mean received power per sample, for jammers that sense the victim
+            grid = (np.arange(p_rx.size, dtype=np.int64) + b0) * kb
             p_rx_n = np.interp(np.arange(n0, n0 + n, dtype=np.int64), grid, p_rx)
-        jams = []
-        for rt, col in zip(self._jam_rt, self._js_cols, strict=True):
-            w = rt.generate(n0, n, s_out if need_sig else None, p_rx_n if need_sig else None)
-            jamp = np.sqrt(p_rx * 10.0 ** (col(t) / 10.0))
-            j_out = np.empty(n if want_parts else 0, dtype=np.complex64)
-            _add_scaled(y, w, np.int64(n0), np.int64(CONTROL_BLOCK), jamp, j_out, want_parts)
-            jams.append(j_out)
+            for k in range(first_victim, n_jam):
+                w = self._jam_rt[k].generate(n0, n, s_out, p_rx_n)
+                run_pieces(threads, lambda lo, hi, k=k, w=w: add(k, cuts.index(lo), lo, hi, w[lo:hi]), cuts)
+        self.power_sums[2:] += jaccs.sum(axis=0)[:n_jam]
+        jams = j_outs
         self._n += n
         return ChannelParts(y, s_out, n_out, jams)
 

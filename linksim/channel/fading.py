@@ -130,7 +130,7 @@ class _Diffuse:
         return a[off : off + (m_hi - m_lo + 1)]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _interp_kernel(n0, decim, low, m_lo, los_amp, anchor, rot, diff_amp, has_los, out):
     """out[i] = los(n) + diff(n) * interp(low, n / decim), n = n0 + i (complex64 out).
 
@@ -198,8 +198,9 @@ class _FadingRuntime:
         dif = np.concatenate([p[1] for p in parts])[off : off + cnt]
         return los, dif
 
-    def gains(self, n0: int, n: int) -> np.ndarray:
-        """Complex gain for absolute samples n0..n0+n-1 (complex64)."""
+    def gains(self, n0: int, n: int, threads: int = 1) -> np.ndarray:
+        """Complex gain for absolute samples n0..n0+n-1 (complex64); the per-sample interpolation on `threads`
+        threads (the same values whatever the count: each sample depends on its index only)."""
         out = np.empty(n, dtype=np.complex64)
         if n == 0:
             return out
@@ -209,8 +210,15 @@ class _FadingRuntime:
         los, dif = self._amps(m_lo, m_hi)
         mm = np.arange(m_lo, m_hi + 1, dtype=np.int64) * self.decim
         anchor = np.exp(1j * (2.0 * np.pi * ((self.los_cyc * mm) % 1.0) + self.los_phase))
-        _interp_kernel(np.int64(n0), np.int64(self.decim), low, np.int64(m_lo), los, anchor, self._rot, dif,
-                       bool(np.any(los != 0.0)), out)
+        has_los = bool(np.any(los != 0.0))
+
+        def piece(lo: int, hi: int) -> None:
+            _interp_kernel(np.int64(n0 + lo), np.int64(self.decim), low, np.int64(m_lo), los, anchor, self._rot,
+                           dif, has_los, out[lo:hi])
+
+        from .parallel import pieces, run_pieces, split_points
+
+        run_pieces(threads, piece, split_points(n0, n, 1, pieces(threads)))
         return out
 
 
@@ -242,7 +250,7 @@ def _ar1(w: np.ndarray, rho: float, start: float, setter) -> np.ndarray:
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _ar1_kernel(w, rho, start, out):
     c = np.sqrt(1.0 - rho * rho)
     s = w[0] if np.isnan(start) else rho * start + c * w[0]
@@ -374,7 +382,7 @@ class _LutzRuntime(_FadingRuntime):
         return los, dif
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _markov(u, s, p_gb, p_bg, out):
     for i in range(u.shape[0]):
         if i > 0:

@@ -40,10 +40,11 @@ class JammerWave:
     js_offset_db: float
 
 
-def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave:
-    """The simulated waveform of a scenario jammer at this sample rate, and its in-band share correction."""
+def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float, center_hz: float = 0.0) -> JammerWave:
+    """The simulated waveform of a scenario jammer at this sample rate, and its in-band share correction.
+    center_hz: where the victim's carrier sits in the simulated band (the jammer's offset_hz is from it)."""
     c = s.carrier
-    bw, off = simulated_band(j.type, j.bandwidth_hz, j.offset_hz, sample_rate_hz, j.base)
+    bw, off = simulated_band(j.type, j.bandwidth_hz, center_hz + j.offset_hz, sample_rate_hz, j.base)
 
     def make(kind: str) -> object:
         if kind == "cw":
@@ -79,7 +80,7 @@ def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float) -> JammerWave
     kind = j.base if j.type == "pulsed" else j.type
     if kind == "follower" and c.hopping is not None:  # all of it lands on the carrier's channel
         return JammerWave(j.name, wave, 0.0)
-    frac = inband_fraction(kind, c.victim_band_hz, bandwidth_hz=bw, offset_hz=off, fraction=j.fraction,
+    frac = inband_fraction(kind, c.victim_band_hz, bandwidth_hz=bw, offset_hz=off - center_hz, fraction=j.fraction,
                            n_tones=j.n_tones,
                            modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
     offset_db = -float(lin_to_db(frac)) if frac > 0 else 0.0
@@ -107,9 +108,13 @@ def _hold(ts: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
     return (np.array([ts[0], ts[0] + 1.0]), *(np.repeat(c, 2) for c in cols))
 
 
-def channel_profile(tl: Timeline, t0_s: float, t1_s: float, esn0_db: np.ndarray | None = None) -> ChannelProfile:
+def channel_profile(tl: Timeline, t0_s: float, t1_s: float, esn0_db: np.ndarray | None = None,
+                    absolute_delay_less_s: float | None = None) -> ChannelProfile:
     """The channel's profile over scenario time [t0_s, t1_s] (rows of the Timeline that cover it); esn0_db replaces
-    the Timeline's end-to-end thermal Es/N0 (the bent pipe's downlink channel refers to the downlink alone)."""
+    the Timeline's end-to-end thermal Es/N0 (the bent pipe's downlink channel refers to the downlink alone).
+
+    absolute_delay_less_s: None applies the change of the delay over the stretch (as a run does); a number
+    applies the whole one-way delay less that many seconds (the emulator: less the delay line's own latency)."""
     s = tl.scenario
     sl = _rows(tl, t0_s, t1_s)
     esn0 = np.asarray((tl["esn0_db"] if esn0_db is None else esn0_db)[sl], dtype=float)
@@ -122,7 +127,10 @@ def channel_profile(tl: Timeline, t0_s: float, t1_s: float, esn0_db: np.ndarray 
     comp = 1.0 - s.channel.doppler_compensation_pct / 100.0
     doppler = np.nan_to_num(tl["doppler_hz"][sl]) * comp
     delay = np.asarray(tl["delay_s"][sl], dtype=float)
-    delay = delay - delay.min()
+    if absolute_delay_less_s is None:
+        delay = delay - delay.min()
+    else:
+        delay = np.maximum(np.nan_to_num(delay, nan=float(np.nanmax(delay))) - absolute_delay_less_s, 0.0)
     ts, gain, doppler, delay, esn0 = _hold(tl.time_s[sl], gain, doppler, delay, esn0)
     return ChannelProfile(time_s=ts, gain_db=gain, doppler_hz=doppler, delay_s=delay, esn0_db=esn0)
 
@@ -134,17 +142,18 @@ def delay_profile(tl: Timeline, t0_s: float, t1_s: float) -> Column:
 
 
 def jammer_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: float, target: str | None = None,
-                 offset_db: np.ndarray | None = None) -> list[JammerSpec]:
+                 offset_db: np.ndarray | None = None, center_hz: float = 0.0) -> list[JammerSpec]:
     """Each scenario jammer (of `target` only, if given) as a JammerSpec with its J/S profile (switched off as
     -100 dB when inactive); offset_db (per Timeline row) is added to the budget's J/S (the bent pipe's downlink
-    jammers are relative to the transponder's nominal output, not to the robbed carrier)."""
+    jammers are relative to the transponder's nominal output, not to the robbed carrier); center_hz: where the
+    victim's carrier sits in the simulated band."""
     s = tl.scenario
     sl = _rows(tl, t0_s, t1_s)
     specs = []
     for j, series in zip(s.jammers, tl.jammers, strict=True):
         if target is not None and j.target != target:
             continue
-        wave = jammer_waveform(j, s, sample_rate_hz)
+        wave = jammer_waveform(j, s, sample_rate_hz, center_hz)
         extra = 0.0 if offset_db is None else offset_db[sl]
         js = np.where(series.active[sl], series.js_db[sl] + wave.js_offset_db + extra, -100.0)
         ts, js = _hold(tl.time_s[sl], np.nan_to_num(js, nan=-100.0, neginf=-100.0))

@@ -91,7 +91,7 @@ def _in_band(name: str, lo_hz: float, hi_hz: float, fs: float, what: str) -> Non
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _anchor(n, cyc, phase, blk):
     """(k0, cos, sin) of the exact phase 2 pi cyc (n - k0) + phase at the table block holding sample n
     (k0 = n mod blk): the tone kernels multiply it by table[k0:] so rounding never accumulates past one block."""
@@ -101,7 +101,7 @@ def _anchor(n, cyc, phase, blk):
     return k0, np.cos(ph), np.sin(ph)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _tone_kernel(n0, cyc, phase, table, out, acc):
     """out[i] (+)= exp(j(2 pi cyc n + phase)), n = n0 + i; exact anchor every len(table) samples, then table."""
     blk = table.shape[0]
@@ -125,7 +125,7 @@ def _tone_table(cyc: float) -> np.ndarray:
     return np.exp(2j * np.pi * ((cyc * k) % 1.0))
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, nogil=True, fastmath=True)
 def _fir_real(w, taps, out):
     """out[i] = sum_t taps[t] w[i + t] (float32). The summation order depends only on len(taps), so an output
     sample never depends on where a chunk starts."""
@@ -137,7 +137,7 @@ def _fir_real(w, taps, out):
         out[i] = acc
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _rotate_kernel(fr, fi, n0, cyc, table, out):
     """out[i] = (fr[i] + j fi[i]) exp(j 2 pi cyc n), n = n0 + i; exact anchor every len(table) samples."""
     blk = table.shape[0]
@@ -246,6 +246,9 @@ class _BandNoise:
 
 class _Runtime:
     needs_victim = False
+    # generate(n0, n) is a pure function of the sample indices, safe to call for pieces of a chunk on several
+    # threads at once (the channel then makes each piece on the thread that adds it)
+    piecewise = False
 
     def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
                  victim_power: np.ndarray | None = None) -> np.ndarray:
@@ -272,6 +275,8 @@ class CWJammer:
 
 
 class _ToneRuntime(_Runtime):
+    piecewise = True
+
     def __init__(self, fs: float, offsets_hz: list[float], phases: list[float]) -> None:
         self.cyc = [f / fs for f in offsets_hz]
         self.phases = list(phases)
@@ -340,6 +345,7 @@ class BarrageJammer:
 class _NoiseRuntime(_Runtime):
     def __init__(self, src: _BandNoise) -> None:
         self.src = src
+        self.piecewise = src.direct  # the direct-form FIR regenerates its history: no state; FFT batches are cached
 
     def generate(self, n0: int, n: int, victim: np.ndarray | None = None,
                  victim_power: np.ndarray | None = None) -> np.ndarray:
@@ -368,7 +374,7 @@ class PartialBandJammer:
         return BarrageJammer(self.bandwidth_hz, self.offset_hz).runtime(fs, key)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _chirp_kernel(n0, fs, f_lo, rate, period_samples, phase_per_period, out):
     two_pi = 2.0 * np.pi
     for i in range(out.shape[0]):
@@ -408,6 +414,8 @@ class ChirpJammer:
 
 
 class _ChirpRuntime(_Runtime):
+    piecewise = True
+
     def __init__(self, p: ChirpJammer, fs: float) -> None:
         self.fs = fs
         self.f_lo = p.offset_hz - p.bandwidth_hz / 2
@@ -448,7 +456,7 @@ class PulsedJammer:
         return _PulsedRuntime(self, fs, self.base.runtime(fs, key))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _gate_kernel(n0, cyc_per_sample, start_cyc, duty, scale, x, out):
     for i in range(x.shape[0]):
         c = (n0 + i) * cyc_per_sample - start_cyc
@@ -460,6 +468,7 @@ class _PulsedRuntime(_Runtime):
     def __init__(self, p: PulsedJammer, fs: float, base: _Runtime) -> None:
         self.base = base
         self.needs_victim = base.needs_victim
+        self.piecewise = base.piecewise
         self.cyc = p.prf_hz / fs
         self.start = p.delay_s * p.prf_hz
         self.duty = float(p.duty)
@@ -473,7 +482,7 @@ class _PulsedRuntime(_Runtime):
         return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _follower_kernel(n0, victim, vpow, fir, cyc, hist, look, react, thresh, dec, acc, gate):
     """Sense in-band victim power (FIR after shifting the band to 0 Hz), decide per look window, gate output.
 
@@ -674,7 +683,7 @@ class _HopFollowerRuntime(_Runtime):
         return np.where(gate, self.noise.get(n0, n) * rot, 0).astype(np.complex64)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _psk_kernel(n0, fs, rs, order, span, table, ovs, key, phase0, cyc, out):
     """sum_k a_k p(t - k T) with a_k = exp(j(2 pi c_k / M + phase0)), c_k from a counter hash of symbol k."""
     two_pi = 2.0 * np.pi
@@ -746,6 +755,7 @@ class ModulatedJammer:
 
 
 class _PskRuntime(_Runtime):
+    piecewise = True
     SPAN = 8
     OVS = 128
 

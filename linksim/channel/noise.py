@@ -71,7 +71,7 @@ def _u01(z: np.uint64) -> float:
     return ((z >> _U64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _slow_normal(key: np.uint64, idx: np.uint64, layer: int, j: int) -> float:
     """Full ziggurat from a rejected fast-path draw (layer, j); continues on a sub-stream keyed by idx."""
     s = _mix((key ^ _SUBKEY) + idx * GAMMA)
@@ -120,7 +120,7 @@ def normal_pair(key: np.uint64, n: np.uint64) -> tuple[float, float]:
     return g1, g2
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _fill_complex(key: np.uint64, n0: np.int64, out: np.ndarray) -> None:
     s = np.sqrt(0.5)
     for m in range(out.shape[0]):
@@ -128,7 +128,7 @@ def _fill_complex(key: np.uint64, n0: np.int64, out: np.ndarray) -> None:
         out[m] = complex(g1 * s, g2 * s)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _fill_real(key: np.uint64, n0: np.int64, out: np.ndarray) -> None:
     for m in range(out.shape[0]):
         g1, _ = normal_pair(key, _U64(n0 + m))

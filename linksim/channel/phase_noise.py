@@ -74,7 +74,7 @@ def mask_fir(mask: np.ndarray, fs: float, taps: int = MASK_TAPS, band: str = "al
     return h[c - taps // 2 : c - taps // 2 + taps] * np.kaiser(taps, 5.0)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _walk(w, step, start, out):
     s = start
     for i in range(w.shape[0]):

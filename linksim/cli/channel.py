@@ -2,11 +2,16 @@
 
     linksim channel --in IN --out OUT --sample-rate HZ --sps N [--scenario FILE | --esn0-db DB]
         [--gain-db G] [--doppler-hz HZ] [--doppler-rate-hz-s R] [--delay-s S] [--fading SPEC]
-        [--jammer SPEC ...] [--seed N] [--input-power P] [--start-s T] [--amplifier SPEC] [--json]
+        [--jammer SPEC ...] [--seed N] [--input-power P | --power-window-s S] [--threads N] [--start-s T]
+        [--amplifier SPEC] [--json]
 
 IN and OUT are raw complex64 (.cf32) or SigMF (.sigmf-meta/.sigmf-data; a SigMF input gives the sample rate).
 Without --esn0-db (or a scenario) no noise is added. The input's mean power (Es = sps x mean |x|^2) is measured
-over the whole file unless --input-power declares it. A jammer SPEC is a comma list such as
+over its first --power-window-s seconds (default 1 s; the whole file if shorter) unless --input-power declares it.
+Reading, computing (on --threads cores, default all this process may use) and writing overlap
+(linksim.channel.stream); the output does not depend on the thread count. (With --amplifier the file is read
+three times instead: checked and its power measured, the amplifier's output power, then the channel on --threads
+cores.) A jammer SPEC is a comma list such as
 `type=cw,js_db=0,offset_hz=1000` or `type=barrage,js_db=3,bandwidth_hz=2e6` (see linksim.channel.jammers).
 --scenario FILE drives the channel from the scenario's budget Timeline (linksim.budget.timeline.compute_timeline and
 linksim.channel.from_budget), starting at scenario time --start-s; --jammer and --fading add to it.
@@ -17,10 +22,10 @@ of the saturated output power, aligned with the input, and the channel's Es/N0 a
 
 Every option is checked before anything is written (the ranges are in RANGES and docs/bad-input.md): values the
 sample rate cannot carry (a Doppler, tone, band or fading Doppler beyond +-fs/2) are refused, not aliased. The
-input is read once first (linksim.iqfile.IQReader.check: NaN or absurd samples, a SigMF recording whose data
-does not match its core:sha512); the output must not be the input, and is written to a temporary file renamed
-into place at the end, so an error leaves no partial output; an output sample that would not be finite is an
-error naming the options that set the levels.
+input is checked as it is read, in the one pass (IQReader.open_stream(verify=True): NaN or absurd samples, a SigMF
+recording whose data does not match its core:sha512, found at the end); the output must not be the input, and is
+written to a temporary file renamed into place at the end, so an error leaves no partial output; an output sample
+that would not be finite is an error naming the options that set the levels.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ScenarioError
-from . import check_iq_input, check_option, check_seed
+from . import check_int_option, check_iq_input, check_option, check_seed, warn
 
 # option: (lo, hi, unit); the frequency limits depend on the sample rate and are checked in check_args
 RANGES = {
@@ -42,6 +47,7 @@ RANGES = {
     "--esn0-db": (-50.0, 200.0, "dB"),
     "--gain-db": (-200.0, 200.0, "dB"),
     "--input-power": (0.0, 1e24, ""),
+    "--power-window-s": (0.0, 1e6, "s"),
 }
 MAX_DELAY_S = 10.0
 MAX_DELAY_SAMPLES = 1 << 25  # the delay line holds this many samples at most (256 MiB)
@@ -67,6 +73,9 @@ def register(sub: Any) -> None:
     p.add_argument("--jammer", action="append", default=[], metavar="SPEC", help="jammer (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random stream (same seed, same output)")
     p.add_argument("--input-power", type=float, metavar="P", help="declared mean |x|^2 of the input")
+    p.add_argument("--power-window-s", type=float, default=1.0, metavar="S",
+                   help="measure the input power over the first S seconds (default 1)")
+    p.add_argument("--threads", type=int, metavar="N", help="compute threads (default: the CPUs available)")
     p.add_argument("--start-s", type=float, metavar="T", help="scenario time of the first sample (0; with --scenario)")
     p.add_argument("--ignore-checksum", action="store_true",
                    help="read a SigMF input whose data does not match its core:sha512 (with a warning)")
@@ -84,18 +93,23 @@ def check_args(args: argparse.Namespace, fs: float, n_samples: int) -> None:
     """InputError (one line naming the option and its valid range) for any option out of range at this sample
     rate and file length, a jammer or fading spec that does not parse or that this rate cannot carry, a scenario
     that does not load or does not cover the input from --start-s."""
-    from ..channel.fading import parse_fading
-    from ..channel.jammers import parse_jammer
-
-    for opt in ("--sample-rate", "--sps", "--esn0-db", "--gain-db", "--input-power"):
+    for opt in ("--sample-rate", "--sps", "--esn0-db", "--gain-db", "--input-power", "--power-window-s"):
         v = fs if opt == "--sample-rate" else getattr(args, opt[2:].replace("-", "_"))
         if v is not None:
             lo, hi, unit = RANGES[opt]
-            check_option(opt, v, lo, hi, lo_open=opt in ("--sample-rate", "--input-power"), unit=unit)
+            check_option(opt, v, lo, hi, lo_open=opt in ("--sample-rate", "--input-power", "--power-window-s"),
+                         unit=unit)
     check_seed("--seed", args.seed)
-    for spec in args.jammer:
-        parse_jammer(spec, fs)
+    if args.threads is not None:
+        check_int_option("--threads", args.threads, 1, 256)
+    if args.jammer:  # imported only when used (scipy.signal takes a third of a second to import)
+        from ..channel.jammers import parse_jammer
+
+        for spec in args.jammer:
+            parse_jammer(spec, fs)
     if args.fading is not None:
+        from ..channel.fading import parse_fading
+
         parse_fading(args.fading, fs)
     if args.scenario:
         from ..scenario.model import load_scenario
@@ -130,11 +144,16 @@ def check_args(args: argparse.Namespace, fs: float, n_samples: int) -> None:
 def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_power: float):
     """The Channel for these arguments (and its set Es/N0 and per-jammer J/S descriptions)."""
     from ..channel.core import Channel, ChannelProfile
-    from ..channel.fading import parse_fading
-    from ..channel.jammers import parse_jammer
 
-    jams = [parse_jammer(s, fs) for s in args.jammer]
-    fading = parse_fading(args.fading, fs) if args.fading is not None else None
+    jams, fading = [], None
+    if args.jammer:  # imported only when used (scipy.signal takes a third of a second to import)
+        from ..channel.jammers import parse_jammer
+
+        jams = [parse_jammer(s, fs) for s in args.jammer]
+    if args.fading is not None:
+        from ..channel.fading import parse_fading
+
+        fading = parse_fading(args.fading, fs)
     duration = max(n_samples / fs, 1e-9)
     if args.scenario:
         from ..budget.timeline import compute_timeline
@@ -193,9 +212,30 @@ def _amplified(reader: Any, spec: Any, p_in: float, sps: float) -> Any:
     return aligned(reader, Amplifier(spec.model, spec.ibo_db, p_in, sps))
 
 
+def _check_output(args: argparse.Namespace, y: np.ndarray, first: int) -> None:
+    """An output sample that would not be finite (or beyond MAX_SAMPLE_ABS) is an error naming the options that
+    set the levels; `first` is the index of y[0] in the output."""
+    from ..iqfile import MAX_SAMPLE_ABS
+
+    # cheap first: the largest I or Q magnitude (NaN propagates); the exact |y| only when it is close
+    v = y.view(np.float32)
+    if max(float(v.max()), -float(v.min())) * np.sqrt(2.0) <= MAX_SAMPLE_ABS:
+        return
+    bad = ~(np.abs(y) <= MAX_SAMPLE_ABS)  # NaN too
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"--out {args.out}: the channel output overflows (|y| = {abs(y[i]):g} at sample "
+                         f"{first + i}, more than {MAX_SAMPLE_ABS:g}): lower --gain-db, --input-power or "
+                         f"a jammer's js_db, or raise --esn0-db; nothing written")
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..channel.core import measure_power
-    from ..iqfile import MAX_SAMPLE_ABS, IQReader, IQWriter
+    import os
+
+    from ..channel.amplifier import parse_amplifier
+    from ..channel.parallel import default_threads
+    from ..channel.stream import stream_channel
+    from ..iqfile import IQReader, IQWriter
 
     reader = IQReader(args.inp, what="--in")
     fs = args.sample_rate if args.sample_rate is not None else reader.sample_rate_hz
@@ -204,49 +244,76 @@ def run(args: argparse.Namespace) -> int:
     if reader.n_samples == 0:
         raise InputError(f"--in {args.inp}: no samples")
     check_args(args, fs, reader.n_samples)
-    from ..channel.amplifier import parse_amplifier
-
+    threads = default_threads() if args.threads is None else args.threads
     amp_spec = parse_amplifier(args.amplifier) if args.amplifier else None  # checked before anything is written
-    with IQWriter(args.out, fs, description=f"linksim channel output (seed {args.seed})",
-                  frequency_hz=reader.frequency_hz, inputs=reader.files, what="--out") as w:
-        chk = check_iq_input(reader, args.ignore_checksum)
-        if args.input_power is not None:
-            p_in = float(args.input_power)
-        else:
-            p_in = chk.mean_power
-            if p_in <= 0:
-                raise InputError(f"--in {args.inp}: the input is all zeros (declare --input-power)")
-        amp = _amplifier(args, amp_spec, reader, p_in)  # Es/N0 and J/S then refer to the amplifier's output
-        ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, amp[1] if amp else p_in)
-        s_acc = n_acc = 0.0
-        j_acc = [0.0] * len(labels)
-        for c in (_amplified(reader, amp[0], p_in, args.sps) if amp else reader):
-            p = ch.process_parts(c)
-            bad = ~(np.abs(p.y) <= MAX_SAMPLE_ABS)  # NaN too
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise InputError(f"--out {args.out}: the channel output overflows (|y| = {abs(p.y[i]):g} at sample "
-                                 f"{ch.n_processed - c.size + i}, more than {MAX_SAMPLE_ABS:g}): lower --gain-db, "
-                                 f"--input-power or a jammer's js_db, or raise --esn0-db; nothing written")
-            w.write(p.y)
-            s_acc += measure_power(p.signal) * c.size
-            n_acc += measure_power(p.noise) * c.size
-            for i, j in enumerate(p.jammers):
-                j_acc[i] += measure_power(j) * c.size
-    n = reader.n_samples
-    s_pow, n_pow = s_acc / n, n_acc / n
+    amp = None
+    if amp_spec is not None:
+        # the amplifier is driven at a back-off of the input's mean power and the channel's levels refer to its
+        # mean output power: three passes (input checked, amplifier output power, channel), not the stream below
+        with IQWriter(args.out, fs, description=f"linksim channel output (seed {args.seed})",
+                      frequency_hz=reader.frequency_hz, inputs=reader.files, what="--out") as w:
+            chk = check_iq_input(reader, args.ignore_checksum)
+            if args.input_power is not None:
+                p_in = float(args.input_power)
+            else:
+                p_in = chk.mean_power
+                if p_in <= 0:
+                    raise InputError(f"--in {args.inp}: the input is all zeros (declare --input-power)")
+            amp = _amplifier(args, amp_spec, reader, p_in)  # Es/N0 and J/S then refer to the amplifier's output
+            assert amp is not None
+            ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, amp[1])
+            ch.threads = threads
+            for c in _amplified(reader, amp[0], p_in, args.sps):
+                y = ch.process(c)
+                _check_output(args, y, ch.n_processed - c.size)
+                w.write(y)
+        input_power_measured = args.input_power is None
+        n = reader.n_samples
+    else:
+        p_decl = None if args.input_power is None else float(args.input_power)
+        # built (and every option checked) before the output is opened; the input power is set once known
+        ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, p_decl or 1.0)
+        ch.threads = threads
+
+        def with_power(p: float):
+            ch.set_input_power(p)
+            return ch
+
+        def write(y: np.ndarray) -> None:  # on the writer thread
+            _check_output(args, y, w.n_samples)
+            w.write(y)
+
+        with IQWriter(args.out, fs, description=f"linksim channel output (seed {args.seed})",
+                      frequency_hz=reader.frequency_hz, inputs=reader.files, what="--out") as w, \
+                reader.open_stream(verify=True) as src:
+            res = stream_channel(src.read_into, write, with_power, input_power=p_decl,
+                                 power_samples=max(1, int(args.power_window_s * fs)), what=f"--in {args.inp}")
+            got = src.sha512()
+            want = reader.meta.get("core:sha512")
+            if got is not None and got.lower() != str(want).lower():  # found at the end of the one pass
+                meta = os.path.basename(str(reader.files[0]))
+                msg = (f"--in {reader.data_path}: the data does not match core:sha512 in {meta} (it changed after "
+                       f"it was recorded)")
+                if not args.ignore_checksum:
+                    raise InputError(f"{msg}; --ignore-checksum reads it anyway; nothing written")
+                warn(f"{msg}; read anyway (--ignore-checksum)")
+        p_in = res.input_power
+        input_power_measured = res.input_power_measured
+        n = res.samples
+    s_pow, n_pow, j_pows = ch.mean_powers()
     out: dict[str, Any] = {
         "in": str(args.inp), "out": str(args.out), "samples": int(n), "sample_rate_hz": fs, "sps": args.sps,
         "seed": args.seed, "input_power_db": _db(p_in), "signal_power_db": _db(s_pow),
         "noise_power_db": _db(n_pow), "esn0_db_set": esn0_set,
         "esn0_db_realised": _db(args.sps * s_pow / n_pow) if n_pow > 0 else None,
-        "latency_samples": ch.latency_samples,
+        "latency_samples": ch.latency_samples, "input_power_measured": input_power_measured,
+        "threads": threads,
         **({"amplifier": {"model": amp[0].name, "ibo_db": amp[0].ibo_db,
                           "obo_db": _db(1.0 / amp[1]) if amp[1] > 0 else None}} if amp else {}),
         "jammers": [
-            {"spec": lab, "js_db_set": js, "power_db": _db(ja / n),
-             "js_db_realised": _db((ja / n) / s_pow) if s_pow > 0 else None}
-            for lab, js, ja in zip(labels, js_set, j_acc, strict=True)
+            {"spec": lab, "js_db_set": js, "power_db": _db(ja),
+             "js_db_realised": _db(ja / s_pow) if s_pow > 0 else None}
+            for lab, js, ja in zip(labels, js_set, j_pows, strict=True)
         ],
     }
     if args.json:

@@ -310,6 +310,8 @@ def register_rx(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--vlsnr", action="store_true",
                    help="also receive DVB-S2X VL-SNR frames (search for their headers; Es/N0 down to -10 dB)")
     add_mitigation_options(p)
+    p.add_argument("--threads", type=int, metavar="N", help="threads (default: the CPUs available; 2 or more: "
+                   "frames decode on N - 1 threads while the front end runs ahead; same results)")
     p.add_argument("--ts-out", metavar="FILE.ts", help="write the TS packets received")
     p.add_argument("--frames-out", metavar="FILE.jsonl", help="write one JSON line per frame")
     p.add_argument("--ignore-checksum", action="store_true",
@@ -388,6 +390,9 @@ def run_rx(args: argparse.Namespace) -> int:
     check_int_option("--max-iter", args.max_iter, *MAX_ITER)
     wf = waveform_of(args, _schedule(args.modcod)[0] if args.modcod else None, args.frame, args.pilots, args.sps)
     sps_iq = args.sps if wf is None else wf.samples_per_symbol  # type: ignore[attr-defined]
+    from ..channel.parallel import default_threads
+
+    threads = default_threads() if args.threads is None else check_int_option("--threads", args.threads, 1, 256)
     path = Path(args.infile)
     mit = mitigation_from_args(args)
     reader = IQReader(path, chunk_samples=1 << 20, what="--in")  # raw .cf32 or a SigMF recording (linksim hw)
@@ -406,7 +411,7 @@ def run_rx(args: argparse.Namespace) -> int:
         check_iq_input(reader, args.ignore_checksum)
         rx = make_receiver(wf, sps=args.sps, rolloff=args.rolloff,  # type: ignore[arg-type]
                            gold_code=args.gold_code, max_iter=args.max_iter, demapper=args.demapper,
-                           vlsnr=args.vlsnr)
+                           vlsnr=args.vlsnr, decode_threads=threads - 1, pipeline=threads > 1)
         ts_f = stack.enter_context(open(ts_out.tmp_path, "wb")) if ts_out is not None else None
         fr_f = stack.enter_context(open(fr_out.tmp_path, "w")) if fr_out is not None else None
         t0 = time.perf_counter()

@@ -26,6 +26,7 @@ span/2 symbols) and frames follow back to back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -33,14 +34,15 @@ import numpy as np
 
 from ..errors import InputError
 from . import vlsnr as vl
-from .bbframe import BBHEADER_BITS, TS_PACKET_BYTES, TS_SYNC, BbHeader, crc8_rows, parse_bbheader
+from .bbframe import TS_PACKET_BYTES, TS_SYNC, BbHeader, crc8_rows
 from .constellations import constellation
+from .decode_pool import RESET, ParallelFrames, Rollback
 from .erasure import ErasureRuns
 from .interleave import deinterleave_llrs
 from .params import MODCOD_NAMES, RX_LDPC_ITERATIONS, FrameParams, frame_params
 from .plframe import PILOT_SYMBOL, pilot_mask
 from .rrc import DEFAULT_SPAN_SYMBOLS, DVBS2_ROLLOFFS
-from .scrambling import bb_scramble, pl_scrambling_sequence
+from .scrambling import pl_scrambling_sequence
 from .sync import (
     PLHEADER_SYMBOLS,
     GardnerTiming,
@@ -223,7 +225,7 @@ class _TsDeframer:
         return arr.tobytes(), errors
 
 
-class Receiver:
+class Receiver(ParallelFrames):
     """Streaming DVB-S2 receiver. See the module docstring.
 
     sps: input samples per symbol (>= 2; 2 is typical). rolloff: 0.35, 0.25 or 0.20. gold_code: PL scrambling
@@ -232,12 +234,19 @@ class Receiver:
     bandwidths times the symbol period (timing: 1e-3, or with vlsnr 5e-5, which keeps the Gardner loop from
     slipping symbols at Es/N0 -10 dB). demapper: "maxlog" (default; exact for QPSK, whose LLRs are linear) or
     "exact" (log-MAP, slower). vlsnr: also receive DVB-S2X VL-SNR frames (search
-    for their headers, check for them at every expected header; see the module docstring).
+    for their headers, check for them at every expected header; see the module docstring). decode_threads: 0
+    decodes each frame in the caller's thread; N > 0 hands the demapping, LDPC and BCH of each frame to N worker
+    threads (linksim.dvbs2.decode_pool) while the caller goes on synchronising: the same frames, the same results,
+    reported in the same order (a frame whose decoding is still under way is returned by a later process() call;
+    flush() waits for all). pipeline: while locked, run the front end (NCO, matched filter, timing) of each block
+    on a thread while the previous block's frames are synchronised (the same results again, frames returned one
+    block later).
     """
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = RX_LDPC_ITERATIONS,
                  sync: str = "full", genie_delay_samples: float | None = None, timing_bn_t: float | None = None,
-                 phase_bn_t: float = 2e-3, decode: bool = True, demapper: str = "maxlog", vlsnr: bool = False) -> None:
+                 phase_bn_t: float = 2e-3, decode: bool = True, demapper: str = "maxlog", vlsnr: bool = False,
+                 decode_threads: int = 0, pipeline: bool = False) -> None:
         if sync not in ("full", "genie"):
             raise InputError(f"sync must be 'full' or 'genie', not {sync!r}")
         if min(abs(rolloff - r) for r in DVBS2_ROLLOFFS) > 1e-9:
@@ -285,6 +294,9 @@ class Receiver:
         self._last_pls: int | None = None  # PLS code of the last header found reliably (locked)
         self._pls_decoded: int | None = None  # what a missed header decoded to, when the last reliable one replaced it
         self._gain_avg = 0.0
+        if decode_threads < 0:
+            raise InputError(f"decode_threads must be >= 0, not {decode_threads}")
+        self._init_parallel(decode_threads, pipeline and sync == "full")  # linksim.dvbs2.decode_pool
         self._f_cyc = 0.0
         self._f_var = 1e-4
         self._f_frames = 0
@@ -349,17 +361,13 @@ class Receiver:
 
     def _process_block(self, x: np.ndarray) -> list[FrameReport]:
         self.samples_processed += x.size
+        self._stamp = self.samples_processed
+        if self._pipeline:
+            return self._process_pipelined(x)
         x = self._coarse_carrier(x, final=False)
         if x.size:
             self._front_end(self._mf.process(x))
-        return self._emitted(self._frames(final=False))
-
-    def _emitted(self, reps: list[FrameReport]) -> list[FrameReport]:
-        """Tag reports with the input samples processed when they came out (a property of the stream, not of
-        how it was cut: the ACM return path of a run gates on it)."""
-        for r in reps:
-            r.emitted_after = self.samples_processed
-        return reps
+        return self._frames(final=False)
 
     @property
     def reported_through(self) -> float:
@@ -374,6 +382,7 @@ class Receiver:
         else:
             i = 0
         w = float(self._pos[i]) - 0.5 if i < self._pos.size else self._pos_last
+        w = min(w, self._undelivered_from() - 0.5)  # frames still decoding (or speculated on) come later
         self._watermark = max(self._watermark, w)
         return self._watermark
 
@@ -414,6 +423,10 @@ class Receiver:
         self._nco_n += x.size
         if self._nco == 0.0 or x.size == 0:
             return x
+        return self._nco_mix(x, n0)
+
+    def _nco_mix(self, x: np.ndarray, n0: int) -> np.ndarray:
+        assert self._nco is not None
         # exp(-j 2 pi nco n) as a product of a per-block and a within-block phasor (one multiply per sample)
         blk = 1024
         nb = -(-x.size // blk)
@@ -449,21 +462,36 @@ class Receiver:
             return []
         out = self._process_block(np.concatenate(self._stage)) if self._stage else []
         self._stage, self._staged = [], 0
+        owed, pending = self._catch_up()
+        if pending:
+            owed += self._frames(final=False)
+        owed += self._settle_speculation()
+        self._stamp = self.samples_processed
         tail = np.zeros(self._mf.delay + 8 * int(round(self.sps)), dtype=np.complex64)
         held = self._coarse_carrier(np.zeros(0, dtype=np.complex64), final=True)
         self._front_end(self._mf.process(np.concatenate([held, tail])), final=True)
-        out += self._emitted(self._frames(final=True))
+        out += owed + self._frames(final=True)
         self._flushed = True
         return out
 
     @property
     def cfo_cyc(self) -> float:
         """Current carrier-offset estimate in cycles per symbol."""
-        return self._f_cyc + (self._nco or 0.0) * self.sps
+        return self._f_cyc_v + (self._nco or 0.0) * self.sps  # (read as is: never settles or speculates)
 
     # ------------------------------------------------------------------------------------------- front end
 
     def _front_end(self, y: np.ndarray, final: bool = False) -> None:
+        self._append_symbols(*self._symbols(y, final))
+
+    def _append_symbols(self, s: np.ndarray, pos: np.ndarray) -> None:
+        if s.size:
+            self._sym = np.concatenate([self._sym, s.astype(np.complex64)])
+            self._pos = np.concatenate([self._pos, pos])
+            self._pos_last = float(pos[-1])
+
+    def _symbols(self, y: np.ndarray, final: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Matched-filter output -> symbols and their sample positions (timing recovery, or genie instants)."""
         if self._timing is not None:
             s, pos = self._timing.process(y, final)
             pos = pos - self._mf.delay
@@ -484,10 +512,7 @@ class Receiver:
             keep = max(0, int(round(self._genie_next)) - self._mf_buf_base)
             self._mf_buf = self._mf_buf[keep:]
             self._mf_buf_base += keep
-        if s.size:
-            self._sym = np.concatenate([self._sym, s.astype(np.complex64)])
-            self._pos = np.concatenate([self._pos, pos])
-            self._pos_last = float(pos[-1])
+        return s, pos
 
     def _consume(self, n: int) -> None:
         n = min(n, self._sym.size)
@@ -497,22 +522,39 @@ class Receiver:
 
     # ------------------------------------------------------------------------------------------- frame sync
 
-    def _frames(self, final: bool) -> list[FrameReport]:
+    def _frames(self, final: bool, speculate: bool = True) -> list[FrameReport]:
         out: list[FrameReport] = []
-        while True:
-            if not self._locked:
-                before = self._sym.size
-                if self._search(final):
+        # with a decode pool, a frame whose outcome the next one depends on need not be waited for: the next frames
+        # go on guessing it ends as the last known frame did (a checkpoint of the frame-sync state is kept), and if
+        # the guess was wrong, everything after the checkpoint is thrown away and run again (see _settle_carrier)
+        self._may_speculate = speculate and self._pool is not None
+        try:
+            while True:
+                try:
+                    pc = self._pending_carrier
+                    self._iter_ckpt = (self._checkpoint() if self._may_speculate and pc is not None
+                                       and not pc[0].done() else None)
+                    if not self._locked:
+                        before = self._sym.size
+                        if self._search(final):
+                            continue
+                        if 0 < self._sym.size < before:  # a window without a header was dropped: search the rest
+                            continue
+                        break
+                    rep = self._locked_step(final)
+                    if rep is None:
+                        if self._spec is not None and (final or not self._pipeline):
+                            self._resolve_speculation()  # nothing speculative outlives the call
+                        break
+                    self._push(rep, measured=True)
+                except Rollback:
                     continue
-                if 0 < self._sym.size < before:  # a window without a header was dropped: search the rest
-                    continue
-                break
-            rep = self._locked_step(final)
-            if rep is None:
-                break
-            out.append(rep)
+        finally:
+            self._may_speculate = False
+            self._iter_ckpt = None
         if final and self._sym.size:
             self._consume(self._sym.size)
+        out.extend(self._drain(wait_all=final))
         return out
 
     def _search(self, final: bool) -> bool:
@@ -689,7 +731,7 @@ class Receiver:
         self._misses = 0
         self._metric_avg = float(metric)
         self._gain_avg = 0.0
-        self._ts.reset()
+        self._push(RESET)  # the TS deframer starts over, after the frames before the lock are delivered
         self._nco_steps = [st for st in self._nco_steps if st[0] > self._pos[p]]  # f_cyc was measured after these
         self._train(p)
 
@@ -854,6 +896,7 @@ class Receiver:
         pos0 = float(self._pos[p])
         self._frame_pos = self._pos[p : p + length]
         rep = self._demod(seg, pls, pf, pos0, truncated)
+        # (a guess-and-check re-run (decode_pool) starts after this frame: the runs it needs are still there)
         self._erasures.drop_before(float(self._frame_pos[-1]) if self._frame_pos.size else pos0)
         self._next = p + length
         self._consume(min(p + length, self._sym.size) - 2 if self.sync == "full" else min(p + length, n))
@@ -884,8 +927,7 @@ class Receiver:
         if self.sync == "genie":
             z = seg.astype(np.complex64, copy=True)
             z[PLHEADER_SYMBOLS:] *= np.conj(scr)
-            rep = self._measure_and_decode(z, pos0, pls, pf, known, ref)
-            return self._deliver(rep)
+            return self._measure_and_decode(z, pos0, pls, pf, known, ref)
         descr = _descrambler(pls, pf, self.gold_code)  # 1 on the header, conj(scrambling) after it
         starts, lens = _known_blocks(pf, pmask)
         if pf is not None and not pf.pilots:
@@ -900,7 +942,7 @@ class Receiver:
                                    self.phase_bn_t)
             self._f_cyc += df + 0.5 * nu / (2 * np.pi)
             self._f_frames += 1
-            return self._deliver(self._measure_and_decode(v, pos0, pls, pf, known, ref))
+            return self._measure_and_decode(v, pos0, pls, pf, known, ref)
         # pilots (or a DUMMY frame): only the known symbols are needed to estimate the carrier
         kk = np.flatnonzero(known)
         zk = np.zeros(length, dtype=np.complex64)
@@ -923,23 +965,39 @@ class Receiver:
             phase, slope = pilot_phase(zka, starts, lens, length)
             ph = (2 * np.pi * (self._f_cyc + fa)) * k + phase
             v = seg * descr * (np.cos(ph) - 1j * np.sin(ph)).astype(np.complex64)
-            r = self._measure_and_decode(v, pos0, pls, pf, known, ref)
+            r = self._measure_and_decode(v, pos0, pls, pf, known, ref, wait=len(aliases) > 1)
             if rep is None or r.ok:
                 rep, best = r, (alias, slope)
             if r.ok:
                 break
         alias, slope = best
-        if rep.ok and pf is not None:
-            self._f_cyc += df + alias + slope
-            self._f_var = min(self._f_var, 1e-10)
-        elif sd_before < 1.2e-4 and abs(slope) < 2.5e-4:
-            self._f_cyc += df + slope
-            self._f_var = min(self._f_var, 1e-9)
+        # the carrier state after this frame, if it decodes and if it does not
+        f0, v0 = self._f_cyc, self._f_var
+        if_ok = (f0 + (df + alias + slope), min(v0, 1e-10))
+        if sd_before < 1.2e-4 and abs(slope) < 2.5e-4:
+            if_not = (f0 + (df + slope), min(v0, 1e-9))
         else:
-            self._f_cyc += df
+            if_not = (f0 + df, v0)
         self._f_frames += 1
-        rep.cfo_cyc = self.cfo_cyc
-        return self._deliver(rep)
+        return self._carrier_after(rep, pf, if_ok, if_not)
+
+    def _carrier_after(self, rep: FrameReport, pf: FrameParams | None, if_ok: tuple[float, float],
+                       if_not: tuple[float, float]) -> FrameReport:
+        """The carrier state (offset, its variance) after a frame: if_ok if it decodes, if_not if not."""
+        nco_term = (self._nco or 0.0) * self.sps
+        fut = self._futures.get(id(rep))
+        if fut is not None and pf is not None and if_ok != if_not and not fut.done():  # type: ignore[attr-defined]
+            # still decoding on the pool: settled when the state is next read (the next frame's
+            # synchronisation), so the decoding overlaps everything until then
+            self._pending_carrier = (fut, rep, if_ok, if_not, nco_term)
+            return rep
+        if fut is not None:
+            fut.result()  # type: ignore[attr-defined]
+        if pf is not None:
+            self._last_ok = bool(rep.ok)
+        self._f_cyc_v, self._f_var_v = if_ok if (rep.ok and pf is not None) else if_not
+        rep.cfo_cyc = self._f_cyc_v + nco_term
+        return rep
 
     def _erased(self, length: int) -> np.ndarray | None:
         """The current frame's erased symbols (from the blanker's mask), or None."""
@@ -979,7 +1037,7 @@ class Receiver:
         lay = vl.layout(pf.vlsnr.set)
         known, ref = vl.frame_reference(pf.modcod, self.gold_code)
         if self.sync == "genie":
-            return self._deliver(self._vl_measure_and_decode(seg.astype(np.complex64), pos0, pls, pf, known, ref))
+            return self._vl_measure_and_decode(seg.astype(np.complex64), pos0, pls, pf, known, ref)
         starts, lens = list(lay.known_starts), list(lay.known_lens)
         kk = np.flatnonzero(known)
         zk = np.zeros(lay.length, dtype=np.complex64)
@@ -994,12 +1052,12 @@ class Receiver:
         ph = 2 * np.pi * self._f_cyc * k + phase
         v = seg * (np.cos(ph) - 1j * np.sin(ph)).astype(np.complex64)
         rep = self._vl_measure_and_decode(v, pos0, pls, pf, known, ref)
-        if rep.ok or abs(slope) < 2e-4:  # a failed frame's slope only when it is plausible
-            self._f_cyc += slope
-            self._f_var = min(self._f_var, 1e-10 if rep.ok else 1e-9)
+        # the carrier after it: a failed frame's slope only when it is plausible
+        f0, v0 = self._f_cyc, self._f_var
+        if_ok = (f0 + slope, min(v0, 1e-10))
+        if_not = (f0 + slope, min(v0, 1e-9)) if abs(slope) < 2e-4 else (f0, v0)
         self._f_frames += 1
-        rep.cfo_cyc = self.cfo_cyc
-        return self._deliver(rep)
+        return self._carrier_after(rep, pf, if_ok, if_not)
 
     def _vl_measure_and_decode(self, v: np.ndarray, pos0: float, pls: int, pf: FrameParams, known: np.ndarray,
                                ref: np.ndarray) -> FrameReport:
@@ -1019,12 +1077,17 @@ class Receiver:
         cplx, sign = vl.scrambling(pf.vlsnr.set, self.gold_code)
         d = v[lay.data]
         d = d * (np.conj(cplx[lay.data]) if pf.constellation == "QPSK" else sign[lay.data]) / np.float32(a)
-        llr = vl.data_llrs(d, pf, noise / (a * a))
-        return self._decode(rep, vl.mother_llrs(llr, pf), pf)
+        n_rel = noise / (a * a)
+
+        def codeword_llrs() -> np.ndarray:  # on the decoding thread with a pool
+            return vl.mother_llrs(vl.data_llrs(d, pf, n_rel), pf)
+
+        return self._decode_frame(rep, codeword_llrs, pf)
 
     def _measure_and_decode(self, v: np.ndarray, pos0: float, pls: int, pf: FrameParams | None,
-                            known: np.ndarray, ref: np.ndarray) -> FrameReport:
-        """Es/N0 from the known symbols of the phase-corrected frame v, then demapping and decoding."""
+                            known: np.ndarray, ref: np.ndarray, wait: bool = False) -> FrameReport:
+        """Es/N0 from the known symbols of the phase-corrected frame v (blanked ones left out), then demapping and
+        decoding (on the decode pool, if there is one and not `wait`)."""
         erased = self._erased(v.size)
         meas = known & ~erased if erased is not None and (known & ~erased).any() else known  # erased ones measure
         vk = v[meas]  # nothing
@@ -1042,12 +1105,29 @@ class Receiver:
             return rep
         const = constellation(pf.constellation, pf.rate)
         data = v[PLHEADER_SYMBOLS:][~known[PLHEADER_SYMBOLS:]] / np.float32(a)
-        llr = soft_demap(data, const.points, const.labels_bits, noise / (a * a), self.maxlog)
-        if erased is not None:  # the blanked symbols' bits: no information
-            gone = erased[PLHEADER_SYMBOLS:][~known[PLHEADER_SYMBOLS:]]
-            llr.reshape(gone.size, -1)[gone] = 0
-        cw = deinterleave_llrs(llr, pf.constellation, pf.rate)
-        return self._decode(rep, cw, pf)
+        gone = erased[PLHEADER_SYMBOLS:][~known[PLHEADER_SYMBOLS:]] if erased is not None else None
+
+        def codeword_llrs() -> np.ndarray:  # on the decoding thread with a pool
+            llr = soft_demap(data, const.points, const.labels_bits, noise / (a * a), self.maxlog)
+            if gone is not None:  # the blanked symbols' bits: no information
+                llr.reshape(gone.size, -1)[gone] = 0
+            return deinterleave_llrs(llr, pf.constellation, pf.rate)
+
+        return self._decode_frame(rep, codeword_llrs, pf, wait)
+
+    def _decode_frame(self, rep: FrameReport, codeword_llrs: Callable[[], np.ndarray], pf: FrameParams,
+                      wait: bool = False) -> FrameReport:
+        """Demapping and decoding: in this thread, or (with a pool and not `wait`) handed to the pool."""
+        if self._pool is None or wait:
+            return self._decode(rep, codeword_llrs(), pf)
+        from .decode_pool import decode_frame
+
+        running = [f for f in self._futures.values() if not f.done()]  # type: ignore[attr-defined]
+        if len(running) > 2 * self._pool.threads:  # a bounded queue: wait for the oldest
+            running[0].result()  # type: ignore[attr-defined]
+        self._futures[id(rep)] = self._pool.submit(decode_frame, rep, codeword_llrs, pf, self.max_iter,
+                                                   self.keep_raw_field)
+        return rep
 
     def _deliver(self, rep: FrameReport) -> FrameReport:
         """TS packets of a decoded frame (the deframer keeps the packet that straddles frames)."""
@@ -1060,24 +1140,7 @@ class Receiver:
         return rep
 
     def _decode(self, rep: FrameReport, cw_llr: np.ndarray, pf: FrameParams) -> FrameReport:
-        from .bch import bch_decode
-        from .ldpc import ldpc_decode
+        from .decode_pool import decode_frame
 
-        res = ldpc_decode(cw_llr.astype(np.float32), pf.frame, pf.ldpc_rate, max_iter=self.max_iter, early_stop=True)
-        rep.ldpc_iterations = int(np.asarray(res.iterations).reshape(-1)[0])
-        ldpc_ok = bool(np.asarray(res.ok).reshape(-1)[0])
-        xs = pf.k_ldpc - pf.n_bch  # VL-SNR shortening: zero bits before the BCH codeword
-        bits = np.asarray(res.bits).reshape(-1)[xs : xs + pf.n_bch]
-        b = bch_decode(bits, pf.frame, pf.bch_rate)
-        rep.bch_corrected = int(np.asarray(b.corrected).reshape(-1)[0])
-        bch_ok = bool(np.asarray(b.ok).reshape(-1)[0])
-        bb = bb_scramble(np.asarray(b.bits).reshape(-1)[: pf.k_bch])
-        hdr = parse_bbheader(bb[:BBHEADER_BITS])
-        rep.bbheader = hdr
-        rep.ok = ldpc_ok and bch_ok and hdr.crc_ok and hdr.dfl_bits <= pf.k_bch - BBHEADER_BITS
-        rep.info_bits = pf.k_bch - BBHEADER_BITS
-        if self.keep_raw_field:
-            rep.raw_field = np.packbits(bb[BBHEADER_BITS : pf.k_bch]).tobytes()
-        if rep.ok:  # DFL bits, the last byte padded when DFL is not whole bytes (DVB-S2X medium frames)
-            rep.payload = np.packbits(bb[BBHEADER_BITS : BBHEADER_BITS + hdr.dfl_bits]).tobytes()
-        return rep
+        return decode_frame(rep, cw_llr, pf, self.max_iter, self.keep_raw_field)
+

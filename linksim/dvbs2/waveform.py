@@ -410,11 +410,13 @@ class WaveformReceiver:
 
 def make_receiver(waveform: Waveform | None, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
                   max_iter: int = RX_LDPC_ITERATIONS, sync: str = "full", demapper: str = "maxlog",
-                  vlsnr: bool = False, **kw: object) -> Receiver | WaveformReceiver:
-    """A plain Receiver for no (or a plain) waveform, else a WaveformReceiver (keywords as its)."""
+                  vlsnr: bool = False, decode_threads: int = 0, pipeline: bool = False,
+                  **kw: object) -> Receiver | WaveformReceiver:
+    """A plain Receiver for no (or a plain) waveform (decode_threads, pipeline: its parallel decoding), else a
+    WaveformReceiver (keywords as its; it decodes in the caller's thread)."""
     if waveform is None or waveform.plain:
         return Receiver(sps if waveform is None else waveform.sps, rolloff, gold_code, max_iter, sync,
-                        demapper=demapper, vlsnr=vlsnr)
+                        demapper=demapper, vlsnr=vlsnr, decode_threads=decode_threads, pipeline=pipeline)
     return WaveformReceiver(waveform, rolloff, gold_code, max_iter, sync, demapper, vlsnr=vlsnr,
                             **kw)  # type: ignore[arg-type]
 

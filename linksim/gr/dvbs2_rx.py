@@ -8,10 +8,12 @@ payload_bytes, ts_packets, ts_crc_errors.
 
 The receiver works on blocks of `Receiver.BLOCK_SYMBOLS` symbols' worth of samples cut at fixed input indices
 (so its reports do not depend on how GNU Radio chunks the stream): a frame leaves it once the block holding its
-last sample (plus the matched filter's delay, some 30 samples) has arrived. At the end of a finite stream GNU
-Radio gives a Python block no end-of-input call: the frames still inside are published (messages only) when the
-flowgraph stops. Append BLOCK_SYMBOLS x sps zero samples to a finite recording to have its last frame's TS
-packets on the output too.
+last sample (plus the matched filter's delay, some 30 samples) has arrived and its decoding is done: with
+decode_threads > 0 frames decode on worker threads while the next ones are synchronised, and with pipeline the
+front end of each block runs on a thread too (frames then come one block later); the reports and TS packets are
+the same and in the same order. At the end of a finite stream GNU Radio gives a Python block no end-of-input
+call: the frames still inside are published (messages only) when the flowgraph stops. Append BLOCK_SYMBOLS x sps
+zero samples to a finite recording to have its last frame's TS packets on the output too.
 """
 
 from __future__ import annotations
@@ -56,14 +58,17 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     spreading_factor, spreading_seed, hopping, symbol_rate_baud (or waveform): as the transmitter's
     (linksim.gr.dvbs2_tx); hop_offset_samples: how many samples the input lags the transmitter's hop clock (a
     number, or a function of the input sample indices); dwell_modcod, frame, pilots: the PLFRAME that a hop spec's
-    dwell_frames counts."""
+    dwell_frames counts. decode_threads: frames decoded on this many worker threads (0: in the block's thread);
+    pipeline: the front end runs one block ahead on a thread (see linksim.dvbs2.rx.Receiver; not with spreading
+    or hopping, whose receiver decodes in the block's thread)."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
                  max_iter: int = RX_LDPC_ITERATIONS, vlsnr: bool = False, erasures: bool = False,
                  spreading_factor: int = 1, spreading_seed: int = 1, hopping: str = "",
                  symbol_rate_baud: float = 1e6, waveform: Waveform | None = None,
                  hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0, hop_origin: float = 0.0,
-                 dwell_modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True) -> None:
+                 dwell_modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True,
+                 decode_threads: int = 1, pipeline: bool = False) -> None:
         in_sig = [np.complex64, np.uint8] if erasures else [np.complex64]
         gr.basic_block.__init__(self, name="dvbs2_rx", in_sig=in_sig, out_sig=[np.uint8])
         self._erasures = bool(erasures)
@@ -72,7 +77,8 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
                                       dwell_modcod, frame, pilots)
         if waveform is None or waveform.plain:
             self._rx: Receiver | WaveformReceiver = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code,
-                                                             max_iter=max_iter, vlsnr=bool(vlsnr))
+                                                             max_iter=max_iter, vlsnr=bool(vlsnr),
+                                                             decode_threads=decode_threads, pipeline=pipeline)
         else:
             if erasures:
                 raise InputError("dvbs2_rx: erasures (pulse blanking) do not reach a despread or dehopped "
@@ -85,8 +91,8 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         self._lock = threading.Lock()
         self.frames = 0
         self.frame_errors = 0
-        # in-process listener (the run engine): called with each batch of FrameReports and the number of input
-        # samples consumed so far, in the scheduler's thread
+        # in-process listener (the run engine): called with each batch of FrameReports (decoded, in order) and the
+        # number of input samples consumed so far, in the scheduler's thread
         self.report_sink = None
         self.message_port_register_out(pmt.intern(FRAMES_PORT))
 

@@ -171,10 +171,15 @@ def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[
     (RunPlan.hop_offset_samples)."""
     from ..gr.link import receive_chain
 
+    # CCM/VCM: frames decode on a worker thread and the front end runs one block ahead (same reports, on both
+    # cores). ACM keeps every frame in the receiver's own thread: its return path takes the reports emitted after
+    # each processed block (Report.emitted_after) the moment that block is processed, which a frame still decoding
+    # on a worker would miss
+    acm = st.acm
     wf = scenario_waveform(s)
     rxc = receive_chain(wf.sps if not wf.plain else st.sps, s.carrier.rolloff, 0, max_iter, mitigation=s.mitigation,
                         array=s.terminal.array, vlsnr=uses_vlsnr(s), waveform=wf, hop_offset_samples=hop_offset,
-                        hop_origin=hop_origin(s, st))
+                        hop_origin=hop_origin(s, st), decode_threads=0 if acm else 1, pipeline=not acm)
     rxc.rx.report_sink = on_reports
     return rxc
 
