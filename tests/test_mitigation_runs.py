@@ -89,6 +89,7 @@ def test_in_memory_runner_is_ccm_only(tmp_path):
     (["run", str(ARRAY), "--record", "/tmp/x", "--duration", "0.2"], "--record"),
     (["run", str(ARRAY), "--role", "rx", "--duration", "0.2"], "loopback only"),
     (["run", str(ARRAY), "--traffic", "udp", "--duration", "0.2"], "not with --traffic"),
+    (["run", str(ARRAY), "--set", "satellite.amplifier.model=saleh", "--duration", "0.2"], "satellite amplifier"),
     (["dvbs2", "rx", "--in", str(BENCH), "--excision", "wavelet"], "--excision"),
     (["dvbs2", "rx", "--in", str(BENCH), "--notch-max", "3"], "--notch-max needs --excision notch"),
     (["dvbs2", "rx", "--in", str(BENCH), "--blanking", "pulse", "--blanking-guard", "5000"], "--blanking-guard"),

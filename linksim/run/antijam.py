@@ -36,6 +36,9 @@ def check_array_run(s: Scenario, devices: object | None = None, record: object |
     if traffic:
         raise InputError("a scenario with [terminal.array] runs in loopback only: not with --traffic (the IP "
                          "traffic run carries one stream)")
+    if (s.uplink is not None and s.uplink.bent_pipe) or s.satellite.amplifier is not None:
+        raise InputError("[terminal.array] takes the downlink channel only: not with a bent pipe ([uplink] "
+                         "bent_pipe = true) or a satellite amplifier ([satellite.amplifier])")
     if devices is not None or split:
         raise InputError("a scenario with [terminal.array] runs in loopback only (one stream per element; "
                          "hardware and split runs carry one stream)")

@@ -111,8 +111,10 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, duration_s: float | None 
                  max_iter: int = RX_LDPC_ITERATIONS, report: bool = True, stop: threading.Event | None = None,
                  start_s: float = 0.0) -> dict[str, Any]:
     """linksim.run.run_scenario's loopback run, in memory (see the module docstring); returns the summary."""
+    from .antijam import check_array_run
     from .loop import write_run
 
+    check_array_run(scenario)
     plan = prepare_run(scenario, duration_s=duration_s, start_s=start_s, every_s=every_s, dwell_s=dwell_s,
                        seed=seed, acm=acm, bin_s=bin_s)
     if plan.acm:
