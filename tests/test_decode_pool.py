@@ -86,6 +86,19 @@ def test_decode_threads_must_not_be_negative():
         Receiver(decode_threads=-1)
 
 
+def _slow_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decoder slower than the synchronisation, whatever the machine: every guess is taken."""
+    import linksim.dvbs2.decode_pool as dp
+
+    slow = dp.decode_frame
+
+    def slow_decode(*a: object) -> object:
+        time.sleep(0.02)
+        return slow(*a)
+
+    monkeypatch.setattr(dp, "decode_frame", slow_decode)
+
+
 def _mixed_stream(seed: int, esn0_db: float = 3.0) -> np.ndarray:
     """ACM: DVB-S2 and DVB-S2X VL-SNR frames of both sets in one stream at Es/N0 3 dB: 8PSK 3/4 fails among
     frames that decode, so the outcome changes from frame to frame."""
@@ -113,15 +126,7 @@ def test_vlsnr_frames_on_the_pool_give_the_one_thread_results(block, monkeypatch
     # every VL-SNR frame of both sets decodes, 8PSK 3/4 (threshold 7.9 dB) fails
     assert all(got_ok.get(m) for m in ("BPSK-S 1/5", "BPSK 1/3 short", "QPSK 2/9", "BPSK 11/45")), got_ok
     assert got_ok.get("8PSK 3/4") is False, got_ok
-    import linksim.dvbs2.decode_pool as dp
-
-    slow = dp.decode_frame
-
-    def slow_decode(*a: object) -> object:
-        time.sleep(0.02)
-        return slow(*a)
-
-    monkeypatch.setattr(dp, "decode_frame", slow_decode)
+    _slow_decoder(monkeypatch)
     for kw in ({"decode_threads": 2}, {"decode_threads": 1, "pipeline": True}):
         got, stats, reps, spec = _run(x, block, vlsnr=True, **kw)
         assert got == ref, kw
@@ -149,15 +154,7 @@ def test_blanker_erasures_on_the_pool_give_the_one_thread_results(monkeypatch):
     ref, ref_stats, ref_reps, _ = _run(y, 65536, mask)
     oks = [r.ok for r in ref_reps if r.modcod == m]
     assert any(oks) and not all(oks), oks  # frames decode and fail in turn: guesses go both ways
-    import linksim.dvbs2.decode_pool as dp
-
-    slow = dp.decode_frame
-
-    def slow_decode(*a: object) -> object:
-        time.sleep(0.02)
-        return slow(*a)
-
-    monkeypatch.setattr(dp, "decode_frame", slow_decode)
+    _slow_decoder(monkeypatch)
     for kw in ({"decode_threads": 2}, {"decode_threads": 1, "pipeline": True}):
         got, stats, reps, spec = _run(y, 65536, mask, **kw)
         assert got == ref, kw

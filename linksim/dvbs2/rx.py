@@ -60,6 +60,37 @@ from .sync import (
 )
 from .vlsnr_sync import block_phase, coherent_check, differential_search
 
+
+class BlockStager:
+    """Cuts a stream fed in pieces of any size into blocks of `size` samples at fixed input indices (what makes a
+    receiver's output independent of how its input was cut); the rest waits for the next call, or for rest()."""
+
+    def __init__(self, size: int) -> None:
+        self.size = int(size)
+        self._parts: list[np.ndarray] = []
+        self._n = 0
+
+    def blocks(self, x: np.ndarray) -> list[np.ndarray]:
+        """The whole blocks that x completes (views of x where they can be)."""
+        if self._n + x.size < self.size:
+            self._parts.append(x.copy())  # the caller may reuse its buffer
+            self._n += x.size
+            return []
+        buf = np.concatenate([*self._parts, x]) if self._parts else x
+        nb = buf.size // self.size
+        rest = buf[nb * self.size :]
+        self._parts = [rest.copy()] if rest.size else []
+        self._n = rest.size
+        return [buf[i * self.size : (i + 1) * self.size] for i in range(nb)]
+
+    def rest(self) -> np.ndarray:
+        """What is left (less than a block), emptying the stager: the end of the stream."""
+        out = np.concatenate(self._parts) if self._parts else np.zeros(0, dtype=np.complex64)
+        self._parts, self._n = [], 0
+        return out
+
+
+
 DUMMY = "DUMMY"
 DUMMY_SYMBOLS = PLHEADER_SYMBOLS + 36 * 90
 MAX_PLFRAME_SYMBOLS = frame_params("QPSK 1/4", "normal", True).plframe_symbols  # 33282
@@ -315,8 +346,7 @@ class Receiver(ParallelFrames):
         self._erasures = ErasureRuns(self._mf.taps)
         self._frame_pos: np.ndarray | None = None  # input-sample positions of the frame being demodulated
         self.block_samples = max(1, int(round(self.BLOCK_SYMBOLS * self.sps)))
-        self._stage: list[np.ndarray] = []  # samples waiting for a whole block
-        self._staged = 0
+        self._stager = BlockStager(self.block_samples)  # samples waiting for a whole block
         self.samples_processed = 0  # samples through the chain: whole blocks until flush()
         self._pos_last = float("-inf")  # input position of the last symbol made
         self._watermark = float("-inf")
@@ -344,19 +374,9 @@ class Receiver(ParallelFrames):
         if erasures is not None:
             self._erasures.add(self._samples_in, erasures, x.size)
         self._samples_in += x.size
-        b = self.block_samples
-        if self._staged + x.size < b:
-            self._stage.append(x.copy())  # the caller may reuse its buffer
-            self._staged += x.size
-            return []
-        buf = np.concatenate([*self._stage, x]) if self._stage else x
-        nb = buf.size // b
         out: list[FrameReport] = []
-        for i in range(nb):
-            out += self._process_block(buf[i * b : (i + 1) * b])
-        rest = buf[nb * b :]
-        self._stage = [rest.copy()] if rest.size else []
-        self._staged = rest.size
+        for blk in self._stager.blocks(x):
+            out += self._process_block(blk)
         return out
 
     def _process_block(self, x: np.ndarray) -> list[FrameReport]:
@@ -460,8 +480,8 @@ class Receiver(ParallelFrames):
         """End of stream: push the filters' tails through and return every remaining frame."""
         if self._flushed:
             return []
-        out = self._process_block(np.concatenate(self._stage)) if self._stage else []
-        self._stage, self._staged = [], 0
+        rest = self._stager.rest()
+        out = self._process_block(rest) if rest.size else []
         owed, pending = self._catch_up()
         if pending:
             owed += self._frames(final=False)

@@ -28,7 +28,7 @@ from ..scenario.model import Scenario, occupied_bw_hz
 from .hopping import Decimator, Dehopper, HopBlanker, Hopper, HopPlan, upsampling
 from .params import RX_LDPC_ITERATIONS, frame_params
 from .rrc import RrcInterpolator
-from .rx import MAX_PLFRAME_SYMBOLS, FrameReport, Receiver
+from .rx import MAX_PLFRAME_SYMBOLS, BlockStager, FrameReport, Receiver
 from .spreading import Despreader, Spreader, check_spreading_factor
 from .tx import Transmitter
 
@@ -270,8 +270,7 @@ class WaveformReceiver:
         self._samples_in = 0
         self.sync = sync
         self.block_samples = max(1, int(round(Receiver.BLOCK_SYMBOLS * w.samples_per_symbol)))
-        self._stage: list[np.ndarray] = []
-        self._staged = 0
+        self._stager = BlockStager(self.block_samples)
         self.samples_processed = 0
         self._watermark = float("-inf")
         self._flushed = False
@@ -307,27 +306,16 @@ class WaveformReceiver:
             raise InputError("this receiver was flushed; make a new one for a new stream")
         x = np.asarray(samples, dtype=np.complex64).reshape(-1)
         self._samples_in += x.size
-        b = self.block_samples
-        if self._staged + x.size < b:
-            self._stage.append(x.copy())
-            self._staged += x.size
-            return []
-        buf = np.concatenate([*self._stage, x]) if self._stage else x
-        nb = buf.size // b
         out: list[FrameReport] = []
-        for i in range(nb):
-            self.samples_processed += b
-            out += self._emitted(self._step(buf[i * b : (i + 1) * b], final=False))
-        rest = buf[nb * b :]
-        self._stage = [rest.copy()] if rest.size else []
-        self._staged = rest.size
+        for blk in self._stager.blocks(x):
+            self.samples_processed += blk.size
+            out += self._emitted(self._step(blk, final=False))
         return out
 
     def flush(self) -> list[FrameReport]:
         if self._flushed:
             return []
-        rest = np.concatenate(self._stage) if self._stage else np.zeros(0, dtype=np.complex64)
-        self._stage, self._staged = [], 0
+        rest = self._stager.rest()
         self.samples_processed += rest.size
         out = self._emitted(self._step(rest, final=True))
         self._flushed = True
