@@ -187,3 +187,13 @@ def test_cli_threads_give_the_same_file_and_the_power_window(tmp_path, capsys):
     assert "--threads" in capsys.readouterr().err
     assert main([*common, "--out", str(tmp_path / "o.cf32"), "--power-window-s", "0"]) == 2
     assert "--power-window-s" in capsys.readouterr().err
+
+
+def test_measure_power_sums_complex64_in_float64() -> None:
+    """The in-place power sum (no temporaries) against the float64 formula, on odd lengths and a 60 dB spread."""
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 8, 1001, 65537):
+        x = ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) * 10 ** rng.uniform(-3, 3, n)).astype(np.complex64)
+        ref = float(np.mean(x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2))
+        assert measure_power(x) == pytest.approx(ref, rel=1e-12)
+    assert measure_power(np.ones(4, np.complex128)) == 1.0

@@ -636,6 +636,27 @@ class Channel:
 
 
 def measure_power(x: np.ndarray) -> float:
-    """Mean |x|^2 of a stream (float64 accumulation)."""
+    """Mean |x|^2 of a stream (float64 accumulation; complex64 input is summed in place, without temporaries)."""
     x = np.asarray(x)
+    if x.size == 0:
+        return float("nan")
+    if x.dtype == np.complex64 and x.ndim == 1:
+        return _power_sum(x) / x.size
     return float(np.mean(x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2))
+
+
+@nb.njit(cache=True, nogil=True)
+def _power_sum(x):  # noqa: ANN001, ANN202 - numba kernel
+    # eight float64 partial sums (the compiler vectorises them); no array temporaries, so no page faults per chunk
+    acc = np.zeros(8)
+    n = x.size
+    m = n - n % 8
+    for i in range(0, m, 8):
+        for j in range(8):
+            v = x[i + j]
+            acc[j] += np.float64(v.real) * np.float64(v.real) + np.float64(v.imag) * np.float64(v.imag)
+    t = 0.0
+    for i in range(m, n):
+        v = x[i]
+        t += np.float64(v.real) * np.float64(v.real) + np.float64(v.imag) * np.float64(v.imag)
+    return acc.sum() + t

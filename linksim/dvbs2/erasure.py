@@ -45,6 +45,8 @@ class ErasureRuns:
 
     def drop_before(self, index: float) -> None:
         """Forget the runs that end before this sample (minus the filter's half span)."""
+        if self._ends.size == 0:
+            return
         keep = self._ends > index - self._half
         if not keep.all():
             self._starts = self._starts[keep]
