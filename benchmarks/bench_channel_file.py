@@ -23,7 +23,8 @@ Cases (same parameters on both sides: gain -3 dB, Doppler 12 345 Hz, Es/N0 10 dB
       linksim:    (a) with --fading rician:K=4,doppler_hz=500
       stock:      file_source -> fading_model -> rotator_cc -> multiply_const_cc -> add_cc <- noise_source_c
                   -> file_sink
-Each side runs --repeat times, alternating, and the fastest run of each is kept (the machine may be shared: other
+Before each run the output file is deleted and the page cache written back (os.sync, untimed). Each side runs
+--repeat times, alternating, and the fastest run of each is kept (the machine may be shared: other
 processes only slow a run down). Ratios are stock time / linksim time (> 1: linksim faster).
 
 Usage: .venv/bin/python benchmarks/bench_channel_file.py [--samples 48e6] [--repeat 3] [--dir /tmp/linksim-bench]
@@ -96,8 +97,11 @@ def make_input(path: Path, n: int, seed: int = 1) -> None:
 
 
 def timed(cmd: list[str], out: Path) -> tuple[float, float]:
-    """(wall s, CPU s) of one child process; the output file is removed first and checked after."""
+    """(wall s, CPU s) of one child process; the output file is removed first and checked after. The page cache
+    is written back first (os.sync, not timed): otherwise the kernel writes the last run's 366 MiB back during this
+    one, on the same two cores, and whichever run comes next pays for it."""
     out.unlink(missing_ok=True)
+    os.sync()
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)

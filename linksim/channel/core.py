@@ -373,6 +373,7 @@ class Channel:
         if int(threads) < 1:
             raise InputError(f"threads: must be >= 1, got {threads}")
         self.threads = int(threads)
+        self._scratch_bufs: dict[str, np.ndarray] = {}  # see _scratch
         self._n = 0
         self._state = np.zeros(7)
         self._state[0] = (phase0_rad / (2 * np.pi)) % 1.0
@@ -538,6 +539,13 @@ class Channel:
         return {k: (v[i:j] if isinstance(v, np.ndarray) else [a[i:j] for a in v] if isinstance(v, list) else v)
                 for k, v in g.items()}
 
+    def _scratch(self, name: str, n: int) -> np.ndarray:
+        """A complex64 work buffer of n samples, the same memory from one chunk to the next (grown when needed)."""
+        b = self._scratch_bufs.get(name)
+        if b is None or b.size < n:
+            b = self._scratch_bufs[name] = np.empty(n, dtype=np.complex64)
+        return b[:n]
+
     def process(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Apply the channel to the next chunk of the stream; returns complex64 of the same length (written into
         `out`, a complex64 array of that length, when given)."""
@@ -570,18 +578,27 @@ class Channel:
         t, amp, sig, freq, p_rx, noisy = self._control(n0, n)
         gs = self._grid_slice(n0 // kb, (n0 + n - 1) // kb + 1) if (self._delay_line is not None
                                                                     or self._js_cols) else None
+        # the delayed input and the fading gain go into buffers kept from chunk to chunk: a fresh 8 MiB array per
+        # chunk costs a page fault per 4 KiB, and with several threads those faults serialise on the kernel's lock
         if self._delay_line is not None:
-            x = self._delay_line.process(x, n0, gs["delay"], kb, threads)
+            x = self._delay_line.process(x, n0, gs["delay"], kb, threads, out=self._scratch("delayed", n))
         h = None
         if self._fading is not None:
-            h = self._fading.gains(n0, n, threads)
+            h = self._fading.gains(n0, n, threads, out=self._scratch("gain", n))
         if self._pn is not None:
             ph = self._pn.phasors(n0, n)
-            h = ph if h is None else (h * ph).astype(np.complex64)
+            if h is None:
+                h = ph
+            else:
+                np.multiply(h, ph, out=h)
         # separate signal and noise outputs only when asked or a jammer senses the victim
         need_sig = want_parts or any(getattr(r, "needs_victim", False) for r in self._jam_rt)
-        s_out = np.empty(n if need_sig else 0, dtype=np.complex64)
-        n_out = np.empty(n if need_sig else 0, dtype=np.complex64)
+        if want_parts:  # returned: their own arrays
+            s_out, n_out = np.empty(n, dtype=np.complex64), np.empty(n, dtype=np.complex64)
+        elif need_sig:  # read by the jammers within this call only
+            s_out, n_out = self._scratch("signal", n), self._scratch("noise", n)
+        else:
+            s_out = n_out = np.empty(0, dtype=np.complex64)
         key = self._noise_key if noisy else np.uint64(0)
         phi_blk = np.empty(amp.size, dtype=np.float64)
         self._state[0] = _phase_walk(self._state[0], np.int64(n0), np.int64(n), np.int64(kb), freq,

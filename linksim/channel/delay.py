@@ -144,8 +144,8 @@ def _delay_read(n0, kblk, d, re, im, mask, out, coef, dcoef, phases, taps, dmax)
 
 
 class DelayLine:
-    """Streaming fractional delay: process(x, n0, d_ctrl_samples, control_block, threads=1) -> delayed complex64
-    chunk. With threads > 1 each piece of PIECE samples is first written into the ring, then its outputs (which
+    """Streaming fractional delay: process(x, n0, d_ctrl_samples, control_block, threads=1, out=None) -> delayed
+    complex64 chunk (written into `out`, of x's size, when given). With threads > 1 each piece of PIECE samples is first written into the ring, then its outputs (which
     only read the ring) are computed on several threads; the result does not depend on the thread count."""
 
     def __init__(self, sample_rate_hz: float, max_delay_s: float) -> None:
@@ -164,10 +164,10 @@ class DelayLine:
         self.latency_samples = LATENCY
 
     def process(self, x: np.ndarray, n0: int, d_ctrl: np.ndarray, control_block: int,
-                threads: int = 1) -> np.ndarray:
+                threads: int = 1, out: np.ndarray | None = None) -> np.ndarray:
         from .parallel import pieces, run_pieces, split_points
 
-        out = np.empty(x.size, dtype=np.complex64)
+        out = np.empty(x.size, dtype=np.complex64) if out is None else out
         d = np.ascontiguousarray(d_ctrl, dtype=float)
         kb = int(control_block)
         b0 = n0 // kb

@@ -198,10 +198,10 @@ class _FadingRuntime:
         dif = np.concatenate([p[1] for p in parts])[off : off + cnt]
         return los, dif
 
-    def gains(self, n0: int, n: int, threads: int = 1) -> np.ndarray:
-        """Complex gain for absolute samples n0..n0+n-1 (complex64); the per-sample interpolation on `threads`
-        threads (the same values whatever the count: each sample depends on its index only)."""
-        out = np.empty(n, dtype=np.complex64)
+    def gains(self, n0: int, n: int, threads: int = 1, out: np.ndarray | None = None) -> np.ndarray:
+        """Complex gain for absolute samples n0..n0+n-1 (complex64, written into `out` when given); the per-sample
+        interpolation on `threads` threads (the same values whatever the count: each depends on its index only)."""
+        out = np.empty(n, dtype=np.complex64) if out is None else out
         if n == 0:
             return out
         m_lo = n0 // self.decim
