@@ -344,7 +344,8 @@ class IQReader:
     def bad_sample(self, c: np.ndarray, n0: int, max_abs: float = MAX_SAMPLE_ABS) -> None:
         """InputError naming the first sample of chunk c (samples n0..) that is NaN, infinite or larger than
         max_abs in magnitude, if there is one."""
-        if c.dtype == np.complex64 and c.size:  # cheap first (two reductions, no temporaries; NaN propagates)
+        # cheap first (two reductions, no temporaries; NaN propagates)
+        if c.dtype == np.complex64 and c.size and c.flags.c_contiguous:
             v = c.view(np.float32)
             with np.errstate(invalid="ignore"):
                 if max(float(v.max()), -float(v.min())) * math.sqrt(2.0) <= max_abs:

@@ -145,8 +145,9 @@ def _delay_read(n0, kblk, d, re, im, mask, out, coef, dcoef, phases, taps, dmax)
 
 class DelayLine:
     """Streaming fractional delay: process(x, n0, d_ctrl_samples, control_block, threads=1, out=None) -> delayed
-    complex64 chunk (written into `out`, of x's size, when given). With threads > 1 each piece of PIECE samples is first written into the ring, then its outputs (which
-    only read the ring) are computed on several threads; the result does not depend on the thread count."""
+    complex64 chunk (written into `out`, of x's size, when given). With threads > 1 each piece of PIECE samples is
+    first written into the ring, then its outputs (which only read the ring) are computed on several threads; the
+    result does not depend on the thread count."""
 
     def __init__(self, sample_rate_hz: float, max_delay_s: float) -> None:
         if not (np.isfinite(max_delay_s) and max_delay_s >= 0):
