@@ -249,6 +249,16 @@ class _PoolBackend:
                 p.terminate()
         for p in procs:
             p.join(timeout=5.0)
+        # Python 3.11's exit hook wakes every executor's manager thread through a pipe that the manager closes once
+        # the pool broke (our terminate): a race that printed an OSError traceback at exit. Wait for the manager and
+        # take its finished entry out of the hook's table.
+        mt = getattr(self._ex, "_executor_manager_thread", None)
+        if mt is not None:
+            mt.join(timeout=5.0)
+            if not mt.is_alive():
+                import concurrent.futures.process as cfp
+
+                getattr(cfp, "_threads_wakeups", {}).pop(mt, None)
         self._ex = None
 
     def close(self) -> None:

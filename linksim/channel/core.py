@@ -593,12 +593,9 @@ class Channel:
                 np.multiply(h, ph, out=h)
         # separate signal and noise outputs only when asked or a jammer senses the victim
         need_sig = want_parts or any(getattr(r, "needs_victim", False) for r in self._jam_rt)
-        if want_parts:  # returned: their own arrays
-            s_out, n_out = np.empty(n, dtype=np.complex64), np.empty(n, dtype=np.complex64)
-        elif need_sig:  # read by the jammers within this call only
-            s_out, n_out = self._scratch("signal", n), self._scratch("noise", n)
-        else:
-            s_out = n_out = np.empty(0, dtype=np.complex64)
+        # (their own arrays: returned with the parts, and a jammer may keep views of the victim between calls)
+        s_out = np.empty(n if need_sig else 0, dtype=np.complex64)
+        n_out = np.empty(n if need_sig else 0, dtype=np.complex64)
         key = self._noise_key if noisy else np.uint64(0)
         phi_blk = np.empty(amp.size, dtype=np.float64)
         self._state[0] = _phase_walk(self._state[0], np.int64(n0), np.int64(n), np.int64(kb), freq,
