@@ -54,6 +54,18 @@ _DTYPES = {"cf32_le": (np.dtype("<f4"), 1.0), "ci16_le": (np.dtype("<i2"), 1 / 3
 MAX_SAMPLE_ABS = 1e12  # larger |x| is not IQ (240 dB above full scale): |x|^2 sums would overflow float32
 
 
+def magnitude_bound(c: np.ndarray) -> float | None:
+    """An upper bound of |c| for a contiguous complex64 chunk from two reductions (no temporaries): sqrt(2) times
+    the largest |I| or |Q|, NaN if a sample is NaN. None for an empty, strided or other-typed array (check exactly).
+    The checks of samples take it first and look at each |x| only when it is close to their limit."""
+    if c.dtype != np.complex64 or not c.size or not c.flags.c_contiguous:
+        return None
+    v = c.view(np.float32)
+    with np.errstate(invalid="ignore"):
+        hi, lo = float(v.max()), float(v.min())
+    return max(hi, -lo) * math.sqrt(2.0) if not (math.isnan(hi) or math.isnan(lo)) else math.nan
+
+
 def is_sigmf(path: str | os.PathLike) -> bool:
     p = str(path)
     return p.endswith(SIGMF_SUFFIXES) or (not p.endswith(RAW_SUFFIXES) and Path(p + ".sigmf-meta").exists())
@@ -344,12 +356,9 @@ class IQReader:
     def bad_sample(self, c: np.ndarray, n0: int, max_abs: float = MAX_SAMPLE_ABS) -> None:
         """InputError naming the first sample of chunk c (samples n0..) that is NaN, infinite or larger than
         max_abs in magnitude, if there is one."""
-        # cheap first (two reductions, no temporaries; NaN propagates)
-        if c.dtype == np.complex64 and c.size and c.flags.c_contiguous:
-            v = c.view(np.float32)
-            with np.errstate(invalid="ignore"):
-                if max(float(v.max()), -float(v.min())) * math.sqrt(2.0) <= max_abs:
-                    return
+        b = magnitude_bound(c)
+        if b is not None and b <= max_abs:
+            return
         with np.errstate(invalid="ignore", over="ignore"):  # random bytes: signalling NaNs, huge values
             p2 = c.real.astype(np.float64) ** 2 + c.imag.astype(np.float64) ** 2
         bad = ~(p2 <= max_abs * max_abs)  # NaN too
@@ -486,10 +495,8 @@ class IQWriter:
 
     def write(self, x: np.ndarray) -> None:
         a = np.ascontiguousarray(x, dtype=np.complex64)
-        v = a.view(np.float32)
-        # cheap first: NaN and infinities propagate through two reductions (no temporaries); the exact check after
-        if v.size and not (math.isfinite(float(v.max())) and math.isfinite(float(v.min()))) \
-                and not (fin := np.isfinite(a)).all():
+        b = magnitude_bound(a)
+        if (b is None or not math.isfinite(b)) and a.size and not (fin := np.isfinite(a)).all():
             i = int(np.argmin(fin))
             self.abort()
             raise InputError(f"{self.what} {self.path}: sample {self.n_samples + i} is NaN or infinite; "

@@ -77,3 +77,25 @@ def test_one_format_for_hardware_recordings_and_iq_files(tmp_path):
                                                                   "core:sample_rate": 1e6}}))
     with pytest.raises(InputError, match="datatype 'ci16_le' not supported"):
         read_meta(tmp_path / "c")  # the GNU Radio replay source plays complex64 only
+
+
+def test_magnitude_bound_is_an_upper_bound_and_flags_nan() -> None:
+    """The cheap check's bound: never below the largest |x| (at most sqrt(2) above it), NaN for a NaN sample,
+    infinite for an infinite one, None where only the exact check applies."""
+    import math
+
+    from linksim.iqfile import magnitude_bound
+
+    rng = np.random.default_rng(5)
+    x = ((rng.standard_normal(4096) + 1j * rng.standard_normal(4096)) * 10 ** rng.uniform(-6, 6, 4096)).astype(
+        np.complex64)
+    b = magnitude_bound(x)
+    top = float(np.max(np.abs(x.astype(np.complex128))))
+    assert top <= b * (1 + 1e-7) and b <= math.sqrt(2.0) * top * (1 + 1e-7)
+    y = x.copy()
+    y[100] = complex(np.nan, 0.0)
+    assert math.isnan(magnitude_bound(y))
+    y[100] = complex(0.0, -np.inf)
+    assert magnitude_bound(y) == math.inf
+    assert magnitude_bound(x[::2]) is None and magnitude_bound(x[:0]) is None
+    assert magnitude_bound(x.astype(np.complex128)) is None

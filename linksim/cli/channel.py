@@ -215,11 +215,10 @@ def _amplified(reader: Any, spec: Any, p_in: float, sps: float) -> Any:
 def _check_output(args: argparse.Namespace, y: np.ndarray, first: int) -> None:
     """An output sample that would not be finite (or beyond MAX_SAMPLE_ABS) is an error naming the options that
     set the levels; `first` is the index of y[0] in the output."""
-    from ..iqfile import MAX_SAMPLE_ABS
+    from ..iqfile import MAX_SAMPLE_ABS, magnitude_bound
 
-    # cheap first: the largest I or Q magnitude (NaN propagates); the exact |y| only when it is close
-    v = y.view(np.float32)
-    if max(float(v.max()), -float(v.min())) * np.sqrt(2.0) <= MAX_SAMPLE_ABS:
+    b = magnitude_bound(y)  # cheap first; the exact |y| only when it is close
+    if b is not None and b <= MAX_SAMPLE_ABS:
         return
     bad = ~(np.abs(y) <= MAX_SAMPLE_ABS)  # NaN too
     if bad.any():
