@@ -167,6 +167,56 @@ def test_any_chunk_size_gives_the_same_frames_and_nothing_is_held_back():
     assert Receiver().flush() == []
 
 
+def _report_delays(x: np.ndarray, rx: Receiver, step: int = 256) -> list[tuple[int, int]]:
+    """(sample_index, input samples given when the frame came out) per frame, feeding `step` samples at a time."""
+    out = []
+    for i in range(0, x.size, step):
+        out += [(r.sample_index, min(i + step, x.size)) for r in rx.process(x[i : i + step])]
+    return out
+
+
+def test_smaller_blocks_give_the_same_frames_sooner():
+    """block_symbols (the low-latency receiver of a real-time IP link): the same frames, each out once the block
+    holding its end (plus the matched filter's delay) is in; the stream cut into calls changes nothing."""
+    x, data = _short_stream()
+    ref = _decode_all(x, Receiver(), chunk=x.size)
+    small = _decode_all(x, Receiver(block_symbols=512), chunk=x.size)
+    assert [r.payload for r in small] == data
+    assert [r.sample_index for r in small] == [r.sample_index for r in ref]
+    rng = np.random.default_rng(9)
+    rx, reps, i = Receiver(block_symbols=512), [], 0
+    while i < x.size:
+        n = int(rng.choice([1, 100, 1023, 5000]))
+        reps += rx.process(x[i : i + n])
+        i += n
+    reps += rx.flush()
+    assert [(r.sample_index, r.ok, r.esn0_est_db) for r in reps] == [(r.sample_index, r.ok, r.esn0_est_db)
+                                                                        for r in small]
+    from linksim.dvbs2.tx import Transmitter
+
+    tx = Transmitter(frame="short", pilots=True, sps=2, stream="generic")
+    cap = tx.frame_capacity_bytes("QPSK 1/2")
+    y = np.concatenate([tx.shape(np.concatenate([tx.frame_symbols("QPSK 1/2", bytes([k]) * cap)
+                                                 for k in range(12)])), tx.flush()])
+    y = _awgn(y, 15.0, 2, seed=5)
+    worst = {}
+    for block in (512, Receiver.BLOCK_SYMBOLS):
+        got = _report_delays(y, Receiver(block_symbols=block))
+        assert len(got) == 11  # the last frame's end is never seen (no end of stream): flush() has it
+        # a frame ends where the next one starts; the first ones wait for the first spectral carrier estimate
+        # (COARSE_SAMPLES held back) and the acquisition, the ones that end after that come out no later than the
+        # first whole block after their end and the matched filter's tail (~30 samples), plus the feeding step,
+        # and never before their end
+        delays = [seen - end for (_, seen), (end, _) in zip(got, got[1:], strict=False) if end > got[0][1]]
+        assert len(delays) >= 5 and 0 < min(delays) and max(delays) <= 2 * block + 64 + 256, (block, delays)
+        worst[block] = max(delays)
+    assert worst[Receiver.BLOCK_SYMBOLS] > 4 * worst[512]  # the default block does hold frames longer
+    with pytest.raises(InputError, match="block_symbols"):
+        Receiver(block_symbols=100)
+    with pytest.raises(InputError, match="block_symbols"):
+        Receiver(block_symbols=1024.5)
+
+
 def test_frames_lost_to_noise_are_reported_not_dropped():
     x, data = _short_stream(esn0_db=20.0)
     # bury the third frame in noise: it must still be reported (failed), the others decoded

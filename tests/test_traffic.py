@@ -49,6 +49,15 @@ def _linksim(*args: str, **kw) -> subprocess.CompletedProcess:
 # ------------------------------------------------------------------------------------------------ without a run
 
 
+def test_the_real_time_receiver_works_on_blocks_of_about_10_ms():
+    from linksim.run.loop import low_latency_block_symbols
+
+    assert low_latency_block_symbols(100e3) == 1024  # 10.24 ms at the IP scenario's 100 kbaud
+    assert low_latency_block_symbols(250e3) == 2560
+    assert low_latency_block_symbols(10e3) == 256  # the smallest block (25.6 ms here)
+    assert low_latency_block_symbols(5e6) == 8192  # the receiver's default block: 1.6 ms at 5 Mbaud
+
+
 def test_traffic_specs_and_their_errors():
     assert parse_traffic("tcp").kind == "tcp"
     u = parse_traffic("udp:250k:400")
@@ -277,7 +286,9 @@ def test_split_run_carries_the_same_traffic(gr, tmp_path, before_ns):
     assert res.returncode == 0 and tx.returncode == 0, (res.stderr, tx_err)
     sm = _summary(out)
     assert sm["mode"] == "traffic-split" and sm["status"] == "complete" and sm["fer"] == 0.0
-    # 2 x 276 ms of path, half a frame of waiting and one of reception (84 ms frames), on two wall clocks
+    # 2 x 276 ms of path, 0 to 84 ms of waiting for the next frame and 84 ms of its reception, the receiver's 10 ms
+    # blocks (the low-latency receiver), 12 ms on the 64 kbaud return link, on two wall clocks: about 700 ms on an
+    # idle machine (the parallel receiver's extra block gave 830 ms)
     assert 600 <= sm["traffic"]["rtt_ms_median"] <= 900
     assert (out / "ping.txt").read_text().count("bytes from 10.77.0.2") >= 6  # 0.5 s apart for about 4 s
     _no_leftovers(before_ns)

@@ -199,7 +199,7 @@ class ParallelFrames:
         "_fe_pool", "_fe_future", "_samples_in", "_flushed", "_spec", "_iter_ckpt", "_may_speculate",
         "speculation", "_ts", "_mf_buf", "_mf_buf_base", "_genie_next", "_outq", "_measured", "_futures",
         "_outq_total", "_outq_done", "_measured_total", "_measured_done", "_last_ok", "_stamp", "samples_processed",
-        "_stager", "block_samples", "_pos_last", "_watermark",
+        "_stager", "block_samples", "block_symbols", "_pos_last", "_watermark",
     })
 
     def _push(self, item: object, measured: bool = False) -> None:

@@ -60,6 +60,17 @@ from .sync import (
 )
 from .vlsnr_sync import block_phase, coherent_check, differential_search
 
+MIN_BLOCK_SYMBOLS = 256  # below this the chain's per-block cost dominates (and a PLHEADER is 90 symbols)
+
+
+def check_block_symbols(block_symbols: int | None) -> int:
+    """A receiver's block in symbols: None gives Receiver.BLOCK_SYMBOLS; else an integer >= MIN_BLOCK_SYMBOLS."""
+    if block_symbols is None:
+        return Receiver.BLOCK_SYMBOLS
+    if isinstance(block_symbols, bool) or int(block_symbols) != block_symbols or block_symbols < MIN_BLOCK_SYMBOLS:
+        raise InputError(f"block_symbols must be an integer >= {MIN_BLOCK_SYMBOLS}, not {block_symbols}")
+    return int(block_symbols)
+
 
 class BlockStager:
     """Cuts a stream fed in pieces of any size into blocks of `size` samples at fixed input indices (what makes a
@@ -271,13 +282,15 @@ class Receiver(ParallelFrames):
     reported in the same order (a frame whose decoding is still under way is returned by a later process() call;
     flush() waits for all). pipeline: while locked, run the front end (NCO, matched filter, timing) of each block
     on a thread while the previous block's frames are synchronised (the same results again, frames returned one
-    block later).
+    block later). block_symbols: the block the chain runs on (default BLOCK_SYMBOLS; results are the same however
+    the stream is cut into calls for a given block); a frame comes out once the block holding its end is in, so
+    smaller blocks lower the latency (a real-time IP link) at some CPU cost per sample.
     """
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = RX_LDPC_ITERATIONS,
                  sync: str = "full", genie_delay_samples: float | None = None, timing_bn_t: float | None = None,
                  phase_bn_t: float = 2e-3, decode: bool = True, demapper: str = "maxlog", vlsnr: bool = False,
-                 decode_threads: int = 0, pipeline: bool = False) -> None:
+                 decode_threads: int = 0, pipeline: bool = False, block_symbols: int | None = None) -> None:
         if sync not in ("full", "genie"):
             raise InputError(f"sync must be 'full' or 'genie', not {sync!r}")
         if min(abs(rolloff - r) for r in DVBS2_ROLLOFFS) > 1e-9:
@@ -345,7 +358,8 @@ class Receiver(ParallelFrames):
         self._samples_in = 0  # samples given to process()
         self._erasures = ErasureRuns(self._mf.taps)
         self._frame_pos: np.ndarray | None = None  # input-sample positions of the frame being demodulated
-        self.block_samples = max(1, int(round(self.BLOCK_SYMBOLS * self.sps)))
+        self.block_symbols = check_block_symbols(block_symbols)
+        self.block_samples = max(1, int(round(self.block_symbols * self.sps)))
         self._stager = BlockStager(self.block_samples)  # samples waiting for a whole block
         self.samples_processed = 0  # samples through the chain: whole blocks until flush()
         self._pos_last = float("-inf")  # input position of the last symbol made

@@ -28,7 +28,7 @@ from ..scenario.model import Scenario, occupied_bw_hz
 from .hopping import Decimator, Dehopper, HopBlanker, Hopper, HopPlan, upsampling
 from .params import RX_LDPC_ITERATIONS, frame_params
 from .rrc import RrcInterpolator
-from .rx import MAX_PLFRAME_SYMBOLS, BlockStager, FrameReport, Receiver
+from .rx import MAX_PLFRAME_SYMBOLS, BlockStager, FrameReport, Receiver, check_block_symbols
 from .spreading import Despreader, Spreader, check_spreading_factor
 from .tx import Transmitter
 
@@ -214,10 +214,10 @@ class WaveformReceiver:
     stream's first chip peaks (the transmitter's delay_samples); blank: blank jammed parts of hops
     (hopping.HopBlanker). Other arguments as `Receiver`.
 
-    Like `Receiver` it runs on blocks of BLOCK_SYMBOLS symbols' input samples cut at fixed input indices (the same
-    results however the stream is cut into calls): `samples_processed` counts them, each report carries the
-    count when it came out (`emitted_after`), and `reported_through` is the input index before which every PLFRAME
-    has been reported."""
+    Like `Receiver` it runs on blocks of block_symbols (default BLOCK_SYMBOLS) symbols' input samples cut at fixed
+    input indices (the same results however the stream is cut into calls): `samples_processed` counts them, each
+    report carries the count when it came out (`emitted_after`), and `reported_through` is the input index before
+    which every PLFRAME has been reported."""
 
     COARSE_DWELLS = 8  # hops the first blind carrier estimate of a hopped carrier spans
 
@@ -225,7 +225,7 @@ class WaveformReceiver:
                  max_iter: int = RX_LDPC_ITERATIONS, sync: str = "full", demapper: str = "maxlog",
                  hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0, hop_origin: float = 0.0,
                  max_cfo_cyc: float = 0.125, genie_first_chip: float | None = None, blank: bool = True,
-                 vlsnr: bool = False) -> None:
+                 vlsnr: bool = False, block_symbols: int | None = None) -> None:
         w = replace(waveform, rolloff=rolloff)
         self.waveform = w
         self.u = w.upsample
@@ -269,7 +269,8 @@ class WaveformReceiver:
         self._pos_base = 0
         self._samples_in = 0
         self.sync = sync
-        self.block_samples = max(1, int(round(Receiver.BLOCK_SYMBOLS * w.samples_per_symbol)))
+        self.block_symbols = check_block_symbols(block_symbols)
+        self.block_samples = max(1, int(round(self.block_symbols * w.samples_per_symbol)))
         self._stager = BlockStager(self.block_samples)
         self.samples_processed = 0
         self._watermark = float("-inf")

@@ -6,14 +6,14 @@ give no packets. Every PLFRAME, failed ones included, publishes a PMT dictionary
 with the keys sample_index, modcod, frame, pilots, ldpc_iterations, bch_corrected, ok, esn0_est_db, cfo_cyc,
 payload_bytes, ts_packets, ts_crc_errors.
 
-The receiver works on blocks of `Receiver.BLOCK_SYMBOLS` symbols' worth of samples cut at fixed input indices
-(so its reports do not depend on how GNU Radio chunks the stream): a frame leaves it once the block holding its
-last sample (plus the matched filter's delay, some 30 samples) has arrived and its decoding is done: with
-decode_threads > 0 frames decode on worker threads while the next ones are synchronised, and with pipeline the
-front end of each block runs on a thread too (frames then come one block later); the reports and TS packets are
-the same and in the same order. At the end of a finite stream GNU Radio gives a Python block no end-of-input
-call: the frames still inside are published (messages only) when the flowgraph stops. Append BLOCK_SYMBOLS x sps
-zero samples to a finite recording to have its last frame's TS packets on the output too.
+The receiver works on blocks of block_symbols (default `Receiver.BLOCK_SYMBOLS`) symbols' worth of samples cut at
+fixed input indices (so its reports do not depend on how GNU Radio chunks the stream): a frame leaves it once the
+block holding its last sample (plus the matched filter's delay, some 30 samples) has arrived and its decoding is
+done: with decode_threads > 0 frames decode on worker threads while the next ones are synchronised, and with
+pipeline the front end of each block runs on a thread too (frames then come one block later); the reports and TS
+packets are the same and in the same order. At the end of a finite stream GNU Radio gives a Python block no
+end-of-input call: the frames still inside are published (messages only) when the flowgraph stops. Append
+block_symbols x sps zero samples to a finite recording to have its last frame's TS packets on the output too.
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     number, or a function of the input sample indices); dwell_modcod, frame, pilots: the PLFRAME that a hop spec's
     dwell_frames counts. decode_threads: frames decoded on this many worker threads (0: in the block's thread);
     pipeline: the front end runs one block ahead on a thread (see linksim.dvbs2.rx.Receiver; not with spreading
-    or hopping, whose receiver decodes in the block's thread)."""
+    or hopping, whose receiver decodes in the block's thread). block_symbols: the receiver's block (0: its default
+    Receiver.BLOCK_SYMBOLS); a frame leaves once the block holding its end is in, so smaller blocks lower the
+    latency."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
                  max_iter: int = RX_LDPC_ITERATIONS, vlsnr: bool = False, erasures: bool = False,
@@ -68,7 +70,7 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
                  symbol_rate_baud: float = 1e6, waveform: Waveform | None = None,
                  hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0, hop_origin: float = 0.0,
                  dwell_modcod: str = "QPSK 1/2", frame: str = "normal", pilots: bool = True,
-                 decode_threads: int = 1, pipeline: bool = False) -> None:
+                 decode_threads: int = 1, pipeline: bool = False, block_symbols: int = 0) -> None:
         in_sig = [np.complex64, np.uint8] if erasures else [np.complex64]
         gr.basic_block.__init__(self, name="dvbs2_rx", in_sig=in_sig, out_sig=[np.uint8])
         self._erasures = bool(erasures)
@@ -78,14 +80,15 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
         if waveform is None or waveform.plain:
             self._rx: Receiver | WaveformReceiver = Receiver(sps=sps, rolloff=rolloff, gold_code=gold_code,
                                                              max_iter=max_iter, vlsnr=bool(vlsnr),
-                                                             decode_threads=decode_threads, pipeline=pipeline)
+                                                             decode_threads=decode_threads, pipeline=pipeline,
+                                                             block_symbols=block_symbols or None)
         else:
             if erasures:
                 raise InputError("dvbs2_rx: erasures (pulse blanking) do not reach a despread or dehopped "
                                  "receiver; blank without spreading and hopping")
             self._rx = WaveformReceiver(waveform, rolloff, gold_code, max_iter,
                                         hop_offset_samples=hop_offset_samples, hop_origin=hop_origin,
-                                        vlsnr=bool(vlsnr))
+                                        vlsnr=bool(vlsnr), block_symbols=block_symbols or None)
         self._samples_in = 0
         self._pending = np.zeros(0, dtype=np.uint8)
         self._lock = threading.Lock()

@@ -109,7 +109,8 @@ class receive_chain(gr.hier_block2):  # noqa: N801
     DVB-S2X VL-SNR frames too. With spreading or hopping (the waveform's parameters or a Waveform, as
     linksim.gr.dvbs2_rx takes them) the receiver dehops and despreads first (excision then works on the chips;
     blanking's erasures and the array are refused: the scenario checks say so). decode_threads, pipeline: the
-    receiver's parallel decoding (linksim.dvbs2.decode_pool; same reports)."""
+    receiver's parallel decoding (linksim.dvbs2.decode_pool; same reports); block_symbols: the receiver's block
+    (0: its default; smaller blocks, lower latency)."""
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0,
                  max_iter: int = RX_LDPC_ITERATIONS, excision: str = "none", blanking: str = "none",
@@ -118,7 +119,8 @@ class receive_chain(gr.hier_block2):  # noqa: N801
                  symbol_rate_baud: float = 1e6, waveform: Waveform | None = None,
                  hop_offset_samples: float | Callable[[np.ndarray], np.ndarray] = 0.0,
                  hop_origin: float = 0.0, dwell_modcod: str = "QPSK 1/2", frame: str = "normal",
-                 pilots: bool = True, decode_threads: int = 1, pipeline: bool = False) -> None:
+                 pilots: bool = True, decode_threads: int = 1, pipeline: bool = False,
+                 block_symbols: int = 0) -> None:
         n_in = int(getattr(array, "elements", 1))
         gr.hier_block2.__init__(self, "linksim_receive_chain", gr.io_signature(n_in, n_in, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_char))
@@ -131,7 +133,7 @@ class receive_chain(gr.hier_block2):  # noqa: N801
                            symbol_rate_baud=symbol_rate_baud, waveform=waveform,
                            hop_offset_samples=hop_offset_samples, hop_origin=hop_origin,
                            dwell_modcod=dwell_modcod, frame=frame, pilots=pilots,
-                           decode_threads=decode_threads, pipeline=pipeline)
+                           decode_threads=decode_threads, pipeline=pipeline, block_symbols=block_symbols)
         head: object = self
         self.combiner = None
         if array is not None:

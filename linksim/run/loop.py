@@ -166,22 +166,40 @@ def transmit_half(s: Scenario, tl: Timeline, st: Stretch, loop: AcmLoop) -> tupl
 
 
 def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[list, int], None],
-                 hop_offset: Callable[[Any], Any] | float = 0.0) -> Any:
+                 hop_offset: Callable[[Any], Any] | float = 0.0, low_latency: bool = False) -> Any:
     """The receive chain of stretch st; hop_offset: the channel's lag behind the hop clock
-    (RunPlan.hop_offset_samples)."""
+    (RunPlan.hop_offset_samples); low_latency: a real-time link carrying applications (see below)."""
     from ..gr.link import receive_chain
 
     # CCM/VCM: frames decode on a worker thread and the front end runs one block ahead (same reports, on both
     # cores). ACM keeps every frame in the receiver's own thread: its return path takes the reports emitted after
     # each processed block (Report.emitted_after) the moment that block is processed, which a frame still decoding
-    # on a worker would miss
+    # on a worker would miss. A low-latency link (IP traffic in real time) also decodes in the receiver's thread,
+    # each frame as soon as the block holding its end is in, on blocks of about LOW_LATENCY_BLOCK_S: the
+    # parallel receiver would hold each frame one block (82 ms at 100 kbaud) longer, which every packet's
+    # round trip would show
     acm = st.acm
     wf = scenario_waveform(s)
+    serial = acm or low_latency
+    block = low_latency_block_symbols(s.carrier.symbol_rate_baud) if low_latency else 0
     rxc = receive_chain(wf.sps if not wf.plain else st.sps, s.carrier.rolloff, 0, max_iter, mitigation=s.mitigation,
                         array=s.terminal.array, vlsnr=uses_vlsnr(s), waveform=wf, hop_offset_samples=hop_offset,
-                        hop_origin=hop_origin(s, st), decode_threads=0 if acm else 1, pipeline=not acm)
+                        hop_origin=hop_origin(s, st), decode_threads=0 if serial else 1, pipeline=not serial,
+                        block_symbols=block)
     rxc.rx.report_sink = on_reports
     return rxc
+
+
+LOW_LATENCY_BLOCK_S = 0.01  # a real-time receiver's block: 10 ms of symbols (MIN_BLOCK_SYMBOLS at least)
+
+
+def low_latency_block_symbols(symbol_rate_baud: float) -> int:
+    """The receiver's block for a real-time link: LOW_LATENCY_BLOCK_S of symbols, within [MIN_BLOCK_SYMBOLS,
+    Receiver.BLOCK_SYMBOLS], a multiple of 256."""
+    from ..dvbs2.rx import MIN_BLOCK_SYMBOLS, Receiver
+
+    n = int(round(symbol_rate_baud * LOW_LATENCY_BLOCK_S / 256)) * 256
+    return min(max(n, MIN_BLOCK_SYMBOLS), Receiver.BLOCK_SYMBOLS)
 
 
 def tx_latency_samples(txc: Any, ch: Any) -> int:

@@ -135,9 +135,10 @@ def parse_traffic(text: str, cc: str | None = None, window: str | None = None, p
 def realtime_capacity_baud(s: Scenario, frames: int = 3, acm: bool = False) -> float:
     """Symbols per CPU-second this machine manages for TX + receiver on the scenario's carrier (its MODCOD, or with
     ACM the highest one ACM may pick, the most costly to decode), measured on a few frames now (the second pass:
-    compilation excluded)."""
+    compilation excluded), with the low-latency receiver's blocks."""
     from ..dvbs2.rx import Receiver
     from ..dvbs2.tx import Transmitter
+    from .loop import low_latency_block_symbols
     from .prepare import acm_allowed
 
     c = s.carrier
@@ -145,7 +146,8 @@ def realtime_capacity_baud(s: Scenario, frames: int = 3, acm: bool = False) -> f
     rate = math.inf
     for _ in range(2):
         tx = Transmitter(c.frame, c.pilots, c.rolloff, s.channel.sps, 0, "generic")
-        rx = Receiver(sps=s.channel.sps, rolloff=c.rolloff)
+        rx = Receiver(sps=s.channel.sps, rolloff=c.rolloff,
+                      block_symbols=low_latency_block_symbols(c.symbol_rate_baud))
         cap = tx.frame_capacity_bytes(modcod)
         t0 = time.process_time()
         x = tx.shape(np.concatenate([tx.frame_symbols(modcod, bytes(cap)) for _ in range(frames)]))
@@ -469,15 +471,15 @@ class TrafficResult:
 
 def paced_receiver(tb: Any, src: Any, s: Scenario, st: Stretch, clock: Any, max_iter: int,
                    on_reports: Callable[[list, int], None]) -> Any:
-    """src -> pace to the wall clock -> head(stretch) -> DVB-S2 receiver in tb; returns the head (its count is the
-    receiver's progress)."""
+    """src -> pace to the wall clock -> head(stretch) -> DVB-S2 receiver (low latency: linksim.run.loop.receive_half)
+    in tb; returns the head (its count is the receiver's progress)."""
     from gnuradio import blocks, gr
 
     from ..gr.ip import pace_cc
     from .loop import receive_half
 
     chain = [src, pace_cc(clock), blocks.head(gr.sizeof_gr_complex, st.n_samples),
-             receive_half(s, st, max_iter, on_reports), blocks.null_sink(gr.sizeof_char)]
+             receive_half(s, st, max_iter, on_reports, low_latency=True), blocks.null_sink(gr.sizeof_char)]
     tb.connect(*chain)
     tb.linksim_blocks = chain  # Python blocks must outlive this function (GNU Radio holds no Python reference)
     return chain[2]
