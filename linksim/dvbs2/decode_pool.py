@@ -15,8 +15,9 @@ whether the receiver calls it in its own thread or on the pool, so the results a
         are shared per count and name; the receiver's pipelined front end has its own, "linksim-rx-front").
     ParallelFrames: the part of linksim.dvbs2.rx.Receiver that runs it on several threads (the receiver inherits
         it): frames handed to the pool and delivered in order; the next frames synchronised on a guess of a frame's
-        outcome, with a checkpoint of the frame-synchronisation state to go back to when the guess was wrong; the
-        front end one block ahead on its own thread. The receiver's frame loop and carrier update call into it.
+        outcome (the guess may stay while more blocks of symbols come in), with a checkpoint of the
+        frame-synchronisation state to go back to when the guess was wrong; the front end up to FRONT_END_DEPTH
+        blocks ahead on its own thread. The receiver's frame loop and carrier update call into it.
 """
 
 from __future__ import annotations
@@ -100,24 +101,32 @@ class ParallelFrames:
         self._measured: list = []  # frames measured since take_measured()
         self._outq_total = self._outq_done = 0  # items ever queued / delivered
         self._measured_total = self._measured_done = 0
-        self._spec: tuple | None = None  # (future, report, checkpoint, guessed outcome): going on as if known
+        # (future, report, checkpoint, guessed outcome, blocks of symbols appended since (symbols, positions,
+        # stamp), stamp): going on as if known
+        self._spec: tuple | None = None
+        self._replay: list[tuple] = []  # blocks of symbols to append again after a speculation was taken back
         self._last_ok = True  # the last outcome known: the guess for the next speculation
         self._iter_ckpt: dict | None = None
         self._may_speculate = False
         self.speculation = {"taken": 0, "rolled_back": 0}
         self._pipeline = bool(pipeline)
-        self._fe_future: tuple | None = None  # the front end of the last block, under way on the pipeline thread
+        self._fe_q: deque = deque()  # blocks whose front end is under way ahead: (future, pre, n0, samples, stamp)
         self._fe_pool = DecodePool(1, name="linksim-rx-front") if self._pipeline else None
         self._stamp = 0  # emitted_after of the frames measured now: samples_processed when the one-thread order
         # returns them (the block they came out of), whatever the threads
 
-    # ----------------------------------------------------------------------- the front end one block ahead
+    # ----------------------------------------------------------------------- the front end blocks ahead
     # With pipeline=True, while the receiver is locked the front end of each block (carrier NCO, matched filter,
-    # timing recovery: numba and FFT code that releases the GIL) runs on a thread while the frames of the
-    # previous block are synchronised: process() then returns the frames one block later. Everything runs in the
+    # timing recovery: numba and FFT code that releases the GIL) runs on a thread, up to FRONT_END_DEPTH blocks
+    # ahead of the frame synchronisation: process() then returns the frames up to that many blocks later. A
+    # normal frame spans about four blocks and its synchronisation runs in the block where it ends, so a shallower
+    # pipeline leaves the synchronisation waiting for the front end in the other blocks. Everything runs in the
     # same order on the same data as without it: locked, the front end reads nothing the frame synchronisation
-    # writes; a block whose frames lose the lock has its front end redone after them (from a snapshot), as the
-    # one-thread order has it, and the receiver goes on without the pipeline until it locks again.
+    # writes; when the frames of a block lose the lock, the blocks after it have their front end redone after
+    # them (from the state each job saw first), as the one-thread order has it, and the receiver goes on without
+    # the pipeline until it locks again.
+
+    FRONT_END_DEPTH = 4
 
     def _can_pipeline(self) -> bool:
         return self._locked and self._nco is not None and self.sync == "full" and self._timing is not None
@@ -125,69 +134,83 @@ class ParallelFrames:
     def _fe_snapshot(self) -> tuple:
         t = self._timing
         assert t is not None
-        return (self._pre, self._nco_n, self._mf._hist, t._buf, t._base, t._t, t._state.copy())  # noqa: SLF001
+        return (self._mf._hist, t._buf, t._base, t._t, t._state.copy())  # noqa: SLF001
 
     def _fe_restore(self, snap: tuple) -> None:
         t = self._timing
         assert t is not None
-        self._pre, self._nco_n, self._mf._hist, t._buf, t._base, t._t, st = snap  # noqa: SLF001
+        self._mf._hist, t._buf, t._base, t._t, st = snap  # noqa: SLF001
         t._state[:] = st  # noqa: SLF001
 
-    def _fe_job(self, x: np.ndarray, n0: int) -> tuple[np.ndarray, np.ndarray]:
-        """The locked front end of one block, on the pipeline thread: NCO, matched filter, timing (no append)."""
+    def _fe_job(self, x: np.ndarray, n0: int) -> tuple[tuple, np.ndarray, np.ndarray]:
+        """The locked front end of one block, on the pipeline thread (jobs run in block order): the state it
+        starts from (for a redo), then NCO, matched filter, timing (symbols and positions, not appended)."""
+        snap = self._fe_snapshot()
         if self._nco and x.size:
             x = self._nco_mix(x, n0)
         if not x.size:
-            return np.zeros(0, np.complex64), np.zeros(0)
-        return self._symbols(self._mf.process(x), False)
+            return snap, np.zeros(0, np.complex64), np.zeros(0)
+        return (snap, *self._symbols(self._mf.process(x), False))
 
-    def _catch_up(self) -> tuple[list[Any], bool]:
-        """Before new symbols go in: settle a speculation left from the last call (re-running its frames if it
-        was wrong), then take the front end run ahead, or redo it if the lock it assumed is gone. Returns the
-        frames that came out and whether the frames of the block just appended are owed."""
+    def _serial_block(self, x: np.ndarray, stamp: int) -> list[Any]:
+        """One block as the one-thread receiver runs it (a speculation left from the block before settled first):
+        coarse carrier, front end, frames."""
         out = self._settle_speculation()
-        if self._fe_future is None:
-            return out, False
-        fut, snap, x_prev = self._fe_future  # type: ignore[misc]
-        self._fe_future = None
-        s, pos = fut.result()
-        if self._locked:
-            self._append_symbols(s, pos)
-        else:  # the speculation's frames, run again, lost the lock: this block's front end goes again
-            self._fe_restore(snap)
-            x2 = self._coarse_carrier(x_prev, final=False)
-            if x2.size:
-                self._front_end(self._mf.process(x2))
-        return out, True
-
-    def _process_pipelined(self, x: np.ndarray) -> list[Any]:
-        """One block (samples_processed already counts it): the frames owed from the block before, then this
-        block's front end (ahead, on the pipeline thread, while locked) and frames."""
-        x = np.array(x, dtype=np.complex64)  # its own copy: the front end may read it after process() returned
-        now = self._stamp
-        self._stamp = now - x.size  # the frames owed came out of the block before
-        out, owed = self._catch_up()
-        if self._can_pipeline():
-            snap = self._fe_snapshot()
-            self._pre = []  # what the locked coarse-carrier step does
-            n0 = self._nco_n
-            self._nco_n += x.size
-            fut = self._fe_pool.submit(self._fe_job, x, n0)
-            if owed:
-                out += self._frames(final=False)
-            if self._locked:
-                self._fe_future = (fut, snap, x)
-                self._stamp = now
-                return out
-            fut.result()  # the lock was lost in those frames: this block's front end goes again, after them
-            self._fe_restore(snap)
-        elif owed:
-            out += self._frames(final=False)
-        self._stamp = now
+        self._stamp = stamp
         x = self._coarse_carrier(x, final=False)
         if x.size:
             self._front_end(self._mf.process(x))
         return out + self._frames(final=False)
+
+    def _complete_oldest(self) -> list[Any]:
+        """The oldest block ahead: its symbols in and its frames out, stamped as that block (a speculation under
+        way stays: the symbols it did not see are kept if it is taken back); if the lock is gone by then, it and
+        every block after it go again in order."""
+        fut, pre, n0, x, stamp = self._fe_q[0]
+        snap, s, pos = fut.result()
+        if not self._locked:  # a change of lock never rests on a speculation: none is under way
+            entries = list(self._fe_q)
+            self._fe_q.clear()
+            for e in entries[1:]:
+                e[0].result()  # the pipeline thread is done with the front end's state
+            self._pre, self._nco_n = pre, n0
+            self._fe_restore(snap)
+            out: list[Any] = []
+            for _, _, _, xe, st in entries:
+                out += self._serial_block(xe, st)
+            return out
+        self._fe_q.popleft()
+        self._stamp = stamp
+        self._append_symbols(s, pos)
+        return self._frames(final=False)
+
+    def _drain_ahead(self) -> list[Any]:
+        """Every block ahead completed and no speculation left: the frames that came out."""
+        out: list[Any] = []
+        while self._fe_q:
+            out += self._complete_oldest()
+        return out + self._settle_speculation()
+
+    def _process_pipelined(self, x: np.ndarray) -> list[Any]:
+        """One block (samples_processed already counts it): while locked, its front end goes to the pipeline
+        thread and the blocks more than FRONT_END_DEPTH behind it are completed; otherwise the blocks ahead are
+        completed first and this one runs as the one-thread receiver runs it."""
+        x = np.array(x, dtype=np.complex64)  # its own copy: the front end may read it after process() returned
+        now = self._stamp
+        out = self._drain_ahead() if self._fe_q and not self._can_pipeline() else []
+        if self._can_pipeline():
+            return out + self._process_pipelined_locked(x, now)
+        return out + self._serial_block(x, now)
+
+    def _process_pipelined_locked(self, x: np.ndarray, now: int) -> list[Any]:
+        pre, n0 = self._pre, self._nco_n
+        self._pre = []  # what the locked coarse-carrier step does
+        self._nco_n += x.size
+        self._fe_q.append((self._fe_pool.submit(self._fe_job, x, n0), pre, n0, x, now))  # type: ignore[union-attr]
+        out: list[Any] = []
+        while len(self._fe_q) > self.FRONT_END_DEPTH:
+            out += self._complete_oldest()
+        return out
 
 
     # ------------------------------------------------------------------------------------------- speculation
@@ -196,7 +219,7 @@ class ParallelFrames:
     # pools, the delivery bookkeeping (handled by count) and the speculation itself
     _NOT_CHECKPOINTED = frozenset({
         "_mf", "_timing", "_pre", "_nco", "_nco_n", "_nco_seen", "_quiet", "_f_spec", "_restart_timing", "_pool",
-        "_fe_pool", "_fe_future", "_samples_in", "_flushed", "_spec", "_iter_ckpt", "_may_speculate",
+        "_fe_pool", "_fe_q", "_replay", "_samples_in", "_flushed", "_spec", "_iter_ckpt", "_may_speculate",
         "speculation", "_ts", "_mf_buf", "_mf_buf_base", "_genie_next", "_outq", "_measured", "_futures",
         "_outq_total", "_outq_done", "_measured_total", "_measured_done", "_last_ok", "_stamp", "samples_processed",
         "_stager", "block_samples", "block_symbols", "_pos_last", "_watermark",
@@ -232,7 +255,7 @@ class ParallelFrames:
     def _resolve_speculation(self) -> None:
         """Wait for the frame the speculation made a guess about: if the guess was right, keep going; if not, go
         back to the checkpoint (raises Rollback; the frame loop runs again from there)."""
-        fut, rep, ck, guess = self._spec  # type: ignore[misc]
+        fut, rep, ck, guess, appended, stamp = self._spec  # type: ignore[misc]
         self._spec = None
         fut.result()
         self._last_ok = bool(rep.ok)
@@ -240,7 +263,20 @@ class ParallelFrames:
             return
         self.speculation["rolled_back"] += 1
         self._restore(ck)
+        # the blocks of symbols that came in meanwhile go in again one by one as the frame loop runs out of
+        # symbols, each under its own stamp: the frames come out of the blocks they came out of on one thread
+        self._stamp = stamp
+        self._replay = list(appended) + self._replay  # (before any blocks an earlier rollback still owes)
         raise Rollback
+
+    def _replay_block(self) -> bool:
+        """After a speculation was taken back: the next block of symbols it had seen come in (False: none)."""
+        if not self._replay:
+            return False
+        s, pos, stamp = self._replay.pop(0)
+        self._stamp = stamp
+        self._append_symbols(s, pos)
+        return True
 
     def _settle_speculation(self) -> list[Any]:
         """Between calls (before new symbols go in): no speculation may stay; frames run again after a wrong one
@@ -333,7 +369,7 @@ class ParallelFrames:
         if not fut.done() and self._may_speculate and self._iter_ckpt is not None:
             # go on as if it ends like the last frame that decoded or failed; _resolve_speculation checks it later
             guess = self._last_ok
-            self._spec = (fut, rep, self._iter_ckpt, guess)
+            self._spec = (fut, rep, self._iter_ckpt, guess, [], self._stamp)
             self._pending_carrier = None
             self._f_cyc_v, self._f_var_v = if_ok if guess else if_not
             rep.cfo_cyc = self._f_cyc_v + nco_term

@@ -281,10 +281,11 @@ class Receiver(ParallelFrames):
     threads (linksim.dvbs2.decode_pool) while the caller goes on synchronising: the same frames, the same results,
     reported in the same order (a frame whose decoding is still under way is returned by a later process() call;
     flush() waits for all). pipeline: while locked, run the front end (NCO, matched filter, timing) of each block
-    on a thread while the previous block's frames are synchronised (the same results again, frames returned one
-    block later). block_symbols: the block the chain runs on (default BLOCK_SYMBOLS; results are the same however
-    the stream is cut into calls for a given block); a frame comes out once the block holding its end is in, so
-    smaller blocks lower the latency (a real-time IP link) at some CPU cost per sample.
+    on a thread, up to FRONT_END_DEPTH (4) blocks ahead of the frame synchronisation (the same results again,
+    frames returned up to that many blocks later). block_symbols: the block the chain runs on (default
+    BLOCK_SYMBOLS; results are the same however the stream is cut into calls for a given block); a frame comes out
+    once the block holding its end is in, so smaller blocks lower the latency (a real-time IP link) at some CPU
+    cost per sample.
     """
 
     def __init__(self, sps: float = 2, rolloff: float = 0.2, gold_code: int = 0, max_iter: int = RX_LDPC_ITERATIONS,
@@ -496,10 +497,7 @@ class Receiver(ParallelFrames):
             return []
         rest = self._stager.rest()
         out = self._process_block(rest) if rest.size else []
-        owed, pending = self._catch_up()
-        if pending:
-            owed += self._frames(final=False)
-        owed += self._settle_speculation()
+        owed = self._drain_ahead()
         self._stamp = self.samples_processed
         tail = np.zeros(self._mf.delay + 8 * int(round(self.sps)), dtype=np.complex64)
         held = self._coarse_carrier(np.zeros(0, dtype=np.complex64), final=True)
@@ -520,6 +518,8 @@ class Receiver(ParallelFrames):
 
     def _append_symbols(self, s: np.ndarray, pos: np.ndarray) -> None:
         if s.size:
+            if self._spec is not None:  # kept for a speculation that is taken back (linksim.dvbs2.decode_pool)
+                self._spec[4].append((s, pos, self._stamp))
             self._sym = np.concatenate([self._sym, s.astype(np.complex64)])
             self._pos = np.concatenate([self._pos, pos])
             self._pos_last = float(pos[-1])
@@ -574,9 +574,13 @@ class Receiver(ParallelFrames):
                             continue
                         if 0 < self._sym.size < before:  # a window without a header was dropped: search the rest
                             continue
+                        if self._replay_block():
+                            continue
                         break
                     rep = self._locked_step(final)
                     if rep is None:
+                        if self._replay_block():
+                            continue
                         if self._spec is not None and (final or not self._pipeline):
                             self._resolve_speculation()  # nothing speculative outlives the call
                         break
@@ -930,8 +934,9 @@ class Receiver(ParallelFrames):
         pos0 = float(self._pos[p])
         self._frame_pos = self._pos[p : p + length]
         rep = self._demod(seg, pls, pf, pos0, truncated)
-        # (a guess-and-check re-run (decode_pool) starts after this frame: the runs it needs are still there)
-        self._erasures.drop_before(float(self._frame_pos[-1]) if self._frame_pos.size else pos0)
+        # runs before this frame are done with, unless a guess (decode_pool) may still send the frame loop back
+        if self._spec is None:
+            self._erasures.drop_before(float(self._frame_pos[-1]) if self._frame_pos.size else pos0)
         self._next = p + length
         self._consume(min(p + length, self._sym.size) - 2 if self.sync == "full" else min(p + length, n))
         return rep

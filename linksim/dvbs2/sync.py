@@ -21,7 +21,6 @@ from functools import lru_cache
 
 import numba
 import numpy as np
-from scipy.signal import oaconvolve
 
 from ..errors import InputError
 from .plframe import plsc_codewords, sof_symbols
@@ -42,6 +41,7 @@ class MatchedFilter:
         taps = rrc_taps(rolloff, sps, span_symbols)
         self.taps = taps.astype(np.float32)
         self._taps_c = self.taps.astype(np.complex64)
+        self._taps_rev = np.ascontiguousarray(self.taps[::-1])
         self.delay = (taps.size - 1) // 2
         self._hist = np.zeros(taps.size - 1, dtype=np.complex64)
 
@@ -50,14 +50,27 @@ class MatchedFilter:
         if x.size == 0:
             return x
         buf = np.concatenate([self._hist, x])
-        if x.size >= 4 * self.taps.size:  # overlap-add FFT convolution
-            out = oaconvolve(buf, self._taps_c, mode="valid").astype(np.complex64, copy=False)
-        else:
-            out = np.empty(x.size, dtype=np.complex64)
-            out.real = np.convolve(buf.real, self.taps, mode="valid")
-            out.imag = np.convolve(buf.imag, self.taps, mode="valid")
+        out = np.empty(x.size, dtype=np.complex64)
+        _fir_real(buf, self._taps_rev, out)  # direct form, without the GIL (the receiver's front end on a thread)
         self._hist = buf[-(self.taps.size - 1):].copy() if self.taps.size > 1 else self._hist
         return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _fir_real(buf, taps_rev, out):  # pragma: no cover - compiled
+    """out[i] = sum_k taps_rev[k] buf[i + k] (real taps, complex samples; 'valid' convolution with the taps
+    reversed), summed tap by tap over the whole block (vectorised)."""
+    n = out.size
+    re = np.zeros(n, np.float32)
+    im = np.zeros(n, np.float32)
+    for k in range(taps_rev.size):
+        h = taps_rev[k]
+        for i in range(n):
+            v = buf[i + k]
+            re[i] += h * v.real
+            im[i] += h * v.imag
+    for i in range(n):
+        out[i] = complex(re[i], im[i])
 
 
 # ------------------------------------------------------------------------------------------------ timing recovery

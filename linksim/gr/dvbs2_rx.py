@@ -10,10 +10,10 @@ The receiver works on blocks of block_symbols (default `Receiver.BLOCK_SYMBOLS`)
 fixed input indices (so its reports do not depend on how GNU Radio chunks the stream): a frame leaves it once the
 block holding its last sample (plus the matched filter's delay, some 30 samples) has arrived and its decoding is
 done: with decode_threads > 0 frames decode on worker threads while the next ones are synchronised, and with
-pipeline the front end of each block runs on a thread too (frames then come one block later); the reports and TS
-packets are the same and in the same order. At the end of a finite stream GNU Radio gives a Python block no
+pipeline the front end of each block runs on a thread too (frames then come up to 4 blocks later); the reports
+and TS packets are the same and in the same order. At the end of a finite stream GNU Radio gives a Python block no
 end-of-input call: the frames still inside are published (messages only) when the flowgraph stops. Append
-block_symbols x sps zero samples to a finite recording to have its last frame's TS packets on the output too.
+5 x block_symbols x sps zero samples to a finite recording to have its last frame's TS packets on the output too.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class dvbs2_rx(gr.basic_block):  # noqa: N801 - GNU Radio block naming
     (linksim.gr.dvbs2_tx); hop_offset_samples: how many samples the input lags the transmitter's hop clock (a
     number, or a function of the input sample indices); dwell_modcod, frame, pilots: the PLFRAME that a hop spec's
     dwell_frames counts. decode_threads: frames decoded on this many worker threads (0: in the block's thread);
-    pipeline: the front end runs one block ahead on a thread (see linksim.dvbs2.rx.Receiver; not with spreading
+    pipeline: the front end runs up to 4 blocks ahead on a thread (see linksim.dvbs2.rx.Receiver; not with spreading
     or hopping, whose receiver decodes in the block's thread). block_symbols: the receiver's block (0: its default
     Receiver.BLOCK_SYMBOLS); a frame leaves once the block holding its end is in, so smaller blocks lower the
     latency."""

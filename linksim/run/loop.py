@@ -171,13 +171,13 @@ def receive_half(s: Scenario, st: Stretch, max_iter: int, on_reports: Callable[[
     (RunPlan.hop_offset_samples); low_latency: a real-time link carrying applications (see below)."""
     from ..gr.link import receive_chain
 
-    # CCM/VCM: frames decode on a worker thread and the front end runs one block ahead (same reports, on both
+    # CCM/VCM: frames decode on a worker thread and the front end runs blocks ahead (same reports, on both
     # cores). ACM keeps every frame in the receiver's own thread: its return path takes the reports emitted after
     # each processed block (Report.emitted_after) the moment that block is processed, which a frame still decoding
     # on a worker would miss. A low-latency link (IP traffic in real time) also decodes in the receiver's thread,
     # each frame as soon as the block holding its end is in, on blocks of about LOW_LATENCY_BLOCK_S: the
-    # parallel receiver would hold each frame one block (82 ms at 100 kbaud) longer, which every packet's
-    # round trip would show
+    # parallel receiver would hold each frame up to four 8192-symbol blocks (82 ms each at 100 kbaud) longer,
+    # which every packet's round trip would show
     acm = st.acm
     wf = scenario_waveform(s)
     serial = acm or low_latency
