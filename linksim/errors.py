@@ -58,6 +58,9 @@ def range_text(lo: float | None, hi: float | None, lo_open: bool = False, hi_ope
     return "finite"
 
 
+SEED_MAX = (1 << 63) - 1  # seeds are recorded as signed 64-bit integers (summary.json, SQLite)
+
+
 def check_number(what: str, field: str, value: float, lo: float | None = None, hi: float | None = None, *,
                  lo_open: bool = False, hi_open: bool = False, unit: str = "") -> float:
     """float(value) if it is finite and within the range, else FieldError(what, field, ...) giving the range."""

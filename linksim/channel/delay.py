@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from scipy.special import i0
 
 from ..errors import InputError
 
@@ -32,7 +31,7 @@ def _table() -> np.ndarray:
     u = k[None, :] - mu[:, None]  # position of each tap relative to the wanted instant
     # Kaiser window evaluated continuously at each tap's offset u in [-half, half]
     arg = np.clip(1.0 - (u / half) ** 2, 0.0, None)
-    w = i0(KAISER_BETA * np.sqrt(arg)) / i0(KAISER_BETA)
+    w = np.i0(KAISER_BETA * np.sqrt(arg)) / np.i0(KAISER_BETA)
     c = np.sinc(u) * w
     c /= c.sum(axis=1, keepdims=True)
     return np.ascontiguousarray(c)

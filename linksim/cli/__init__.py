@@ -12,7 +12,7 @@ import sys
 import warnings
 from typing import Any
 
-from ..errors import FieldError, InputError, LinksimError, check_number
+from ..errors import SEED_MAX, FieldError, InputError, LinksimError, check_number
 
 # Sub-command modules, in the order `linksim --help` lists them. Each defines register(subparsers).
 COMMAND_MODULES = ["budget", "scenarios", "channel", "dvbs2", "run", "emulate", "sweep", "report", "hw"]
@@ -41,8 +41,6 @@ def check_int_option(option: str, value: int, lo: int, hi: int) -> int:
 
 
 def check_seed(option: str, seed: int) -> int:
-    from ..run.options import SEED_MAX
-
     return check_int_option(option, seed, 0, SEED_MAX)
 
 

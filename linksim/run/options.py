@@ -22,10 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FieldError, InputError
+from ..errors import SEED_MAX, FieldError, InputError
 from ..scenario.model import Run, Scenario
 
-SEED_MAX = (1 << 63) - 1  # seeds are recorded as signed 64-bit integers (summary.json, SQLite)
 MAX_ITER_MAX = 1000
 BIN_S_MIN = float(Run.__dataclass_fields__["bin_s"].metadata["lo"])  # the scenario's run.bin_s limit
 DEFAULT_LINK_TIMEOUT_S = 30.0  # a peer, device or receiver silent this long ends the run (exit code 3)
