@@ -228,6 +228,27 @@ def _check_output(args: argparse.Namespace, y: np.ndarray, first: int) -> None:
                          f"a jammer's js_db, or raise --esn0-db; nothing written")
 
 
+def _first_seconds_power(reader: Any, n: int) -> float | None:
+    """The input power as linksim.channel.stream measures it (mean |x|^2 over the whole chunks that cover the first
+    n samples), read ahead once with one reused buffer: the stream then holds no samples back (a file can be read
+    twice; its first seconds come from the page cache). None when those samples are not all finite or are all zero:
+    the stream then measures them itself and its checks name the problem."""
+    from ..channel.core import measure_power
+    from ..channel.stream import DEFAULT_CHUNK
+
+    buf = np.empty(DEFAULT_CHUNK, dtype=np.complex64)
+    acc, got = 0.0, 0
+    with reader.open_stream(verify=False) as src:
+        while got < n:
+            k = src.read_into(buf)
+            if k <= 0:
+                break
+            acc += measure_power(buf[:k]) * k
+            got += k
+    p = acc / got if got else float("nan")
+    return p if np.isfinite(p) and p > 0 else None
+
+
 def run(args: argparse.Namespace) -> int:
     import os
 
@@ -282,11 +303,13 @@ def run(args: argparse.Namespace) -> int:
             _check_output(args, y, w.n_samples)
             w.write(y)
 
+        power_samples = max(1, int(args.power_window_s * fs))
+        p_first = _first_seconds_power(reader, power_samples) if p_decl is None else None
         with IQWriter(args.out, fs, description=f"linksim channel output (seed {args.seed})",
                       frequency_hz=reader.frequency_hz, inputs=reader.files, what="--out") as w, \
                 reader.open_stream(verify=True) as src:
-            res = stream_channel(src.read_into, write, with_power, input_power=p_decl,
-                                 power_samples=max(1, int(args.power_window_s * fs)), what=f"--in {args.inp}")
+            res = stream_channel(src.read_into, write, with_power, input_power=p_decl or p_first,
+                                 power_samples=power_samples, what=f"--in {args.inp}")
             got = src.sha512()
             want = reader.meta.get("core:sha512")
             if got is not None and got.lower() != str(want).lower():  # found at the end of the one pass
@@ -297,7 +320,7 @@ def run(args: argparse.Namespace) -> int:
                     raise InputError(f"{msg}; --ignore-checksum reads it anyway; nothing written")
                 warn(f"{msg}; read anyway (--ignore-checksum)")
         p_in = res.input_power
-        input_power_measured = res.input_power_measured
+        input_power_measured = p_decl is None
         n = res.samples
     s_pow, n_pow, j_pows = ch.mean_powers()
     out: dict[str, Any] = {
