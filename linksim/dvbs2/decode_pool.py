@@ -279,8 +279,8 @@ class ParallelFrames:
         return True
 
     def _settle_speculation(self) -> list[Any]:
-        """Between calls (before new symbols go in): no speculation may stay; frames run again after a wrong one
-        (without speculating) are returned."""
+        """Before a block runs as the one-thread receiver runs it, and at the end of the stream: no speculation may
+        stay; frames run again after a wrong one (without speculating) are returned."""
         if self._spec is None:
             return []
         try:

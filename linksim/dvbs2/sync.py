@@ -40,7 +40,6 @@ class MatchedFilter:
     def __init__(self, sps: float, rolloff: float, span_symbols: int = 24) -> None:
         taps = rrc_taps(rolloff, sps, span_symbols)
         self.taps = taps.astype(np.float32)
-        self._taps_c = self.taps.astype(np.complex64)
         self._taps_rev = np.ascontiguousarray(self.taps[::-1])
         self.delay = (taps.size - 1) // 2
         self._hist = np.zeros(taps.size - 1, dtype=np.complex64)
