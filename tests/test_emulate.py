@@ -107,6 +107,42 @@ def test_loop_replays_the_span(geo_timeline):
     assert emu.channel.time_s == pytest.approx(0.15, abs=1e-9)  # the channel's clock followed
 
 
+@pytest.mark.parametrize("bandwidth_hz, latency", [(1.2e5, 0), (1.2e6, 16)])
+def test_the_satellite_amplifier_compresses_before_the_downlink(bandwidth_hz, latency):
+    """[satellite.amplifier] in the emulation: the external signal goes through the Saleh TWTA at the scenario's
+    input back-off before the downlink channel. Authority: Saleh's AM/AM normalised to saturation, 2u/(1 + u^2)
+    (Saleh 1981; independent of alpha_a, beta_a). A signal whose second half is 6.02 dB quieter comes out only
+    1.29 dB quieter at 1 dB IBO; the delay is still the scenario's (the amplifier's filters' latency, at 2 samples
+    per symbol, comes off the delay line)."""
+    s = load_scenario(ROOT / "scenarios" / "longyearbyen-ka-geo-ip.toml",
+                      {"satellite.amplifier.model": "saleh", "satellite.amplifier.ibo_db": 1.0,
+                       "satellite.eirp_dbw": 90.0})  # Es/N0 66 dB and more: the noise does not bias the powers
+    tl = compute_timeline(emulation_scenario(s, bandwidth_hz=bandwidth_hz), duration_s=5.0)
+    fs, n, p_in = 2e6, 1_600_000, 0.625
+    emu = EmulatedChannel(tl, fs, input_power=p_in, span_s=4.0, probe_every_s=0.2, threads=1)
+    info = emu.amplifier_info
+    assert info["model"] == "saleh" and info["ibo_db"] == 1.0 and info["latency_samples"] == latency
+    assert info["obo_db"] == pytest.approx(float(tl["obo_db"][0]), abs=1e-9)  # the budget's back-off
+    x = qpsk(n, sps=1, seed=3)
+    x[n // 2 :] *= np.float32(0.5)
+    y = np.empty_like(x)
+    for i in range(0, n, 100_003):
+        emu.process(x[i : i + 100_003], y[i : i + 100_003])
+    d = int(round(float(tl["delay_s"][0]) * fs))
+    assert emu.applied(0)["delay_s"] * fs == pytest.approx(float(tl["delay_s"][0]) * fs, abs=1e-6)
+    p1 = np.mean(np.abs(y[d + 50_000 : d + 750_000]) ** 2)
+    p2 = np.mean(np.abs(y[d + 850_000 :]) ** 2)
+    u = np.array([1.0, 0.5]) * 10 ** (-1.0 / 20) / np.sqrt(p_in)
+    a = 2 * u / (1 + u**2)
+    want_db = 20 * np.log10(a[0] / a[1])  # 1.29 dB
+    # memoryless at 20 samples per symbol; at 2 the output filter keeps the regrowth out (0.06 dB less)
+    assert 10 * np.log10(p1 / p2) == pytest.approx(want_db, abs=0.01 if latency == 0 else 0.1)
+    r = emu.probe.results[0]
+    assert abs(r["delay_samples_realised"] - r["delay_samples_expected"]) < 0.1 and r["rho"] > 0.9
+    with pytest.raises(InputError, match="bent_pipe"):
+        build_emulation(str(ROOT / "scenarios" / "bent-pipe-uplink-jamming.toml"), 4e6, span_s=2.0)
+
+
 def test_build_emulation_refuses_bad_values():
     with pytest.raises(InputError, match="outside the scenario"):
         build_emulation(str(SCEN), 1e6, start_s=9999.0)

@@ -8,13 +8,15 @@ GNU Radio here: linksim.gr.emulator wraps it in a block, linksim.run.emulate run
     EmulatedChannel(tl, sample_rate_hz, start_s=0, span_s=None, loop=False, center_hz=0, seed=0, threads=1,
                     input_power=None, probe_every_s=1.0)
         The Timeline's channel over scenario time [start_s, start_s + span_s] for a stream at sample_rate_hz whose
-        signal is centred center_hz from the middle of the band: the whole one-way delay (the delay line's fixed
-        16-sample latency taken off, so the realised delay is the scenario's), Doppler and its rate, gain and
-        Es/N0 (weather), fast fading, phase noise, and the jammers placed relative to the signal's centre. The
-        noise is calibrated on the signal's power (declared, or measured by the caller on the first samples:
-        set_input_power). With loop=True scenario time wraps back to start_s at the end of the span (the carrier
-        phase and every random stream continue; the delay jumps back). process(x, out) applies it chunk by chunk;
-        scenario_time_s(n), applied(n) tell what sample n got; .probe measures what was realised.
+        signal is centred center_hz from the middle of the band: the satellite's amplifier ([satellite.amplifier],
+        driven relative to the signal's power) if any, then the whole one-way delay (the delay line's fixed
+        16-sample latency and the amplifier's taken off, so the realised delay is the scenario's), Doppler and its
+        rate, gain and Es/N0 (weather), fast fading, phase noise, and the jammers and the budget's interference
+        placed relative to the signal's centre. The noise is calibrated on the signal's power (declared, or
+        measured by the caller on the first samples: set_input_power). A bent pipe is refused. With loop=True
+        scenario time wraps back to start_s at the end of the span (the carrier phase and every random stream
+        continue; the delay jumps back). process(x, out) applies it chunk by chunk; scenario_time_s(n),
+        applied(n) tell what sample n got; .probe measures what was realised.
     build_emulation(scenario_path, sample_rate_hz, start_s=0, span_s=None, loop=False, center_hz=0,
                     bandwidth_hz=None, input_power=None, seed=None, threads=None, overrides=None)
         -> EmulatedChannel from a scenario file (its Timeline over the span; seed: the scenario's propagation seed
@@ -40,7 +42,14 @@ from ..errors import InputError
 from ..scenario.model import Scenario, load_scenario
 from .core import Channel
 from .delay import LATENCY
-from .from_budget import channel_profile, fading_model, jammer_specs, phase_noise_model
+from .from_budget import (
+    channel_profile,
+    fading_model,
+    interference_specs,
+    jammer_specs,
+    phase_noise_model,
+    satellite_amplifier,
+)
 from .parallel import default_threads
 
 
@@ -182,17 +191,28 @@ class EmulatedChannel:
         self.center_hz = float(center_hz)
         self.sps = fs / c.symbol_rate_baud
         t1 = self.start_s + self.span_s
-        prof = channel_profile(tl, self.start_s, t1, absolute_delay_less_s=LATENCY / fs)
+        if s.uplink is not None and s.uplink.bent_pipe:
+            raise InputError("uplink.bent_pipe: the emulator applies the downlink (with the satellite's amplifier), "
+                             "not the uplink and transponder of a bent pipe; emulate with --set uplink.bent_pipe=false")
+        # the satellite's amplifier ([satellite.amplifier]) before the downlink channel, made once the signal's
+        # power is known (its drive refers to it); its filters' latency comes off the delay line with the line's own
+        self.amplifier = None
+        amp_probe, _ = satellite_amplifier(tl, self.start_s, t1, self.sps, 1.0)
+        self._amp_latency = 0 if amp_probe is None else amp_probe.latency_samples  # type: ignore[attr-defined]
+        self._has_amplifier = amp_probe is not None
+        prof = channel_profile(tl, self.start_s, t1, absolute_delay_less_s=(LATENCY + self._amp_latency) / fs)
         self.channel = Channel(
-            fs, self.sps, prof, input_power=1.0 if input_power is None else input_power, fading=fading_model(s),
-            phase_noise=phase_noise_model(s),
-            jammers=jammer_specs(tl, fs, self.start_s, t1, center_hz=self.center_hz),
+            fs, self.sps, prof, input_power=1.0, fading=fading_model(s), phase_noise=phase_noise_model(s),
+            jammers=jammer_specs(tl, fs, self.start_s, t1, center_hz=self.center_hz)
+            + interference_specs(tl, fs, self.start_s, t1, center_hz=self.center_hz),
             seed=seed, t0_s=self.start_s, threads=threads,
             max_delay_s=float(np.max(prof.delay_s)) + 1e-3,
         )
         self.jammer_names = [j.name for j in s.jammers]
-        self.ready = input_power is not None
-        self.input_power = input_power
+        self.ready = False
+        self.input_power: float | None = None
+        if input_power is not None:
+            self.set_input_power(input_power)
         self._span_samples = self.span_s * fs
         self._wraps = 0
         self._next_wrap = int(round(self._span_samples)) if self.loop else None
@@ -200,9 +220,26 @@ class EmulatedChannel:
         self._probe_from = 0  # first sample the probe has not seen
 
     def set_input_power(self, p: float) -> None:
-        self.channel.set_input_power(p)
+        """The signal's mean power: the amplifier's drive refers to it, and the channel's levels to what comes
+        out of the amplifier (its nominal output power), or to it without one."""
+        if self._has_amplifier:
+            t1 = self.start_s + self.span_s
+            self.amplifier, p_channel = satellite_amplifier(self.timeline, self.start_s, t1, self.sps, float(p))
+        else:
+            p_channel = float(p)
+        self.channel.set_input_power(p_channel)
         self.input_power = float(p)
         self.ready = True
+
+    @property
+    def amplifier_info(self) -> dict[str, object] | None:
+        """The satellite amplifier applied: model, input and output back-off (dB), latency (samples)."""
+        a = self.amplifier
+        if a is None:
+            return None
+        obo = -10.0 * np.log10(self.channel.input_power)  # the nominal output power, saturated = 1
+        return {"model": a.model.name, "ibo_db": a.ibo_db, "obo_db": float(obo),  # type: ignore[attr-defined]
+                "latency_samples": self._amp_latency}
 
     @property
     def n_processed(self) -> int:
@@ -228,7 +265,7 @@ class EmulatedChannel:
         each jammer's J/S (the channel's values: in-band J/S plus the simulated-band share)."""
         t = self.scenario_time_s(n)
         a = self.channel.applied_at(t)
-        a["delay_s"] = float(a["delay_s"]) + LATENCY / self.fs  # type: ignore[arg-type]
+        a["delay_s"] = float(a["delay_s"]) + (LATENCY + self._amp_latency) / self.fs  # type: ignore[arg-type]
         return {"scenario_time_s": t, **a}
 
     def _expected(self, n: int) -> tuple[float, float, float]:
@@ -240,6 +277,9 @@ class EmulatedChannel:
         if not self.ready:
             raise InputError("EmulatedChannel: the input power is not known yet (set_input_power)")
         n0 = self.channel.n_processed
+        xin = x
+        if self.amplifier is not None:
+            x = self.amplifier.process(x)  # type: ignore[attr-defined]
         lo = 0
         while lo < x.size:
             hi = x.size
@@ -252,13 +292,13 @@ class EmulatedChannel:
                 self.channel.t0_s = self.start_s - self._next_wrap / self.fs
                 self._next_wrap = self._wrap_at(self._wraps + 1)
                 if self.probe is not None:  # the delay jumps back: no measurement across the wrap
-                    self.probe.feed(n0, x[:hi], out[:hi])
+                    self.probe.feed(n0, xin[:hi], out[:hi])
                     self.probe.reset()
                     self._probe_from = n0 + hi
             lo = hi
         if self.probe is not None:
             a = max(self._probe_from - n0, 0)
-            self.probe.feed(n0 + a, x[a:], out[a:])
+            self.probe.feed(n0 + a, xin[a:], out[a:])
 
     @property
     def wraps(self) -> int:

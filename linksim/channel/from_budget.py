@@ -166,11 +166,11 @@ INTERFERENCE_TERMS = (("ci_asi_db", "adjacent satellites"), ("ci_xpol_db", "cros
 
 
 def interference_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: float,
-                       offset_db: np.ndarray | None = None) -> list[JammerSpec]:
+                       offset_db: np.ndarray | None = None, center_hz: float = 0.0) -> list[JammerSpec]:
     """The budget's interference from other carriers (adjacent satellites, the cross-polar carrier, intermodulation,
     published allocations) as noise-like signals in the IQ: band-limited Gaussian noise over the interferer's band
     (the first neighbour's for ASI, the carrier's occupied band otherwise) whose power through the receiver's matched
-    filter is the budget's C/I."""
+    filter is the budget's C/I; center_hz: where the victim's carrier sits in the simulated band."""
     s, c = tl.scenario, tl.scenario.carrier
     sl = _rows(tl, t0_s, t1_s)
     specs = []
@@ -188,7 +188,8 @@ def interference_specs(tl: Timeline, sample_rate_hz: float, t0_s: float, t1_s: f
             continue
         js = -ci - float(lin_to_db(mf)) + (0.0 if offset_db is None else offset_db[sl])
         ts, js = _hold(tl.time_s[sl], np.nan_to_num(js, nan=-100.0, posinf=-100.0, neginf=-100.0))
-        specs.append(JammerSpec(waveform=jw.BarrageJammer(bandwidth_hz=bw_sim, offset_hz=off), js_db=(ts, js)))
+        specs.append(JammerSpec(waveform=jw.BarrageJammer(bandwidth_hz=bw_sim, offset_hz=center_hz + off),
+                                js_db=(ts, js)))
     return specs
 
 
@@ -259,6 +260,21 @@ def _mean_over(tl: Timeline, name: str, t0_s: float, t1_s: float) -> float:
     return float(np.nanmean(v)) if np.isfinite(v).any() else 0.0
 
 
+def satellite_amplifier(tl: Timeline, t0_s: float, t1_s: float, sps: float,
+                        input_power: float) -> tuple[object | None, float]:
+    """The satellite's amplifier ([satellite.amplifier]) for a stream of mean power input_power at sps samples per
+    symbol, driven at the stretch's mean input back-off (linksim.channel.amplifier.Amplifier; None without a
+    model), and the nominal output power the channel after it refers to (saturated = 1; input_power without one)."""
+    from ..budget import payload
+    from . import amplifier as amp_mod
+
+    model = payload.amplifier_model(tl.scenario.satellite.amplifier)
+    if model is None:
+        return None, input_power
+    amp = amp_mod.Amplifier(model, _mean_over(tl, "sat_ibo_db", t0_s, t1_s), input_power, sps)
+    return amp, 10.0 ** (-_mean_over(tl, "obo_db", t0_s, t1_s) / 10.0)
+
+
 def link_channels(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed: int,
                   input_power: float = 1.0) -> LinkChannels:
     """The IQ stages that reproduce the Timeline over [t0_s, t1_s] (linksim.channel.transponder):
@@ -279,10 +295,11 @@ def link_channels(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed: int,
     sat_ibo = _mean_over(tl, "sat_ibo_db", t0_s, t1_s)
     p_out = 10.0 ** (-_mean_over(tl, "obo_db", t0_s, t1_s) / 10.0)  # nominal output power (saturated = 1)
     if s.uplink is None or not s.uplink.bent_pipe:
-        if sat_model is None:
+        amp, p_amp = satellite_amplifier(tl, t0_s, t1_s, sps, input_power)
+        if amp is None:
             return LinkChannels(channel_from_timeline(tl, t0_s, t1_s, sps, seed, input_power))
-        twta = Transponder(fs, np.inf, amp_mod.Amplifier(sat_model, sat_ibo, input_power, sps), t0_s=t0_s)
-        return LinkChannels(channel_from_timeline(tl, t0_s, t1_s, sps, seed, p_out), transponder=twta)
+        twta = Transponder(fs, np.inf, amp, t0_s=t0_s)  # type: ignore[arg-type]
+        return LinkChannels(channel_from_timeline(tl, t0_s, t1_s, sps, seed, p_amp), transponder=twta)
     sl = _rows(tl, t0_s, t1_s)
     hpa = None
     p_up = input_power

@@ -7,8 +7,9 @@
 SRC and SINK: `zmq:tcp://HOST:PORT` (stock gr-zeromq: --in connects to the modem's push_sink, --out binds for
 the modem's pull_source; complex64, stock defaults) or a device profile (hw/profiles; SDRs through gr-soapy or
 gr-uhd, tuned to the scenario's carrier frequency unless --device-freq says otherwise; TX needs --tx-enable).
-The channel: the whole one-way delay, Doppler and its rate, weather (Es/N0 over time), fading, phase noise and
-jammers of the scenario's Timeline, from scenario time --start-s over --span-s (default: the rest of the scenario),
+The channel: the satellite's amplifier ([satellite.amplifier]) if the scenario has one, then the whole one-way
+delay, Doppler and its rate, weather (Es/N0 over time), fading, phase noise, interference and jammers of the
+scenario's Timeline, from scenario time --start-s over --span-s (default: the rest of the scenario),
 once, or again and again with --loop. The signal sits --center-hz from the middle of the sampled band with
 occupied bandwidth --bandwidth-hz (default: the scenario carrier's); jammers are placed relative to its centre and
 the noise is calibrated on its power, declared (--input-power, mean |x|^2) or measured over its first

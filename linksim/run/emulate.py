@@ -84,7 +84,7 @@ def summarize(emu: EmulatedChannel, blk: Any, status: str, source: Endpoint, sin
         "sample_rate_hz": fs, "carrier_freq_hz": s.carrier.freq_hz, "signal_center_hz": emu.center_hz,
         "signal_bandwidth_hz": s.carrier.occupied_bw_hz, "symbol_rate_baud": s.carrier.symbol_rate_baud,
         "sps": emu.sps, "seed": emu.channel.seed, "threads": emu.channel.threads, "start_s": emu.start_s,
-        "span_s": emu.span_s, "loop": emu.loop, "loop_wraps": emu.wraps,
+        "span_s": emu.span_s, "loop": emu.loop, "loop_wraps": emu.wraps, "satellite_amplifier": emu.amplifier_info,
         "input_power_db": None if emu.input_power is None else 10 * math.log10(emu.input_power),
         "samples_in": blk.samples_in, "samples_out": blk.samples_out, "gap_samples": blk.gap_samples,
         "overflow_events": blk.overflow_events,
