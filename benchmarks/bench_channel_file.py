@@ -24,8 +24,9 @@ Cases (same parameters on both sides: gain -3 dB, Doppler 12 345 Hz, Es/N0 10 dB
       stock:      file_source -> fading_model -> rotator_cc -> multiply_const_cc -> add_cc <- noise_source_c
                   -> file_sink
 Before each run the output file is deleted and the page cache written back (os.sync, untimed). Each side runs
---repeat times, alternating, and the fastest run of each is kept (the machine may be shared: other
-processes only slow a run down). Ratios are stock time / linksim time (> 1: linksim faster).
+--repeat times, alternating in an order that turns from round to round (so that no contender always follows the
+same one), and the fastest run of each is kept (the machine may be shared: other processes only slow a run down).
+Ratios are stock time / linksim time (> 1: linksim faster).
 
 Usage: .venv/bin/python benchmarks/bench_channel_file.py [--samples 48e6] [--repeat 3] [--dir /tmp/linksim-bench]
 """
@@ -164,8 +165,11 @@ def main() -> int:
     for key in [c.strip() for c in args.cases.split(",") if c.strip()]:
         title, runs = cases[key]
         best = {label: (np.inf, np.inf) for label, _ in runs}
-        for _ in range(args.repeat):
-            for label, cmd in runs:
+        for r in range(args.repeat):
+            # the order turns from round to round: on this VM the run right after another case's or a stock run
+            # was up to 2x slower whoever it was (fresh page-cache pages), so every contender takes every place
+            k = r % len(runs)
+            for label, cmd in runs[k:] + runs[:k]:
                 w, c = timed(cmd, out)
                 if w < best[label][0]:
                     best[label] = (w, c)
