@@ -493,9 +493,11 @@ class IQWriter:
             self.abort()
             raise InputError(f"{what} {self.data_path}: cannot write ({e.strerror})") from None
 
-    def write(self, x: np.ndarray) -> None:
+    def write(self, x: np.ndarray, bound: float | None = None) -> None:
+        """Append samples; a NaN or infinite one is an InputError (nothing written). bound: magnitude_bound(x) when
+        the caller has it already (its check is not done twice)."""
         a = np.ascontiguousarray(x, dtype=np.complex64)
-        b = magnitude_bound(a)
+        b = bound if bound is not None and a is x else magnitude_bound(a)
         if (b is None or not math.isfinite(b)) and a.size and not (fin := np.isfinite(a)).all():
             i = int(np.argmin(fin))
             self.abort()

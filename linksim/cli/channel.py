@@ -212,20 +212,22 @@ def _amplified(reader: Any, spec: Any, p_in: float, sps: float) -> Any:
     return aligned(reader, Amplifier(spec.model, spec.ibo_db, p_in, sps))
 
 
-def _check_output(args: argparse.Namespace, y: np.ndarray, first: int) -> None:
+def _check_output(args: argparse.Namespace, y: np.ndarray, first: int) -> float | None:
     """An output sample that would not be finite (or beyond MAX_SAMPLE_ABS) is an error naming the options that
-    set the levels; `first` is the index of y[0] in the output."""
+    set the levels; `first` is the index of y[0] in the output. Returns magnitude_bound(y) (IQWriter.write takes it
+    instead of computing it again)."""
     from ..iqfile import MAX_SAMPLE_ABS, magnitude_bound
 
     b = magnitude_bound(y)  # cheap first; the exact |y| only when it is close
     if b is not None and b <= MAX_SAMPLE_ABS:
-        return
+        return b
     bad = ~(np.abs(y) <= MAX_SAMPLE_ABS)  # NaN too
     if bad.any():
         i = int(np.argmax(bad))
         raise InputError(f"--out {args.out}: the channel output overflows (|y| = {abs(y[i]):g} at sample "
                          f"{first + i}, more than {MAX_SAMPLE_ABS:g}): lower --gain-db, --input-power or "
                          f"a jammer's js_db, or raise --esn0-db; nothing written")
+    return None
 
 
 def _first_seconds_power(reader: Any, n: int) -> float | None:
@@ -285,8 +287,7 @@ def run(args: argparse.Namespace) -> int:
             ch.threads = threads
             for c in _amplified(reader, amp[0], p_in, args.sps):
                 y = ch.process(c)
-                _check_output(args, y, ch.n_processed - c.size)
-                w.write(y)
+                w.write(y, bound=_check_output(args, y, ch.n_processed - c.size))
         input_power_measured = args.input_power is None
         n = reader.n_samples
     else:
@@ -300,8 +301,7 @@ def run(args: argparse.Namespace) -> int:
             return ch
 
         def write(y: np.ndarray) -> None:  # on the writer thread
-            _check_output(args, y, w.n_samples)
-            w.write(y)
+            w.write(y, bound=_check_output(args, y, w.n_samples))
 
         power_samples = max(1, int(args.power_window_s * fs))
         p_first = _first_seconds_power(reader, power_samples) if p_decl is None else None
