@@ -291,15 +291,15 @@ def link_channels(tl: Timeline, t0_s: float, t1_s: float, sps: int, seed: int,
     s = tl.scenario
     c = s.carrier
     fs = c.symbol_rate_baud * sps
-    sat_model = payload.amplifier_model(s.satellite.amplifier)
-    sat_ibo = _mean_over(tl, "sat_ibo_db", t0_s, t1_s)
-    p_out = 10.0 ** (-_mean_over(tl, "obo_db", t0_s, t1_s) / 10.0)  # nominal output power (saturated = 1)
     if s.uplink is None or not s.uplink.bent_pipe:
         amp, p_amp = satellite_amplifier(tl, t0_s, t1_s, sps, input_power)
         if amp is None:
             return LinkChannels(channel_from_timeline(tl, t0_s, t1_s, sps, seed, input_power))
         twta = Transponder(fs, np.inf, amp, t0_s=t0_s)  # type: ignore[arg-type]
         return LinkChannels(channel_from_timeline(tl, t0_s, t1_s, sps, seed, p_amp), transponder=twta)
+    sat_model = payload.amplifier_model(s.satellite.amplifier)
+    sat_ibo = _mean_over(tl, "sat_ibo_db", t0_s, t1_s)
+    p_out = 10.0 ** (-_mean_over(tl, "obo_db", t0_s, t1_s) / 10.0)  # nominal output power (saturated = 1)
     sl = _rows(tl, t0_s, t1_s)
     hpa = None
     p_up = input_power
