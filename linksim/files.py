@@ -13,9 +13,10 @@ Outputs (IQ files, CSV, figures, TS and JSON lines):
     AtomicOutput(path, what, inputs=()): checks the path at once (its directory exists and is writable, the path is
     not a directory or a device, and it is not one of `inputs`, also through a symlink or a hard link: st_dev and
     st_ino are compared), then writes to a hidden temporary file in the same directory (`.tmp_path`, same
-    suffix, so format-by-extension writers work). `commit()` renames it over the path (atomic on POSIX);
-    `discard()` removes it. As a context manager it commits on success and discards on any exception, so an
-    error or Ctrl-C never leaves a 0-byte or half-written output and never truncates an existing file.
+    suffix, so format-by-extension writers work). `open(mode)` opens that file for writing without truncating
+    it (see AtomicOutput.open). `commit()` renames it over the path (atomic on POSIX); `discard()` removes it. As a
+    context manager it commits on success and discards on any exception, so an error or Ctrl-C never leaves a
+    0-byte or half-written output and never truncates an existing file.
 """
 
 from __future__ import annotations
@@ -176,6 +177,15 @@ class AtomicOutput:
             raise FileError(path, f"cannot write in {str(parent)!r} ({e.strerror})", what) from None
         os.close(fd)
         self.done = False
+
+    def open(self, mode: str = "wb") -> Any:
+        """The temporary file (new and empty) opened for writing in `mode` ("wb" or "w"), without truncating it:
+        on ext4 (auto_da_alloc), truncating a file, even an empty one, makes its close start writing back every
+        byte written since (about 0.2 s per 400 MB at the end of a run). Writers of large outputs use this rather
+        than open(tmp_path, "wb")."""
+        if mode not in ("wb", "w"):
+            raise ValueError(f"AtomicOutput.open: mode {mode!r} (wb or w)")
+        return open(self.tmp_path, mode.replace("w", "r+"))  # noqa: SIM115 - the caller closes it
 
     def commit(self) -> Path:
         """Rename the temporary file over the output path; returns the path."""

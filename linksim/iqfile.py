@@ -488,7 +488,7 @@ class IQWriter:
         self.n_samples = 0
         self._hash = hashlib.sha512() if self.sigmf else None
         try:
-            self._f = open(self._data_out.tmp_path, "wb")  # noqa: SIM115 - closed in close()
+            self._f = self._data_out.open("wb")  # closed in close()
         except OSError as e:
             self.abort()
             raise InputError(f"{what} {self.data_path}: cannot write ({e.strerror})") from None

@@ -73,3 +73,37 @@ def test_channel_cli_raw_input_needs_sample_rate(tmp_path, capsys):
     write_iq(p, np.ones(100, np.complex64))
     assert main(["channel", "--in", str(p), "--out", str(tmp_path / "o.cf32"), "--sps", "2"]) == 2
     assert "--sample-rate" in capsys.readouterr().err
+
+
+def test_channel_program_ends_at_once_with_its_output_and_report_whole(qpsk_file, tmp_path):
+    """As the `linksim` program (python -m linksim), the channel command ends its process without the interpreter's
+    teardown (quick_exit): the atexit handlers still run, the JSON report on a pipe is whole and the output file
+    complete; a __del__ that the teardown would run does not. A command that fails exits the normal way."""
+    import subprocess
+    import sys
+
+    inp, x = qpsk_file
+    out = tmp_path / "o.cf32"
+    prog = ("import atexit, sys\n"
+            "class Teardown:\n"
+            "    def __del__(self):\n"
+            "        sys.stderr.write('teardown ran\\n')\n"
+            "keep = Teardown()\n"
+            "atexit.register(lambda: sys.stderr.write('atexit ran\\n'))\n"
+            "from linksim.cli import program\n"
+            "sys.argv = ['linksim'] + sys.argv[1:]\n"
+            "program()\n")
+    argv = [sys.executable, "-c", prog, "channel", "--in", str(inp), "--out", str(out), "--sps", "4",
+            "--esn0-db", "8", "--seed", "2", "--json"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "atexit ran" in r.stderr and "teardown ran" not in r.stderr
+    d = json.loads(r.stdout)
+    assert d["samples"] == x.size and d["esn0_db_realised"] == pytest.approx(8.0, abs=0.1)
+    assert out.stat().st_size == 8 * x.size and sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.sigmf-data", "in.sigmf-meta", "o.cf32"]
+    # the same run in process (main, as the tests and linksim.api call it) returns instead of ending the process
+    assert main(argv[3:]) == 0
+    bad = subprocess.run(argv[:3] + ["channel", "--in", str(inp), "--out", str(tmp_path / "b.cf32"), "--sps", "4",
+                                     "--esn0-db", "nan"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "teardown ran" in bad.stderr and "--esn0-db" in bad.stderr

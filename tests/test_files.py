@@ -42,6 +42,22 @@ def test_atomic_output_commits_whole_or_leaves_the_old_file(tmp_path):
     assert out.read_text() == "new\n" and sorted(p.name for p in tmp_path.iterdir()) == ["o.csv"]
 
 
+def test_atomic_output_opens_its_new_file_for_writing(tmp_path):
+    """open() gives the temporary file for writing (binary or text; it is not truncated: it is new and empty)."""
+    out = tmp_path / "o.bin"
+    with AtomicOutput(out, "--out") as o, o.open("wb") as f:
+        f.write(b"\x01\x02")
+    assert out.read_bytes() == b"\x01\x02"
+    with AtomicOutput(tmp_path / "t.txt", "--out") as o, o.open("w") as f:
+        f.write("line\n")
+    assert (tmp_path / "t.txt").read_text() == "line\n"
+    o = AtomicOutput(tmp_path / "x", "--out")
+    with pytest.raises(ValueError, match="mode 'ab'"):
+        o.open("ab")
+    o.discard()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.bin", "t.txt"]
+
+
 def test_atomic_output_writes_through_a_symlink_and_refuses_the_input(tmp_path):
     (tmp_path / "data").mkdir()
     os.symlink("data/real.txt", tmp_path / "link.txt")

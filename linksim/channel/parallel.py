@@ -13,6 +13,7 @@ boundaries and the pieces computed on different threads with bit-identical resul
     pieces(threads) -> how many pieces to cut a chunk into for `threads` threads (a few per thread, so that a
         thread the OS holds back does not hold up the chunk).
     default_threads() -> the CPUs this process may run on.
+    shutdown_pools() -> ends the pools' worker threads (a later worker_pool call makes new ones).
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ def worker_pool(threads: int) -> ThreadPoolExecutor:
             pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"linksim-ch{threads}")
             _POOLS[threads] = pool
         return pool
+
+
+def shutdown_pools() -> None:
+    """End every pool's worker threads (they are not daemon threads: a process that ends at once waits for them)."""
+    with _LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.shutdown(wait=True)
 
 
 PIECES_PER_THREAD = 4

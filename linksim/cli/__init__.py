@@ -86,7 +86,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, program: bool = False) -> int:
+    """Run the command line `argv` (default sys.argv[1:]); returns the exit code. program: this is the `linksim`
+    process itself (see program()), which a command marked quick_exit may end at once when it is done."""
     if argv is None:
         argv = sys.argv[1:]
     parser = build_parser(argv)
@@ -100,8 +102,45 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("linksim: interrupted\n")
         return 130
-    return int(rc or 0)
+    rc = int(rc or 0)
+    if program and getattr(args, "quick_exit", False):
+        _end_process(rc)
+    return rc
+
+
+def _end_process(rc: int) -> None:
+    """End the process now, without the interpreter's teardown: after numba and LLVM are loaded, freeing every
+    module's objects at exit takes about 0.25 s, which a file-to-file command would spend after its output is
+    complete. What a normal exit does first still happens: the atexit handlers run and stdout/stderr are
+    flushed. Returns (for the normal exit) when another non-daemon thread still runs or a stream cannot be
+    flushed. Only for commands whose outputs are closed when they return (set_defaults(quick_exit=True))."""
+    import atexit
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        return
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)  # what CPython calls at exit (3.11: present)
+    if run_exitfuncs is None:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: the normal exit reports it
+        return
+    run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(rc)
+
+
+def program() -> None:
+    """The `linksim` program (console script and `python -m linksim`)."""
+    raise SystemExit(main(program=True))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    program()

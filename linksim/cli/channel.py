@@ -82,7 +82,7 @@ def register(sub: Any) -> None:
     p.add_argument("--amplifier", metavar="SPEC", help="an amplifier before the channel: saleh|rapp|linear|FILE.csv"
                    "[,ibo_db=X] (input back-off of the input's mean power; see linksim.channel.amplifier)")
     p.add_argument("--json", action="store_true", help="print the applied and measured values as JSON")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, quick_exit=True)
 
 
 def _db(x: float) -> float | None:
@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from ..channel.amplifier import parse_amplifier
-    from ..channel.parallel import default_threads
+    from ..channel.parallel import default_threads, shutdown_pools
     from ..channel.stream import stream_channel
     from ..iqfile import IQReader, IQWriter
 
@@ -322,6 +322,7 @@ def run(args: argparse.Namespace) -> int:
         p_in = res.input_power
         input_power_measured = p_decl is None
         n = res.samples
+    shutdown_pools()  # the output is complete: the process may end at once (quick_exit)
     s_pow, n_pow, j_pows = ch.mean_powers()
     out: dict[str, Any] = {
         "in": str(args.inp), "out": str(args.out), "samples": int(n), "sample_rate_hz": fs, "sps": args.sps,

@@ -150,7 +150,7 @@ def register_tx(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE.cf32", help="output IQ file (complex64)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_waveform_options(p)
-    p.set_defaults(func=run_tx)
+    p.set_defaults(func=run_tx, quick_exit=True)
 
 
 def _schedule(text: str) -> list[str]:
@@ -218,8 +218,8 @@ def run_tx(args: argparse.Namespace) -> int:
         out, save = _outputs(stack, [("--out", args.out), ("--save-ts", args.save_ts)],
                              [args.ts_in] if args.ts_in else [])
         _check_free_space("--out", args.out, need)
-        f = stack.enter_context(open(out.tmp_path, "wb"))
-        sf = stack.enter_context(open(save.tmp_path, "wb")) if save is not None else None
+        f = stack.enter_context(out.open("wb"))
+        sf = stack.enter_context(save.open("wb")) if save is not None else None
         if sf is not None and args.ts_in:
             sf.write(data)
         i = 0
@@ -323,7 +323,7 @@ def register_rx(dsub: argparse._SubParsersAction) -> None:
                    help="with --hopping dwell_frames: their FECFRAME size (normal)")
     p.add_argument("--pilots", action=argparse.BooleanOptionalAction, default=True,
                    help="with --hopping dwell_frames: their pilots (on)")
-    p.set_defaults(func=run_rx)
+    p.set_defaults(func=run_rx, quick_exit=True)
 
 
 # --option -> [mitigation] key (linksim.scenario.model.Mitigation), for the receiver's front end
@@ -412,8 +412,8 @@ def run_rx(args: argparse.Namespace) -> int:
         rx = make_receiver(wf, sps=args.sps, rolloff=args.rolloff,  # type: ignore[arg-type]
                            gold_code=args.gold_code, max_iter=args.max_iter, demapper=args.demapper,
                            vlsnr=args.vlsnr, decode_threads=threads - 1, pipeline=threads > 1)
-        ts_f = stack.enter_context(open(ts_out.tmp_path, "wb")) if ts_out is not None else None
-        fr_f = stack.enter_context(open(fr_out.tmp_path, "w")) if fr_out is not None else None
+        ts_f = stack.enter_context(ts_out.open("wb")) if ts_out is not None else None
+        fr_f = stack.enter_context(fr_out.open("w")) if fr_out is not None else None
         t0 = time.perf_counter()
 
         def consume(reports: list) -> None:
