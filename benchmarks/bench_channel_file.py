@@ -25,7 +25,9 @@ Cases (same parameters on both sides: gain -3 dB, Doppler 12 345 Hz, Es/N0 10 dB
                   -> file_sink
 Before each run the output file is deleted and the page cache written back (os.sync, untimed). Each side runs
 --repeat times, alternating in an order that turns from round to round (so that no contender always follows the
-same one), and the fastest run of each is kept (the machine may be shared: other processes only slow a run down).
+same one). The fastest run of each is the figure (other processes and the virtual machine only slow a run down);
+the median of each contender's runs is printed beside it, and the ratio of medians beside the ratio of fastest runs
+(on this VM single runs of the same command scatter by up to 2x: see docs/channel.md).
 Ratios are stock time / linksim time (> 1: linksim faster).
 
 Usage: .venv/bin/python benchmarks/bench_channel_file.py [--samples 48e6] [--repeat 3] [--dir /tmp/linksim-bench]
@@ -161,24 +163,27 @@ def main() -> int:
     env_note = f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start"
     print(f"channel file to file: {n / 1e6:g} M samples complex64 ({8 * n / 2**20:.0f} MiB) at {FS / 1e6:g} Msps, "
           f"best of {args.repeat}; {env_note}")
-    print("whole process: wall s | CPU s (user + sys, all threads) | Msps by wall | stock wall / linksim wall")
+    print("whole process, fastest run: wall s | CPU s (user + sys, all threads) | Msps by wall | median wall s of all "
+          "runs | stock wall / linksim wall (fastest runs; medians)")
     for key in [c.strip() for c in args.cases.split(",") if c.strip()]:
         title, runs = cases[key]
-        best = {label: (np.inf, np.inf) for label, _ in runs}
+        walls: dict[str, list[tuple[float, float]]] = {label: [] for label, _ in runs}
         for r in range(args.repeat):
             # the order turns from round to round: on this VM the run right after another case's or a stock run
             # was up to 2x slower whoever it was (fresh page-cache pages), so every contender takes every place
             k = r % len(runs)
             for label, cmd in runs[k:] + runs[:k]:
-                w, c = timed(cmd, out)
-                if w < best[label][0]:
-                    best[label] = (w, c)
+                walls[label].append(timed(cmd, out))
         print(f"({key}) {title}")
-        ref = best[runs[0][0]][0]
+        best = {label: min(v) for label, v in walls.items()}
+        med = {label: float(np.median([w for w, _ in v])) for label, v in walls.items()}
+        ref, ref_med = best[runs[0][0]][0], med[runs[0][0]]
         for label, _ in runs:
             w, c = best[label]
-            ratio = "" if label.startswith("linksim") else f"  linksim (2 threads) is {w / ref:5.2f}x faster"
-            print(f"    {label:<88s} {w:6.2f} s | {c:6.2f} s | {n / w / 1e6:6.1f} Msps{ratio}", flush=True)
+            ratio = "" if label.startswith("linksim") else (f"  linksim (2 threads) is {w / ref:5.2f}x faster "
+                                                             f"(medians {med[label] / ref_med:5.2f}x)")
+            print(f"    {label:<88s} {w:6.2f} s | {c:6.2f} s | {n / w / 1e6:6.1f} Msps | median {med[label]:5.2f} s"
+                  f"{ratio}", flush=True)
     out.unlink(missing_ok=True)
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     return 0

@@ -150,6 +150,12 @@ def test_build_emulation_refuses_bad_values():
         build_emulation(str(SCEN), 1e7, input_power=-1.0, span_s=2.0)
     with pytest.raises(InputError, match="does not fit"):
         build_emulation(str(SCEN), 4e6, span_s=2.0)  # 6 MHz of signal in 4 Msps
+    # the scenario's CW (js_db -10 dB, an in-band J/S) 1.5 MHz off a 1.2 MHz-wide signal: the budget would count
+    # it whole while the IQ puts nothing in the band (it used to predict 9.45 dB where the receiver saw 18.8 dB)
+    with pytest.raises(InputError, match=r"jammer tone: js_db = -10 dB is an in-band J/S, but its cw at offset "
+                                         r"1\.5e\+06 Hz \(at 1e\+06 Hz at 2e\+06 S/s\) puts nothing inside"):
+        build_emulation(str(SCEN), 2e6, span_s=2.0, bandwidth_hz=1.2e6)
+    build_emulation(str(SCEN), 2e6, span_s=2.0, bandwidth_hz=1.2e6, overrides={"jammer.0.offset_hz": 3e5})
 
 
 # ------------------------------------------------------------------------------------------------ GNU Radio

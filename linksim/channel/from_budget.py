@@ -23,6 +23,7 @@ import numpy as np
 from ..budget.interference import SIM_BANDWIDTH_SHARE, inband_fraction, matched_filter_fraction, simulated_band
 from ..budget.timeline import Timeline
 from ..dbmath import lin_to_db
+from ..errors import InputError
 from ..scenario.model import Jammer, Scenario
 from . import jammers as jw
 from .core import Channel, ChannelProfile, Column, JammerSpec
@@ -83,6 +84,15 @@ def jammer_waveform(j: Jammer, s: Scenario, sample_rate_hz: float, center_hz: fl
     frac = inband_fraction(kind, c.victim_band_hz, bandwidth_hz=bw, offset_hz=off - center_hz, fraction=j.fraction,
                            n_tones=j.n_tones,
                            modulated_bw_hz=(j.symbol_rate_baud or c.symbol_rate_baud) * (1.0 + c.rolloff))
+    if frac <= 0.0 and j.js_db is not None:
+        # a declared js_db is an in-band J/S, which the budget counts whole: a waveform with nothing in the band
+        # (its offset, or the offset clipped to the sample rate) would leave the IQ without it
+        where = f"{j.offset_hz:g} Hz" + (f" (at {off - center_hz:g} Hz at {sample_rate_hz:g} S/s)"
+                                         if abs(off - center_hz - j.offset_hz) > 1e-6 * max(1.0, abs(j.offset_hz))
+                                         else "")
+        raise InputError(f"jammer {j.name}: js_db = {j.js_db:g} dB is an in-band J/S, but its {kind} at offset "
+                         f"{where} puts nothing inside the carrier's band (+-{c.victim_band_hz / 2:g} Hz): move it "
+                         f"into the band, or give its position and eirp_dbw so that the budget computes its share")
     offset_db = -float(lin_to_db(frac)) if frac > 0 else 0.0
     return JammerWave(j.name, wave, offset_db)
 
