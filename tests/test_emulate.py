@@ -156,6 +156,10 @@ def test_build_emulation_refuses_bad_values():
                                          r"1\.5e\+06 Hz \(at 1e\+06 Hz at 2e\+06 S/s\) puts nothing inside"):
         build_emulation(str(SCEN), 2e6, span_s=2.0, bandwidth_hz=1.2e6)
     build_emulation(str(SCEN), 2e6, span_s=2.0, bandwidth_hz=1.2e6, overrides={"jammer.0.offset_hz": 3e5})
+    # the shipped amplifier bench case (its CW 100 kHz off: in band at 1 Msps) builds with its Saleh TWT
+    emu = build_emulation(str(ROOT / "scenarios" / "emulator-geo-ka-saleh.toml"), 1e6, span_s=2.0,
+                          bandwidth_hz=0.6e6, input_power=1.0)
+    assert emu.amplifier_info["model"] == "saleh" and emu.amplifier_info["ibo_db"] == pytest.approx(3.0)
 
 
 # ------------------------------------------------------------------------------------------------ GNU Radio
