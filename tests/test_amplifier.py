@@ -117,6 +117,22 @@ def test_amplifier_block_is_chunk_invariant_and_does_not_fold_its_regrowth():
     amp2 = Amplifier(tp.Saleh(), 0.0, 1.0, 2.0)
     parts = np.concatenate([amp2.process(c) for c in np.array_split(x2, [1, 17, 1000, 20_001])])
     assert np.array_equal(whole, parts)
+    amp3 = Amplifier(tp.Saleh(), 0.0, 1.0, 2.0)
+    amp3.threads = 2  # the filters and curves in pieces on two threads: the same bytes
+    assert np.array_equal(whole, np.concatenate([amp3.process(c) for c in np.array_split(x2, [150_000])]))
+    # the numba filters and curves against scipy's upfirdn and linksim.budget's transfer (the outside reference
+    # and the budget's own curves), history zeros: equal to complex64 rounding
+    from scipy.signal import upfirdn
+
+    from linksim.channel.amplifier import FILTER_TAPS_PER_PHASE, _lowpass
+
+    k, h = FILTER_TAPS_PER_PHASE, _lowpass(4)
+    for model in (tp.Saleh(), tp.Rapp(2.0)):
+        buf = np.concatenate([np.zeros(k), x2.astype(np.complex128)])
+        hi = tp.operate(model, upfirdn(4 * h, buf, up=4)[4 * k : 4 * k + 4 * x2.size], 3.0, 1.0)
+        want = upfirdn(h, np.concatenate([np.zeros(4 * k), hi]), down=4)[k : k + x2.size]
+        got = Amplifier(model, 3.0, 1.0, 2.0).process(x2)
+        assert np.max(np.abs(got - want)) < 1e-6
     # in-band distortion at the symbols: the block at 2 sps against the amplifier at 8 sps (no folding): equal to
     # 0.15 dB, where a direct 2-sps nonlinearity folds the regrowth onto the carrier (0.7 dB worse here)
     lat = amp.latency_samples

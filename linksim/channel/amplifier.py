@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba as nb
 import numpy as np
 
 from ..budget import transponder as tp
@@ -64,21 +65,86 @@ class Oversampled:
     def latency_samples(self) -> int:
         return FILTER_TAPS_PER_PHASE if self.factor > 1 else 0
 
-    def process(self, x: np.ndarray, fn) -> np.ndarray:  # noqa: ANN001 - any array -> array function
+    def process(self, x: np.ndarray, fn, threads: int = 1) -> np.ndarray:  # noqa: ANN001 - array -> array
+        """fn (a memoryless function of complex128 arrays) applied at L times the rate of chunk x; the filters
+        run on `threads` threads (the output does not depend on it)."""
         if self._h is None:
             return fn(np.asarray(x, dtype=np.complex128))
         L, k = self.factor, FILTER_TAPS_PER_PHASE
         n = x.size
         buf = np.concatenate([self._hist_in, np.asarray(x, dtype=np.complex128)])
-        from scipy.signal import upfirdn  # imported here: scipy.signal costs 0.2 s of every CLI start-up
-
-        hi = upfirdn(self._h * L, buf, up=L)[k * L : k * L + n * L]
+        hi = np.empty(n * L, dtype=np.complex128)
+        hl = self._h * L
+        _in_pieces(threads, n * L, lambda a, b: _interpolate(buf, hl, L, k, a, hi[a:b]))
         self._hist_in = buf[-k:]
-        yhi = fn(hi)
-        buf_hi = np.concatenate([self._hist_hi, yhi])
-        out = upfirdn(self._h, buf_hi, down=L)[k : k + n]
+        buf_hi = np.concatenate([self._hist_hi, fn(hi)])
+        out = np.empty(n, dtype=np.complex128)
+        _in_pieces(threads, n, lambda a, b: _decimate(buf_hi, self._h, L, k, a, out[a:b]))
         self._hist_hi = buf_hi[-k * L :]
         return out
+
+
+def _in_pieces(threads: int, n: int, fn) -> None:  # noqa: ANN001 - fn(lo, hi) on [lo, hi)
+    """fn over [0, n) cut into pieces that `threads` threads take in turn (linksim.channel.parallel)."""
+    from .parallel import MIN_PIECE, pieces, run_pieces
+
+    parts = max(1, min(pieces(threads), n // MIN_PIECE))
+    run_pieces(threads, fn, [n * i // parts for i in range(parts + 1)])
+
+
+@nb.njit(cache=True, nogil=True)
+def _interpolate(buf, hl, L, k, j0, out):  # noqa: ANN001, ANN202 - numba kernel
+    """Interpolation by L with the filter hl (k L + 1 taps): out[j - j0] is sample k L + j of the zero-stuffed buf
+    filtered by hl, buf being k samples of history followed by the chunk (what scipy's upfirdn(hl, buf, up=L)
+    gives there). Each output sums its taps in the same order whatever the chunking or the pieces."""
+    for jj in range(out.shape[0]):
+        j = j0 + jj
+        big_j = k * L + j
+        acc = 0j
+        for i in range((j + L - 1) // L, k + j // L + 1):
+            acc += buf[i] * hl[big_j - i * L]
+        out[jj] = acc
+
+
+@nb.njit(cache=True, nogil=True)
+def _decimate(buf_hi, h, L, k, p0, out):  # noqa: ANN001, ANN202 - numba kernel
+    """Filtering by h (k L + 1 taps) and decimation by L: out[p - p0] is sample k + p of upfirdn(h, buf_hi,
+    down=L), buf_hi being k L samples of history followed by the chunk at the high rate."""
+    for pp in range(out.shape[0]):
+        p = p0 + pp
+        q = (k + p) * L
+        acc = 0j
+        for m in range(p * L, q + 1):
+            acc += buf_hi[m] * h[q - m]
+        out[pp] = acc
+
+
+_LINEAR, _SALEH, _RAPP = 0, 1, 2
+
+
+@nb.njit(cache=True, nogil=True)
+def _memoryless(u, drive, scale, kind, p1, p2, p3, p4, r_sat, a_sat, out):  # noqa: ANN001, ANN202 - numba kernel
+    """linksim.budget.transponder.transfer of the Saleh (p1..p4 = alpha_a, beta_a, alpha_phi, beta_phi) or Rapp
+    (p1 = smoothness) model, or linear, at drive `drive`, times `scale`, sample by sample (no temporaries)."""
+    for i in range(u.shape[0]):
+        v = u[i] * drive
+        if kind == _LINEAR:
+            out[i] = v * scale
+            continue
+        r = abs(v)
+        if r == 0.0:
+            out[i] = 0j
+            continue
+        rs = r * r_sat
+        if kind == _SALEH:
+            rs2 = rs * rs
+            g = p1 * rs / (1.0 + p2 * rs2) / a_sat
+            ph = p3 * rs2 / (1.0 + p4 * rs2)
+            out[i] = (g / r * scale) * v * complex(np.cos(ph), np.sin(ph))
+        else:
+            e = 2.0 * p1
+            g = rs / (1.0 + rs**e) ** (1.0 / e) / a_sat
+            out[i] = (g / r * scale) * v
 
 
 @dataclass(frozen=True)
@@ -100,6 +166,7 @@ class Amplifier:
     ibo_db: input back-off of a stream of mean power input_power (drive fixed: more input power compresses more)
     sps: samples per symbol of the stream (sets the oversampling factor)
     output_scale: multiplies the output (1: saturated CW output power 1)
+    threads: how many threads run its filters and curves (an attribute; the output does not depend on it)
     """
 
     def __init__(self, model: tp.AmplifierModel | None, ibo_db: float = 0.0, input_power: float = 1.0,
@@ -114,6 +181,7 @@ class Amplifier:
         self.ibo_db = float(ibo_db)
         self.input_power = float(input_power)
         self.output_scale = float(output_scale)
+        self.threads = 1
         self._drive = tp.drive_scale(self.ibo_db, self.input_power)
         self._os = Oversampled(oversampling_factor(sps) if model is not None else 1)
         self._n = 0
@@ -127,10 +195,22 @@ class Amplifier:
         return self._n
 
     def curve(self, u: np.ndarray) -> np.ndarray:
-        """The memoryless transfer at the block's drive (input in the stream's units)."""
-        u = u * self._drive
-        y = u if self.model is None else tp.transfer(self.model, u)
-        return y * self.output_scale
+        """The memoryless transfer at the block's drive (input in the stream's units): a numba kernel for the
+        linear, Saleh and Rapp models, linksim.budget.transponder.transfer for a table."""
+        m = self.model
+        if m is None or isinstance(m, tp.Saleh | tp.Rapp):
+            u = np.ascontiguousarray(u, dtype=np.complex128)
+            y = np.empty_like(u)
+            if m is None:
+                args = (_LINEAR, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0)
+            elif isinstance(m, tp.Saleh):
+                args = (_SALEH, m.alpha_a, m.beta_a, m.alpha_phi, m.beta_phi, m.r_sat, m.a_sat)
+            else:
+                args = (_RAPP, m.smoothness, 0.0, 0.0, 0.0, m.r_sat, m.a_sat)
+            _in_pieces(self.threads, u.size,
+                       lambda a, b: _memoryless(u[a:b], self._drive, self.output_scale, *args, y[a:b]))
+            return y
+        return tp.transfer(m, u * self._drive) * self.output_scale
 
     def process(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
@@ -139,7 +219,7 @@ class Amplifier:
         self._n += x.size
         if x.size == 0:
             return np.zeros(0, dtype=np.complex64)
-        return self._os.process(x, self.curve).astype(np.complex64)
+        return self._os.process(x, self.curve, self.threads).astype(np.complex64)
 
 
 def aligned(chunks, amp: Amplifier):  # noqa: ANN001, ANN201 - an iterable of arrays in, a generator out
@@ -158,9 +238,11 @@ def aligned(chunks, amp: Amplifier):  # noqa: ANN001, ANN201 - an iterable of ar
         yield y[: n_in - n_out]
 
 
-def output_power(chunks, spec: AmplifierSpec, input_power: float, sps: float) -> float:  # noqa: ANN001
+def output_power(chunks, spec: AmplifierSpec, input_power: float, sps: float,  # noqa: ANN001
+                 threads: int = 1) -> float:
     """Mean |y|^2 of the amplifier's output over a stream given as chunks (a first pass over a file)."""
     amp = Amplifier(spec.model, spec.ibo_db, input_power, sps)
+    amp.threads = threads
     acc, n = 0.0, 0
     for y in aligned(chunks, amp):
         acc += float(np.sum(np.abs(y.astype(np.complex128)) ** 2))

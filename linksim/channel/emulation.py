@@ -225,6 +225,7 @@ class EmulatedChannel:
         if self._has_amplifier:
             t1 = self.start_s + self.span_s
             self.amplifier, p_channel = satellite_amplifier(self.timeline, self.start_s, t1, self.sps, float(p))
+            self.amplifier.threads = self.channel.threads  # type: ignore[union-attr]
         else:
             p_channel = float(p)
         self.channel.set_input_power(p_channel)

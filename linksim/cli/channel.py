@@ -197,19 +197,22 @@ def build_channel(args: argparse.Namespace, fs: float, n_samples: int, input_pow
     return ch, args.esn0_db, list(args.jammer), [j.js_db for j in jams]
 
 
-def _amplifier(args: argparse.Namespace, spec: Any, reader: Any, p_in: float) -> tuple[Any, float] | None:
+def _amplifier(args: argparse.Namespace, spec: Any, reader: Any, p_in: float, threads: int
+               ) -> tuple[Any, float] | None:
     """(the --amplifier spec, the mean output power it gives this file), or None."""
     if spec is None:
         return None
     from ..channel.amplifier import output_power
 
-    return spec, output_power(reader, spec, p_in, args.sps)
+    return spec, output_power(reader, spec, p_in, args.sps, threads)
 
 
-def _amplified(reader: Any, spec: Any, p_in: float, sps: float) -> Any:
+def _amplified(reader: Any, spec: Any, p_in: float, sps: float, threads: int) -> Any:
     from ..channel.amplifier import Amplifier, aligned
 
-    return aligned(reader, Amplifier(spec.model, spec.ibo_db, p_in, sps))
+    amp = Amplifier(spec.model, spec.ibo_db, p_in, sps)
+    amp.threads = threads
+    return aligned(reader, amp)
 
 
 def _check_output(args: argparse.Namespace, y: np.ndarray, first: int) -> float | None:
@@ -281,11 +284,12 @@ def run(args: argparse.Namespace) -> int:
                 p_in = chk.mean_power
                 if p_in <= 0:
                     raise InputError(f"--in {args.inp}: the input is all zeros (declare --input-power)")
-            amp = _amplifier(args, amp_spec, reader, p_in)  # Es/N0 and J/S then refer to the amplifier's output
+            # Es/N0 and J/S then refer to the amplifier's output
+            amp = _amplifier(args, amp_spec, reader, p_in, threads)
             assert amp is not None
             ch, esn0_set, labels, js_set = build_channel(args, fs, reader.n_samples, amp[1])
             ch.threads = threads
-            for c in _amplified(reader, amp[0], p_in, args.sps):
+            for c in _amplified(reader, amp[0], p_in, args.sps, threads):
                 y = ch.process(c)
                 w.write(y, bound=_check_output(args, y, ch.n_processed - c.size))
         input_power_measured = args.input_power is None
