@@ -33,9 +33,10 @@ class Transponder:
 
     def __init__(self, sample_rate_hz: float, bandwidth_hz: float, amplifier: Amplifier | None = None,
                  drive_db: tuple[np.ndarray, np.ndarray] | None = None, t0_s: float = 0.0) -> None:
-        if not (np.isfinite(sample_rate_hz) and sample_rate_hz > 0 and np.isfinite(bandwidth_hz) and bandwidth_hz > 0):
-            raise InputError(f"transponder: sample rate and bandwidth must be > 0, got {sample_rate_hz}, "
-                             f"{bandwidth_hz}")
+        # bandwidth inf: no input filter (a satellite amplifier on its own, without a bent pipe)
+        if not (np.isfinite(sample_rate_hz) and sample_rate_hz > 0 and bandwidth_hz > 0):
+            raise InputError(f"transponder: sample rate and bandwidth must be > 0 (bandwidth inf: no filter), got "
+                             f"{sample_rate_hz}, {bandwidth_hz}")
         self.fs = float(sample_rate_hz)
         self.bandwidth_hz = float(bandwidth_hz)
         self.amplifier = amplifier
