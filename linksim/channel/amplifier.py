@@ -27,10 +27,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numba as nb
 import numpy as np
 
 from ..budget import transponder as tp
+from ..compiled import kernel
 from ..errors import InputError
 from .spec_list import parse_spec_list
 
@@ -92,7 +92,7 @@ def _in_pieces(threads: int, n: int, fn) -> None:  # noqa: ANN001 - fn(lo, hi) o
     run_pieces(threads, fn, [n * i // parts for i in range(parts + 1)])
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _interpolate(buf, hl, L, k, j0, out):  # noqa: ANN001, ANN202 - numba kernel
     """Interpolation by L with the filter hl (k L + 1 taps): out[j - j0] is sample k L + j of the zero-stuffed buf
     filtered by hl, buf being k samples of history followed by the chunk (what scipy's upfirdn(hl, buf, up=L)
@@ -106,7 +106,7 @@ def _interpolate(buf, hl, L, k, j0, out):  # noqa: ANN001, ANN202 - numba kernel
         out[jj] = acc
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _decimate(buf_hi, h, L, k, p0, out):  # noqa: ANN001, ANN202 - numba kernel
     """Filtering by h (k L + 1 taps) and decimation by L: out[p - p0] is sample k + p of upfirdn(h, buf_hi,
     down=L), buf_hi being k L samples of history followed by the chunk at the high rate."""
@@ -122,7 +122,7 @@ def _decimate(buf_hi, h, L, k, p0, out):  # noqa: ANN001, ANN202 - numba kernel
 _LINEAR, _SALEH, _RAPP = 0, 1, 2
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _memoryless(u, drive, scale, kind, p1, p2, p3, p4, r_sat, a_sat, out):  # noqa: ANN001, ANN202 - numba kernel
     """linksim.budget.transponder.transfer of the Saleh (p1..p4 = alpha_a, beta_a, alpha_phi, beta_phi) or Rapp
     (p1 = smoothness) model, or linear, at drive `drive`, times `scale`, sample by sample (no temporaries)."""

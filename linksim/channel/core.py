@@ -36,9 +36,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numba as nb
 import numpy as np
 
+from ..compiled import kernel
 from ..errors import InputError
 from .noise import normal_pair, stream_key
 
@@ -169,7 +169,7 @@ def _js_column(js_db: float | tuple[np.ndarray, np.ndarray]) -> Column:
 # ---------------------------------------------------------------------------------------------- kernels
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _phase_walk(phi, n0, nn, kblk, freq, fs, phi_blk):
     """Carrier phase (cycles) at the start of every control block that starts inside chunk [n0, n0 + nn):
     phi_blk[lb] for block lb counted from n0 // kblk. phi is the phase at the first block start at or after n0;
@@ -187,7 +187,7 @@ def _phase_walk(phi, n0, nn, kblk, freq, fs, phi_blk):
     return phi
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _main_kernel(x, n0, kblk, fs, amp, sig, freq, phi_blk, h, use_h, key, state, y, s_out, n_out, want_parts, acc):
     """y = amp * exp(j 2 pi phi) * h * x + sig * w/sqrt(2) per sample; amp/sig/freq given on the control grid
     (index lb = n // kblk - n0 // kblk), phi_blk the carrier phase at each block start (_phase_walk).
@@ -272,7 +272,7 @@ def _main_kernel(x, n0, kblk, fs, amp, sig, freq, phi_blk, h, use_h, key, state,
     acc[1] += pn
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _add_scaled(y, w, n0, kblk, amp, j_out, want_parts, acc):
     """y += a(n) w (a linear between control-grid points); optionally j_out = a(n) w; acc[0] += sum |a w|^2."""
     nn = y.shape[0]
@@ -659,18 +659,28 @@ def measure_power(x: np.ndarray) -> float:
     return float(np.mean(x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2))
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(inline="always")
+def _abs2(v):  # noqa: ANN001, ANN202 - numba kernel
+    return np.float64(v.real) * np.float64(v.real) + np.float64(v.imag) * np.float64(v.imag)
+
+
+@kernel(nogil=True)
 def _power_sum(x):  # noqa: ANN001, ANN202 - numba kernel
-    # eight float64 partial sums (the compiler vectorises them); no array temporaries, so no page faults per chunk
-    acc = np.zeros(8)
+    # eight float64 partial sums (the compiler vectorises them); no array temporaries, so no page faults per chunk,
+    # and no allocation, so the kernel can be compiled ahead of time (linksim.compiled)
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
     n = x.size
     m = n - n % 8
     for i in range(0, m, 8):
-        for j in range(8):
-            v = x[i + j]
-            acc[j] += np.float64(v.real) * np.float64(v.real) + np.float64(v.imag) * np.float64(v.imag)
+        a0 += _abs2(x[i])
+        a1 += _abs2(x[i + 1])
+        a2 += _abs2(x[i + 2])
+        a3 += _abs2(x[i + 3])
+        a4 += _abs2(x[i + 4])
+        a5 += _abs2(x[i + 5])
+        a6 += _abs2(x[i + 6])
+        a7 += _abs2(x[i + 7])
     t = 0.0
     for i in range(m, n):
-        v = x[i]
-        t += np.float64(v.real) * np.float64(v.real) + np.float64(v.imag) * np.float64(v.imag)
-    return acc.sum() + t
+        t += _abs2(x[i])
+    return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + t

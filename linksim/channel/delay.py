@@ -13,9 +13,9 @@ grow with stream length; D is clipped to [0, max_delay].
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from ..compiled import kernel
 from ..errors import InputError
 
 TAPS = 32
@@ -45,7 +45,7 @@ _DCOEF32 = np.ascontiguousarray(np.diff(_COEF, axis=0), dtype=np.float32).reshap
 PIECE = 1 << 18  # samples written into the ring at once (the ring holds max delay + PIECE + taps)
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _delay_write(x, n0, re, im, mask, taps):
     """Store samples n0.. in the ring (real and imaginary parts apart; the first `taps` slots mirrored past the
     end, so every interpolation window is contiguous)."""
@@ -63,18 +63,18 @@ def _delay_write(x, n0, re, im, mask, taps):
 STEADY = 1e-6  # samples of delay change over a control block below which the block uses one set of taps
 
 
-@nb.njit(cache=True, nogil=True, fastmath=True)
-def _delay_read(n0, kblk, d, re, im, mask, out, coef, dcoef, phases, taps, dmax):
+@kernel(nogil=True, fastmath=True)
+def _delay_read(n0, kblk, d, re, im, mask, out, coef, dcoef, phases, taps, dmax, c):
     """out[m] = x(n - LATENCY - D[n]) for n = n0 + m, D linear between control-grid points d (grid row
     n // kblk - n0 // kblk). Reads only the ring, which must already hold samples up to n0 + len(out) - 1.
 
     A control block over which the delay changes by less than STEADY samples (a GEO or HEO link: nanoseconds per
     second) is read with one set of taps, at the delay of the block's middle (a timing error below 5e-7 samples);
-    otherwise every sample gets its own interpolated taps."""
+    otherwise every sample gets its own interpolated taps. c: scratch for the taps (float32, at least `taps`; the
+    caller's, so that the kernel allocates nothing)."""
     half = taps // 2
     b0 = n0 // kblk
     inv = 1.0 / kblk
-    c = np.empty(taps, dtype=np.float32)
     nn = out.shape[0]
     m = 0
     while m < nn:
@@ -180,7 +180,7 @@ class DelayLine:
             def read(a: int, b: int, lo: int = lo) -> None:
                 c = (n0 + lo + a) // kb - b0
                 _delay_read(np.int64(n0 + lo + a), np.int64(kb), d[c:], self._re, self._im, np.int64(self._mask),
-                            out[lo + a : lo + b], _COEF32, _DCOEF32, PHASES, TAPS, dmax)
+                            out[lo + a : lo + b], _COEF32, _DCOEF32, PHASES, TAPS, dmax, np.empty(TAPS, np.float32))
 
             run_pieces(threads, read, cuts)
         return out

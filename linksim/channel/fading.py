@@ -30,11 +30,11 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass
 
-import numba as nb
 import numpy as np
 from scipy.signal import fftconvolve
 from scipy.special import ndtr
 
+from ..compiled import kernel
 from ..errors import FieldError, InputError, check_number
 from .noise import complex_normal, standard_normal, stream_key
 from .spec_list import parse_spec_list
@@ -130,7 +130,7 @@ class _Diffuse:
         return a[off : off + (m_hi - m_lo + 1)]
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _interp_kernel(n0, decim, low, m_lo, los_amp, anchor, rot, diff_amp, has_los, out):
     """out[i] = los(n) + diff(n) * interp(low, n / decim), n = n0 + i (complex64 out).
 
@@ -250,7 +250,7 @@ def _ar1(w: np.ndarray, rho: float, start: float, setter) -> np.ndarray:
     return out
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _ar1_kernel(w, rho, start, out):
     c = np.sqrt(1.0 - rho * rho)
     s = w[0] if np.isnan(start) else rho * start + c * w[0]
@@ -382,7 +382,7 @@ class _LutzRuntime(_FadingRuntime):
         return los, dif
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _markov(u, s, p_gb, p_bg, out):
     for i in range(u.shape[0]):
         if i > 0:

@@ -50,11 +50,11 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
-import numba as nb
 import numpy as np
 from scipy import fft as sp_fft
 from scipy.signal import firwin
 
+from ..compiled import kernel
 from ..errors import FieldError, InputError, check_number
 from .noise import GAMMA, _mix, complex_normal, stream_key
 from .spec_list import parse_spec_list
@@ -91,7 +91,7 @@ def _in_band(name: str, lo_hz: float, hi_hz: float, fs: float, what: str) -> Non
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _anchor(n, cyc, phase, blk):
     """(k0, cos, sin) of the exact phase 2 pi cyc (n - k0) + phase at the table block holding sample n
     (k0 = n mod blk): the tone kernels multiply it by table[k0:] so rounding never accumulates past one block."""
@@ -101,7 +101,7 @@ def _anchor(n, cyc, phase, blk):
     return k0, np.cos(ph), np.sin(ph)
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _tone_kernel(n0, cyc, phase, table, out, acc):
     """out[i] (+)= exp(j(2 pi cyc n + phase)), n = n0 + i; exact anchor every len(table) samples, then table."""
     blk = table.shape[0]
@@ -125,7 +125,7 @@ def _tone_table(cyc: float) -> np.ndarray:
     return np.exp(2j * np.pi * ((cyc * k) % 1.0))
 
 
-@nb.njit(cache=True, nogil=True, fastmath=True)
+@kernel(nogil=True, fastmath=True)
 def _fir_real(w, taps, out):
     """out[i] = sum_t taps[t] w[i + t] (float32). The summation order depends only on len(taps), so an output
     sample never depends on where a chunk starts."""
@@ -137,7 +137,7 @@ def _fir_real(w, taps, out):
         out[i] = acc
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _rotate_kernel(fr, fi, n0, cyc, table, out):
     """out[i] = (fr[i] + j fi[i]) exp(j 2 pi cyc n), n = n0 + i; exact anchor every len(table) samples."""
     blk = table.shape[0]
@@ -374,7 +374,7 @@ class PartialBandJammer:
         return BarrageJammer(self.bandwidth_hz, self.offset_hz).runtime(fs, key)
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _chirp_kernel(n0, fs, f_lo, rate, period_samples, phase_per_period, out):
     two_pi = 2.0 * np.pi
     for i in range(out.shape[0]):
@@ -456,7 +456,7 @@ class PulsedJammer:
         return _PulsedRuntime(self, fs, self.base.runtime(fs, key))
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _gate_kernel(n0, cyc_per_sample, start_cyc, duty, scale, x, out):
     for i in range(x.shape[0]):
         c = (n0 + i) * cyc_per_sample - start_cyc
@@ -482,7 +482,7 @@ class _PulsedRuntime(_Runtime):
         return out
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _follower_kernel(n0, victim, vpow, fir, cyc, hist, look, react, thresh, dec, acc, gate):
     """Sense in-band victim power (FIR after shifting the band to 0 Hz), decide per look window, gate output.
 
@@ -582,8 +582,9 @@ class _FollowerRuntime(_Runtime):
             raise InputError("follower jammer: needs the victim signal (use it through linksim.channel.core.Channel)")
         gate = np.empty(n, dtype=np.bool_)
         pw = np.ones(n) if victim_power is None else np.broadcast_to(np.asarray(victim_power, float), (n,))
-        _follower_kernel(np.int64(n0), victim, np.ascontiguousarray(pw), self.fir, self.cyc, self.hist, self.look,
-                         self.react, self.thresh_rel, self.dec, self.acc, gate)
+        pw = np.require(pw, np.float64, ["C", "W"])  # a writable C array: the compiled kernel's argument type
+        _follower_kernel(np.int64(n0), victim, pw, self.fir, self.cyc, self.hist, self.look, self.react,
+                         self.thresh_rel, self.dec, self.acc, gate)
         self.last_gate = gate
         return np.where(gate, self.noise.get(n0, n), np.complex64(0)).astype(np.complex64)
 
@@ -683,7 +684,7 @@ class _HopFollowerRuntime(_Runtime):
         return np.where(gate, self.noise.get(n0, n) * rot, 0).astype(np.complex64)
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _psk_kernel(n0, fs, rs, order, span, table, ovs, key, phase0, cyc, out):
     """sum_k a_k p(t - k T) with a_k = exp(j(2 pi c_k / M + phase0)), c_k from a counter hash of symbol k."""
     two_pi = 2.0 * np.pi

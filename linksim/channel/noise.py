@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import zlib
 
-import numba as nb
 import numpy as np
+
+from ..compiled import kernel
 
 _U64 = np.uint64
 GAMMA = _U64(0x9E3779B97F4A7C15)
@@ -58,20 +59,20 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 _X, _F, _K, _W = _tables()
 
 
-@nb.njit(inline="always")
+@kernel(inline="always")
 def _mix(z: np.uint64) -> np.uint64:
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
     return z ^ (z >> _S31)
 
 
-@nb.njit(inline="always")
+@kernel(inline="always")
 def _u01(z: np.uint64) -> float:
     """Uniform in (0, 1) from the top 53 bits."""
     return ((z >> _U64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _slow_normal(key: np.uint64, idx: np.uint64, layer: int, j: int) -> float:
     """Full ziggurat from a rejected fast-path draw (layer, j); continues on a sub-stream keyed by idx."""
     s = _mix((key ^ _SUBKEY) + idx * GAMMA)
@@ -99,7 +100,7 @@ def _slow_normal(key: np.uint64, idx: np.uint64, layer: int, j: int) -> float:
         j = int(w >> _S8) - 8388608
 
 
-@nb.njit(inline="always")
+@kernel(inline="always")
 def normal_pair(key: np.uint64, n: np.uint64) -> tuple[float, float]:
     """Two independent standard normals for absolute sample index n (uint64) of stream `key`."""
     z = _mix(key + n * GAMMA)
@@ -120,7 +121,7 @@ def normal_pair(key: np.uint64, n: np.uint64) -> tuple[float, float]:
     return g1, g2
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _fill_complex(key: np.uint64, n0: np.int64, out: np.ndarray) -> None:
     s = np.sqrt(0.5)
     for m in range(out.shape[0]):
@@ -128,7 +129,7 @@ def _fill_complex(key: np.uint64, n0: np.int64, out: np.ndarray) -> None:
         out[m] = complex(g1 * s, g2 * s)
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _fill_real(key: np.uint64, n0: np.int64, out: np.ndarray) -> None:
     for m in range(out.shape[0]):
         g1, _ = normal_pair(key, _U64(n0 + m))

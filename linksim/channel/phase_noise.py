@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 from scipy.signal import fftconvolve
 
+from ..compiled import kernel
 from ..errors import InputError
 from .noise import standard_normal, stream_key
 
@@ -74,7 +74,7 @@ def mask_fir(mask: np.ndarray, fs: float, taps: int = MASK_TAPS, band: str = "al
     return h[c - taps // 2 : c - taps // 2 + taps] * np.kaiser(taps, 5.0)
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def _walk(w, step, start, out):
     s = start
     for i in range(w.shape[0]):
