@@ -353,8 +353,10 @@ def test_dask_cluster_on_loopback(tmp_path: Path, capsys: pytest.CaptureFixture[
         'retries = 0\n[grid]\n"scenario.description" = ["", "crash"]\n"carrier.modcod" = ["QPSK 1/2", "8PSK 3/4"]\n'))
     out = tmp_path / "out"
     # allowed-failures = 0: a task whose worker dies is not retried by Dask (KilledWorker at once).
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
-            processes=True, n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
+    # temporary-directory: Dask's scratch space inside tmp_path, not /tmp/dask-scratch-space
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0, "temporary-directory": str(tmp_path)}), \
+            LocalCluster(processes=True, n_workers=1, threads_per_worker=1, host="127.0.0.1",
+                         dashboard_address=None) as cluster:
         t0 = time.monotonic()
         rc = main(["sweep", str(spec), "--out", str(out), "--scheduler", cluster.scheduler_address,
                    "--runner", FAKE, "--no-figures"])

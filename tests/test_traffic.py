@@ -99,15 +99,17 @@ def test_refused_without_root_or_tun(monkeypatch):
         netns.check_host(("nosuchprogram",))
 
 
-def test_a_non_root_user_gets_one_line_and_exit_2():
+def test_a_non_root_user_gets_one_line_and_exit_2(tmp_path):
+    tmp_path.chmod(0o777)  # nobody's working directory: a refused run leaves nothing in it
     res = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
                           "import sys; from linksim.cli import main; sys.exit(main(sys.argv[1:]))", "run",
                           str(GEO_IP), "--traffic", "tcp", "--duration", "10"],
-                         capture_output=True, text=True, cwd="/tmp", timeout=120,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR="/tmp/linksim-nobody-numba"))
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path / ".numba")))
     assert res.returncode == 2, res.stderr
     assert res.stderr.strip().splitlines() == [
         "linksim: error: --traffic needs root (it makes network namespaces and TUN devices): run it as root"]
+    assert [p.name for p in tmp_path.iterdir() if p.name != ".numba"] == []
 
 
 def test_bad_options_are_one_line_errors():

@@ -86,10 +86,9 @@ class Oversampled:
 
 def _in_pieces(threads: int, n: int, fn) -> None:  # noqa: ANN001 - fn(lo, hi) on [lo, hi)
     """fn over [0, n) cut into pieces that `threads` threads take in turn (linksim.channel.parallel)."""
-    from .parallel import MIN_PIECE, pieces, run_pieces
+    from .parallel import pieces, run_pieces, split_points
 
-    parts = max(1, min(pieces(threads), n // MIN_PIECE))
-    run_pieces(threads, fn, [n * i // parts for i in range(parts + 1)])
+    run_pieces(threads, fn, split_points(0, n, 1, pieces(threads)))
 
 
 @kernel(nogil=True)
@@ -166,11 +165,11 @@ class Amplifier:
     ibo_db: input back-off of a stream of mean power input_power (drive fixed: more input power compresses more)
     sps: samples per symbol of the stream (sets the oversampling factor)
     output_scale: multiplies the output (1: saturated CW output power 1)
-    threads: how many threads run its filters and curves (an attribute; the output does not depend on it)
+    threads: how many threads run its filters and curves (the output does not depend on it)
     """
 
     def __init__(self, model: tp.AmplifierModel | None, ibo_db: float = 0.0, input_power: float = 1.0,
-                 sps: float = 2.0, output_scale: float = 1.0) -> None:
+                 sps: float = 2.0, output_scale: float = 1.0, threads: int = 1) -> None:
         if not math.isfinite(ibo_db) or not -10.0 <= ibo_db <= 40.0:
             raise InputError(f"amplifier ibo_db: must be in -10..40 dB, got {ibo_db}")
         if not (math.isfinite(input_power) and input_power > 0):
@@ -181,7 +180,7 @@ class Amplifier:
         self.ibo_db = float(ibo_db)
         self.input_power = float(input_power)
         self.output_scale = float(output_scale)
-        self.threads = 1
+        self.threads = max(1, int(threads))
         self._drive = tp.drive_scale(self.ibo_db, self.input_power)
         self._os = Oversampled(oversampling_factor(sps) if model is not None else 1)
         self._n = 0
@@ -241,8 +240,7 @@ def aligned(chunks, amp: Amplifier):  # noqa: ANN001, ANN201 - an iterable of ar
 def output_power(chunks, spec: AmplifierSpec, input_power: float, sps: float,  # noqa: ANN001
                  threads: int = 1) -> float:
     """Mean |y|^2 of the amplifier's output over a stream given as chunks (a first pass over a file)."""
-    amp = Amplifier(spec.model, spec.ibo_db, input_power, sps)
-    amp.threads = threads
+    amp = Amplifier(spec.model, spec.ibo_db, input_power, sps, threads=threads)
     acc, n = 0.0, 0
     for y in aligned(chunks, amp):
         acc += float(np.sum(np.abs(y.astype(np.complex128)) ** 2))

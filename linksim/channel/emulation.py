@@ -224,8 +224,8 @@ class EmulatedChannel:
         out of the amplifier (its nominal output power), or to it without one."""
         if self._has_amplifier:
             t1 = self.start_s + self.span_s
-            self.amplifier, p_channel = satellite_amplifier(self.timeline, self.start_s, t1, self.sps, float(p))
-            self.amplifier.threads = self.channel.threads  # type: ignore[union-attr]
+            self.amplifier, p_channel = satellite_amplifier(self.timeline, self.start_s, t1, self.sps, float(p),
+                                                            threads=self.channel.threads)
         else:
             p_channel = float(p)
         self.channel.set_input_power(p_channel)

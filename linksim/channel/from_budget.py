@@ -271,17 +271,18 @@ def _mean_over(tl: Timeline, name: str, t0_s: float, t1_s: float) -> float:
 
 
 def satellite_amplifier(tl: Timeline, t0_s: float, t1_s: float, sps: float,
-                        input_power: float) -> tuple[object | None, float]:
+                        input_power: float, threads: int = 1) -> tuple[object | None, float]:
     """The satellite's amplifier ([satellite.amplifier]) for a stream of mean power input_power at sps samples per
-    symbol, driven at the stretch's mean input back-off (linksim.channel.amplifier.Amplifier; None without a
-    model), and the nominal output power the channel after it refers to (saturated = 1; input_power without one)."""
+    symbol, driven at the stretch's mean input back-off (linksim.channel.amplifier.Amplifier on `threads` threads;
+    None without a model), and the nominal output power the channel after it refers to (saturated = 1;
+    input_power without one)."""
     from ..budget import payload
     from . import amplifier as amp_mod
 
     model = payload.amplifier_model(tl.scenario.satellite.amplifier)
     if model is None:
         return None, input_power
-    amp = amp_mod.Amplifier(model, _mean_over(tl, "sat_ibo_db", t0_s, t1_s), input_power, sps)
+    amp = amp_mod.Amplifier(model, _mean_over(tl, "sat_ibo_db", t0_s, t1_s), input_power, sps, threads=threads)
     return amp, 10.0 ** (-_mean_over(tl, "obo_db", t0_s, t1_s) / 10.0)
 
 

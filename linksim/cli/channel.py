@@ -210,9 +210,7 @@ def _amplifier(args: argparse.Namespace, spec: Any, reader: Any, p_in: float, th
 def _amplified(reader: Any, spec: Any, p_in: float, sps: float, threads: int) -> Any:
     from ..channel.amplifier import Amplifier, aligned
 
-    amp = Amplifier(spec.model, spec.ibo_db, p_in, sps)
-    amp.threads = threads
-    return aligned(reader, amp)
+    return aligned(reader, Amplifier(spec.model, spec.ibo_db, p_in, sps, threads=threads))
 
 
 def _check_output(args: argparse.Namespace, y: np.ndarray, first: int) -> float | None:

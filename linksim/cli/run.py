@@ -277,6 +277,9 @@ def _traffic(args: argparse.Namespace) -> int:
     from ..run.antijam import check_array_run
 
     check_array_run(s, traffic=True)
+    from ..run.netns import check_host
+
+    check_host()  # not root, no TUN: refused before the run directory (or runs/) is made
     out = Path(args.out) if args.out else default_out(s.name)
     if args.role == "tx":  # the gateway half writes no run directory
         return traffic(args, s, out, lambda msg: sys.stderr.write(f"linksim run: {msg}\n"), _print_summary)
