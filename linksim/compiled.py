@@ -10,26 +10,29 @@ of `numba.njit(...)`:
     @kernel(inline="always")             # a helper other kernels call; never called from Python
     def _mix(z): ...
 
-A call looks up the argument types in the machine's compiled library (a shared object built by `python -m
-linksim.compiled`, which scripts/setup.sh runs) and calls the compiled code through ctypes, which releases the GIL
-as nogil=True does; numba is not imported. Arguments of types the library does not hold (another dtype, an array
-that is not C-contiguous and writable), a library built from other sources or for another CPU, or
-LINKSIM_KERNELS=jit, send the call to numba's JIT instead, which compiles the same Python source: the two give
-the same bytes (the library is compiled by numba from that source for this CPU, with the JIT's code generator
-settings; tests/test_compiled.py compares them).
+While numba is not loaded in the process, a call looks up the argument types in the machine's compiled library (a
+shared object built by `linksim kernels`, which scripts/setup.sh runs) and calls the compiled code through ctypes,
+which releases the GIL as nogil=True does; numba is not imported. A call goes to numba's JIT instead when the
+library does not hold its argument types (another dtype, an array that is not C-contiguous and writable), when
+there is no library built from these sources for this CPU and numba, with LINKSIM_KERNELS=jit, and once numba is
+loaded in the process anyway (by the DVB-S2 receiver, or by such a call): numba's dispatch then costs 0.3 to 1.6 us
+a call against ctypes' 5 to 19 us, which a loopback run, calling the channel on GNU Radio's small chunks, would
+feel. Both compile the same Python source and give the same bytes (the library is compiled by numba from it for
+this CPU with the JIT's code-generator settings; tests/test_compiled.py compares them).
 
-The library: `build()` runs `linksim channel` over small files with the options users pass (TRAINING), so that
-numba records the argument types of every kernel call, then compiles for each (kernel, types) pair a C entry
-point `int32 name(void *ret, args...)` (an array becomes its data pointer and its shape; a boolean an int64) that
-calls the kernel and returns 1 if it raised; ctypes calls that, and a kernel error raises KernelError naming the
-kernel (LINKSIM_KERNELS=jit shows numba's own exception). Kernels that allocate arrays are left to the JIT (the
-library has no numba runtime). The library is linked with the system C compiler (cc) and lives in
-linksim/_compiled/ with an index.json of its entries; it is used only while the sources of every module it was
-built from (and their neighbours), the numba version and the CPU flags are those it was built for (_source_key).
+The library: `build(train)` runs `train()` (linksim.cli.kernels: `linksim channel` over a short file with the
+options users pass), so that numba records the argument types of every kernel call, then compiles for each
+(kernel, types) pair a C entry point `int32 name(void *ret, args...)` (an array becomes its data pointer and its
+shape; a boolean an int64) that calls the kernel and returns 1 if it raised; ctypes calls that, and a kernel error
+raises KernelError naming the kernel (LINKSIM_KERNELS=jit shows numba's own exception). Kernels that allocate
+arrays are left to the JIT (the library has no numba runtime). The library is linked with the system C compiler
+(cc) and lives in linksim/_compiled/ with an index.json of its entries; it is used only while the sources of the
+packages it was built from, the numba version and the CPU flags are those it was built for (_source_key).
 
-    kernel(**njit_options) -> decorator making a Kernel
+    kernel(**njit_options) -> decorator making a Kernel; Kernel.compiled(*args) calls the library's entry alone
     status() -> "compiled (N entries)" | "jit: <why>"   (which way kernel calls go in this process)
-    build(verbose) -> path of the library built for this machine
+    is_current() -> whether this machine's library matches the sources, numba and the CPU (LINKSIM_KERNELS aside)
+    build(train, verbose) -> the number of entries compiled into the library (LIB_DIR) after train()
 """
 
 from __future__ import annotations
@@ -41,7 +44,10 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+
+from .errors import DeviceError
 
 ENV = "LINKSIM_KERNELS"  # "jit": never use the compiled library
 LIB_DIR = Path(__file__).resolve().parent / "_compiled"
@@ -79,14 +85,26 @@ class Kernel:
         return f"<kernel {self.name}>"
 
     def __call__(self, *args):  # noqa: ANN002, ANN204 - a kernel's own arguments
-        entries = self._entries
-        if entries is None:
-            entries = self._entries = _library().entries(self.name)
-        if entries:
-            entry = entries.get(tuple(map(_type_code, args)))
+        if self._jit is None and "numba" not in sys.modules:
+            entry = self._entry(args)
             if entry is not None:
                 return entry(args)
         return self.jit(*args)
+
+    def _entry(self, args: tuple):  # noqa: ANN202 - the compiled entry for these argument types, or None
+        entries = self._entries
+        if entries is None:
+            entries = self._entries = _library().entries(self.name)
+        return entries.get(tuple(map(_type_code, args))) if entries else None
+
+    def compiled(self, *args):  # noqa: ANN002, ANN201 - a kernel's own arguments and result
+        """Call the compiled library's entry (whether or not numba is loaded); LookupError if it has none for
+        these argument types."""
+        entry = self._entry(args)
+        if entry is None:
+            raise LookupError(f"{self.name}: the compiled library has no entry for these argument types "
+                              f"({', '.join(map(_type_code, args))}; {status()})")
+        return entry(args)
 
     @property
     def jit(self):  # noqa: ANN201 - a numba dispatcher
@@ -241,13 +259,13 @@ class _Library:
         try:
             index = json.loads(INDEX.read_text())
         except FileNotFoundError:
-            self.reason = "no compiled library (python -m linksim.compiled builds it)"
+            self.reason = "no compiled library (`linksim kernels` builds it)"
             return
         except (OSError, ValueError) as e:
             self.reason = f"unreadable {INDEX}: {e}"
             return
         if index.get("key") != _source_key(index.get("modules", []), _numba_version()):
-            self.reason = "the compiled library was built from other sources (python -m linksim.compiled rebuilds it)"
+            self.reason = "the compiled library was built from other sources (`linksim kernels` rebuilds it)"
             return
         try:
             lib = ctypes.CDLL(str(LIB_DIR / index["library"]))
@@ -275,6 +293,11 @@ def _library() -> _Library:
     return _LIB
 
 
+def is_current() -> bool:
+    """The library exists and matches the sources, numba and this CPU (whatever LINKSIM_KERNELS says)."""
+    return _Library(ignore_env=True).count > 0
+
+
 def status() -> str:
     """How kernel calls go in this process: 'compiled (N entries)' or 'jit: <why>'."""
     lib = _library()
@@ -282,53 +305,6 @@ def status() -> str:
 
 
 # ------------------------------------------------------------------------------------------------ building
-
-# `linksim channel` options whose kernels the library holds (each run over a short file, 1 and 2 threads).
-TRAINING = [
-    ["--gain-db", "-3", "--doppler-hz", "12345", "--esn0-db", "10"],
-    ["--gain-db", "-3", "--doppler-hz", "12345", "--doppler-rate-hz-s", "-40", "--esn0-db", "10",
-     "--fading", "rician:K=4,doppler_hz=500"],
-    ["--fading", "rician:K=4,doppler_hz=500"],
-    ["--fading", "rayleigh:doppler_hz=50"],
-    ["--fading", "loo:doppler_hz=20,los_mean_db=-3"],
-    ["--fading", "lutz:K=10,doppler_hz=50"],
-    ["--esn0-db", "8", "--delay-s", "1e-5", "--doppler-hz", "300"],
-    ["--esn0-db", "8", "--jammer", "type=cw,js_db=0,offset_hz=1000",
-     "--jammer", "type=barrage,js_db=-3,bandwidth_hz=2e6"],
-    ["--esn0-db", "8", "--jammer", "type=partial_band,js_db=-3,band_hz=1e6,rho=0.5,offset_hz=2e5",
-     "--jammer", "type=chirp,js_db=-3,bandwidth_hz=2e6,sweep_rate_hz_s=1e9"],
-    ["--esn0-db", "8", "--jammer", "type=multitone,js_db=-3,n_tones=8,bandwidth_hz=1e6",
-     "--jammer", "type=modulated,js_db=-3,symbol_rate_hz=1e6,order=4"],
-    ["--esn0-db", "8", "--jammer", "type=follower,js_db=0,bandwidth_hz=1e6,reaction_time_s=1e-4,look_time_s=1e-4"],
-    ["--esn0-db", "8", "--jammer", "type=pulsed,base=barrage,js_db=3,duty=0.2,prf_hz=1000,bandwidth_hz=1e6"],
-    ["--esn0-db", "8", "--amplifier", "saleh,ibo_db=3"],
-]
-TRAINING_RATE_HZ = 10e6
-TRAINING_SAMPLES = 300_000
-
-
-def _train(work: Path) -> None:
-    """Run `linksim channel` in this process over TRAINING so that numba records every kernel's argument types."""
-    import numpy as np
-
-    from .cli import main
-
-    rng = np.random.default_rng(1)
-    x = ((rng.standard_normal(TRAINING_SAMPLES) + 1j * rng.standard_normal(TRAINING_SAMPLES)) / np.sqrt(2))
-    src = work / "in.cf32"
-    x.astype(np.complex64).tofile(src)
-    import contextlib
-    import io
-
-    for opts in TRAINING:
-        for threads in ("1", "2"):
-            with contextlib.redirect_stdout(io.StringIO()):
-                rc = main(["channel", "--in", str(src), "--out", str(work / "out.cf32"), "--sample-rate",
-                           str(TRAINING_RATE_HZ), "--sps", "4", "--threads", threads, "--json", *opts])
-            if rc not in (0, None):
-                raise RuntimeError(f"training run failed: linksim channel {' '.join(opts)}")
-            (work / "out.cf32").unlink(missing_ok=True)
-
 
 def _code_of(t) -> str | None:  # noqa: ANN001 - a numba type
     from numba.core import types as nt
@@ -366,8 +342,9 @@ def _wrapper_source(k: Kernel, codes: tuple[str, ...]) -> str:
     return f"def _w({', '.join(params)}):\n    return K({', '.join(args)})\n"
 
 
-def build(verbose: bool = False) -> Path:
-    """Compile every (kernel, argument types) pair the TRAINING runs used into LIB_DIR; return the library's path."""
+def build(train: Callable[[], None], verbose: bool = False) -> int:
+    """Compile every (kernel, argument types) pair that train() made numba compile into LIB_DIR (the library and
+    index.json, each replaced whole); returns the number of entries."""
     import shutil
     import subprocess
     import tempfile
@@ -380,15 +357,22 @@ def build(verbose: bool = False) -> Path:
     from numba.core.compiler_lock import global_compiler_lock
 
     global _LIB
-    os.environ[ENV] = "jit"
-    _LIB = None
     nb = _numba()
     cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        raise RuntimeError("no C compiler (cc) to link the compiled kernels: install gcc")
+    if cc is None or shutil.which("nm") is None:
+        raise DeviceError("linksim kernels: needs a C compiler (cc) and nm to link the library: install gcc")
     with tempfile.TemporaryDirectory(prefix="linksim-kernels-") as tmp:
         work = Path(tmp)
-        _train(work)
+        saved = os.environ.get(ENV)
+        os.environ[ENV] = "jit"  # every call through numba's dispatchers, which record the argument types
+        _LIB = None
+        try:
+            train()
+        finally:
+            if saved is None:
+                os.environ.pop(ENV, None)
+            else:
+                os.environ[ENV] = saved
 
         class HostCodegen(codegen.AOTCPUCodegen):
             """Object code for this CPU with the JIT's features (the JIT's code, in a shared object)."""
@@ -456,9 +440,10 @@ def build(verbose: bool = False) -> Path:
         tmp_index = INDEX.with_suffix(".tmp")
         tmp_index.write_text(json.dumps(index, indent=1) + "\n")
         os.replace(tmp_index, INDEX)
-    del os.environ[ENV]
     _LIB = None
-    return lib_path
+    for k in _REGISTRY.values():  # later calls in this process look the new library up
+        k._entries = None
+    return len(entries)
 
 
 def _add_c_entry(target, cres, symbol: str, ir) -> None:  # noqa: ANN001
@@ -501,21 +486,3 @@ void NRT_Free(void *p) { (void)p; linksim_unreachable("NRT_Free"); }
 void NRT_MemInfo_call_dtor(void *mi) { (void)mi; linksim_unreachable("NRT_MemInfo_call_dtor"); }
 void *numba_runtime_build_excinfo_struct(void *a, void *b) { (void)a; (void)b; return NULL; }
 """
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m linksim.compiled [-v] [--if-stale]`: build the library for this machine (--if-stale: only when
-    it is missing or was built from other sources, numba or CPU)."""
-    argv = sys.argv[1:] if argv is None else argv
-    if "--if-stale" in argv and _Library(ignore_env=True).count:
-        print(f"compiled kernels: {LIB_DIR / LIB_NAME} is up to date")
-        return 0
-    path = build(verbose="-v" in argv)
-    print(f"compiled kernels: {path} ({len(json.loads(INDEX.read_text())['entries'])} entries)")
-    return 0
-
-
-if __name__ == "__main__":  # run as a script, this file is __main__: build with the module the kernels registered in
-    from linksim.compiled import main as _main
-
-    sys.exit(_main())

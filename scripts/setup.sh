@@ -25,8 +25,8 @@ fi
 SYS_NUMPY=$(/usr/bin/python3 -c "import numpy; print(numpy.__version__)")
 stamp_src="$(cat pyproject.toml constraints.txt)$SYS_NUMPY"
 stamp=$(printf '%s' "$stamp_src" | sha256sum | cut -c1-16)
-# The channel's kernels compiled for this machine (linksim/compiled.py): rebuilt when a kernel's source changed.
-build_kernels() { .venv/bin/python -m linksim.compiled --if-stale >&2; }
+# The channel's kernels compiled for this machine (linksim/compiled.py, `linksim kernels`): rebuilt when stale.
+build_kernels() { .venv/bin/linksim kernels --if-stale >&2; }
 if [ -x .venv/bin/python ] && [ "$(cat .venv/.linksim-stamp 2>/dev/null)" = "$stamp" ]; then
     build_kernels
     exit 0

@@ -14,6 +14,8 @@ import pytest
 
 from linksim import compiled
 from linksim.channel import core, noise
+from linksim.cli import main
+from linksim.cli.kernels import TRAINING
 
 RUN = r"""
 import contextlib, io, json, sys
@@ -41,7 +43,7 @@ def _run(src, out, opts, jit: bool) -> dict:
 def test_library_is_built_and_current():
     # scripts/setup.sh (run by scripts/test.sh and .ci/run) builds it; a stale one would send every call to the JIT
     st = compiled._Library(ignore_env=True)
-    assert st.count > 0, f"{st.reason}: run scripts/setup.sh or .venv/bin/python -m linksim.compiled"
+    assert st.count > 0, f"{st.reason}: run scripts/setup.sh or .venv/bin/linksim kernels"
     names = set(st.by_kernel)
     for k in ("core:_main_kernel", "core:_power_sum", "noise:_fill_complex", "fading:_interp_kernel",
               "delay:_delay_read", "jammers:_follower_kernel", "amplifier:_memoryless"):
@@ -49,7 +51,7 @@ def test_library_is_built_and_current():
         assert k in names
 
 
-@pytest.mark.parametrize("opts", compiled.TRAINING, ids=lambda o: " ".join(o)[:60])
+@pytest.mark.parametrize("opts", TRAINING, ids=lambda o: " ".join(o)[:60])
 def test_compiled_equals_jit_without_numba(opts, tmp_path):
     """Every `linksim channel` option the library was trained on: the same output bytes as numba's JIT, and the
     process never imports numba."""
@@ -66,19 +68,47 @@ def test_compiled_equals_jit_without_numba(opts, tmp_path):
     assert aot["sha"] == jit["sha"]
 
 
-def test_types_outside_the_library_go_to_the_jit():
+def test_compiled_entries_equal_the_jit_and_refuse_other_types():
+    # numba is loaded in the test process (other tests' modules), so plain calls go to the JIT here; .compiled()
+    # calls the library's entry alone
     key = noise.stream_key(3, "t")
     n = 5000
     want = np.empty(n, np.complex64)
-    noise._fill_complex(key, np.int64(100), want)
-    assert noise._fill_complex._entries, "the library should hold _fill_complex"
-    strided = np.zeros(2 * n, np.complex64)[::2]  # not C-contiguous: numba's JIT, same numbers
-    noise._fill_complex(key, np.int64(100), strided)
-    assert noise._fill_complex._jit is not None
+    noise._fill_complex.jit(key, np.int64(100), want)
+    got = np.empty(n, np.complex64)
+    noise._fill_complex.compiled(key, np.int64(100), got)
+    np.testing.assert_array_equal(got, want)
+    strided = np.zeros(2 * n, np.complex64)[::2]  # not C-contiguous
+    with pytest.raises(LookupError, match="_fill_complex"):
+        noise._fill_complex.compiled(key, np.int64(100), strided)
+    with pytest.raises(LookupError):
+        noise._fill_complex.compiled(key, np.int64(100), np.empty(n, np.complex128))  # another dtype
+    noise._fill_complex(key, np.int64(100), strided)  # the JIT takes both
     np.testing.assert_array_equal(strided, want)
-    wide = np.empty(n, np.complex128)  # another dtype: JIT as well
-    noise._fill_complex(key, np.int64(100), wide)
-    np.testing.assert_array_equal(wide.astype(np.complex64), want)
+
+
+POLICY = r"""
+import sys
+import numpy as np
+from linksim.channel import noise
+key = noise.stream_key(3, "t")
+a = np.empty(1000, np.complex64)
+noise._fill_complex(key, np.int64(0), a)
+first = "numba" in sys.modules
+b = np.zeros(2000, np.complex64)[::2]
+noise._fill_complex(key, np.int64(0), b)  # not in the library: numba's JIT, so numba is now loaded
+second = "numba" in sys.modules
+c = np.empty(1000, np.complex64)
+noise._fill_complex(key, np.int64(0), c)  # from now on the JIT (its dispatch is cheaper)
+print(first, second, noise._fill_complex._jit is not None, bool((a == b).all() and (a == c).all()))
+"""
+
+
+def test_numba_is_loaded_only_for_a_call_the_library_cannot_take():
+    env = {k: v for k, v in os.environ.items() if k != compiled.ENV}
+    r = subprocess.run([sys.executable, "-c", POLICY], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["False", "True", "True", "True"]
 
 
 def test_power_sum_compiled_and_exact():
@@ -86,18 +116,17 @@ def test_power_sum_compiled_and_exact():
     for n in (1, 7, 8, 9, 100_003):
         x = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
         ref = float(np.sum(x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2))
-        got = core._power_sum(x)
+        got = core._power_sum.compiled(x)
         assert got == pytest.approx(ref, rel=1e-12)
         assert got == core._power_sum.jit(x)
 
 
 def test_kernel_error_names_the_kernel():
-    # kblk = 0: an integer division by zero inside the compiled _phase_walk; the JIT raises ZeroDivisionError
+    # kblk = 0: an integer division by zero inside _phase_walk; the JIT raises ZeroDivisionError
     freq = np.zeros(4)
     phi_blk = np.zeros(4)
-    if core._phase_walk._entries:
-        with pytest.raises(compiled.KernelError, match="_phase_walk"):
-            core._phase_walk(0.0, 0, 10, 0, freq, 1.0, phi_blk)
+    with pytest.raises(compiled.KernelError, match="_phase_walk"):
+        core._phase_walk.compiled(0.0, 0, 10, 0, freq, 1.0, phi_blk)
     with pytest.raises(ZeroDivisionError):
         core._phase_walk.jit(0.0, 0, 10, 0, freq, 1.0, phi_blk)
 
@@ -120,3 +149,15 @@ def test_key_follows_the_sources(tmp_path, monkeypatch):
     assert k1 == compiled._source_key(mods, "v") and k1 != compiled._source_key(mods, "w")
     monkeypatch.setattr(compiled, "_cpu_flags", lambda: "another cpu")
     assert compiled._source_key(mods, "v") != k1
+
+
+def test_kernels_command_if_stale_and_without_a_compiler(capsys, monkeypatch):
+    assert main(["kernels", "--if-stale"]) == 0  # current (the first test checks it): nothing rebuilt
+    assert "is up to date" in capsys.readouterr().out
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert main(["kernels"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["linksim: error: linksim kernels: needs a C compiler (cc) and nm to link the library: install gcc"]
+    assert compiled.is_current()  # the library was left as it was

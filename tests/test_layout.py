@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "linksim"
 
 # lowest first; top-level helper modules are named by their module name, subpackages by their folder
 LAYERS: list[set[str]] = [
-    {"__init__", "errors", "dbmath", "plots", "files", "iqfile"},  # shared helpers
+    {"__init__", "errors", "dbmath", "plots", "files", "iqfile", "compiled"},  # shared helpers
     {"geometry"},
     {"propagation"},
     {"scenario"},

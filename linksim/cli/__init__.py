@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import SEED_MAX, FieldError, InputError, LinksimError, check_number
 
 # Sub-command modules, in the order `linksim --help` lists them. Each defines register(subparsers).
-COMMAND_MODULES = ["budget", "scenarios", "channel", "dvbs2", "run", "emulate", "sweep", "report", "hw"]
+COMMAND_MODULES = ["budget", "scenarios", "channel", "dvbs2", "run", "emulate", "sweep", "report", "hw", "kernels"]
 
 
 class _Parser(argparse.ArgumentParser):
