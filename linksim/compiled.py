@@ -70,6 +70,7 @@ class Kernel:
     def __init__(self, fn, options: dict) -> None:  # noqa: ANN001 - any Python function
         self.py_func = fn
         self.options = options if "inline" in options else {"cache": True, **options}
+        self.targetoptions = self.options  # what numba's inliner reads off a global (inline="always" helpers)
         self.name = f"{fn.__module__}:{fn.__qualname__}"
         self.__name__ = fn.__name__
         self.__qualname__ = fn.__qualname__
