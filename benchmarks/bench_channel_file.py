@@ -24,13 +24,15 @@ Cases (same parameters on both sides: gain -3 dB, Doppler 12 345 Hz, Es/N0 10 dB
       stock:      file_source -> fading_model -> rotator_cc -> multiply_const_cc -> add_cc <- noise_source_c
                   -> file_sink
 Before each run the output file is deleted and the page cache written back (os.sync, untimed). Each side runs
---repeat times, alternating in an order that turns from round to round (so that no contender always follows the
-same one). The fastest run of each is the figure (other processes and the virtual machine only slow a run down);
-the median of each contender's runs is printed beside it, and the ratio of medians beside the ratio of fastest runs
-(on this VM single runs of the same command scatter by up to 2x: see docs/channel.md).
+--repeat times, each round in the order of the next row of a Williams design (williams_orders: over a whole cycle of
+rows, 2n rounds for an odd number n of contenders, every contender comes right after every other one equally
+often; the run before a run changes its time, see below). --repeat 10 is one cycle for (a)'s five contenders.
+The fastest run of each is the figure (other processes and the virtual machine only slow a run down); the median
+of each contender's runs is printed beside it, and the ratio of medians beside the ratio of fastest runs (on this
+VM single runs of the same command scatter by up to 2x: see docs/channel.md).
 Ratios are stock time / linksim time (> 1: linksim faster).
 
-Usage: .venv/bin/python benchmarks/bench_channel_file.py [--samples 48e6] [--repeat 3] [--dir /tmp/linksim-bench]
+Usage: .venv/bin/python benchmarks/bench_channel_file.py [--samples 48e6] [--repeat 10] [--dir /tmp/linksim-bench]
 """
 
 from __future__ import annotations
@@ -97,6 +99,20 @@ def make_input(path: Path, n: int, seed: int = 1) -> None:
             sym = np.exp(1j * (np.pi / 4 + np.pi / 2 * rng.integers(0, 4, -(-k // SPS))))
             np.repeat(sym, SPS)[:k].astype(np.complex64).tofile(f)
             left -= k
+
+
+def williams_orders(n: int) -> list[list[int]]:
+    """Rows of a Williams design for n contenders (n rows for even n, 2n for odd): in them, every contender comes
+    right after every other one equally often, so no one always follows the same contender."""
+    base, lo, hi = [0], 1, n - 1
+    while len(base) < n:
+        base.append(lo)
+        lo += 1
+        if len(base) < n:
+            base.append(hi)
+            hi -= 1
+    rows = [[(b + i) % n for b in base] for i in range(n)]
+    return rows + [r[::-1] for r in rows] if n % 2 else rows
 
 
 def timed(cmd: list[str], out: Path) -> tuple[float, float]:
@@ -168,11 +184,13 @@ def main() -> int:
     for key in [c.strip() for c in args.cases.split(",") if c.strip()]:
         title, runs = cases[key]
         walls: dict[str, list[tuple[float, float]]] = {label: [] for label, _ in runs}
+        orders = williams_orders(len(runs))
         for r in range(args.repeat):
-            # the order turns from round to round: on this VM the run right after another case's or a stock run
-            # was up to 2x slower whoever it was (fresh page-cache pages), so every contender takes every place
-            k = r % len(runs)
-            for label, cmd in runs[k:] + runs[:k]:
+            # On this VM a run is up to 2x slower depending on the run before it (whose page-cache pages it
+            # inherits); a turning order would put every contender always after the same one, so each round takes
+            # the next row of a Williams design: over len(orders) rounds every contender follows every other once.
+            for i in orders[r % len(orders)]:
+                label, cmd = runs[i]
                 walls[label].append(timed(cmd, out))
         print(f"({key}) {title}")
         best = {label: min(v) for label, v in walls.items()}
