@@ -20,7 +20,7 @@ from linksim.dvbs2.interleave import deinterleave_bits, deinterleave_llrs, inter
 from linksim.dvbs2.params import MODCOD_NUMBERS, frame_params
 from linksim.dvbs2.rrc import RrcInterpolator, rrc_impulse, rrc_taps
 from linksim.dvbs2.scrambling import pl_descramble, pl_scramble, pl_scrambling_indices
-from linksim.dvbs2.sync import soft_demap
+from linksim.dvbs2.sync import correlate_valid, soft_demap
 from linksim.errors import InputError
 
 ALL = list(MODCOD_NUMBERS)
@@ -343,3 +343,16 @@ def test_ts_stream_adaptation_carries_packets_across_frames():
     bits, hdr = ad2.next_bbframe(k_bch)
     assert hdr.dfl_bits == 24 and hdr.ts_gs == 0b01 and not bits[80 + 24 :].any()
     assert np.packbits(bits[80:104]).tobytes() == b"abc"
+
+
+@pytest.mark.parametrize("m", [1, 25, 26, 63])
+def test_correlate_valid_is_numpys_correlate(m):
+    """The header search's correlation (a numba loop that releases the GIL) against np.correlate(a, v, 'valid')."""
+    rng = np.random.default_rng(m)
+    a = (rng.standard_normal(5000) + 1j * rng.standard_normal(5000)).astype(np.complex64)
+    v = (rng.standard_normal(m) + 1j * rng.standard_normal(m)).astype(np.complex64)
+    want = np.correlate(a, v, "valid")
+    got = correlate_valid(a, v)
+    assert got.dtype == np.complex64 and got.shape == want.shape
+    assert np.max(np.abs(got - want)) <= 1e-6 * np.sqrt(m) * np.max(np.abs(want))
+    assert correlate_valid(a[: m - 1], v).size == 0  # shorter than the reference: nothing (numpy would swap them)
