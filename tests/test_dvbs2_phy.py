@@ -356,3 +356,28 @@ def test_correlate_valid_is_numpys_correlate(m):
     assert got.dtype == np.complex64 and got.shape == want.shape
     assert np.max(np.abs(got - want)) <= 1e-6 * np.sqrt(m) * np.max(np.abs(want))
     assert correlate_valid(a[: m - 1], v).size == 0  # shorter than the reference: nothing (numpy would swap them)
+
+
+@pytest.mark.parametrize("layout", ["pilots", "two blocks", "header only"])
+def test_derotate_is_the_pilot_phase_trajectory_applied(layout):
+    """derotate (phasor set per linear piece, turned inside it) against pilot_phase's per-symbol phase with its
+    cosine and sine: the same complex64 values."""
+    from linksim.dvbs2.sync import derotate, pilot_phase, pilot_phase_fit
+
+    rng = np.random.default_rng(4)
+    n = {"pilots": 33282, "two blocks": 21690, "header only": 3330}[layout]
+    starts = {"pilots": [0, *range(1530, n, 1476)], "two blocks": [0, 500], "header only": [0]}[layout]
+    lens = [90] + [36] * (len(starts) - 1)
+    zk = np.zeros(n, np.complex64)
+    for s, m in zip(starts, lens, strict=True):
+        zk[s : s + m] = np.exp(1j * (0.3 + 2e-4 * s)) + 0.2 * rng.standard_normal(m)
+    seg = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
+    descr = np.exp(1j * rng.uniform(0, 2 * np.pi, n)).astype(np.complex64)
+    w = 2 * np.pi * 3.7e-3
+    phase, slope = pilot_phase(zk, starts, lens, n)
+    ph = w * np.arange(n) + phase
+    want = seg * descr * (np.cos(ph) - 1j * np.sin(ph)).astype(np.complex64)
+    fit = pilot_phase_fit(zk, starts, lens)
+    got = derotate(seg, descr, w, fit)
+    assert got.dtype == np.complex64 and fit.slope_cyc == slope
+    assert np.max(np.abs(got - want)) <= 1e-6 * np.max(np.abs(want))

@@ -51,9 +51,10 @@ from .sync import (
     coherent_header_check,
     combined_offset_phasor,
     decode_plsc,
+    derotate,
     header_metric,
     header_symbols,
-    pilot_phase,
+    pilot_phase_fit,
     sof_metric,
     soft_demap,
     track_phase,
@@ -1001,9 +1002,9 @@ class Receiver(ParallelFrames):
             fa = df + alias
             zka = zk.copy()
             zka[kk] *= np.exp(-2j * np.pi * fa * kk).astype(np.complex64)
-            phase, slope = pilot_phase(zka, starts, lens, length)
-            ph = (2 * np.pi * (self._f_cyc + fa)) * k + phase
-            v = seg * descr * (np.cos(ph) - 1j * np.sin(ph)).astype(np.complex64)
+            fit = pilot_phase_fit(zka, starts, lens)
+            slope = fit.slope_cyc
+            v = derotate(seg, descr, 2 * np.pi * (self._f_cyc + fa), fit)
             r = self._measure_and_decode(v, pos0, pls, pf, known, ref, wait=len(aliases) > 1)
             if rep is None or r.ok:
                 rep, best = r, (alias, slope)

