@@ -180,3 +180,20 @@ def test_ctrl_c_on_the_command_line_leaves_a_partial_run(tmp_path):
     sm = json.loads((tmp_path / "summary.json").read_text())
     assert sm["status"] == "partial" and sm["frames_total"] > 0
     assert check_run_dir(tmp_path) == []
+
+
+def test_demo_script_on_a_checkout_without_runs(tmp_path):
+    """README's main job, `bash scripts/demo.sh`, as on a fresh clone: the run directory's parent does not exist yet
+    (`linksim run --out` refuses a missing parent, so the script makes it). Short dwells; the README's figures
+    come from the full demo."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "runs" / "demo"  # tmp_path/runs does not exist
+    r = subprocess.run(["bash", str(root / "scripts" / "demo.sh"), "--dwell", "0.3"], capture_output=True, text=True,
+                       timeout=600, env=dict(os.environ, LINKSIM_DEMO_OUT=str(out)))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (out / "report.html").is_file() and (out / "summary.json").is_file()
+    assert f"report: {out}/report.html" in r.stdout
