@@ -15,19 +15,20 @@ shared object built by `linksim kernels`, which scripts/setup.sh runs) and calls
 which releases the GIL as nogil=True does; numba is not imported. A call goes to numba's JIT instead when the
 library does not hold its argument types (another dtype, an array that is not C-contiguous and writable), when
 there is no library built from these sources for this CPU and numba, with LINKSIM_KERNELS=jit, and once numba is
-loaded in the process anyway (by the DVB-S2 receiver, or by such a call): numba's dispatch then costs 0.3 to 1.6 us
-a call against ctypes' 5 to 19 us, which a loopback run, calling the channel on GNU Radio's small chunks, would
+loaded in the process anyway (by the DVB-S2 receiver, or by such a call): numba's dispatch then costs 0.3 to 1.4 us
+a call against ctypes' 1.6 to 6.8 us, which a loopback run, calling the channel on GNU Radio's small chunks, would
 feel. Both compile the same Python source and give the same bytes (the library is compiled by numba from it for
 this CPU with the JIT's code-generator settings; tests/test_compiled.py compares them).
 
 The library: `build(train)` runs `train()` (linksim.cli.kernels: `linksim channel` over a short file with the
 options users pass), so that numba records the argument types of every kernel call, then compiles for each
-(kernel, types) pair a C entry point `int32 name(void *ret, args...)` (an array becomes its data pointer and its
-shape; a boolean an int64) that calls the kernel and returns 1 if it raised; ctypes calls that, and a kernel error
-raises KernelError naming the kernel (LINKSIM_KERNELS=jit shows numba's own exception). Kernels that allocate
-arrays are left to the JIT (the library has no numba runtime). The library is linked with the system C compiler
-(cc) and lives in linksim/_compiled/ with an index.json of its entries; it is used only while the sources of the
-packages it was built from, the numba version and the CPU flags are those it was built for (_source_key).
+(kernel, types) pair a C entry point `int32 name(void *ret, args...)` (an array passed as the array object, whose
+data pointer and dimensions the entry reads; a boolean as an int64) that calls the kernel and returns 1 if it
+raised; ctypes calls that, and a kernel error raises KernelError naming the kernel (LINKSIM_KERNELS=jit shows
+numba's own exception). Kernels that allocate arrays are left to the JIT (the library has no numba runtime). The
+library is linked with the system C compiler ($CC or cc) and lives in linksim/_compiled/ with an index.json of its
+entries; it is used only while the sources of the packages it was built from, the numba version and the CPU flags
+are those it was built for (_source_key), and numpy's array objects have the layout the entries read.
 
     kernel(**njit_options) -> decorator making a Kernel; Kernel.compiled(*args) calls the library's entry alone
     status() -> "compiled (N entries)" | "jit: <why>"   (which way kernel calls go in this process)
@@ -46,6 +47,8 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from .errors import DeviceError
 
@@ -146,24 +149,30 @@ def _numba():  # noqa: ANN202 - the numba module
 # ------------------------------------------------------------------------------------- argument types and ABI
 
 
+_SCALAR_CODES: dict[type, str] = {float: "f8", bool: "b"}  # grows with the NumPy scalar types seen
+_ARRAY_CODES: dict[tuple, str] = {}  # (dtype, ndim) -> code
+
+
 def _type_code(v: object) -> str:
-    """A short code of an argument's numba type: 'a<f8:1' for a C-contiguous writable 1-D float64 array ('A' in
-    place of 'a' otherwise), 'b' bool, 'i8'/'u8' Python int, 'f8' Python float, the dtype for NumPy scalars."""
+    """A short code of an argument's numba type: 'a<f8:1' for a C-contiguous, aligned, writable 1-D float64 array
+    ('A' in place of 'a' otherwise: the library holds none), 'b' bool, 'i8'/'u8' Python int, 'f8' Python float,
+    the dtype's code for NumPy scalars. Cached per type: a call computes one per argument."""
     t = type(v)
-    if t is float:
-        return "f8"
-    if t is bool:
-        return "b"
+    c = _SCALAR_CODES.get(t)
+    if c is not None:
+        return c
     if t is int:
         return "i8" if -(1 << 63) <= v < (1 << 63) else "u8"
-    dt = getattr(v, "dtype", None)
-    if dt is None:
-        return t.__name__
-    if hasattr(v, "ndim") and t is not dt.type:  # an array
-        f = v.flags
-        good = f.c_contiguous and f.writeable and f.aligned and not dt.byteorder == ">"
-        return f"{'a' if good else 'A'}{dt.str}:{v.ndim}"
-    return "b" if dt.kind == "b" else dt.str[1:]
+    if isinstance(v, np.ndarray):
+        key = (v.dtype, v.ndim)
+        c = _ARRAY_CODES.get(key)
+        if c is None:
+            c = _ARRAY_CODES[key] = f"{'a' if v.dtype.isnative else 'A'}{v.dtype.str}:{v.ndim}"
+        return c if v.flags.carray else "A" + c[1:]
+    if isinstance(v, np.generic):
+        c = _SCALAR_CODES[t] = "b" if v.dtype.kind == "b" else v.dtype.str[1:]
+        return c
+    return t.__name__
 
 
 _SCALARS = {"f8": ctypes.c_double, "f4": ctypes.c_float, "i8": ctypes.c_int64, "u8": ctypes.c_uint64,
@@ -173,14 +182,14 @@ _RETURNS = {"none": None, "f8": ctypes.c_double, "f4": ctypes.c_float, "i8": cty
 
 
 def _entry(fn, name: str, codes: tuple[str, ...], ret: str):  # noqa: ANN001, ANN202 - a ctypes function
-    """A callable(args) that calls compiled entry `fn` (C ABI: int32 fn(void *ret, args...)) for argument codes."""
+    """A callable(args) that calls compiled entry `fn` (C ABI: int32 fn(void *ret, args...), an array passed as the
+    array object) for argument codes; the codes were checked by the caller (_type_code)."""
     argtypes = [ctypes.c_void_p]
     plan = []
     for c in codes:
         if c[0] == "a":
-            ndim = int(c.split(":")[1])
-            argtypes += [ctypes.c_void_p] + [ctypes.c_ssize_t] * ndim
-            plan.append(0)
+            argtypes.append(ctypes.py_object)  # the array object: the entry reads its data and dimensions
+            plan.append(1)
         else:
             argtypes.append(_SCALARS[c])
             plan.append(2 if c == "b" else 1)
@@ -192,13 +201,7 @@ def _entry(fn, name: str, codes: tuple[str, ...], ret: str):  # noqa: ANN001, AN
         out = rtype() if rtype is not None else None
         cargs = [ctypes.addressof(out) if out is not None else None]
         for how, v in zip(plan, args, strict=True):
-            if how == 0:
-                cargs.append(v.ctypes.data)
-                cargs.extend(v.shape)
-            elif how == 1:
-                cargs.append(v)
-            else:
-                cargs.append(1 if v else 0)
+            cargs.append(v if how == 1 else (1 if v else 0))
         if fn(*cargs):
             raise KernelError(f"compiled kernel {name} raised (run with {ENV}=jit to see numba's exception)")
         return out.value if out is not None else None
@@ -267,6 +270,9 @@ class _Library:
             return
         if index.get("key") != _source_key(index.get("modules", []), _numba_version()):
             self.reason = "the compiled library was built from other sources (`linksim kernels` rebuilds it)"
+            return
+        if not _array_layout_ok():
+            self.reason = "numpy's array layout is not the one the compiled entries read"
             return
         try:
             lib = ctypes.CDLL(str(LIB_DIR / index["library"]))
@@ -359,8 +365,10 @@ def build(train: Callable[[], None], verbose: bool = False) -> int:
 
     global _LIB
     nb = _numba()
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None or shutil.which("nm") is None:
+    # $CC and $NM first (a conda environment's compilers set them), then cc (or gcc) and nm
+    cc = shutil.which(os.environ.get("CC") or "cc") or shutil.which("gcc")
+    nm = shutil.which(os.environ.get("NM") or "nm")
+    if cc is None or nm is None:
         raise DeviceError("linksim kernels: needs a C compiler (cc) and nm to link the library: install gcc")
     with tempfile.TemporaryDirectory(prefix="linksim-kernels-") as tmp:
         work = Path(tmp)
@@ -414,9 +422,9 @@ def build(train: Callable[[], None], verbose: bool = False) -> int:
                 symbol = f"linksim_k{len(entries)}"
                 with global_compiler_lock:
                     cres = compiler.compile_extra(typing, target, ns["_w"], tuple(argtys), ret, flags, {})
-                    _add_c_entry(target, cres, symbol, ir)
+                    _add_c_entry(target, cres, symbol, codes, ir)
                     obj = cres.library.emit_native_object()
-                undefined = _undefined_symbols(obj, work)
+                undefined = _undefined_symbols(obj, work, nm)
                 if any(s.startswith("NRT_MemInfo_alloc") or s.startswith("NRT_Allocate") for s in undefined):
                     if verbose:
                         print(f"  jit only (allocates): {name}{sig}", file=sys.stderr)
@@ -447,16 +455,46 @@ def build(train: Callable[[], None], verbose: bool = False) -> int:
     return len(entries)
 
 
-def _add_c_entry(target, cres, symbol: str, ir) -> None:  # noqa: ANN001
-    """Add `int32 symbol(void *ret, args...)` calling the compiled wrapper with numba's calling convention."""
+# Where numpy keeps an array's data pointer and its dimensions pointer in the array object (PyArrayObject_fields:
+# after the object header, `char *data`, `int nd`, `npy_intp *dimensions`); checked when the library loads.
+ARRAY_DATA_OFFSET = 16
+ARRAY_DIMS_OFFSET = 32
+
+
+def _add_c_entry(target, cres, symbol: str, codes: tuple[str, ...], ir) -> None:  # noqa: ANN001
+    """Add `int32 symbol(void *ret, args...)` calling the compiled wrapper with numba's calling convention. An array
+    argument comes as the array object itself (PyObject *): the entry reads its data pointer and dimensions at
+    ARRAY_DATA_OFFSET and ARRAY_DIMS_OFFSET, which costs ctypes nothing to pass (`arr.ctypes.data` and the shape
+    took 0.6 us an array, a third of a call)."""
     fndesc = cres.fndesc
     module = cres.library.create_ir_module("linksim_entry")
     callee = ir.Function(module, target.call_conv.get_function_type(fndesc.restype, fndesc.argtypes),
                          fndesc.llvm_func_name)
-    argtys = [target.get_value_type(t) for t in fndesc.argtypes]
-    fn = ir.Function(module, ir.FunctionType(ir.IntType(32), [ir.IntType(8).as_pointer(), *argtys]), symbol)
+    wtys = [target.get_value_type(t) for t in fndesc.argtypes]  # the wrapper's: pointer + dims per array
+    i8p, i64 = ir.IntType(8).as_pointer(), ir.IntType(64)
+    params, k = [], 0
+    for c in codes:
+        if c[0] == "a":
+            params.append(i8p)
+            k += 1 + int(c.split(":")[1])
+        else:
+            params.append(wtys[k])
+            k += 1
+    fn = ir.Function(module, ir.FunctionType(ir.IntType(32), [i8p, *params]), symbol)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    status, out = target.call_conv.call_function(b, callee, fndesc.restype, fndesc.argtypes, list(fn.args[1:]))
+    args, k = [], 0
+    for c, v in zip(codes, fn.args[1:], strict=True):
+        if c[0] == "a":
+            ndim = int(c.split(":")[1])
+            data = b.load(b.bitcast(b.gep(v, [ir.Constant(i64, ARRAY_DATA_OFFSET)]), i8p.as_pointer()))
+            args.append(b.bitcast(data, wtys[k]))
+            dims = b.load(b.bitcast(b.gep(v, [ir.Constant(i64, ARRAY_DIMS_OFFSET)]), i64.as_pointer().as_pointer()))
+            args += [b.load(b.gep(dims, [ir.Constant(i64, d)])) for d in range(ndim)]
+            k += 1 + ndim
+        else:
+            args.append(v)
+            k += 1
+    status, out = target.call_conv.call_function(b, callee, fndesc.restype, fndesc.argtypes, args)
     from numba.core import types as nt
 
     if fndesc.restype != nt.none:
@@ -465,12 +503,26 @@ def _add_c_entry(target, cres, symbol: str, ir) -> None:  # noqa: ANN001
     cres.library.add_ir_module(module)
 
 
-def _undefined_symbols(obj: bytes, work: Path) -> list[str]:
+def _array_layout_ok() -> bool:
+    """numpy keeps the data and dimensions pointers where the entries read them (checked on two arrays)."""
+    import numpy as np
+
+    for a in (np.zeros(3, np.complex64), np.zeros((2, 5))[1:]):
+        data = ctypes.c_void_p.from_address(id(a) + ARRAY_DATA_OFFSET).value
+        dims = ctypes.c_void_p.from_address(id(a) + ARRAY_DIMS_OFFSET).value
+        if data != a.ctypes.data or not dims:
+            return False
+        if list((ctypes.c_ssize_t * a.ndim).from_address(dims)) != list(a.shape):
+            return False
+    return True
+
+
+def _undefined_symbols(obj: bytes, work: Path, nm: str) -> list[str]:
     import subprocess
 
     path = work / "probe.o"
     path.write_bytes(obj)
-    out = subprocess.run(["nm", "-u", str(path)], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([nm, "-u", str(path)], check=True, capture_output=True, text=True).stdout
     return [line.split()[-1] for line in out.splitlines() if line.strip()]
 
 

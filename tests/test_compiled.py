@@ -173,3 +173,13 @@ def test_inline_helpers_are_inlined():
     calls = [line for line in ir.splitlines() if line.lstrip().startswith(("call", "%")) and " call " in f" {line} "]
     assert not [c for c in calls if "normal_pair" in c] and [c for c in calls if "_slow_normal" in c]
     assert noise.normal_pair.targetoptions["inline"] == "always"
+
+
+def test_entries_read_numpys_array_layout(monkeypatch):
+    # the entries take an array as its object and read its data and dimensions pointers at fixed offsets; a numpy
+    # with another layout must send every call to the JIT, not to an entry reading the wrong field
+    assert compiled._array_layout_ok()
+    monkeypatch.setattr(compiled, "ARRAY_DATA_OFFSET", compiled.ARRAY_DIMS_OFFSET)
+    assert not compiled._array_layout_ok()
+    lib = compiled._Library(ignore_env=True)
+    assert lib.count == 0 and "array layout" in lib.reason
