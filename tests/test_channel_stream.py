@@ -197,3 +197,18 @@ def test_measure_power_sums_complex64_in_float64() -> None:
         ref = float(np.mean(x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2))
         assert measure_power(x) == pytest.approx(ref, rel=1e-12)
     assert measure_power(np.ones(4, np.complex128)) == 1.0
+
+
+def test_first_power_takes_the_whole_chunks_that_cover_n():
+    from linksim.channel.stream import first_power
+
+    taken = []
+
+    def chunks():
+        for a in (1.0, 2.0, 3.0, 4.0):
+            taken.append(a)
+            yield np.full(10, a, dtype=np.complex64)
+
+    p, got = first_power(chunks(), 15)  # the first two chunks cover 15 samples: powers 1 and 4
+    assert (p, got) == (2.5, 20) and taken == [1.0, 2.0]
+    assert first_power(iter([]), 5)[1] == 0 and np.isnan(first_power(iter([]), 5)[0])

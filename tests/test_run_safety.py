@@ -463,7 +463,9 @@ def test_sweep_killed_with_9_leaves_no_worker(tmp_path):
     spec = tmp_path / "s.toml"
     spec.write_text(f'base = "{ROOT / "scenarios" / "contested-x-cw.toml"}"\n'
                     '[grid]\n"scenario.description" = ["sleep:60"]\nseed = [1, 2, 3, 4]\n')
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    # TMPDIR: the forkserver's socket directory (pymp-*), which nothing can remove after a SIGKILL, in tmp_path
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")]),
+               TMPDIR=str(tmp_path))
     p = subprocess.Popen([sys.executable, "-m", "linksim", "sweep", str(spec), "--out", str(tmp_path / "out"),
                           "--workers", "2", "--runner", "campaign_runners:fake_run", "--no-figures"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)

@@ -2,6 +2,7 @@
 
     stream_channel(read_into, write, make_channel, *, input_power=None, power_samples=..., chunk=..., depth=3,
                    progress=None) -> StreamResult
+    first_power(chunks, n) -> (mean |x|^2 over the whole chunks covering the first n samples, samples used)
 
 A reader thread fills preallocated complex64 buffers (`read_into(buf) -> samples read`, 0 at the end), the
 calling thread runs the channel on each (`Channel.process(x, out=...)`, itself on `Channel.threads` cores) and a
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,19 @@ from ..errors import InputError
 from .core import Channel, measure_power
 
 DEFAULT_CHUNK = 1 << 20  # samples per buffer (8 MiB of complex64)
+
+
+def first_power(chunks: Iterable[np.ndarray], n: int) -> tuple[float, int]:
+    """(mean |x|^2, samples) over the whole chunks that cover the first n samples of a stream given as chunks (it
+    stops taking chunks there): how a stream's input power is measured, here and by `linksim channel`'s read-ahead.
+    NaN with 0 samples."""
+    acc, got = 0.0, 0
+    for c in chunks:
+        acc += measure_power(c) * c.size
+        got += c.size
+        if got >= n:
+            break
+    return (acc / got if got else float("nan")), got
 
 
 @dataclass
@@ -137,20 +151,20 @@ def stream_channel(
         held: list[tuple[np.ndarray, int]] = []
         eof = False
         if input_power is None:
-            acc = 0.0
-            got = 0
-            while got < power_samples:
-                item = get(q_in)
-                if item is None:
-                    eof = True
-                    break
-                buf, k = item  # type: ignore[misc]
-                held.append((buf, k))
-                acc += measure_power(buf[:k]) * k
-                got += k
+
+            def first_chunks() -> Iterator[np.ndarray]:
+                nonlocal eof
+                while True:
+                    item = get(q_in)
+                    if item is None:
+                        eof = True
+                        return
+                    held.append(item)  # type: ignore[arg-type]
+                    yield item[0][: item[1]]  # type: ignore[index]
+
+            input_power, got = first_power(first_chunks(), power_samples)
             if got == 0:
                 raise InputError(f"{what}: no samples")
-            input_power = acc / got
             if not input_power > 0:
                 raise InputError(f"{what}: the first {got} samples are all zeros (declare the input power)")
         ch = make_channel(float(input_power))

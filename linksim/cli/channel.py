@@ -236,19 +236,20 @@ def _first_seconds_power(reader: Any, n: int) -> float | None:
     n samples), read ahead once with one reused buffer: the stream then holds no samples back (a file can be read
     twice; its first seconds come from the page cache). None when those samples are not all finite or are all zero:
     the stream then measures them itself and its checks name the problem."""
-    from ..channel.core import measure_power
-    from ..channel.stream import DEFAULT_CHUNK
+    from ..channel.stream import DEFAULT_CHUNK, first_power
 
     buf = np.empty(DEFAULT_CHUNK, dtype=np.complex64)
-    acc, got = 0.0, 0
-    with reader.open_stream(verify=False) as src:
-        while got < n:
-            k = src.read_into(buf)
-            if k <= 0:
-                break
-            acc += measure_power(buf[:k]) * k
-            got += k
-    p = acc / got if got else float("nan")
+
+    def chunks() -> Any:
+        with reader.open_stream(verify=False) as src:
+            while (k := src.read_into(buf)) > 0:
+                yield buf[:k]
+
+    gen = chunks()
+    try:
+        p, _ = first_power(gen, n)
+    finally:
+        gen.close()  # the read-ahead's file closed now, not when the generator is collected
     return p if np.isfinite(p) and p > 0 else None
 
 
