@@ -268,20 +268,25 @@ class _Library:
         except (OSError, ValueError) as e:
             self.reason = f"unreadable {INDEX}: {e}"
             return
-        if index.get("key") != _source_key(index.get("modules", []), _numba_version()):
-            self.reason = "the compiled library was built from other sources (`linksim kernels` rebuilds it)"
-            return
-        if not _array_layout_ok():
-            self.reason = "numpy's array layout is not the one the compiled entries read"
-            return
         try:
+            if index.get("key") != _source_key(list(index.get("modules", [])), _numba_version()):
+                self.reason = "the compiled library was built from other sources (`linksim kernels` rebuilds it)"
+                return
+            if not _array_layout_ok():
+                self.reason = "numpy's array layout is not the one the compiled entries read"
+                return
             lib = ctypes.CDLL(str(LIB_DIR / index["library"]))
+            by_kernel: dict[str, dict] = {}
+            for e in index["entries"]:
+                codes = tuple(e["args"])
+                by_kernel.setdefault(e["kernel"], {})[codes] = _entry(lib[e["symbol"]], e["kernel"], codes, e["ret"])
         except OSError as e:
             self.reason = f"cannot load the compiled library: {e}"
             return
-        for e in index["entries"]:
-            codes = tuple(e["args"])
-            self.by_kernel.setdefault(e["kernel"], {})[codes] = _entry(lib[e["symbol"]], e["kernel"], codes, e["ret"])
+        except (AttributeError, KeyError, TypeError, ValueError) as e:  # an index not written by build()
+            self.reason = f"unreadable {INDEX}: {type(e).__name__}: {e}"
+            return
+        self.by_kernel = by_kernel
         self.count = len(index["entries"])
 
     def entries(self, name: str) -> dict:

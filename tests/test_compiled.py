@@ -183,3 +183,15 @@ def test_entries_read_numpys_array_layout(monkeypatch):
     assert not compiled._array_layout_ok()
     lib = compiled._Library(ignore_env=True)
     assert lib.count == 0 and "array layout" in lib.reason
+
+
+def test_an_index_not_written_by_build_is_refused_with_a_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(compiled, "LIB_DIR", tmp_path)
+    monkeypatch.setattr(compiled, "INDEX", tmp_path / "index.json")
+    key = compiled._source_key([], compiled._numba_version())
+    for index in ({"key": key}, {"key": key, "library": "kernels.so"}, ["not", "a", "dict"]):
+        (tmp_path / "index.json").write_text(json.dumps(index))
+        lib = compiled._Library()
+        assert lib.count == 0 and lib.reason, index
+    (tmp_path / "index.json").write_text("{not json")
+    assert compiled._Library().reason.startswith("unreadable")
