@@ -336,7 +336,7 @@ def _code_of(t) -> str | None:  # noqa: ANN001 - a numba type
     return None
 
 
-def _wrapper_source(k: Kernel, codes: tuple[str, ...]) -> str:
+def _wrapper_source(codes: tuple[str, ...]) -> str:
     """Python source of a function that takes the C entry's arguments and calls kernel `K`."""
     params, args = [], []
     for i, c in enumerate(codes):
@@ -416,7 +416,7 @@ def build(train: Callable[[], None], verbose: bool = False) -> int:
                         print(f"  jit only: {name}{sig}", file=sys.stderr)
                     continue
                 ns = {"K": k.jit, "carray": carray}
-                exec(_wrapper_source(k, codes), ns)  # noqa: S102 - source generated above from type codes
+                exec(_wrapper_source(codes), ns)  # noqa: S102 - source generated above from type codes
                 argtys = []
                 for c in codes:
                     if c[0] == "a":

@@ -960,7 +960,6 @@ class Receiver(ParallelFrames):
                                self.cfo_cyc, truncated=True)
         known, ref, scr = _frame_reference(pls, pf, self.gold_code)
         pmask = known[PLHEADER_SYMBOLS:]
-        k = np.arange(length)
         erased = self._erased(length)
         if erased is not None:  # blanked symbols carry nothing: zero, for the estimators and the demapper alike
             seg = np.where(erased, np.complex64(0), seg).astype(np.complex64)
@@ -973,6 +972,7 @@ class Receiver(ParallelFrames):
         if pf is not None and not pf.pilots:
             # no pilots: carrier offset from the header (L&R, filtered over frames), then a PLL over the frame
             # (data-aided on the header, decision-directed on the data)
+            k = np.arange(length)
             z = seg * descr * np.exp(-2j * np.pi * self._f_cyc * k).astype(np.complex64)
             df = self._lr_update(z * np.conj(ref), starts, lens)
             z *= np.exp(-2j * np.pi * df * k).astype(np.complex64)
